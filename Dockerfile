@@ -1,0 +1,19 @@
+# Multi-stage build of the `retour` binary.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin retour
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home retour
+COPY --from=build /src/target/release/retour /usr/local/bin/retour
+USER retour
+ENV RETOUR_ADDR=0.0.0.0:8080 RETOUR_LOG=json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/health/ready || exit 1
+# `serve` applies pending migrations before it listens.
+ENTRYPOINT ["retour"]
+CMD ["serve"]

@@ -1,0 +1,73 @@
+//! The authenticated caller of a request, and the request's metadata for the access log.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use retour_domain::Actor;
+
+use super::token::{self, Subject};
+use crate::layers::REQUEST_ID;
+use crate::{ApiError, AppState};
+
+/// Where a request came from: its id and client address, recorded with every audit event.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub client_addr: Option<IpAddr>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestMeta {
+            request_id: parts
+                .headers
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            client_addr: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        })
+    }
+}
+
+/// A signed-in caller: a valid bearer token whose user (or service account) is active now.
+/// Anything else answers 401 with `WWW-Authenticate: Bearer`.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub meta: RequestMeta,
+    /// The token's id, for logout and the access log.
+    pub token_id: uuid::Uuid,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Ok(meta) = RequestMeta::from_request_parts(parts, state).await;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let claims = token::verify(state.keys(), &state.config().tokens, token.trim())
+            .ok_or(ApiError::Unauthorized)?;
+        // The status is looked up on every request, so disabling an account takes effect at
+        // once rather than when its last token expires.
+        let actor = match claims.sub_type {
+            Subject::User => state.store().active_user_actor(claims.sub, claims.jti).await?,
+            Subject::ServiceAccount => state.store().active_service_actor(claims.sub).await?,
+        };
+        let actor = actor
+            .filter(|a| a.institution_id == claims.institution && a.role() == claims.role)
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Caller { actor, meta, token_id: claims.jti })
+    }
+}

@@ -1,0 +1,140 @@
+//! Retour's HTTP API: the axum router, its handlers, authentication, problem+json errors and
+//! the OpenAPI document generated from the handlers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderValue;
+use retour_store::Store;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub mod auth;
+pub mod demo;
+pub mod error;
+mod health;
+pub mod json;
+mod layers;
+mod metrics;
+mod routes;
+
+pub use auth::Keys;
+pub use auth::token::TokenConfig;
+pub use error::ApiError;
+
+/// HTTP settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Origins allowed to call the API from a browser; empty allows none.
+    pub cors_origins: Vec<HeaderValue>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Access and refresh tokens.
+    pub tokens: TokenConfig,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            tokens: TokenConfig::default(),
+        }
+    }
+}
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: ApiConfig,
+    keys: Keys,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ApiConfig, keys: Keys) -> Self {
+        Self { inner: Arc::new(Inner { store, config, keys }) }
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Retour",
+        description = "Case management for Swiss voluntary return assistance (Rückkehrhilfe): \
+            counselling services, SEM, IOM Bern and IOM missions work on one case from first \
+            counselling to closure. Errors are RFC 9457 problem documents with a stable `code`.",
+        license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
+    ),
+    tags(
+        (name = "auth", description = "Signing in, tokens and the caller's profile"),
+        (name = "operations", description = "Health, metrics and the API description"),
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+/// Declares the bearer-token security scheme the handlers refer to.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}
+
+/// Every documented route, with its OpenAPI description.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::routes())
+        .merge(routes::auth::routes())
+}
+
+/// The OpenAPI document generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// The complete application: documented routes, docs, metrics and the HTTP layers.
+pub fn router(state: AppState) -> Router {
+    let (api, spec) = routes().split_for_parts();
+    let app = api
+        .merge(metrics::routes())
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state.clone())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", spec));
+    layers::apply(app, state.config())
+}
+
+/// The OpenAPI document as pretty-printed JSON, as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> Result<String, serde_json::Error> {
+    openapi().to_pretty_json()
+}

@@ -1,0 +1,3 @@
+//! The API's handlers, one module per resource.
+
+pub(crate) mod auth;

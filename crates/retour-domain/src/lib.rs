@@ -1,0 +1,14 @@
+//! Retour's rules, free of I/O: who the actors are, what their roles allow, what a case is,
+//! and how input is parsed into values that are valid by construction.
+
+pub mod actor;
+pub mod canton;
+pub mod institution;
+pub mod role;
+pub mod validation;
+
+pub use actor::{Actor, ActorKind, Scope};
+pub use canton::Canton;
+pub use institution::InstitutionKind;
+pub use role::Role;
+pub use validation::{FieldError, Validation};

@@ -1,0 +1,52 @@
+//! The store's error type: database failures, and the named constraints callers act on.
+
+/// A failure in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row that the caller asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A named unique or check constraint refused the write.
+    #[error("constraint {0} violated")]
+    Constraint(String),
+    /// The row changed since the caller read it.
+    #[error("stale version")]
+    StaleVersion,
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A stored value that the code cannot interpret; a bug or a manual edit.
+    #[error("unexpected stored value {value:?} in {column}")]
+    Corrupt { column: &'static str, value: String },
+    #[error("could not generate a signing key: {0}")]
+    KeyGeneration(String),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(column: &'static str, value: &str) -> Self {
+        StoreError::Corrupt { column, value: value.to_owned() }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(ref e) if e.constraint().is_some() => {
+                StoreError::Constraint(e.constraint().unwrap_or_default().to_owned())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(error)
+            }
+            sqlx::Error::Database(ref e)
+                if e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+            {
+                StoreError::Unavailable(error)
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}

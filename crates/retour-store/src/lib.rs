@@ -1,0 +1,133 @@
+//! Retour's PostgreSQL store: the connection pool, the embedded migrations and one module
+//! per aggregate. It is the only crate that writes SQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+pub mod audit;
+pub mod demo;
+mod error;
+pub mod institutions;
+pub mod refresh_tokens;
+pub mod service_accounts;
+pub mod signing_keys;
+pub mod users;
+
+pub use error::StoreError;
+
+/// The migrations of `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_connections: 16, min_connections: 0, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Wraps an existing pool (tests get theirs from `#[sqlx::test]`).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects to `url`, first creating the database if it does not exist yet.
+    pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        create_database_if_missing(&options).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .min_connections(config.min_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers and every embedded migration has been applied.
+    pub async fn readiness(&self) -> Readiness {
+        let applied: Result<Vec<(i64,)>, sqlx::Error> =
+            sqlx::query_as("select version from _sqlx_migrations where success order by version")
+                .fetch_all(&self.pool)
+                .await;
+        match applied {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
+                Readiness::MigrationsPending
+            }
+            Err(_) => Readiness::DatabaseUnavailable,
+            Ok(applied) => {
+                let all_applied = MIGRATOR
+                    .iter()
+                    .filter(|m| m.migration_type.is_up_migration())
+                    .all(|m| applied.iter().any(|(v,)| *v == m.version));
+                if all_applied { Readiness::Ready } else { Readiness::MigrationsPending }
+            }
+        }
+    }
+
+    /// Connections open and idle, for the metrics endpoint.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+}
+
+/// What `/health/ready` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    DatabaseUnavailable,
+    MigrationsPending,
+}
+
+async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), StoreError> {
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let maintenance = options.clone().database("postgres");
+    // The server may be unreachable right now; the pool connects lazily and readiness says so.
+    let Ok(mut conn) = maintenance.connect().await else {
+        tracing::warn!(database = %name, "could not reach PostgreSQL to check that the database exists");
+        return Ok(());
+    };
+    let exists: Option<(i32,)> = sqlx::query_as("select 1 from pg_database where datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await?;
+    if exists.is_none() {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let sql = format!("create database {quoted}");
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another process created it at the same moment.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}

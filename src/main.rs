@@ -1,0 +1,288 @@
+//! The `retour` command: the server and its administration tasks.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use retour_api::{ApiConfig, AppState};
+use retour_store::{PoolConfig, Store};
+use tracing_subscriber::EnvFilter;
+
+/// Retour: case management for Swiss voluntary return assistance.
+///
+/// Every option can also be given as the environment variable shown beside it.
+#[derive(Debug, Parser)]
+#[command(name = "retour", version, about, long_about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// Options of `serve`, which runs when no command is given.
+    #[command(flatten)]
+    serve: ServeArgs,
+
+    #[command(flatten)]
+    database: DatabaseArgs,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "RETOUR_LOG",
+        value_name = "RETOUR_LOG",
+        default_value = "pretty",
+        global = true
+    )]
+    log: LogFormat,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default). Applies pending migrations first.
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Print the OpenAPI document generated from the code.
+    Openapi,
+    /// Seed reference data into the database.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// PostgreSQL URL; the database is created if it does not exist.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/retour",
+        value_parser = parse_database_url,
+        global = true
+    )]
+    database_url: String,
+
+    /// Most database connections this process keeps open.
+    #[arg(long, env = "RETOUR_DB_MAX_CONNECTIONS", value_name = "RETOUR_DB_MAX_CONNECTIONS",
+        default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    db_max_connections: u32,
+
+    /// Seconds a request waits for a free database connection before it fails with 503.
+    #[arg(long, env = "RETOUR_DB_ACQUIRE_TIMEOUT", value_name = "RETOUR_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    db_acquire_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RETOUR_ADDR", value_name = "RETOUR_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+
+    /// Browser origins allowed by CORS, comma-separated (e.g. `https://retour.example`).
+    /// None by default: browsers on other origins are refused.
+    #[arg(long, env = "RETOUR_CORS_ORIGINS", value_name = "RETOUR_CORS_ORIGINS",
+        value_delimiter = ',', value_parser = parse_origin)]
+    cors_origins: Vec<String>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "RETOUR_BODY_LIMIT", value_name = "RETOUR_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    body_limit: usize,
+
+    /// Seconds a request may take before it is abandoned with 503.
+    #[arg(long, env = "RETOUR_REQUEST_TIMEOUT", value_name = "RETOUR_REQUEST_TIMEOUT",
+        default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    request_timeout: u64,
+
+    /// Ed25519 private key (PKCS#8 PEM) that signs access tokens. Without one, the
+    /// installation generates a key once and keeps it in the database.
+    #[arg(long, env = "RETOUR_JWT_KEY", value_name = "RETOUR_JWT_KEY", hide_env_values = true)]
+    jwt_key: Option<String>,
+
+    /// Seed the demo institutions and demo users (password `retour-demo`) before serving.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// Seed the demo institutions and one demo user per role (password `retour-demo`).
+    /// Never use on a production installation.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn parse_database_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "postgres" | "postgresql" => Ok(value.to_owned()),
+        other => Err(format!("expected a postgres:// URL, got scheme `{other}`")),
+    }
+}
+
+fn parse_origin(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| format!("not an origin: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.path() != "/" {
+        return Err("an origin is scheme://host[:port], without a path".to_owned());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                error.exit();
+            }
+            // One line naming the variable or flag; exit code 2 as for any usage error.
+            let rendered = error.render().to_string();
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.compact().init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let pool = PoolConfig {
+        max_connections: cli.database.db_max_connections,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(cli.database.db_acquire_timeout),
+    };
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Openapi => {
+            println!("{}", retour_api::openapi_json()?);
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Seed(args) => {
+            if !args.demo {
+                anyhow::bail!("say what to seed, e.g. --demo");
+            }
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            retour_api::demo::seed(&store)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("seeding the demo data")?;
+            tracing::info!("demo institutions and users seeded (password: retour-demo)");
+            Ok(())
+        }
+        Command::Serve(args) => serve(&cli.database.database_url, &pool, args).await,
+    }
+}
+
+async fn connect(url: &str, pool: &PoolConfig) -> anyhow::Result<Store> {
+    Store::connect(url, pool).await.context("connecting to PostgreSQL (DATABASE_URL)")
+}
+
+async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<()> {
+    let store = connect(url, pool).await?;
+    store.migrate().await.context("applying migrations")?;
+    if args.demo {
+        retour_api::demo::seed(&store)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("seeding the demo data")?;
+        tracing::info!("demo institutions and users seeded (password: retour-demo)");
+    }
+    let keys = retour_api::Keys::load(&store, args.jwt_key.as_deref())
+        .await
+        .context("loading the token signing key (RETOUR_JWT_KEY)")?;
+    let cors_origins = args
+        .cors_origins
+        .iter()
+        .map(|o| o.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .context("RETOUR_CORS_ORIGINS")?;
+    let config = ApiConfig {
+        cors_origins,
+        body_limit: args.body_limit,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        ..ApiConfig::default()
+    };
+    let addr = args.addr;
+    let state = AppState::new(store, config, keys);
+    let app = retour_api::router(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} (RETOUR_ADDR)"))?;
+    tracing::info!(%addr, "retour is listening; API docs at /docs");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM; in-flight requests then finish before the server exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "could not listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,174 @@
+//! Signing in, tokens, and the caller's profile.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::common::TestApp;
+
+const DEMO_USERS: [&str; 8] = [
+    "counsellor.be@demo.test",
+    "counsellor.zh@demo.test",
+    "sem@demo.test",
+    "swissrepat@demo.test",
+    "iom@demo.test",
+    "mission.iq@demo.test",
+    "auditor@demo.test",
+    "admin@demo.test",
+];
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn every_demo_user_signs_in_and_sees_their_profile(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    for email in DEMO_USERS {
+        let response = app.login_response(email).await;
+        assert_eq!(response.status, StatusCode::OK, "{email}: {}", response.text);
+        assert_eq!(response.body["token_type"], "Bearer");
+        assert_eq!(response.body["expires_in"], 900);
+        assert!(response.body["refresh_token"].as_str().is_some_and(|t| t.len() >= 43));
+        let token = response.body["access_token"].as_str().expect("token");
+        let me = app.get("/v1/me", Some(token)).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+        assert_eq!(me.body["email"], email);
+    }
+    let me = app.get("/v1/me", Some(&app.login("counsellor.be@demo.test").await)).await;
+    assert_eq!(me.body["role"], "counsellor");
+    assert_eq!(me.body["institution"]["canton"], "BE");
+    assert_eq!(me.body["institution"]["kind"], "counselling_service");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn email_is_matched_without_regard_to_case(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.login("Counsellor.BE@Demo.Test").await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn unknown_email_wrong_password_and_disabled_account_get_the_same_401(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    sqlx::query("update users set status = 'disabled' where email = 'sem@demo.test'")
+        .execute(&pool)
+        .await
+        .expect("disable");
+    let attempts = [
+        ("nobody@demo.test", "retour-demo"),
+        ("counsellor.be@demo.test", "wrong-password"),
+        ("sem@demo.test", "retour-demo"),
+    ];
+    let mut bodies = Vec::new();
+    for (email, password) in attempts {
+        let response =
+            app.post("/v1/auth/login", None, &json!({"email": email, "password": password})).await;
+        response.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+        bodies.push(response.text);
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn requests_without_a_valid_token_get_401(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.get("/v1/me", None).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.get("/v1/me", Some("not.a.token"))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let token = app.login("counsellor.be@demo.test").await;
+    let truncated = &token[..token.len() - 10];
+    app.get("/v1/me", Some(truncated))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_disabled_users_access_token_stops_working_at_once(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let token = app.login("counsellor.be@demo.test").await;
+    assert_eq!(app.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+    sqlx::query("update users set status = 'disabled' where email = 'counsellor.be@demo.test'")
+        .execute(&pool)
+        .await
+        .expect("disable");
+    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_refresh_token_works_once_and_its_reuse_revokes_the_family(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let first = app.login_response("iom@demo.test").await.body["refresh_token"].clone();
+    let second = app.post("/v1/auth/refresh", None, &json!({"refresh_token": first})).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    let second_refresh = second.body["refresh_token"].clone();
+    assert_ne!(second_refresh, first);
+    let me = app.get("/v1/me", second.body["access_token"].as_str()).await;
+    assert_eq!(me.status, StatusCode::OK);
+
+    // The first token again: someone holds a copy, so the whole family goes.
+    app.post("/v1/auth/refresh", None, &json!({"refresh_token": first}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.post("/v1/auth/refresh", None, &json!({"refresh_token": second_refresh}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn logout_revokes_the_access_and_refresh_tokens(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let login = app.login_response("sem@demo.test").await;
+    let access = login.body["access_token"].as_str().expect("access");
+    let refresh = login.body["refresh_token"].clone();
+    let out = app.post("/v1/auth/logout", Some(access), &json!({"refresh_token": refresh})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    app.get("/v1/me", Some(access)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.post("/v1/auth/refresh", None, &json!({"refresh_token": refresh}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_jwks_publishes_the_key_that_signs_tokens(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.status, StatusCode::OK);
+    let key = &jwks.body["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    assert_eq!(key["alg"], "EdDSA");
+    let token = app.login("auditor@demo.test").await;
+    let header = jsonwebtoken_header(&token);
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["kid"], key["kid"]);
+}
+
+fn jsonwebtoken_header(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = token.split('.').next().expect("header");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn sign_ins_and_failures_are_in_the_access_log(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.login("counsellor.be@demo.test").await;
+    app.post(
+        "/v1/auth/login",
+        None,
+        &json!({"email": "counsellor.be@demo.test", "password": "nope-nope-nope"}),
+    )
+    .await;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select action, outcome from audit_events where action like 'auth.%' order by occurred_at",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("events");
+    assert_eq!(
+        rows,
+        [
+            ("auth.login".to_owned(), "allowed".to_owned()),
+            ("auth.login_failed".to_owned(), "denied".to_owned())
+        ]
+    );
+}
