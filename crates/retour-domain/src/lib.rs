@@ -4,11 +4,14 @@
 pub mod actor;
 pub mod canton;
 pub mod institution;
+pub mod policy;
 pub mod role;
+pub mod status;
 pub mod validation;
 
 pub use actor::{Actor, ActorKind, Scope};
 pub use canton::Canton;
 pub use institution::InstitutionKind;
 pub use role::Role;
+pub use status::CaseStatus;
 pub use validation::{FieldError, Validation};

@@ -1,0 +1,445 @@
+//! The access policy: who may see which case, which parts of it, and what they may do.
+//! One pure function of (actor, operation, case facts); handlers ask it on every request
+//! and the store turns [`case_scope`] into the `where` clause of every case query, so a list
+//! never holds a case that [`decide`] would refuse.
+
+use uuid::Uuid;
+
+use crate::{Actor, ActorKind, CaseStatus, InstitutionKind, Role, Scope};
+
+/// What the policy needs to know about a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    pub status: CaseStatus,
+    /// The counselling service that owns the case.
+    pub counselling_service_id: Uuid,
+    /// The case was ever submitted to SEM (drafts stay with the canton).
+    pub submitted: bool,
+    /// SEM approved it at some point (travel and reintegration partners come in from here).
+    pub approved: bool,
+    /// The IOM mission assigned to deliver the reintegration, if any.
+    pub mission_id: Option<Uuid>,
+}
+
+/// Which cases an actor may see at all, as a filter the store can express in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseScope {
+    /// Every case of this counselling service, in every status.
+    OwnService(Uuid),
+    /// Every case that was ever submitted to SEM.
+    Submitted,
+    /// Every case that SEM ever approved.
+    Approved,
+    /// Every case whose reintegration is assigned to this IOM mission.
+    AssignedMission(Uuid),
+    /// No case.
+    Nothing,
+}
+
+impl CaseScope {
+    pub fn includes(self, facts: &CaseFacts) -> bool {
+        match self {
+            CaseScope::OwnService(id) => facts.counselling_service_id == id,
+            CaseScope::Submitted => facts.submitted,
+            CaseScope::Approved => facts.approved,
+            CaseScope::AssignedMission(id) => facts.mission_id == Some(id),
+            CaseScope::Nothing => false,
+        }
+    }
+}
+
+/// The cases `actor` may see. Service accounts with `cases:read` see what a user of their
+/// institution would see.
+pub fn case_scope(actor: &Actor) -> CaseScope {
+    let role = match &actor.kind {
+        ActorKind::User { role } => *role,
+        ActorKind::ServiceAccount { scopes } if scopes.contains(&Scope::CasesRead) => {
+            match actor.institution_kind {
+                InstitutionKind::CounsellingService => Role::Counsellor,
+                InstitutionKind::Sem => Role::SemOfficer,
+                InstitutionKind::IomBern => Role::IomCoordinator,
+                InstitutionKind::IomMission => Role::IomMissionOfficer,
+                InstitutionKind::Oversight | InstitutionKind::Operator => {
+                    return CaseScope::Nothing;
+                }
+            }
+        }
+        ActorKind::ServiceAccount { .. } => return CaseScope::Nothing,
+    };
+    // A role that does not fit its institution sees nothing (the store refuses such users;
+    // this keeps the policy total).
+    if !role.fits(actor.institution_kind) {
+        return CaseScope::Nothing;
+    }
+    match role {
+        Role::Counsellor => CaseScope::OwnService(actor.institution_id),
+        Role::SemOfficer => CaseScope::Submitted,
+        Role::SwissrepatOfficer | Role::IomCoordinator => CaseScope::Approved,
+        Role::IomMissionOfficer => CaseScope::AssignedMission(actor.institution_id),
+        Role::Auditor | Role::Admin => CaseScope::Nothing,
+    }
+}
+
+/// How much of the medical record a reader gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MedicalView {
+    /// Diagnosis summary, fitness to travel and escort.
+    Full,
+    /// Fitness to travel and escort needs only.
+    TravelFitness,
+    None,
+}
+
+/// The parts of a case a reader may receive (data minimisation). Identity (names, date of
+/// birth, sex, nationality, relationship, travelling) goes to everyone who sees the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseView {
+    /// Residence status, ZEMIS and N numbers, date of entry: never to a destination country.
+    pub asylum_procedure: bool,
+    /// The exclusion-ground answers and the declaration of voluntariness.
+    pub eligibility: bool,
+    pub medical: MedicalView,
+    /// Vulnerabilities (trafficking, minors…).
+    pub vulnerabilities: bool,
+    /// Requested and approved assistance, the decision and payouts.
+    pub assistance: bool,
+    pub travel: bool,
+    pub reintegration: bool,
+}
+
+impl CaseView {
+    pub const FULL: CaseView = CaseView {
+        asylum_procedure: true,
+        eligibility: true,
+        medical: MedicalView::Full,
+        vulnerabilities: true,
+        assistance: true,
+        travel: true,
+        reintegration: true,
+    };
+}
+
+/// The parts of a case `actor` may receive, for a case within their [`case_scope`].
+pub fn case_view(actor: &Actor) -> CaseView {
+    match effective_role(actor) {
+        Some(Role::Counsellor | Role::SemOfficer) => CaseView::FULL,
+        Some(Role::SwissrepatOfficer) => CaseView {
+            asylum_procedure: false,
+            eligibility: false,
+            medical: MedicalView::TravelFitness,
+            vulnerabilities: false,
+            assistance: true,
+            travel: true,
+            reintegration: false,
+        },
+        Some(Role::IomCoordinator) => CaseView {
+            asylum_procedure: false,
+            eligibility: false,
+            medical: MedicalView::TravelFitness,
+            vulnerabilities: true,
+            assistance: true,
+            travel: true,
+            reintegration: true,
+        },
+        Some(Role::IomMissionOfficer) => CaseView {
+            asylum_procedure: false,
+            eligibility: false,
+            medical: MedicalView::None,
+            vulnerabilities: false,
+            assistance: false,
+            travel: false,
+            reintegration: true,
+        },
+        Some(Role::Auditor | Role::Admin) | None => CaseView {
+            asylum_procedure: false,
+            eligibility: false,
+            medical: MedicalView::None,
+            vulnerabilities: false,
+            assistance: false,
+            travel: false,
+            reintegration: false,
+        },
+    }
+}
+
+/// A user's role, or for a service account the role whose view it borrows.
+fn effective_role(actor: &Actor) -> Option<Role> {
+    match &actor.kind {
+        ActorKind::User { role } => Some(*role),
+        ActorKind::ServiceAccount { .. } => match case_scope(actor) {
+            CaseScope::OwnService(_) => Some(Role::Counsellor),
+            CaseScope::Submitted => Some(Role::SemOfficer),
+            CaseScope::Approved => Some(Role::IomCoordinator),
+            CaseScope::AssignedMission(_) => Some(Role::IomMissionOfficer),
+            CaseScope::Nothing => None,
+        },
+    }
+}
+
+/// Something an actor asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Open a new case (for the actor's own counselling service).
+    CreateCase,
+    /// Read a case, its persons and its history.
+    ReadCase,
+    /// Change an editable case's data and persons.
+    UpdateCase,
+    /// Write a note on a case.
+    AddNote,
+    /// Ask IOM Bern a country-information question about a case's destination.
+    AskInformation,
+    /// Answer country-information questions.
+    AnswerInformation,
+    /// Record disbursements and monitoring visits of a reintegration.
+    RecordReintegration,
+    /// Manage institutions, users and service accounts.
+    Administer,
+    /// Read the access log.
+    ReadAuditLog,
+    /// Read aggregated statistics.
+    ReadStatistics,
+}
+
+/// The policy's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The actor may see the resource but not do this: 403.
+    Forbidden,
+    /// Outside the actor's scope: 404, so its existence is not revealed.
+    NotFound,
+}
+
+/// May `actor` perform `operation` (on the case described by `facts`, where there is one)?
+/// Case operations on a case outside the actor's scope are always [`Decision::NotFound`].
+pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) -> Decision {
+    let role = actor.role();
+    let allow = |ok: bool| if ok { Decision::Allow } else { Decision::Forbidden };
+    let visible = facts.is_some_and(|f| case_scope(actor).includes(f));
+    match operation {
+        Operation::CreateCase => allow(role == Some(Role::Counsellor)),
+        Operation::ReadCase => {
+            if visible {
+                Decision::Allow
+            } else {
+                Decision::NotFound
+            }
+        }
+        Operation::UpdateCase
+        | Operation::AddNote
+        | Operation::AskInformation
+        | Operation::RecordReintegration => {
+            let Some(facts) = facts.filter(|_| visible) else {
+                return Decision::NotFound;
+            };
+            match operation {
+                Operation::UpdateCase => {
+                    allow(role == Some(Role::Counsellor) && facts.status.is_editable())
+                }
+                Operation::AskInformation => {
+                    allow(role == Some(Role::Counsellor) && facts.status == CaseStatus::Counselling)
+                }
+                Operation::RecordReintegration => allow(
+                    role == Some(Role::IomMissionOfficer)
+                        && facts.status == CaseStatus::Reintegration,
+                ),
+                // Anyone who works on a case (not a read-only integration) may note on it.
+                _ => allow(role.is_some()),
+            }
+        }
+        Operation::AnswerInformation => allow(role == Some(Role::IomCoordinator)),
+        Operation::Administer => allow(role == Some(Role::Admin)),
+        Operation::ReadAuditLog => {
+            allow(role == Some(Role::Auditor) || actor.has_scope(Scope::EventsRead))
+        }
+        Operation::ReadStatistics => allow(
+            matches!(
+                role,
+                Some(
+                    Role::Counsellor
+                        | Role::SemOfficer
+                        | Role::SwissrepatOfficer
+                        | Role::IomCoordinator
+                        | Role::IomMissionOfficer
+                        | Role::Auditor
+                )
+            ) || actor.has_scope(Scope::StatsRead),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CaseStatus::*;
+
+    const OWN: Uuid = Uuid::from_u128(1);
+    const OTHER: Uuid = Uuid::from_u128(2);
+
+    fn user(role: Role, institution_id: Uuid) -> Actor {
+        Actor {
+            id: Uuid::from_u128(99),
+            kind: ActorKind::User { role },
+            institution_id,
+            institution_kind: role.institution_kind(),
+            canton: None,
+            mission_country: None,
+        }
+    }
+
+    /// The facts a case in `status` has when it got there the usual way, owned by the
+    /// counselling service `OWN` and, once in reintegration, assigned to the mission `OWN`.
+    fn facts(status: CaseStatus) -> CaseFacts {
+        CaseFacts {
+            status,
+            counselling_service_id: OWN,
+            submitted: status != Counselling,
+            approved: matches!(
+                status,
+                Approved | TravelBooked | Departed | Reintegration | Closed | Cancelled
+            ),
+            mission_id: matches!(status, Reintegration | Closed).then_some(OWN),
+        }
+    }
+
+    /// Who may read a case in each status, in the order of `CaseStatus::ALL`:
+    /// counselling, submitted, under_review, info_requested, approved, rejected,
+    /// travel_booked, departed, reintegration, closed, withdrawn, cancelled.
+    /// `x` visible, `.` answered 404. "own" = the case's service / the assigned mission.
+    const READ_TABLE: [(Role, bool, &str); 14] = [
+        (Role::Counsellor, true, "xxxxxxxxxxxx"),
+        (Role::Counsellor, false, "............"),
+        (Role::SemOfficer, true, ".xxxxxxxxxxx"),
+        (Role::SemOfficer, false, ".xxxxxxxxxxx"),
+        (Role::SwissrepatOfficer, true, "....x.xxxx.x"),
+        (Role::SwissrepatOfficer, false, "....x.xxxx.x"),
+        (Role::IomCoordinator, true, "....x.xxxx.x"),
+        (Role::IomCoordinator, false, "....x.xxxx.x"),
+        (Role::IomMissionOfficer, true, "........xx.."),
+        (Role::IomMissionOfficer, false, "............"),
+        (Role::Auditor, true, "............"),
+        (Role::Auditor, false, "............"),
+        (Role::Admin, true, "............"),
+        (Role::Admin, false, "............"),
+    ];
+
+    #[test]
+    fn who_may_read_which_case_follows_the_table() {
+        for (role, own, expected) in READ_TABLE {
+            let actor = user(role, if own { OWN } else { OTHER });
+            let got: String = CaseStatus::ALL
+                .into_iter()
+                .map(|status| match decide(&actor, Operation::ReadCase, Some(&facts(status))) {
+                    Decision::Allow => 'x',
+                    Decision::NotFound => '.',
+                    Decision::Forbidden => 'F',
+                })
+                .collect();
+            assert_eq!(got, expected, "{role:?} own={own}");
+            // The SQL scope and the per-object decision never disagree.
+            for status in CaseStatus::ALL {
+                assert_eq!(
+                    case_scope(&actor).includes(&facts(status)),
+                    decide(&actor, Operation::ReadCase, Some(&facts(status))) == Decision::Allow
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_case_withdrawn_before_submission_stays_with_the_canton() {
+        let withdrawn_draft = CaseFacts { submitted: false, ..facts(Withdrawn) };
+        for role in [Role::SemOfficer, Role::SwissrepatOfficer, Role::IomCoordinator] {
+            assert_eq!(
+                decide(&user(role, OWN), Operation::ReadCase, Some(&withdrawn_draft)),
+                Decision::NotFound
+            );
+        }
+        assert_eq!(
+            decide(&user(Role::Counsellor, OWN), Operation::ReadCase, Some(&withdrawn_draft)),
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn only_the_owning_counsellor_edits_and_only_while_editable() {
+        for status in CaseStatus::ALL {
+            for role in Role::ALL {
+                for own in [true, false] {
+                    let actor = user(role, if own { OWN } else { OTHER });
+                    let got = decide(&actor, Operation::UpdateCase, Some(&facts(status)));
+                    let readable = decide(&actor, Operation::ReadCase, Some(&facts(status)));
+                    let expected = if readable == Decision::NotFound {
+                        Decision::NotFound
+                    } else if role == Role::Counsellor && status.is_editable() {
+                        Decision::Allow
+                    } else {
+                        Decision::Forbidden
+                    };
+                    assert_eq!(got, expected, "{role:?} own={own} {status:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_mission_officer_never_receives_asylum_procedure_or_medical_data() {
+        let view = case_view(&user(Role::IomMissionOfficer, OWN));
+        assert!(!view.asylum_procedure && !view.eligibility);
+        assert_eq!(view.medical, MedicalView::None);
+        assert!(view.reintegration);
+    }
+
+    #[test]
+    fn each_role_receives_the_parts_of_domain_md() {
+        assert_eq!(case_view(&user(Role::Counsellor, OWN)), CaseView::FULL);
+        assert_eq!(case_view(&user(Role::SemOfficer, OWN)), CaseView::FULL);
+        let repat = case_view(&user(Role::SwissrepatOfficer, OWN));
+        assert!(repat.travel && !repat.reintegration && !repat.asylum_procedure);
+        assert_eq!(repat.medical, MedicalView::TravelFitness);
+        let iom = case_view(&user(Role::IomCoordinator, OWN));
+        assert!(iom.travel && iom.reintegration && !iom.eligibility && !iom.asylum_procedure);
+        assert_eq!(iom.medical, MedicalView::TravelFitness);
+    }
+
+    #[test]
+    fn service_accounts_see_cases_only_with_the_cases_scope() {
+        let mut account = user(Role::SemOfficer, OWN);
+        account.kind = ActorKind::ServiceAccount { scopes: vec![Scope::StatsRead] };
+        assert_eq!(case_scope(&account), CaseScope::Nothing);
+        account.kind = ActorKind::ServiceAccount { scopes: vec![Scope::CasesRead] };
+        assert_eq!(case_scope(&account), CaseScope::Submitted);
+        assert_eq!(
+            decide(&account, Operation::UpdateCase, Some(&facts(Submitted))),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&account, Operation::AddNote, Some(&facts(Submitted))),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn administration_audit_and_statistics_go_to_their_roles() {
+        for role in Role::ALL {
+            let actor = user(role, OWN);
+            assert_eq!(
+                decide(&actor, Operation::Administer, None) == Decision::Allow,
+                role == Role::Admin
+            );
+            assert_eq!(
+                decide(&actor, Operation::ReadAuditLog, None) == Decision::Allow,
+                role == Role::Auditor
+            );
+            assert_eq!(
+                decide(&actor, Operation::ReadStatistics, None) == Decision::Allow,
+                role != Role::Admin
+            );
+            assert_eq!(
+                decide(&actor, Operation::CreateCase, None) == Decision::Allow,
+                role == Role::Counsellor
+            );
+        }
+    }
+}
