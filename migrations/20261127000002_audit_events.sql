@@ -1,5 +1,5 @@
 -- The access log (DSV Art. 4): who did what to which personal data, when, from where.
--- Rows are appended only; the sealing columns are filled in later, in order, by the sealer.
+-- Rows are appended only.
 
 create table audit_events (
     id uuid primary key,
@@ -21,14 +21,8 @@ create table audit_events (
     -- non-personal context, e.g. the names of changed fields (never their values)
     details jsonb not null default '{}',
     request_id text,
-    client_addr inet,
-    -- the hash chain
-    seq bigint constraint audit_events_seq_key unique,
-    prev_hash bytea,
-    hash bytea,
-    sealed_at timestamptz
+    client_addr inet
 );
 create index audit_events_occurred_idx on audit_events (occurred_at, id);
 create index audit_events_resource_idx on audit_events (resource_id, occurred_at) where resource_id is not null;
 create index audit_events_actor_idx on audit_events (actor_id, occurred_at);
-create index audit_events_unsealed_idx on audit_events (occurred_at, id) where seq is null;
