@@ -8,6 +8,7 @@ pub mod policy;
 pub mod role;
 pub mod status;
 pub mod validation;
+pub mod workflow;
 
 pub use actor::{Actor, ActorKind, Scope};
 pub use canton::Canton;
@@ -15,3 +16,4 @@ pub use institution::InstitutionKind;
 pub use role::Role;
 pub use status::CaseStatus;
 pub use validation::{FieldError, Validation};
+pub use workflow::{Action, TransitionContext, TransitionError, TransitionRequest};
