@@ -90,6 +90,7 @@ impl AppState {
     tags(
         (name = "auth", description = "Signing in, tokens and the caller's profile"),
         (name = "operations", description = "Health, metrics and the API description"),
+        (name = "assistance", description = "Tariffs of return assistance and destination rules"),
     ),
     modifiers(&BearerAuth)
 )]
@@ -116,6 +117,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(routes::auth::routes())
+        .merge(routes::tariffs::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

@@ -2,17 +2,22 @@
 //! and how input is parsed into values that are valid by construction.
 
 pub mod actor;
+pub mod assistance;
 pub mod canton;
+pub mod entitlement;
 pub mod institution;
+pub mod money;
 pub mod policy;
 pub mod role;
 pub mod status;
+pub mod tariff;
 pub mod validation;
 pub mod workflow;
 
 pub use actor::{Actor, ActorKind, Scope};
 pub use canton::Canton;
 pub use institution::InstitutionKind;
+pub use money::Rappen;
 pub use role::Role;
 pub use status::CaseStatus;
 pub use validation::{FieldError, Validation};

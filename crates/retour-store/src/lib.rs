@@ -14,6 +14,7 @@ pub mod institutions;
 pub mod refresh_tokens;
 pub mod service_accounts;
 pub mod signing_keys;
+pub mod tariffs;
 pub mod users;
 
 pub use error::StoreError;
