@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod canton;
 pub mod institution;
+pub mod password;
 pub mod policy;
 pub mod role;
 pub mod status;
@@ -12,6 +13,7 @@ pub mod validation;
 pub use actor::{Actor, ActorKind, Scope};
 pub use canton::Canton;
 pub use institution::InstitutionKind;
+pub use password::Password;
 pub use role::Role;
 pub use status::CaseStatus;
 pub use validation::{FieldError, Validation};
