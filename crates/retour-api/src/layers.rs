@@ -32,6 +32,10 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
     let app = app.layer(middleware::from_fn(crate::metrics::track)).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(middleware::from_fn_with_state(
+                config.trusted_proxies.clone().into(),
+                crate::client_addr::resolve_layer,
+            ))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(SetResponseHeaderLayer::overriding(

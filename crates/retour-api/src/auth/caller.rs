@@ -5,9 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use retour_domain::Actor;
+use retour_domain::policy::{self, Decision, Operation};
+use retour_domain::{Actor, ActorKind};
 
 use super::token::{self, Subject};
+use crate::client_addr::ClientAddr;
 use crate::layers::REQUEST_ID;
 use crate::{ApiError, AppState};
 
@@ -28,10 +30,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
                 .get(&REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
-            client_addr: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+            client_addr: parts.extensions.get::<ClientAddr>().map(|ClientAddr(ip)| *ip).or_else(
+                || parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip()),
+            ),
         })
     }
 }
@@ -65,9 +66,29 @@ impl FromRequestParts<AppState> for Caller {
             Subject::User => state.store().active_user_actor(claims.sub, claims.jti).await?,
             Subject::ServiceAccount => state.store().active_service_actor(claims.sub).await?,
         };
-        let actor = actor
+        let mut actor = actor
             .filter(|a| a.institution_id == claims.institution && a.role() == claims.role)
             .ok_or(ApiError::Unauthorized)?;
+        // A service account acts with the scopes its token was granted that it still has.
+        if let ActorKind::ServiceAccount { scopes } = &mut actor.kind {
+            let granted = claims.scope.as_deref().unwrap_or_default();
+            scopes.retain(|s| granted.split(' ').any(|g| g == s.as_str()));
+        }
         Ok(Caller { actor, meta, token_id: claims.jti })
+    }
+}
+
+impl Caller {
+    /// Asks the access policy whether the caller may perform `operation` (on no particular
+    /// case): 403 `forbidden` when not.
+    pub fn require(&self, operation: Operation) -> Result<(), ApiError> {
+        match policy::decide(&self.actor, operation, None) {
+            Decision::Allow => Ok(()),
+            Decision::NotFound => Err(ApiError::NotFound),
+            Decision::Forbidden => Err(ApiError::Forbidden {
+                code: "forbidden",
+                detail: "your role does not allow this".to_owned(),
+            }),
+        }
     }
 }

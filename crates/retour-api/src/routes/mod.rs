@@ -1,3 +1,6 @@
 //! The API's handlers, one module per resource.
 
 pub(crate) mod auth;
+pub(crate) mod institutions;
+pub(crate) mod service_accounts;
+pub(crate) mod users;
