@@ -151,7 +151,7 @@ struct ServeArgs {
     /// None by default: browsers on other origins are refused.
     #[arg(long, env = "RETOUR_CORS_ORIGINS", value_name = "RETOUR_CORS_ORIGINS",
         value_delimiter = ',', value_parser = parse_origin)]
-    cors_origins: Vec<String>,
+    cors_origins: Vec<Option<String>>,
 
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "RETOUR_BODY_LIMIT", value_name = "RETOUR_BODY_LIMIT", default_value_t = 1024 * 1024)]
@@ -192,7 +192,7 @@ struct ServeArgs {
     /// names the client. None by default: the header is ignored.
     #[arg(long, env = "RETOUR_TRUSTED_PROXIES", value_name = "RETOUR_TRUSTED_PROXIES",
         value_delimiter = ',', value_parser = parse_proxy)]
-    trusted_proxies: Vec<IpNet>,
+    trusted_proxies: Vec<Option<IpNet>>,
 
     /// Seed the demo institutions and demo users (password `retour-demo`) before serving.
     #[arg(long)]
@@ -221,19 +221,28 @@ fn parse_database_url(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_origin(value: &str) -> Result<String, String> {
+/// An origin; an empty value (an empty variable in an env file) stands for none.
+fn parse_origin(value: &str) -> Result<Option<String>, String> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
     let url = url::Url::parse(value.trim()).map_err(|e| format!("not an origin: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.path() != "/" {
         return Err("an origin is scheme://host[:port], without a path".to_owned());
     }
-    Ok(url.origin().ascii_serialization())
+    Ok(Some(url.origin().ascii_serialization()))
 }
 
-fn parse_proxy(value: &str) -> Result<IpNet, String> {
+/// An address or network; an empty value stands for none.
+fn parse_proxy(value: &str) -> Result<Option<IpNet>, String> {
     let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
     value
         .parse::<IpNet>()
         .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .map(Some)
         .map_err(|_| format!("`{value}` is not an IP address or network (e.g. 10.0.0.0/8)"))
 }
 
@@ -354,7 +363,11 @@ fn refused(error: ApiError) -> anyhow::Error {
     match error {
         ApiError::Validation(errors) => anyhow::anyhow!(
             "{}",
-            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         ApiError::Conflict { detail, .. } => anyhow::anyhow!("{detail}"),
         ApiError::Internal(cause) => anyhow::anyhow!("{cause}"),
@@ -452,6 +465,7 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
     let cors_origins = args
         .cors_origins
         .iter()
+        .flatten()
         .map(|o| o.parse())
         .collect::<Result<Vec<_>, _>>()
         .context("RETOUR_CORS_ORIGINS")?;
@@ -467,7 +481,7 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
             },
             rate_per_minute: args.login_rate_per_minute,
         },
-        trusted_proxies: args.trusted_proxies,
+        trusted_proxies: args.trusted_proxies.into_iter().flatten().collect(),
         ..ApiConfig::default()
     };
     let addr = args.addr;

@@ -4,5 +4,8 @@
 
 mod common;
 
+mod admin;
 mod auth;
+mod cli;
 mod foundation;
+mod tokens;

@@ -34,7 +34,11 @@ impl Administrator {
 
     /// The `retour` command, run by whoever operates the server (no signed-in user).
     pub fn command_line() -> Self {
-        Self { actor: AuditActor::anonymous(), meta: RequestMeta::default(), via_command_line: true }
+        Self {
+            actor: AuditActor::anonymous(),
+            meta: RequestMeta::default(),
+            via_command_line: true,
+        }
     }
 
     /// The audit event of `action` on a resource, naming the changed fields.
@@ -141,7 +145,8 @@ pub async fn create_user(
     let email = errors.check(parse_email("email", &request.email));
     let display_name = errors.check(text("display_name", &request.display_name, 200));
     let password = errors.check(Password::parse("password", request.password));
-    if let Some(institution) = active_institution(store, request.institution_id, &mut errors).await?
+    if let Some(institution) =
+        active_institution(store, request.institution_id, &mut errors).await?
         && !request.role.fits(institution.kind)
     {
         add(&mut errors, role_mismatch(request.role, institution.kind));

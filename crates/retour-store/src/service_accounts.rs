@@ -82,7 +82,9 @@ impl TryFrom<Row> for ServiceAccount {
         let scopes = row
             .scopes
             .iter()
-            .map(|s| Scope::parse(s).ok_or_else(|| StoreError::corrupt("service_accounts.scopes", s)))
+            .map(|s| {
+                Scope::parse(s).ok_or_else(|| StoreError::corrupt("service_accounts.scopes", s))
+            })
             .collect::<Result<_, _>>()?;
         Ok(ServiceAccount {
             id: row.id,
@@ -97,8 +99,7 @@ impl TryFrom<Row> for ServiceAccount {
     }
 }
 
-const COLUMNS: &str =
-    "id, institution_id, name, client_id, scopes, status, created_at, updated_at";
+const COLUMNS: &str = "id, institution_id, name, client_id, scopes, status, created_at, updated_at";
 
 fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
     scopes.iter().map(|s| s.as_str()).collect()

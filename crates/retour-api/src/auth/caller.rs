@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use retour_domain::policy::{self, Decision, Operation};
-use retour_domain::{Actor, ActorKind};
+use retour_domain::{Actor, ActorKind, Scope};
 
 use super::token::{self, Subject};
 use crate::client_addr::ClientAddr;
@@ -69,10 +69,8 @@ impl FromRequestParts<AppState> for Caller {
         let mut actor = actor
             .filter(|a| a.institution_id == claims.institution && a.role() == claims.role)
             .ok_or(ApiError::Unauthorized)?;
-        // A service account acts with the scopes its token was granted that it still has.
         if let ActorKind::ServiceAccount { scopes } = &mut actor.kind {
-            let granted = claims.scope.as_deref().unwrap_or_default();
-            scopes.retain(|s| granted.split(' ').any(|g| g == s.as_str()));
+            narrow_scopes(scopes, claims.scope.as_deref());
         }
         Ok(Caller { actor, meta, token_id: claims.jti })
     }
@@ -90,5 +88,30 @@ impl Caller {
                 detail: "your role does not allow this".to_owned(),
             }),
         }
+    }
+}
+
+/// A service account acts with the scopes its token was granted that it still has (none
+/// when the token names none).
+fn narrow_scopes(scopes: &mut Vec<Scope>, granted: Option<&str>) {
+    let granted = granted.unwrap_or_default();
+    scopes.retain(|s| granted.split(' ').any(|g| g == s.as_str()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_account_keeps_only_the_scopes_both_granted_and_still_held() {
+        let mut scopes = vec![Scope::CasesRead, Scope::StatsRead];
+        narrow_scopes(&mut scopes, Some("stats:read events:read"));
+        assert_eq!(scopes, [Scope::StatsRead]);
+        let mut scopes = vec![Scope::CasesRead];
+        narrow_scopes(&mut scopes, None);
+        assert!(scopes.is_empty());
+        let mut scopes = vec![Scope::CasesRead];
+        narrow_scopes(&mut scopes, Some("cases:readx"));
+        assert!(scopes.is_empty());
     }
 }

@@ -80,12 +80,9 @@ fn too_many_requests(error: GovernorError) -> Response<Body> {
             "too many sign-in attempts from this address; retry later",
             Some(wait_time.max(1)),
         ),
-        GovernorError::UnableToExtractKey | GovernorError::Other { .. } => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "internal error",
-            None,
-        ),
+        GovernorError::UnableToExtractKey | GovernorError::Other { .. } => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error", None)
+        }
     };
     let mut response = problem_response(&problem(status, code, detail.to_owned(), Vec::new()));
     if let Some(seconds) = retry_after {

@@ -392,7 +392,8 @@ impl IntoResponse for TokenFailure {
             TokenFailure::Api(error) => return error.into_response(),
             TokenFailure::OAuth { error, description } => (error, description),
         };
-        let body = OAuthError { error: error.to_owned(), error_description: description.to_owned() };
+        let body =
+            OAuthError { error: error.to_owned(), error_description: description.to_owned() };
         if error == "invalid_client" {
             let challenge = HeaderValue::from_static("Basic realm=\"retour\"");
             (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], Json(body))
@@ -419,7 +420,8 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
             .map_err(|_| ())
     };
     Some((|| {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| ())?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| ())?;
         let text = String::from_utf8(bytes).map_err(|_| ())?;
         let (id, secret) = text.split_once(':').ok_or(())?;
         Ok((decode(id)?, decode(secret)?))

@@ -256,6 +256,8 @@ async fn update_institution(
             by.event("institution.update", "institution", i.id, fields)
         })
         .await
-        .map_err(|e| admin::conflict(e, "institutions_name_key", "name_taken", "this name is taken"))?;
+        .map_err(|e| {
+            admin::conflict(e, "institutions_name_key", "name_taken", "this name is taken")
+        })?;
     Ok(Json(InstitutionView::new(institution, true)))
 }
