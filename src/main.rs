@@ -1,13 +1,18 @@
 //! The `retour` command: the server and its administration tasks.
 
-use std::net::SocketAddr;
+use std::io::IsTerminal;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use retour_api::{ApiConfig, AppState};
-use retour_store::{PoolConfig, Store};
+use ipnet::IpNet;
+use retour_api::admin::{self, Administrator};
+use retour_api::auth::Lockout;
+use retour_api::{ApiConfig, ApiError, AppState, LoginLimits};
+use retour_domain::{Canton, InstitutionKind, Role};
+use retour_store::{PoolConfig, Store, StoreError};
 use tracing_subscriber::EnvFilter;
 
 /// Retour: case management for Swiss voluntary return assistance.
@@ -47,6 +52,69 @@ enum Command {
     Openapi,
     /// Seed reference data into the database.
     Seed(SeedArgs),
+    /// Manage partner institutions (e.g. create the operator institution of a new installation).
+    #[command(subcommand)]
+    Institution(InstitutionCommand),
+    /// Manage user accounts (e.g. create the first administrator).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum InstitutionCommand {
+    /// Create an institution and print its id.
+    Create(CreateInstitutionArgs),
+    /// List the institutions: id, kind and name, one a line.
+    List,
+}
+
+#[derive(Debug, Args)]
+struct CreateInstitutionArgs {
+    /// counselling_service, sem, iom_bern, iom_mission, oversight or operator.
+    #[arg(long, value_parser = parse_kind)]
+    kind: InstitutionKind,
+    /// Unique name, e.g. "Retour operator".
+    #[arg(long)]
+    name: String,
+    /// A cantonal counselling service's canton (BE, ZH, …).
+    #[arg(long, value_parser = parse_canton)]
+    canton: Option<Canton>,
+    /// The federal asylum region of a counselling service in a federal asylum centre.
+    #[arg(long)]
+    federal_region: Option<String>,
+    /// An IOM mission's country (ISO 3166-1 alpha-2).
+    #[arg(long)]
+    country: Option<String>,
+    #[arg(long)]
+    contact_email: Option<String>,
+    #[arg(long)]
+    contact_phone: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user and print their id. The password is asked for at a terminal, or read
+    /// from the first line of standard input when it is not one (or with --password-stdin).
+    Create(CreateUserArgs),
+}
+
+#[derive(Debug, Args)]
+struct CreateUserArgs {
+    #[arg(long)]
+    email: String,
+    /// counsellor, sem_officer, swissrepat_officer, iom_coordinator, iom_mission_officer,
+    /// auditor or admin; it must fit the institution's kind (admin: an operator).
+    #[arg(long, value_parser = parse_role)]
+    role: Role,
+    /// The institution's id, or its exact name.
+    #[arg(long)]
+    institution: String,
+    /// Defaults to the email.
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Read the password from standard input even at a terminal.
+    #[arg(long)]
+    password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -83,7 +151,7 @@ struct ServeArgs {
     /// None by default: browsers on other origins are refused.
     #[arg(long, env = "RETOUR_CORS_ORIGINS", value_name = "RETOUR_CORS_ORIGINS",
         value_delimiter = ',', value_parser = parse_origin)]
-    cors_origins: Vec<String>,
+    cors_origins: Vec<Option<String>>,
 
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "RETOUR_BODY_LIMIT", value_name = "RETOUR_BODY_LIMIT", default_value_t = 1024 * 1024)]
@@ -98,6 +166,33 @@ struct ServeArgs {
     /// installation generates a key once and keeps it in the database.
     #[arg(long, env = "RETOUR_JWT_KEY", value_name = "RETOUR_JWT_KEY", hide_env_values = true)]
     jwt_key: Option<String>,
+
+    /// Failed sign-ins of one account, within the lockout window, that lock it.
+    #[arg(long, env = "RETOUR_LOCKOUT_THRESHOLD", value_name = "RETOUR_LOCKOUT_THRESHOLD",
+        default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    lockout_threshold: u32,
+
+    /// Seconds within which failed sign-ins are counted towards the lockout.
+    #[arg(long, env = "RETOUR_LOCKOUT_WINDOW_SECS", value_name = "RETOUR_LOCKOUT_WINDOW_SECS",
+        default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    lockout_window_secs: u64,
+
+    /// Seconds a locked account stays locked.
+    #[arg(long, env = "RETOUR_LOCKOUT_SECS", value_name = "RETOUR_LOCKOUT_SECS",
+        default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    lockout_secs: u64,
+
+    /// Requests per minute and client address to the endpoints that take credentials
+    /// (login, refresh, token), in this process; 0 turns the limit off.
+    #[arg(long, env = "RETOUR_LOGIN_RATE_PER_MINUTE", value_name = "RETOUR_LOGIN_RATE_PER_MINUTE",
+        default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    login_rate_per_minute: u32,
+
+    /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For header
+    /// names the client. None by default: the header is ignored.
+    #[arg(long, env = "RETOUR_TRUSTED_PROXIES", value_name = "RETOUR_TRUSTED_PROXIES",
+        value_delimiter = ',', value_parser = parse_proxy)]
+    trusted_proxies: Vec<Option<IpNet>>,
 
     /// Seed the demo institutions and demo users (password `retour-demo`) before serving.
     #[arg(long)]
@@ -126,12 +221,48 @@ fn parse_database_url(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_origin(value: &str) -> Result<String, String> {
+/// An origin; an empty value (an empty variable in an env file) stands for none.
+fn parse_origin(value: &str) -> Result<Option<String>, String> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
     let url = url::Url::parse(value.trim()).map_err(|e| format!("not an origin: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.path() != "/" {
         return Err("an origin is scheme://host[:port], without a path".to_owned());
     }
-    Ok(url.origin().ascii_serialization())
+    Ok(Some(url.origin().ascii_serialization()))
+}
+
+/// An address or network; an empty value stands for none.
+fn parse_proxy(value: &str) -> Result<Option<IpNet>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .map(Some)
+        .map_err(|_| format!("`{value}` is not an IP address or network (e.g. 10.0.0.0/8)"))
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| {
+        let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("expected one of {}", all.join(", "))
+    })
+}
+
+fn parse_kind(value: &str) -> Result<InstitutionKind, String> {
+    InstitutionKind::parse(value).ok_or_else(|| {
+        let all: Vec<_> = InstitutionKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("expected one of {}", all.join(", "))
+    })
+}
+
+fn parse_canton(value: &str) -> Result<Canton, String> {
+    Canton::parse(&value.trim().to_uppercase())
+        .ok_or_else(|| "expected a canton's two-letter code, e.g. BE".to_owned())
 }
 
 fn main() -> ExitCode {
@@ -210,8 +341,108 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("demo institutions and users seeded (password: retour-demo)");
             Ok(())
         }
+        Command::Institution(command) => {
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            match command {
+                InstitutionCommand::Create(args) => create_institution(&store, args).await,
+                InstitutionCommand::List => list_institutions(&store).await,
+            }
+        }
+        Command::User(UserCommand::Create(args)) => {
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            create_user(&store, args).await
+        }
         Command::Serve(args) => serve(&cli.database.database_url, &pool, args).await,
     }
+}
+
+/// An administration error as one line: each invalid field with its reason.
+fn refused(error: ApiError) -> anyhow::Error {
+    match error {
+        ApiError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        ApiError::Conflict { detail, .. } => anyhow::anyhow!("{detail}"),
+        ApiError::Internal(cause) => anyhow::anyhow!("{cause}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn create_institution(store: &Store, args: CreateInstitutionArgs) -> anyhow::Result<()> {
+    let request = admin::InstitutionRequest {
+        kind: args.kind,
+        name: args.name,
+        canton: args.canton,
+        federal_region: args.federal_region,
+        country: args.country,
+        contact_email: args.contact_email,
+        contact_phone: args.contact_phone,
+    };
+    let institution = admin::create_institution(store, request, &Administrator::command_line())
+        .await
+        .map_err(refused)?;
+    tracing::info!(institution.id = %institution.id, "institution created");
+    println!("{}", institution.id);
+    Ok(())
+}
+
+async fn list_institutions(store: &Store) -> anyhow::Result<()> {
+    let institutions = store.list_institutions(&Default::default()).await?;
+    for institution in institutions {
+        let state = if institution.active { "" } else { "\t(disabled)" };
+        println!("{}\t{}\t{}{state}", institution.id, institution.kind.as_str(), institution.name);
+    }
+    Ok(())
+}
+
+async fn create_user(store: &Store, args: CreateUserArgs) -> anyhow::Result<()> {
+    let institution = match args.institution.parse::<uuid::Uuid>() {
+        Ok(id) => store.get_institution(id).await,
+        Err(_) => store.institution_by_name(&args.institution).await,
+    };
+    let institution = match institution {
+        Err(StoreError::NotFound) => {
+            anyhow::bail!("institution: no institution has the id or name `{}`", args.institution)
+        }
+        other => other?,
+    };
+    let password = read_password(&args.email, args.password_stdin)?;
+    let request = admin::UserRequest {
+        display_name: args.display_name.unwrap_or_else(|| args.email.clone()),
+        email: args.email,
+        role: args.role,
+        institution_id: institution.id,
+        password,
+    };
+    let user = admin::create_user(store, request, &Administrator::command_line())
+        .await
+        .map_err(refused)?;
+    tracing::info!(user.id = %user.id, institution = %institution.name, "user created");
+    println!("{}", user.id);
+    Ok(())
+}
+
+/// The new password: typed twice at a terminal, else the first line of standard input.
+fn read_password(email: &str, from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password(format!("Password for {email}: "))
+        .context("reading the password")?;
+    let second = rpassword::prompt_password("Repeat it: ").context("reading the password")?;
+    if first != second {
+        anyhow::bail!("the two passwords differ");
+    }
+    Ok(first)
 }
 
 async fn connect(url: &str, pool: &PoolConfig) -> anyhow::Result<Store> {
@@ -234,6 +465,7 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
     let cors_origins = args
         .cors_origins
         .iter()
+        .flatten()
         .map(|o| o.parse())
         .collect::<Result<Vec<_>, _>>()
         .context("RETOUR_CORS_ORIGINS")?;
@@ -241,6 +473,15 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
         cors_origins,
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
+        login: LoginLimits {
+            lockout: Lockout {
+                threshold: args.lockout_threshold,
+                window: Duration::from_secs(args.lockout_window_secs),
+                duration: Duration::from_secs(args.lockout_secs),
+            },
+            rate_per_minute: args.login_rate_per_minute,
+        },
+        trusted_proxies: args.trusted_proxies.into_iter().flatten().collect(),
         ..ApiConfig::default()
     };
     let addr = args.addr;

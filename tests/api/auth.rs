@@ -172,3 +172,161 @@ async fn sign_ins_and_failures_are_in_the_access_log(pool: PgPool) {
         ]
     );
 }
+
+// --- Lockout ------------------------------------------------------------------------------
+
+async fn login_with(app: &TestApp, email: &str, password: &str) -> crate::common::TestResponse {
+    app.post("/v1/auth/login", None, &json!({"email": email, "password": password})).await
+}
+
+async fn fail_logins(app: &TestApp, email: &str, times: usize) {
+    for _ in 0..times {
+        login_with(app, email, "not-the-password")
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+}
+
+async fn audit_details(app: &TestApp, action: &str) -> Vec<serde_json::Value> {
+    sqlx::query_as::<_, (serde_json::Value,)>(
+        "select details from audit_events where action = $1 order by id",
+    )
+    .bind(action)
+    .fetch_all(&app.pool)
+    .await
+    .expect("audit")
+    .into_iter()
+    .map(|(d,)| d)
+    .collect()
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn ten_failed_sign_ins_lock_the_account_even_against_the_right_password(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let email = "counsellor.zh@demo.test";
+    fail_logins(&app, email, 9).await;
+    // Nine failures: not locked yet.
+    let wrong = login_with(&app, email, "not-the-password").await;
+    let locked = login_with(&app, email, crate::common::DEMO_PASSWORD).await;
+    locked.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(locked.text, wrong.text, "a locked account looks like a wrong password");
+
+    let details = audit_details(&app, "auth.login_failed").await;
+    assert_eq!(details.len(), 11);
+    assert_eq!(details[8]["lockout"], "counted");
+    assert_eq!(details[9]["lockout"], "locked");
+    assert_eq!(details[10]["reason"], "locked");
+    // Other accounts are unaffected.
+    app.login("counsellor.be@demo.test").await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_lock_ends_after_its_duration_and_a_success_clears_the_count(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let email = "iom@demo.test";
+    fail_logins(&app, email, 10).await;
+    login_with(&app, email, crate::common::DEMO_PASSWORD)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    // Failures while locked do not extend the lock.
+    fail_logins(&app, email, 3).await;
+    let (remaining,): (f64,) = sqlx::query_as(
+        "select extract(epoch from locked_until - now())::float8 from users where email = $1",
+    )
+    .bind(email)
+    .fetch_one(&app.pool)
+    .await
+    .expect("locked_until");
+    assert!((800.0..=900.0).contains(&remaining), "{remaining}");
+
+    // Fifteen minutes later (moved in the database rather than waited for).
+    sqlx::query("update users set locked_until = now() - interval '1 second' where email = $1")
+        .bind(email)
+        .execute(&app.pool)
+        .await
+        .expect("age the lock");
+    app.login(email).await;
+    let (failures, locked_until): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "select (select count(*) from login_failures f where f.user_id = u.id), u.locked_until \
+         from users u where email = $1",
+    )
+    .bind(email)
+    .fetch_one(&app.pool)
+    .await
+    .expect("state");
+    assert_eq!((failures, locked_until), (0, None));
+
+    // The count starts afresh: nine more failures do not lock.
+    fail_logins(&app, email, 9).await;
+    app.login(email).await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_successful_sign_in_clears_the_failure_count(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let email = "sem@demo.test";
+    fail_logins(&app, email, 9).await;
+    app.login(email).await;
+    fail_logins(&app, email, 9).await;
+    app.login(email).await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn failures_older_than_the_window_do_not_count(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let email = "swissrepat@demo.test";
+    fail_logins(&app, email, 9).await;
+    sqlx::query(
+        "update login_failures set failed_at = failed_at - interval '16 minutes' \
+         where user_id = (select id from users where email = $1)",
+    )
+    .bind(email)
+    .execute(&app.pool)
+    .await
+    .expect("age the failures");
+    fail_logins(&app, email, 9).await;
+    app.login(email).await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_lockout_threshold_is_configurable(pool: PgPool) {
+    let config = retour_api::ApiConfig {
+        login: retour_api::LoginLimits {
+            lockout: retour_api::auth::Lockout {
+                threshold: 3,
+                window: std::time::Duration::from_secs(60),
+                duration: std::time::Duration::from_secs(120),
+            },
+            rate_per_minute: 0,
+        },
+        ..retour_api::ApiConfig::default()
+    };
+    let app = TestApp::with_config(pool, config).await;
+    fail_logins(&app, "auditor@demo.test", 3).await;
+    login_with(&app, "auditor@demo.test", crate::common::DEMO_PASSWORD)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let (remaining,): (f64,) = sqlx::query_as(
+        "select extract(epoch from locked_until - now())::float8 from users \
+         where email = 'auditor@demo.test'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("locked_until");
+    assert!((100.0..=120.0).contains(&remaining), "{remaining}");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn users_of_a_disabled_institution_cannot_sign_in(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let token = app.login("mission.iq@demo.test").await;
+    sqlx::query("update institutions set active = false where name = 'IOM Iraq'")
+        .execute(&app.pool)
+        .await
+        .expect("disable");
+    let refused = login_with(&app, "mission.iq@demo.test", crate::common::DEMO_PASSWORD).await;
+    refused.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let details = audit_details(&app, "auth.login_failed").await;
+    assert_eq!(details.last().expect("event")["reason"], "institution_inactive");
+}

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use retour_api::{ApiConfig, AppState, Keys};
+use retour_api::{ApiConfig, AppState, Keys, LoginLimits};
 use retour_store::Store;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -60,8 +60,11 @@ impl TestResponse {
 }
 
 impl TestApp {
+    /// The default configuration, less the sign-in rate limit: requests sent here carry no
+    /// client address, so they would all share one bucket (the limit has its own tests).
     pub async fn new(pool: PgPool) -> Self {
-        Self::with_config(pool, ApiConfig::default()).await
+        let login = LoginLimits { rate_per_minute: 0, ..LoginLimits::default() };
+        Self::with_config(pool, ApiConfig { login, ..ApiConfig::default() }).await
     }
 
     pub async fn with_config(pool: PgPool, config: ApiConfig) -> Self {

@@ -4,6 +4,9 @@
 
 mod common;
 
+mod admin;
 mod auth;
+mod cli;
 mod foundation;
 mod tariffs;
+mod tokens;

@@ -32,6 +32,10 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
     let app = app.layer(middleware::from_fn(crate::metrics::track)).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(middleware::from_fn_with_state(
+                config.trusted_proxies.clone().into(),
+                crate::client_addr::resolve_layer,
+            ))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(SetResponseHeaderLayer::overriding(
@@ -78,11 +82,12 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
 async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // Handlers answer JSON: problem documents, or RFC 6749 errors at the token endpoint.
+    let from_handler = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"application/json")
+    });
+    if !(status.is_client_error() || status.is_server_error()) || from_handler {
         return response;
     }
     let (code, detail) = match status {

@@ -11,7 +11,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod demo;
 pub mod error;
 mod health;
@@ -20,8 +22,8 @@ mod layers;
 mod metrics;
 mod routes;
 
-pub use auth::Keys;
 pub use auth::token::TokenConfig;
+pub use auth::{Keys, LoginLimits};
 pub use error::ApiError;
 
 /// HTTP settings of a running server.
@@ -35,6 +37,10 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// Access and refresh tokens.
     pub tokens: TokenConfig,
+    /// Sign-in lockout and rate limit.
+    pub login: LoginLimits,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` is believed; none by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ApiConfig {
@@ -44,6 +50,8 @@ impl Default for ApiConfig {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             tokens: TokenConfig::default(),
+            login: LoginLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -89,6 +97,9 @@ impl AppState {
     ),
     tags(
         (name = "auth", description = "Signing in, tokens and the caller's profile"),
+        (name = "institutions", description = "Partner institutions (listed for every signed-in caller; managed by administrators)"),
+        (name = "users", description = "User accounts (administrators)"),
+        (name = "service-accounts", description = "Integrators' OAuth 2 clients (administrators)"),
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
     ),
@@ -112,22 +123,26 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Every documented route, with its OpenAPI description.
-fn routes() -> OpenApiRouter<AppState> {
+/// Every documented route, with its OpenAPI description; `config` sets up the layers of
+/// particular routes (the sign-in rate limit) and is not needed for the document alone.
+fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
-        .merge(routes::auth::routes())
         .merge(routes::tariffs::routes())
+        .merge(routes::auth::routes(config.map(|c| &c.login)))
+        .merge(routes::institutions::routes())
+        .merge(routes::users::routes())
+        .merge(routes::service_accounts::routes())
 }
 
 /// The OpenAPI document generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    routes(None).into_openapi()
 }
 
 /// The complete application: documented routes, docs, metrics and the HTTP layers.
 pub fn router(state: AppState) -> Router {
-    let (api, spec) = routes().split_for_parts();
+    let (api, spec) = routes(Some(state.config())).split_for_parts();
     let app = api
         .merge(metrics::routes())
         .fallback(|| async { ApiError::NotFound })

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use retour_domain::{Actor, ActorKind, Canton, InstitutionKind};
 use uuid::Uuid;
 
+use crate::audit::{self, AuditEvent};
 use crate::{Store, StoreError};
 
 /// An institution as stored.
@@ -32,6 +33,22 @@ pub struct NewInstitution {
     pub country: Option<String>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
+}
+
+/// Which institutions to list.
+#[derive(Debug, Clone, Default)]
+pub struct InstitutionFilter {
+    pub kind: Option<InstitutionKind>,
+    pub active: Option<bool>,
+}
+
+/// What an update changes: `None` leaves a field as it is; `Some(None)` clears a contact.
+#[derive(Debug, Clone, Default)]
+pub struct InstitutionChanges {
+    pub name: Option<String>,
+    pub contact_email: Option<Option<String>>,
+    pub contact_phone: Option<Option<String>>,
+    pub active: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -104,11 +121,128 @@ const COLUMNS: &str = "id, kind, name, canton, federal_region, country, contact_
     contact_phone, active, created_at, updated_at";
 
 impl Store {
-    pub async fn list_institutions(&self) -> Result<Vec<Institution>, StoreError> {
-        let sql = format!("select {COLUMNS} from institutions order by kind, name");
-        let rows: Vec<Row> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+    /// Institutions matching `filter`, by kind and name.
+    pub async fn list_institutions(
+        &self,
+        filter: &InstitutionFilter,
+    ) -> Result<Vec<Institution>, StoreError> {
+        let mut query =
+            sqlx::QueryBuilder::new(format!("select {COLUMNS} from institutions where true"));
+        if let Some(kind) = filter.kind {
+            query.push(" and kind = ").push_bind(kind.as_str());
+        }
+        if let Some(active) = filter.active {
+            query.push(" and active = ").push_bind(active);
+        }
+        query.push(" order by kind, name");
+        let rows: Vec<Row> = query.build_query_as().fetch_all(self.pool()).await?;
         rows.into_iter().map(Institution::try_from).collect()
+    }
+
+    /// The institution whose name is `name`, without regard to case (names are unique so).
+    pub async fn institution_by_name(&self, name: &str) -> Result<Institution, StoreError> {
+        let sql = format!("select {COLUMNS} from institutions where lower(name) = lower($1)");
+        let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(name.trim())
+            .fetch_one(self.pool())
+            .await?;
+        row.try_into()
+    }
+
+    /// Creates an institution and records `audit(&institution)` in the same transaction. A
+    /// name already taken (in any case) violates `institutions_name_key`.
+    pub async fn create_institution(
+        &self,
+        new: &NewInstitution,
+        audit: impl FnOnce(&Institution) -> AuditEvent,
+    ) -> Result<Institution, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!(
+            "insert into institutions (id, kind, name, canton, federal_region, country, \
+                 contact_email, contact_phone) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
+        );
+        let institution: Institution = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::now_v7())
+            .bind(new.kind.as_str())
+            .bind(&new.name)
+            .bind(new.canton.map(Canton::code))
+            .bind(&new.federal_region)
+            .bind(&new.country)
+            .bind(&new.contact_email)
+            .bind(&new.contact_phone)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        audit::record(&mut *tx, &audit(&institution)).await?;
+        tx.commit().await?;
+        Ok(institution)
+    }
+
+    /// Applies `changes` in one transaction, with `audit(&institution, changed_fields)`.
+    /// Deactivating an institution revokes every refresh token of its users in the same
+    /// transaction (their access tokens stop at the next request: the caller lookup requires
+    /// an active institution). Nothing is written when nothing changes.
+    pub async fn update_institution(
+        &self,
+        id: Uuid,
+        changes: &InstitutionChanges,
+        audit: impl FnOnce(&Institution, &[&'static str]) -> AuditEvent,
+    ) -> Result<Institution, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!("select {COLUMNS} from institutions where id = $1 for update");
+        let current: Institution = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        let mut changed = Vec::new();
+        if changes.name.as_ref().is_some_and(|n| *n != current.name) {
+            changed.push("name");
+        }
+        if changes.contact_email.as_ref().is_some_and(|e| *e != current.contact_email) {
+            changed.push("contact_email");
+        }
+        if changes.contact_phone.as_ref().is_some_and(|p| *p != current.contact_phone) {
+            changed.push("contact_phone");
+        }
+        if changes.active.is_some_and(|a| a != current.active) {
+            changed.push("active");
+        }
+        if changed.is_empty() {
+            return Ok(current);
+        }
+        let sql = format!(
+            "update institutions set name = coalesce($2, name), \
+                 contact_email = case when $3 then $4 else contact_email end, \
+                 contact_phone = case when $5 then $6 else contact_phone end, \
+                 active = coalesce($7, active), updated_at = now() \
+             where id = $1 returning {COLUMNS}"
+        );
+        let institution: Institution = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(&changes.name)
+            .bind(changes.contact_email.is_some())
+            .bind(changes.contact_email.clone().flatten())
+            .bind(changes.contact_phone.is_some())
+            .bind(changes.contact_phone.clone().flatten())
+            .bind(changes.active)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        if !institution.active {
+            sqlx::query(
+                "update refresh_tokens set revoked_at = now() \
+                 where revoked_at is null \
+                   and user_id in (select id from users where institution_id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit::record(&mut *tx, &audit(&institution, &changed)).await?;
+        tx.commit().await?;
+        Ok(institution)
     }
 
     pub async fn get_institution(&self, id: Uuid) -> Result<Institution, StoreError> {

@@ -1,12 +1,240 @@
-//! Integrators' service accounts.
+//! Integrators' service accounts: OAuth 2 clients with a hashed secret and scopes.
 
+use chrono::{DateTime, Utc};
 use retour_domain::{Actor, ActorKind, Scope};
 use uuid::Uuid;
 
+use crate::audit::{self, AuditEvent};
 use crate::institutions::InstitutionFacts;
+use crate::users::UserStatus;
 use crate::{Store, StoreError};
 
+/// A service account as stored (its secret hash only where a token request needs it).
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub id: Uuid,
+    pub institution_id: Uuid,
+    pub name: String,
+    pub client_id: String,
+    pub scopes: Vec<Scope>,
+    /// Same states as a user account.
+    pub status: UserStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What is needed to create a service account; the secret is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewServiceAccount {
+    pub institution_id: Uuid,
+    pub name: String,
+    pub client_id: String,
+    pub secret_hash: String,
+    pub scopes: Vec<Scope>,
+}
+
+/// What an update changes; `None` leaves a field as it is. A new secret is already hashed.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAccountChanges {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<Scope>>,
+    pub status: Option<UserStatus>,
+    pub secret_hash: Option<String>,
+}
+
+/// Which service accounts to list.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAccountFilter {
+    pub institution_id: Option<Uuid>,
+    pub status: Option<UserStatus>,
+}
+
+/// A service account found by its client id, for a token request.
+#[derive(Clone)]
+pub struct ClientCandidate {
+    pub account: ServiceAccount,
+    pub secret_hash: String,
+    pub institution_active: bool,
+}
+
+impl std::fmt::Debug for ClientCandidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCandidate").field("account", &self.account).finish_non_exhaustive()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    institution_id: Uuid,
+    name: String,
+    client_id: String,
+    scopes: Vec<String>,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<Row> for ServiceAccount {
+    type Error = StoreError;
+
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        let scopes = row
+            .scopes
+            .iter()
+            .map(|s| {
+                Scope::parse(s).ok_or_else(|| StoreError::corrupt("service_accounts.scopes", s))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ServiceAccount {
+            id: row.id,
+            institution_id: row.institution_id,
+            name: row.name,
+            client_id: row.client_id,
+            scopes,
+            status: UserStatus::parse(&row.status)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, institution_id, name, client_id, scopes, status, created_at, updated_at";
+
+fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
+    scopes.iter().map(|s| s.as_str()).collect()
+}
+
 impl Store {
+    /// Creates a service account and records `audit(&account)` in the same transaction.
+    pub async fn create_service_account(
+        &self,
+        new: &NewServiceAccount,
+        audit: impl FnOnce(&ServiceAccount) -> AuditEvent,
+    ) -> Result<ServiceAccount, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!(
+            "insert into service_accounts (id, institution_id, name, client_id, secret_hash, \
+                 scopes) \
+             values ($1, $2, $3, $4, $5, $6) returning {COLUMNS}"
+        );
+        let account: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::now_v7())
+            .bind(new.institution_id)
+            .bind(&new.name)
+            .bind(&new.client_id)
+            .bind(&new.secret_hash)
+            .bind(scope_names(&new.scopes))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        audit::record(&mut *tx, &audit(&account)).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    pub async fn get_service_account(&self, id: Uuid) -> Result<ServiceAccount, StoreError> {
+        let sql = format!("select {COLUMNS} from service_accounts where id = $1");
+        let row: Row =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(self.pool()).await?;
+        row.try_into()
+    }
+
+    /// Service accounts matching `filter`, in creation order.
+    pub async fn list_service_accounts(
+        &self,
+        filter: &ServiceAccountFilter,
+    ) -> Result<Vec<ServiceAccount>, StoreError> {
+        let mut query =
+            sqlx::QueryBuilder::new(format!("select {COLUMNS} from service_accounts where true"));
+        if let Some(institution_id) = filter.institution_id {
+            query.push(" and institution_id = ").push_bind(institution_id);
+        }
+        if let Some(status) = filter.status {
+            query.push(" and status = ").push_bind(status.as_str());
+        }
+        query.push(" order by id");
+        let rows: Vec<Row> = query.build_query_as().fetch_all(self.pool()).await?;
+        rows.into_iter().map(ServiceAccount::try_from).collect()
+    }
+
+    /// Applies `changes` in one transaction, with `audit(&account, changed_fields)`. Nothing
+    /// is written when nothing changes.
+    pub async fn update_service_account(
+        &self,
+        id: Uuid,
+        changes: &ServiceAccountChanges,
+        audit: impl FnOnce(&ServiceAccount, &[&'static str]) -> AuditEvent,
+    ) -> Result<ServiceAccount, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!("select {COLUMNS} from service_accounts where id = $1 for update");
+        let current: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        let mut changed = Vec::new();
+        if changes.name.as_ref().is_some_and(|n| *n != current.name) {
+            changed.push("name");
+        }
+        if changes.scopes.as_ref().is_some_and(|s| *s != current.scopes) {
+            changed.push("scopes");
+        }
+        if changes.status.is_some_and(|s| s != current.status) {
+            changed.push("status");
+        }
+        if changes.secret_hash.is_some() {
+            changed.push("client_secret");
+        }
+        if changed.is_empty() {
+            return Ok(current);
+        }
+        let sql = format!(
+            "update service_accounts set name = coalesce($2, name), \
+                 scopes = coalesce($3, scopes), status = coalesce($4, status), \
+                 secret_hash = coalesce($5, secret_hash), updated_at = now() \
+             where id = $1 returning {COLUMNS}"
+        );
+        let account: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(&changes.name)
+            .bind(changes.scopes.as_deref().map(scope_names))
+            .bind(changes.status.map(UserStatus::as_str))
+            .bind(&changes.secret_hash)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        audit::record(&mut *tx, &audit(&account, &changed)).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// The service account with this client id, its secret hash and whether its institution
+    /// is active, for a token request.
+    pub async fn service_account_for_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<ClientCandidate>, StoreError> {
+        let columns = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "select {columns}, s.secret_hash, i.active as institution_active \
+             from service_accounts s join institutions i on i.id = s.institution_id \
+             where s.client_id = $1"
+        );
+        let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(ClientCandidate {
+                account: r.account.try_into()?,
+                secret_hash: r.secret_hash,
+                institution_active: r.institution_active,
+            })
+        })
+        .transpose()
+    }
+
     /// The acting service account with its institution and scopes, if both are active.
     pub async fn active_service_actor(&self, id: Uuid) -> Result<Option<Actor>, StoreError> {
         let row: Option<ActorRow> = sqlx::query_as(
@@ -23,6 +251,14 @@ impl Store {
         let scopes = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
         institution.actor(id, ActorKind::ServiceAccount { scopes }).map(Some)
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    #[sqlx(flatten)]
+    account: Row,
+    secret_hash: String,
+    institution_active: bool,
 }
 
 #[derive(sqlx::FromRow)]

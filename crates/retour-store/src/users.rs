@@ -1,9 +1,12 @@
 //! User accounts of the partner institutions.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use retour_domain::{Actor, ActorKind, Role};
 use uuid::Uuid;
 
+use crate::audit::{self, AuditEvent};
 use crate::institutions::InstitutionFacts;
 use crate::{Store, StoreError};
 
@@ -22,11 +25,11 @@ impl UserStatus {
         }
     }
 
-    fn parse(value: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, StoreError> {
         match value {
             "active" => Ok(UserStatus::Active),
             "disabled" => Ok(UserStatus::Disabled),
-            other => Err(StoreError::corrupt("users.status", other)),
+            other => Err(StoreError::corrupt("status", other)),
         }
     }
 }
@@ -53,6 +56,82 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub password_hash: String,
+}
+
+/// A user found for a sign-in.
+#[derive(Clone)]
+pub struct LoginCandidate {
+    pub user: User,
+    pub password_hash: String,
+    pub institution_active: bool,
+}
+
+impl std::fmt::Debug for LoginCandidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginCandidate").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+/// Which users to list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub institution_id: Option<Uuid>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    /// Matched without regard to case.
+    pub email: Option<String>,
+    /// Only users created after this one (the cursor of the previous page).
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// What an update changes; `None` leaves a field as it is. The password is already hashed.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    pub password_hash: Option<String>,
+}
+
+/// The lockout rule: `threshold` failed sign-ins within `window` lock the account for
+/// `duration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    pub threshold: u32,
+    pub window: Duration,
+    pub duration: Duration,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Self {
+            threshold: 10,
+            window: Duration::from_secs(15 * 60),
+            duration: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What a failed sign-in did to its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedLogin {
+    /// Counted towards the lockout.
+    Counted,
+    /// This failure reached the threshold: the account is now locked.
+    Locked,
+    /// The account was already locked; not counted.
+    WhileLocked,
+}
+
+impl FailedLogin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailedLogin::Counted => "counted",
+            FailedLogin::Locked => "locked",
+            FailedLogin::WhileLocked => "while_locked",
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -91,9 +170,14 @@ const COLUMNS: &str =
     "id, institution_id, email, display_name, role, status, locked_until, created_at, updated_at";
 
 impl Store {
-    /// Creates a user. A second account with the same email (in any case) violates
-    /// `users_email_key`.
-    pub async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
+    /// Creates a user and records `audit(&user)` in the same transaction. A second account
+    /// with the same email (in any case) violates `users_email_key`.
+    pub async fn create_user(
+        &self,
+        new: &NewUser,
+        audit: impl FnOnce(&User) -> AuditEvent,
+    ) -> Result<User, StoreError> {
+        let mut tx = self.pool().begin().await?;
         let sql = format!(
             "insert into users (id, institution_id, email, display_name, role, password_hash) \
              values ($1, $2, $3, $4, $5, $6) returning {COLUMNS}"
@@ -105,9 +189,180 @@ impl Store {
             .bind(&new.display_name)
             .bind(new.role.as_str())
             .bind(&new.password_hash)
-            .fetch_one(self.pool())
+            .fetch_one(&mut *tx)
             .await?;
-        row.try_into()
+        let user = User::try_from(row)?;
+        audit::record(&mut *tx, &audit(&user)).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Users matching `filter`, in id (creation) order, at most `filter.limit`.
+    pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>, StoreError> {
+        let mut query = sqlx::QueryBuilder::new(format!("select {COLUMNS} from users where true"));
+        if let Some(institution_id) = filter.institution_id {
+            query.push(" and institution_id = ").push_bind(institution_id);
+        }
+        if let Some(role) = filter.role {
+            query.push(" and role = ").push_bind(role.as_str());
+        }
+        if let Some(status) = filter.status {
+            query.push(" and status = ").push_bind(status.as_str());
+        }
+        if let Some(email) = &filter.email {
+            query.push(" and lower(email) = lower(").push_bind(email.trim().to_owned()).push(")");
+        }
+        if let Some(after) = filter.after {
+            query.push(" and id > ").push_bind(after);
+        }
+        query.push(" order by id limit ").push_bind(filter.limit);
+        let rows: Vec<Row> = query.build_query_as().fetch_all(self.pool()).await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    /// Applies `changes` to a user in one transaction, with `audit(&user, changed_fields)`.
+    /// Disabling the account or setting a new password revokes all its refresh tokens in the
+    /// same transaction. Nothing is written (and `audit` is not called) when nothing changes.
+    pub async fn update_user(
+        &self,
+        id: Uuid,
+        changes: &UserChanges,
+        audit: impl FnOnce(&User, &[&'static str]) -> AuditEvent,
+    ) -> Result<User, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!("select {COLUMNS} from users where id = $1 for update");
+        let current: User = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        let mut changed = Vec::new();
+        if changes.display_name.as_ref().is_some_and(|n| *n != current.display_name) {
+            changed.push("display_name");
+        }
+        if changes.role.is_some_and(|r| r != current.role) {
+            changed.push("role");
+        }
+        if changes.status.is_some_and(|s| s != current.status) {
+            changed.push("status");
+        }
+        if changes.password_hash.is_some() {
+            changed.push("password");
+        }
+        if changed.is_empty() {
+            return Ok(current);
+        }
+        let sql = format!(
+            "update users set display_name = coalesce($2, display_name), \
+                 role = coalesce($3, role), status = coalesce($4, status), \
+                 password_hash = coalesce($5, password_hash), updated_at = now() \
+             where id = $1 returning {COLUMNS}"
+        );
+        let user: User = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(&changes.display_name)
+            .bind(changes.role.map(Role::as_str))
+            .bind(changes.status.map(UserStatus::as_str))
+            .bind(&changes.password_hash)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_into()?;
+        if user.status == UserStatus::Disabled || changes.password_hash.is_some() {
+            self.revoke_refresh_tokens_in(&mut tx, id).await?;
+        }
+        audit::record(&mut *tx, &audit(&user, &changed)).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Counts a failed sign-in of an existing account, across all server processes: the
+    /// account's row is locked while its recent failures are counted, and the failure that
+    /// reaches `lockout.threshold` within `lockout.window` locks the account for
+    /// `lockout.duration`. Failures while the account is locked are not counted (the lock
+    /// does not grow). `audit` is recorded in the same transaction.
+    pub async fn record_login_failure(
+        &self,
+        user_id: Uuid,
+        lockout: &Lockout,
+        audit: impl FnOnce(FailedLogin) -> AuditEvent,
+    ) -> Result<FailedLogin, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let (locked,): (bool,) = sqlx::query_as(
+            "select coalesce(locked_until > now(), false) from users where id = $1 for update",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let outcome = if locked {
+            FailedLogin::WhileLocked
+        } else {
+            let window = lockout.window.as_secs_f64();
+            sqlx::query(
+                "delete from login_failures \
+                 where user_id = $1 and failed_at <= now() - make_interval(secs => $2)",
+            )
+            .bind(user_id)
+            .bind(window)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("insert into login_failures (user_id) values ($1)")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            let (count,): (i64,) = sqlx::query_as(
+                "select count(*) from login_failures \
+                 where user_id = $1 and failed_at > now() - make_interval(secs => $2)",
+            )
+            .bind(user_id)
+            .bind(window)
+            .fetch_one(&mut *tx)
+            .await?;
+            if count >= i64::from(lockout.threshold) {
+                sqlx::query(
+                    "update users set locked_until = now() + make_interval(secs => $2) \
+                     where id = $1",
+                )
+                .bind(user_id)
+                .bind(lockout.duration.as_secs_f64())
+                .execute(&mut *tx)
+                .await?;
+                // The lock now carries the state; counting starts afresh once it ends.
+                sqlx::query("delete from login_failures where user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                FailedLogin::Locked
+            } else {
+                FailedLogin::Counted
+            }
+        };
+        audit::record(&mut *tx, &audit(outcome)).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// A successful sign-in: clears the account's failure count and an expired lock, and
+    /// records `audit` in the same transaction.
+    pub async fn record_login_success(
+        &self,
+        user_id: Uuid,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("delete from login_failures where user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "update users set locked_until = null \
+             where id = $1 and locked_until is not null and locked_until <= now()",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(&mut *tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
@@ -117,15 +372,27 @@ impl Store {
         row.try_into()
     }
 
-    /// The user with this email (case-insensitive) and their password hash, for a sign-in.
-    pub async fn user_for_login(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
-        let sql =
-            format!("select {COLUMNS}, password_hash from users where lower(email) = lower($1)");
+    /// The user with this email (case-insensitive), their password hash and whether their
+    /// institution is active, for a sign-in.
+    pub async fn user_for_login(&self, email: &str) -> Result<Option<LoginCandidate>, StoreError> {
+        let columns = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "select {columns}, u.password_hash, i.active as institution_active \
+             from users u join institutions i on i.id = u.institution_id \
+             where lower(u.email) = lower($1)"
+        );
         let row: Option<LoginRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(email.trim())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok((r.user.try_into()?, r.password_hash))).transpose()
+        row.map(|r| {
+            Ok(LoginCandidate {
+                user: r.user.try_into()?,
+                password_hash: r.password_hash,
+                institution_active: r.institution_active,
+            })
+        })
+        .transpose()
     }
 
     /// The acting user with their institution, if the account and its institution are active
@@ -159,6 +426,7 @@ struct LoginRow {
     #[sqlx(flatten)]
     user: Row,
     password_hash: String,
+    institution_active: bool,
 }
 
 #[derive(sqlx::FromRow)]

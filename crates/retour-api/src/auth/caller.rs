@@ -5,9 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use retour_domain::Actor;
+use retour_domain::policy::{self, Decision, Operation};
+use retour_domain::{Actor, ActorKind, Scope};
 
 use super::token::{self, Subject};
+use crate::client_addr::ClientAddr;
 use crate::layers::REQUEST_ID;
 use crate::{ApiError, AppState};
 
@@ -28,10 +30,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
                 .get(&REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
-            client_addr: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+            client_addr: parts.extensions.get::<ClientAddr>().map(|ClientAddr(ip)| *ip).or_else(
+                || parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip()),
+            ),
         })
     }
 }
@@ -65,9 +66,52 @@ impl FromRequestParts<AppState> for Caller {
             Subject::User => state.store().active_user_actor(claims.sub, claims.jti).await?,
             Subject::ServiceAccount => state.store().active_service_actor(claims.sub).await?,
         };
-        let actor = actor
+        let mut actor = actor
             .filter(|a| a.institution_id == claims.institution && a.role() == claims.role)
             .ok_or(ApiError::Unauthorized)?;
+        if let ActorKind::ServiceAccount { scopes } = &mut actor.kind {
+            narrow_scopes(scopes, claims.scope.as_deref());
+        }
         Ok(Caller { actor, meta, token_id: claims.jti })
+    }
+}
+
+impl Caller {
+    /// Asks the access policy whether the caller may perform `operation` (on no particular
+    /// case): 403 `forbidden` when not.
+    pub fn require(&self, operation: Operation) -> Result<(), ApiError> {
+        match policy::decide(&self.actor, operation, None) {
+            Decision::Allow => Ok(()),
+            Decision::NotFound => Err(ApiError::NotFound),
+            Decision::Forbidden => Err(ApiError::Forbidden {
+                code: "forbidden",
+                detail: "your role does not allow this".to_owned(),
+            }),
+        }
+    }
+}
+
+/// A service account acts with the scopes its token was granted that it still has (none
+/// when the token names none).
+fn narrow_scopes(scopes: &mut Vec<Scope>, granted: Option<&str>) {
+    let granted = granted.unwrap_or_default();
+    scopes.retain(|s| granted.split(' ').any(|g| g == s.as_str()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_account_keeps_only_the_scopes_both_granted_and_still_held() {
+        let mut scopes = vec![Scope::CasesRead, Scope::StatsRead];
+        narrow_scopes(&mut scopes, Some("stats:read events:read"));
+        assert_eq!(scopes, [Scope::StatsRead]);
+        let mut scopes = vec![Scope::CasesRead];
+        narrow_scopes(&mut scopes, None);
+        assert!(scopes.is_empty());
+        let mut scopes = vec![Scope::CasesRead];
+        narrow_scopes(&mut scopes, Some("cases:readx"));
+        assert!(scopes.is_empty());
     }
 }

@@ -1,14 +1,18 @@
 //! Signing in and out, token refresh, the caller's profile and the public signing keys.
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use rand::RngCore;
-use retour_domain::{InstitutionKind, Role};
+use retour_domain::{InstitutionKind, Role, Scope};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
 use retour_store::refresh_tokens::Rotation;
+use retour_store::service_accounts::ClientCandidate;
+use retour_store::users::{FailedLogin, LoginCandidate, UserStatus};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -18,22 +22,31 @@ use uuid::Uuid;
 
 use crate::auth::keys::JwkSet;
 use crate::auth::token::{self, Claims, Subject};
-use crate::auth::{Caller, RequestMeta, password};
+use crate::auth::{Caller, LoginLimits, RequestMeta, client_secret, password, rate_limit};
 use crate::error::Problem;
 use crate::json::Json;
 use crate::{ApiError, AppState};
 
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The endpoints of signing in and out; those that take credentials are rate-limited per
+/// client address when `limits` are given (they are not needed for the OpenAPI document).
+pub(crate) fn routes(limits: Option<&LoginLimits>) -> OpenApiRouter<AppState> {
+    let credentials = OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(refresh))
+        .routes(routes!(create_token));
+    let credentials = match limits {
+        Some(limits) => rate_limit::limit(credentials, limits.rate_per_minute),
+        None => credentials,
+    };
+    OpenApiRouter::new()
         .routes(routes!(logout))
         .routes(routes!(get_me))
         .routes(routes!(get_jwks))
+        .merge(credentials)
 }
 
 /// Email and password.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -53,13 +66,13 @@ pub struct TokenResponse {
 }
 
 /// A refresh token.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// Optionally the refresh token of this session, to revoke just its family.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub struct LogoutRequest {
     #[serde(default)]
     pub refresh_token: Option<String>,
@@ -124,13 +137,16 @@ fn token_response(state: &AppState, access_token: String, refresh_token: String)
     }
 }
 
-/// Sign in with email and password. Unknown email, wrong password and a disabled account
-/// all get the same 401.
+/// Sign in with email and password. Unknown email, wrong password, a disabled or locked
+/// account all get the same 401. Repeated wrong passwords lock the account for a while
+/// (by default 10 within 15 minutes lock it for 15 minutes), and each client address may try
+/// only so often (429 with `Retry-After`).
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn login(
     State(state): State<AppState>,
@@ -140,24 +156,54 @@ async fn login(
     if body.email.len() > 254 || body.password.len() > 1024 {
         return Err(ApiError::validation("email", "too_long", "email or password is too long"));
     }
-    let found = state.store().user_for_login(&body.email).await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
+    let candidate = state.store().user_for_login(&body.email).await?;
+    // The password is checked in every case, so that every refusal takes as long.
+    let valid =
+        password::verify(body.password, candidate.as_ref().map(|c| c.password_hash.clone())).await;
+    let failed = |actor: AuditActor, reason: &str| {
+        AuditEvent::new(actor, "auth.login_failed", Outcome::Denied)
+            .details(serde_json::json!({ "reason": reason }))
+            .request(meta.request_id.clone(), meta.client_addr)
     };
-    let valid = password::verify(body.password, hash).await;
-    let user = match user {
-        Some(user) if valid && user.status == retour_store::users::UserStatus::Active => user,
-        other => {
-            let actor = other.as_ref().map_or_else(AuditActor::anonymous, |u| {
-                AuditActor::user(u.id, u.institution_id, u.role.as_str())
-            });
-            let event = AuditEvent::new(actor, "auth.login_failed", Outcome::Denied)
-                .request(meta.request_id, meta.client_addr);
-            audit::record(state.store().pool(), &event).await?;
-            return Err(ApiError::Unauthorized);
+    let Some(LoginCandidate { user, institution_active, .. }) = candidate else {
+        audit::record(state.store().pool(), &failed(AuditActor::anonymous(), "unknown_email"))
+            .await?;
+        return Err(ApiError::Unauthorized);
+    };
+    let actor = AuditActor::user(user.id, user.institution_id, user.role.as_str());
+    if !valid {
+        let lockout = &state.config().login.lockout;
+        let outcome = state
+            .store()
+            .record_login_failure(user.id, lockout, |outcome| {
+                AuditEvent::new(actor.clone(), "auth.login_failed", Outcome::Denied)
+                    .details(serde_json::json!({
+                        "reason": "wrong_password", "lockout": outcome.as_str()
+                    }))
+                    .request(meta.request_id.clone(), meta.client_addr)
+            })
+            .await?;
+        if outcome == FailedLogin::Locked {
+            tracing::warn!(user.id = %user.id, "account locked after repeated failed sign-ins");
         }
+        return Err(ApiError::Unauthorized);
+    }
+    let refusal = if user.locked_until.is_some_and(|until| until > Utc::now()) {
+        Some("locked")
+    } else if user.status != UserStatus::Active {
+        Some("disabled")
+    } else if !institution_active {
+        Some("institution_inactive")
+    } else {
+        None
     };
+    if let Some(reason) = refusal {
+        audit::record(state.store().pool(), &failed(actor, reason)).await?;
+        return Err(ApiError::Unauthorized);
+    }
+    let event = AuditEvent::new(actor, "auth.login", Outcome::Allowed)
+        .request(meta.request_id, meta.client_addr);
+    state.store().record_login_success(user.id, &event).await?;
     let access = access_token(&state, user.id, user.role, user.institution_id)?;
     let refresh = random_token();
     state
@@ -169,13 +215,6 @@ async fn login(
             refresh_expiry(&state),
         )
         .await?;
-    let event = AuditEvent::new(
-        AuditActor::user(user.id, user.institution_id, user.role.as_str()),
-        "auth.login",
-        Outcome::Allowed,
-    )
-    .request(meta.request_id, meta.client_addr);
-    audit::record(state.store().pool(), &event).await?;
     Ok(Json(token_response(&state, access, refresh)))
 }
 
@@ -185,6 +224,7 @@ async fn login(
     responses(
         (status = 200, description = "A new token pair", body = TokenResponse),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn refresh(
     State(state): State<AppState>,
@@ -288,4 +328,208 @@ async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
     responses((status = 200, description = "The JWK set", body = JwkSet)))]
 async fn get_jwks(State(state): State<AppState>) -> Json<JwkSet> {
     Json(state.keys().jwks().clone())
+}
+
+/// A token request of the OAuth 2 client-credentials grant (RFC 6749 §4.4), form-encoded.
+/// The client authenticates with HTTP Basic (`client_id:client_secret`) or with
+/// `client_id` and `client_secret` in the body, not both.
+#[derive(Default, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// Always `client_credentials`.
+    pub grant_type: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Space-separated scopes to request (a subset of the account's); all of them if absent.
+    pub scope: Option<String>,
+}
+
+/// An access token for a service account (RFC 6749 §5.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenGrant {
+    /// A JWT (EdDSA) to send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// A token-endpoint error (RFC 6749 §5.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `unsupported_grant_type` or `invalid_scope`.
+    pub error: String,
+    pub error_description: String,
+}
+
+/// Why a token request failed: an RFC 6749 error, or a failure of ours (problem+json).
+enum TokenFailure {
+    OAuth { error: &'static str, description: &'static str },
+    Api(ApiError),
+}
+
+impl From<ApiError> for TokenFailure {
+    fn from(error: ApiError) -> Self {
+        TokenFailure::Api(error)
+    }
+}
+
+impl From<retour_store::StoreError> for TokenFailure {
+    fn from(error: retour_store::StoreError) -> Self {
+        TokenFailure::Api(error.into())
+    }
+}
+
+fn oauth(error: &'static str, description: &'static str) -> TokenFailure {
+    TokenFailure::OAuth { error, description }
+}
+
+impl IntoResponse for TokenFailure {
+    fn into_response(self) -> Response {
+        let (error, description) = match self {
+            TokenFailure::Api(error) => return error.into_response(),
+            TokenFailure::OAuth { error, description } => (error, description),
+        };
+        let body =
+            OAuthError { error: error.to_owned(), error_description: description.to_owned() };
+        if error == "invalid_client" {
+            let challenge = HeaderValue::from_static("Basic realm=\"retour\"");
+            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], Json(body))
+                .into_response()
+        } else {
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+    }
+}
+
+/// The client id and secret of an `Authorization: Basic` header, form-decoded as RFC 6749
+/// §2.3.1 asks; `None` without such a header, `Some(Err)` when it is malformed.
+fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decode = |part: &str| {
+        let plus_as_space = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&plus_as_space)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| ())
+    };
+    Some((|| {
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| ())?;
+        let text = String::from_utf8(bytes).map_err(|_| ())?;
+        let (id, secret) = text.split_once(':').ok_or(())?;
+        Ok((decode(id)?, decode(secret)?))
+    })())
+}
+
+/// Get an access token for a service account with the OAuth 2 client-credentials grant.
+/// Errors follow RFC 6749 §5.2 (`application/json`, not problem documents); a failed client
+/// authentication answers 401 `invalid_client` with `WWW-Authenticate: Basic`.
+#[utoipa::path(post, path = "/v1/auth/token", tag = "auth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access token", body = TokenGrant),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope`", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret, or a disabled account", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"retour\"`"))),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_token(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<Response, TokenFailure> {
+    let Ok(Form(form)) = form else {
+        return Err(oauth(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded, each parameter at most once",
+        ));
+    };
+    match form.grant_type.as_deref() {
+        None => return Err(oauth("invalid_request", "grant_type is required")),
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(oauth("unsupported_grant_type", "only client_credentials is supported"));
+        }
+    }
+    let (client_id, secret) = match (basic_credentials(&headers), form.client_secret) {
+        (Some(_), Some(_)) => {
+            return Err(oauth(
+                "invalid_request",
+                "authenticate with HTTP Basic or with client_secret in the body, not both",
+            ));
+        }
+        (Some(Ok((id, secret))), None) => (id, secret),
+        (None, Some(secret)) => match form.client_id {
+            Some(id) => (id, secret),
+            None => return Err(oauth("invalid_request", "client_id is required")),
+        },
+        (Some(Err(())), None) | (None, None) => {
+            return Err(oauth("invalid_client", "client authentication failed"));
+        }
+    };
+    let candidate = state.store().service_account_for_client(&client_id).await?;
+    let authenticated = candidate.filter(|c| {
+        client_secret::verify(&secret, &c.secret_hash)
+            && c.account.status == UserStatus::Active
+            && c.institution_active
+    });
+    let Some(ClientCandidate { account, .. }) = authenticated else {
+        let event = AuditEvent::new(AuditActor::anonymous(), "auth.token_failed", Outcome::Denied)
+            .request(meta.request_id, meta.client_addr);
+        audit::record(state.store().pool(), &event).await?;
+        return Err(oauth("invalid_client", "client authentication failed"));
+    };
+    let scopes: Vec<Scope> = match form.scope.as_deref().map(str::trim) {
+        None | Some("") => account.scopes.clone(),
+        Some(requested) => {
+            let mut granted = Vec::new();
+            for name in requested.split(' ').filter(|s| !s.is_empty()) {
+                match Scope::parse(name).filter(|s| account.scopes.contains(s)) {
+                    Some(scope) if !granted.contains(&scope) => granted.push(scope),
+                    Some(_) => {}
+                    None => {
+                        return Err(oauth(
+                            "invalid_scope",
+                            "a requested scope is unknown or not granted to this client",
+                        ));
+                    }
+                }
+            }
+            granted
+        }
+    };
+    let scope = scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+    let mut claims = Claims::new(
+        &state.config().tokens,
+        account.id,
+        Subject::ServiceAccount,
+        account.institution_id,
+    );
+    claims.scope = Some(scope.clone());
+    let access_token = token::sign(state.keys(), &claims).map_err(ApiError::internal)?;
+    let actor = AuditActor {
+        actor_type: "service_account",
+        id: Some(account.id),
+        institution_id: Some(account.institution_id),
+        role: None,
+    };
+    let event = AuditEvent::new(actor, "auth.token", Outcome::Allowed)
+        .details(serde_json::json!({ "scope": scope }))
+        .request(meta.request_id, meta.client_addr);
+    audit::record(state.store().pool(), &event).await?;
+    let grant = TokenGrant {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.config().tokens.access_ttl.as_secs(),
+        scope,
+    };
+    Ok(([(header::PRAGMA, HeaderValue::from_static("no-cache"))], Json(grant)).into_response())
 }

@@ -2,3 +2,6 @@
 
 pub(crate) mod auth;
 pub(crate) mod tariffs;
+pub(crate) mod institutions;
+pub(crate) mod service_accounts;
+pub(crate) mod users;

@@ -1,0 +1,351 @@
+//! Administration of institutions, users and service accounts: parsing what an administrator
+//! asks for into valid changes, shared by the HTTP handlers and the `retour` command.
+//! Each write records its audit event (`institution.create`, `user.update`, …, with the names
+//! of the changed fields, never their values) in the same transaction.
+
+use retour_domain::validation::text;
+use retour_domain::{Canton, FieldError, InstitutionKind, Password, Role, Validation};
+use retour_store::audit::{AuditActor, AuditEvent, Outcome};
+use retour_store::institutions::{Institution, NewInstitution};
+use retour_store::users::{NewUser, User};
+use retour_store::{Store, StoreError};
+use uuid::Uuid;
+
+use crate::ApiError;
+use crate::auth::{Caller, RequestMeta, password};
+
+/// Who makes an administrative change, as the access log records it.
+#[derive(Debug, Clone)]
+pub struct Administrator {
+    actor: AuditActor,
+    meta: RequestMeta,
+    /// Set for changes made with the `retour` command on the server.
+    via_command_line: bool,
+}
+
+impl Administrator {
+    pub fn from_caller(caller: &Caller) -> Self {
+        Self {
+            actor: AuditActor::from(&caller.actor),
+            meta: caller.meta.clone(),
+            via_command_line: false,
+        }
+    }
+
+    /// The `retour` command, run by whoever operates the server (no signed-in user).
+    pub fn command_line() -> Self {
+        Self {
+            actor: AuditActor::anonymous(),
+            meta: RequestMeta::default(),
+            via_command_line: true,
+        }
+    }
+
+    /// The audit event of `action` on a resource, naming the changed fields.
+    pub(crate) fn event(
+        &self,
+        action: &str,
+        resource_type: &'static str,
+        id: Uuid,
+        fields: &[&str],
+    ) -> AuditEvent {
+        let mut details = serde_json::json!({ "fields": fields });
+        if self.via_command_line {
+            details["via"] = "command_line".into();
+        }
+        AuditEvent::new(self.actor.clone(), action, Outcome::Allowed)
+            .resource(resource_type, id)
+            .details(details)
+            .request(self.meta.request_id.clone(), self.meta.client_addr)
+    }
+}
+
+fn add(errors: &mut Validation, error: FieldError) {
+    errors.push(error.field, &error.code, error.message);
+}
+
+/// An email address: trimmed, at most 254 characters, a non-empty local part and domain,
+/// no spaces.
+pub fn parse_email(field: &str, value: &str) -> Result<String, FieldError> {
+    let email = value.trim();
+    let well_formed = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    }) && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if email.chars().count() > 254 {
+        return Err(FieldError::new(field, "too_long", format!("{field} is too long")));
+    }
+    if !well_formed {
+        return Err(FieldError::new(
+            field,
+            "invalid_format",
+            format!("{field} must be an email address"),
+        ));
+    }
+    Ok(email.to_owned())
+}
+
+/// A new password that satisfies the policy, hashed.
+pub(crate) async fn hash_new_password(password: Password) -> Result<String, ApiError> {
+    password::hash(password.into_inner()).await.map_err(ApiError::internal)
+}
+
+/// The institution a user or service account is to belong to: it must exist and be active.
+pub(crate) async fn active_institution(
+    store: &Store,
+    id: Uuid,
+    errors: &mut Validation,
+) -> Result<Option<Institution>, ApiError> {
+    match store.get_institution(id).await {
+        Ok(institution) if institution.active => Ok(Some(institution)),
+        Ok(_) => {
+            errors.push("institution_id", "inactive", "the institution is disabled");
+            Ok(None)
+        }
+        Err(StoreError::NotFound) => {
+            errors.push("institution_id", "unknown", "no institution has this id");
+            Ok(None)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The 422 error of a role that does not belong to an institution of `kind`.
+pub(crate) fn role_mismatch(role: Role, kind: InstitutionKind) -> FieldError {
+    FieldError::new(
+        "role",
+        "role_institution_mismatch",
+        format!(
+            "role {} belongs to an institution of kind {}, not {}",
+            role.as_str(),
+            role.institution_kind().as_str(),
+            kind.as_str()
+        ),
+    )
+}
+
+/// What is asked for to create a user.
+#[derive(Clone)]
+pub struct UserRequest {
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub institution_id: Uuid,
+    pub password: String,
+}
+
+/// Creates a user after checking every field: the email, the display name, the password
+/// policy (`password`), and that the role fits the institution's kind (`role`). An email
+/// already in use (in any case) is 409 `email_taken`.
+pub async fn create_user(
+    store: &Store,
+    request: UserRequest,
+    by: &Administrator,
+) -> Result<User, ApiError> {
+    let mut errors = Validation::new();
+    let email = errors.check(parse_email("email", &request.email));
+    let display_name = errors.check(text("display_name", &request.display_name, 200));
+    let password = errors.check(Password::parse("password", request.password));
+    if let Some(institution) =
+        active_institution(store, request.institution_id, &mut errors).await?
+        && !request.role.fits(institution.kind)
+    {
+        add(&mut errors, role_mismatch(request.role, institution.kind));
+    }
+    let (Some(email), Some(display_name), Some(password), true) =
+        (email, display_name, password, errors.is_empty())
+    else {
+        return Err(ApiError::Validation(errors.into_errors()));
+    };
+    let new = NewUser {
+        institution_id: request.institution_id,
+        email,
+        display_name,
+        role: request.role,
+        password_hash: hash_new_password(password).await?,
+    };
+    store
+        .create_user(&new, |user| by.event("user.create", "user", user.id, &[]))
+        .await
+        .map_err(|e| conflict(e, "users_email_key", "email_taken", "this email is already in use"))
+}
+
+/// What is asked for to create an institution.
+#[derive(Debug, Clone)]
+pub struct InstitutionRequest {
+    pub kind: InstitutionKind,
+    pub name: String,
+    pub canton: Option<Canton>,
+    pub federal_region: Option<String>,
+    pub country: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+pub fn parse_country(field: &str, value: &str) -> Result<String, FieldError> {
+    let code = value.trim();
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_format",
+            format!("{field} must be an ISO 3166-1 alpha-2 code such as IQ"),
+        ))
+    }
+}
+
+/// Creates an institution. Where it is depends on its kind: a counselling service has a
+/// canton or a federal asylum region (one of them), an IOM mission a country, other kinds
+/// none. A name already taken (in any case) is 409 `name_taken`.
+pub async fn create_institution(
+    store: &Store,
+    request: InstitutionRequest,
+    by: &Administrator,
+) -> Result<Institution, ApiError> {
+    let mut errors = Validation::new();
+    let name = errors.check(text("name", &request.name, 200));
+    let federal_region = match &request.federal_region {
+        Some(region) => errors.check(text("federal_region", region, 100)),
+        None => None,
+    };
+    let country = match &request.country {
+        Some(country) => errors.check(parse_country("country", country)),
+        None => None,
+    };
+    let contact_email = match &request.contact_email {
+        Some(email) => errors.check(parse_email("contact_email", email)),
+        None => None,
+    };
+    let contact_phone = match &request.contact_phone {
+        Some(phone) => errors.check(text("contact_phone", phone, 50)),
+        None => None,
+    };
+    let not_for_kind = |field: &str| {
+        FieldError::new(
+            field,
+            "not_allowed",
+            format!("an institution of kind {} has no {field}", request.kind.as_str()),
+        )
+    };
+    match request.kind {
+        InstitutionKind::CounsellingService => {
+            match (request.canton.is_some(), request.federal_region.is_some()) {
+                (false, false) => errors.push(
+                    "canton",
+                    "required",
+                    "a counselling service needs a canton or a federal_region",
+                ),
+                (true, true) => errors.push(
+                    "federal_region",
+                    "not_allowed",
+                    "a counselling service has either a canton or a federal_region, not both",
+                ),
+                _ => {}
+            }
+            if request.country.is_some() {
+                add(&mut errors, not_for_kind("country"));
+            }
+        }
+        InstitutionKind::IomMission => {
+            if request.country.is_none() {
+                errors.push("country", "required", "an IOM mission needs its country");
+            }
+            for (field, given) in [
+                ("canton", request.canton.is_some()),
+                ("federal_region", request.federal_region.is_some()),
+            ] {
+                if given {
+                    add(&mut errors, not_for_kind(field));
+                }
+            }
+        }
+        _ => {
+            for (field, given) in [
+                ("canton", request.canton.is_some()),
+                ("federal_region", request.federal_region.is_some()),
+                ("country", request.country.is_some()),
+            ] {
+                if given {
+                    add(&mut errors, not_for_kind(field));
+                }
+            }
+        }
+    }
+    let (Some(name), true) = (name, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors.into_errors()));
+    };
+    let new = NewInstitution {
+        kind: request.kind,
+        name,
+        canton: request.canton,
+        federal_region,
+        country,
+        contact_email,
+        contact_phone,
+    };
+    store
+        .create_institution(&new, |i| by.event("institution.create", "institution", i.id, &[]))
+        .await
+        .map_err(|e| conflict(e, "institutions_name_key", "name_taken", "this name is taken"))
+}
+
+/// For JSON merge patch fields: absent is `None`, `null` is `Some(None)`.
+pub(crate) fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
+/// A query string that does not parse: 422 naming the parameter where serde says which.
+pub(crate) fn query_error(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
+    let text = rejection.body_text();
+    let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
+    let field = message
+        .split_once("field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map_or("query", |(name, _)| name);
+    ApiError::validation(field, "invalid_value", message.to_owned())
+}
+
+/// Maps the violation of unique constraint `constraint` to 409 `code`.
+pub(crate) fn conflict(
+    error: StoreError,
+    constraint: &str,
+    code: &'static str,
+    detail: &str,
+) -> ApiError {
+    match error {
+        StoreError::Constraint(name) if name == constraint => {
+            ApiError::Conflict { code, detail: detail.to_owned() }
+        }
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_need_a_local_part_and_a_domain() {
+        assert_eq!(parse_email("email", " Ana@Example.ch "), Ok("Ana@Example.ch".to_owned()));
+        for bad in ["", "ana", "@example.ch", "ana@", "a b@example.ch", "ana@x@y"] {
+            assert!(parse_email("email", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_email("email", &format!("{}@x.ch", "a".repeat(250))).map_err(|e| e.code),
+            Err("too_long".to_owned())
+        );
+    }
+
+    #[test]
+    fn countries_are_two_upper_case_letters() {
+        assert_eq!(parse_country("country", "IQ"), Ok("IQ".to_owned()));
+        for bad in ["iq", "IRQ", "I", "1Q"] {
+            assert!(parse_country("country", bad).is_err(), "{bad}");
+        }
+    }
+}

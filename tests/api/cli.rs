@@ -1,0 +1,147 @@
+//! The `retour` command's administration: a fresh installation gets its first administrator.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use axum::http::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::common::TestApp;
+
+/// Runs `retour args…` against the test's database, with `stdin` as standard input.
+fn retour(pool: &PgPool, args: &[&str], stdin: &str) -> Output {
+    let database = pool.connect_options().get_database().expect("database name").to_owned();
+    let mut url =
+        url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL")).expect("url");
+    url.set_path(&database);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retour"))
+        .args(args)
+        .env("DATABASE_URL", url.as_str())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run retour");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_command_creates_an_operator_and_its_first_admin_who_can_sign_in(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let created = retour(
+        &pool,
+        &["institution", "create", "--kind", "operator", "--name", "Canton IT operations"],
+        "",
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let institution_id = String::from_utf8(created.stdout).expect("utf-8").trim().to_owned();
+    assert!(uuid::Uuid::parse_str(&institution_id).is_ok(), "{institution_id}");
+
+    let user = retour(
+        &pool,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@canton.test",
+            "--role",
+            "admin",
+            "--institution",
+            "canton it OPERATIONS",
+            "--display-name",
+            "Operations",
+        ],
+        "the first admin's passphrase\n",
+    );
+    assert!(user.status.success(), "{}", stderr(&user));
+    let login = app
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": "ops@canton.test", "password": "the first admin's passphrase"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    let me = app.get("/v1/me", login.body["access_token"].as_str()).await;
+    assert_eq!(me.body["role"], "admin");
+    assert_eq!(me.body["institution"]["id"], institution_id.as_str());
+
+    let (via,): (serde_json::Value,) =
+        sqlx::query_as("select details->'via' from audit_events where action = 'user.create'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(via, "command_line");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_command_applies_the_password_policy_and_the_role_rule(pool: PgPool) {
+    let _app = TestApp::new(pool.clone()).await;
+    let create = |role: &str, institution: &str, password: &str| {
+        retour(
+            &pool,
+            &[
+                "user",
+                "create",
+                "--email",
+                "x@canton.test",
+                "--role",
+                role,
+                "--institution",
+                institution,
+            ],
+            password,
+        )
+    };
+    let weak = create("admin", "Retour operator", "password1234\n");
+    assert!(!weak.status.success());
+    assert!(stderr(&weak).contains("password:"), "{}", stderr(&weak));
+    let mismatch = create("counsellor", "Retour operator", "a long and unusual passphrase\n");
+    assert!(!mismatch.status.success());
+    assert!(stderr(&mismatch).contains("role:"), "{}", stderr(&mismatch));
+    let nowhere = create("admin", "No such operator", "a long and unusual passphrase\n");
+    assert!(!nowhere.status.success());
+    assert!(stderr(&nowhere).contains("institution"), "{}", stderr(&nowhere));
+    let bad_role = create("root", "Retour operator", "");
+    assert_eq!(bad_role.status.code(), Some(2), "{}", stderr(&bad_role));
+    let (count,): (i64,) =
+        sqlx::query_as("select count(*) from users").fetch_one(&pool).await.expect("count");
+    assert_eq!(count, 8);
+}
+
+#[test]
+fn bad_sign_in_settings_stop_the_command_with_one_line_naming_the_variable() {
+    let cases = [
+        ("RETOUR_LOCKOUT_THRESHOLD", "0"),
+        ("RETOUR_LOCKOUT_WINDOW_SECS", "soon"),
+        ("RETOUR_LOCKOUT_SECS", "-5"),
+        ("RETOUR_LOGIN_RATE_PER_MINUTE", "many"),
+        ("RETOUR_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local"),
+    ];
+    for (variable, value) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_retour"))
+            .arg("openapi")
+            .env(variable, value)
+            .output()
+            .expect("run retour");
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains(variable), "{message}");
+    }
+    // Empty lists, as an env file writes them, mean none.
+    let output = Command::new(env!("CARGO_BIN_EXE_retour"))
+        .arg("openapi")
+        .env("RETOUR_TRUSTED_PROXIES", "")
+        .env("RETOUR_CORS_ORIGINS", "")
+        .output()
+        .expect("run retour");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

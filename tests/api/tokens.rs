@@ -1,0 +1,531 @@
+//! Access tokens under attack, the client-credentials grant, and the sign-in rate limit.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use retour_api::{ApiConfig, LoginLimits};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::common::{DEMO_PASSWORD, TestApp, TestResponse};
+
+fn b64(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+fn decode_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("part");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64")).expect("json")
+}
+
+/// What a token of the demo counsellor of Bern must say to be accepted.
+struct Forge {
+    user_id: Uuid,
+    institution_id: Uuid,
+    kid: String,
+    real_key: EncodingKey,
+    public_x: String,
+}
+
+impl Forge {
+    async fn new(app: &TestApp) -> Self {
+        let (user_id, institution_id): (Uuid, Uuid) = sqlx::query_as(
+            "select id, institution_id from users where email = 'counsellor.be@demo.test'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("user");
+        let (kid, pem, public_x): (String, String, String) =
+            sqlx::query_as("select kid, private_key_pem, public_key_x from signing_keys")
+                .fetch_one(&app.pool)
+                .await
+                .expect("key");
+        let real_key = EncodingKey::from_ed_pem(pem.as_bytes()).expect("pem");
+        Self { user_id, institution_id, kid, real_key, public_x }
+    }
+
+    fn claims(&self) -> Value {
+        let now = chrono::Utc::now().timestamp();
+        json!({
+            "sub": self.user_id, "iss": "retour", "aud": "retour-api",
+            "iat": now, "nbf": now, "exp": now + 600, "jti": Uuid::now_v7(),
+            "sub_type": "user", "role": "counsellor", "institution": self.institution_id,
+        })
+    }
+
+    fn sign(&self, claims: &Value, key: &EncodingKey, alg: Algorithm, kid: &str) -> String {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, key).expect("sign")
+    }
+
+    fn real(&self, claims: &Value) -> String {
+        self.sign(claims, &self.real_key, Algorithm::EdDSA, &self.kid)
+    }
+}
+
+async fn assert_refused(app: &TestApp, token: &str, what: &str) {
+    let response = app.get("/v1/me", Some(token)).await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{what}: {}", response.text);
+    response.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(response.header("www-authenticate"), Some("Bearer"), "{what}");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_token_forged_with_the_real_key_is_accepted_so_the_attacks_below_are_meaningful(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool).await;
+    let forge = Forge::new(&app).await;
+    let me = app.get("/v1/me", Some(&forge.real(&forge.claims()))).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    assert_eq!(me.body["email"], "counsellor.be@demo.test");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn tokens_with_a_wrong_algorithm_key_or_kid_get_401(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let forge = Forge::new(&app).await;
+    let claims = forge.claims();
+
+    let none_header = json!({"alg": "none", "typ": "JWT", "kid": forge.kid});
+    assert_refused(&app, &format!("{}.{}.", b64(&none_header), b64(&claims)), "alg none").await;
+    let none_lower = json!({"alg": "None", "kid": forge.kid});
+    assert_refused(&app, &format!("{}.{}.", b64(&none_lower), b64(&claims)), "alg None").await;
+
+    // HS256 keyed with the public key, in each form an attacker could take it from the JWKS.
+    let raw_public = URL_SAFE_NO_PAD.decode(&forge.public_x).expect("x");
+    for secret in [raw_public.as_slice(), forge.public_x.as_bytes()] {
+        let token =
+            forge.sign(&claims, &EncodingKey::from_secret(secret), Algorithm::HS256, &forge.kid);
+        assert_refused(&app, &token, "HS256 with the public key").await;
+    }
+
+    let other = SigningKey::from_bytes(&[7u8; 32]);
+    let other_pem = other.to_pkcs8_pem(LineEnding::LF).expect("pem");
+    let other_key = EncodingKey::from_ed_pem(other_pem.as_bytes()).expect("key");
+    let token = forge.sign(&claims, &other_key, Algorithm::EdDSA, &forge.kid);
+    assert_refused(&app, &token, "another Ed25519 key with our kid").await;
+
+    let token = forge.sign(&claims, &forge.real_key, Algorithm::EdDSA, "unknown-kid");
+    assert_refused(&app, &token, "unknown kid").await;
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = None;
+    let token = jsonwebtoken::encode(&header, &claims, &forge.real_key).expect("sign");
+    assert_refused(&app, &token, "no kid").await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn expired_premature_and_misaddressed_tokens_get_401(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let forge = Forge::new(&app).await;
+    let now = chrono::Utc::now().timestamp();
+    let cases: [(&str, Value); 6] = [
+        ("expired", json!({"iat": now - 3600, "nbf": now - 3600, "exp": now - 60})),
+        ("not yet valid", json!({"nbf": now + 600, "exp": now + 1200})),
+        ("wrong issuer", json!({"iss": "someone-else"})),
+        ("wrong audience", json!({"aud": "another-api"})),
+        ("no expiry", json!({"exp": null})),
+        ("a service-account subject for a user", json!({"sub_type": "service_account"})),
+    ];
+    for (what, changes) in cases {
+        let mut claims = forge.claims();
+        for (key, value) in changes.as_object().expect("object") {
+            if value.is_null() {
+                claims.as_object_mut().expect("object").remove(key);
+            } else {
+                claims[key] = value.clone();
+            }
+        }
+        assert_refused(&app, &forge.real(&claims), what).await;
+    }
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn tampered_and_truncated_tokens_get_401(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let token = app.login("counsellor.be@demo.test").await;
+    let mut payload = decode_part(&token, 1);
+    assert_eq!(payload["role"], "counsellor");
+    payload["role"] = json!("sem_officer");
+    let parts: Vec<&str> = token.split('.').collect();
+    let tampered = format!("{}.{}.{}", parts[0], b64(&payload), parts[2]);
+    assert_refused(&app, &tampered, "role edited to sem_officer").await;
+
+    // A role that really changed since the token was issued also ends it.
+    sqlx::query("update users set role = 'admin' where email = 'counsellor.be@demo.test'")
+        .execute(&app.pool)
+        .await
+        .expect("role");
+    assert_refused(&app, &token, "stale role").await;
+
+    let token = app.login("sem@demo.test").await;
+    for cut in [token.len() - 1, token.len() - 20, parts[0].len() + 5] {
+        assert_refused(&app, &token[..cut], "truncated").await;
+    }
+    let without_signature = token.rsplit_once('.').expect("dot").0;
+    assert_refused(&app, without_signature, "no signature").await;
+    assert_refused(&app, &format!("{without_signature}."), "empty signature").await;
+}
+
+// --- The client-credentials grant ---------------------------------------------------------
+
+/// Creates a service account of IOM Bern with `scopes` as the demo admin; returns
+/// (id, client_id, client_secret).
+pub async fn service_account(app: &TestApp, scopes: &[&str]) -> (String, String, String) {
+    let admin = app.login("admin@demo.test").await;
+    let (institution,): (Uuid,) =
+        sqlx::query_as("select id from institutions where name = 'IOM Bern'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("institution");
+    let created = app
+        .post(
+            "/v1/service-accounts",
+            Some(&admin),
+            &json!({"institution_id": institution, "name": "Reintegration reports", "scopes": scopes}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let field = |name: &str| created.body[name].as_str().expect(name).to_owned();
+    (field("id"), field("client_id"), field("client_secret"))
+}
+
+async fn token_request(app: &TestApp, body: &str, headers: &[(&str, &str)]) -> TestResponse {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.send_request(request.body(Body::from(body.to_owned())).expect("request")).await
+}
+
+#[track_caller]
+fn assert_oauth_error(response: &TestResponse, status: StatusCode, error: &str) {
+    assert_eq!(response.status, status, "{}", response.text);
+    assert_eq!(response.header("content-type"), Some("application/json"), "{}", response.text);
+    assert_eq!(response.body["error"], error, "{}", response.text);
+    assert!(response.body["error_description"].is_string(), "{}", response.text);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_service_account_gets_a_token_with_its_credentials_in_the_body(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (id, client_id, secret) = service_account(&app, &["cases:read", "stats:read"]).await;
+    let response = token_request(
+        &app,
+        &format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}"),
+        &[],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    assert_eq!(response.body["token_type"], "Bearer");
+    assert_eq!(response.body["expires_in"], 900);
+    assert_eq!(response.body["scope"], "cases:read stats:read");
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    assert_eq!(response.header("pragma"), Some("no-cache"));
+    let token = response.body["access_token"].as_str().expect("token");
+    let claims = decode_part(token, 1);
+    assert_eq!(claims["sub"], id);
+    assert_eq!(claims["sub_type"], "service_account");
+    assert_eq!(claims["scope"], "cases:read stats:read");
+    assert!(claims.get("role").is_none(), "{claims}");
+    assert_eq!(decode_part(token, 0)["alg"], "EdDSA");
+
+    // It reads the institutions (without contact data), and nothing of the administration.
+    let institutions = app.get("/v1/institutions", Some(token)).await;
+    assert_eq!(institutions.status, StatusCode::OK, "{}", institutions.text);
+    let items = institutions.body["items"].as_array().expect("items");
+    assert!(items.len() > 40, "{}", items.len());
+    assert!(items.iter().all(|i| i.get("contact_email").is_none()));
+    app.get("/v1/users", Some(token)).await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    app.get("/v1/me", Some(token)).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+
+    let (audited,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events where action = 'auth.token' \
+         and actor_type = 'service_account' and actor_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn http_basic_authentication_and_a_narrower_scope_are_accepted(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (_, client_id, secret) = service_account(&app, &["cases:read", "events:read"]).await;
+    let basic = format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")));
+    let response = token_request(
+        &app,
+        "grant_type=client_credentials&scope=events:read",
+        &[("authorization", &basic)],
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    assert_eq!(response.body["scope"], "events:read");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn wrong_client_credentials_get_invalid_client_with_a_basic_challenge(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (_, client_id, secret) = service_account(&app, &["stats:read"]).await;
+    let wrong_secret = format!("{}x", &secret[..secret.len() - 1]);
+    let bad_basic = format!("Basic {}", STANDARD.encode(format!("{client_id}:{wrong_secret}")));
+    let attempts = [
+        (
+            format!(
+                "grant_type=client_credentials&client_id={client_id}&client_secret={wrong_secret}"
+            ),
+            None,
+        ),
+        (
+            format!("grant_type=client_credentials&client_id=svc_nobody&client_secret={secret}"),
+            None,
+        ),
+        ("grant_type=client_credentials".to_owned(), None),
+        ("grant_type=client_credentials".to_owned(), Some(bad_basic)),
+        ("grant_type=client_credentials".to_owned(), Some("Basic !!!not-base64".to_owned())),
+    ];
+    let mut bodies = Vec::new();
+    for (body, authorization) in attempts {
+        let headers: Vec<(&str, &str)> =
+            authorization.iter().map(|a| ("authorization", a.as_str())).collect();
+        let response = token_request(&app, &body, &headers).await;
+        assert_oauth_error(&response, StatusCode::UNAUTHORIZED, "invalid_client");
+        assert_eq!(response.header("www-authenticate"), Some("Basic realm=\"retour\""));
+        bodies.push(response.text);
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+    let (failures,): (i64,) =
+        sqlx::query_as("select count(*) from audit_events where action = 'auth.token_failed'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("audit");
+    assert_eq!(failures, 3, "each rejected credential is logged");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn malformed_token_requests_get_the_rfc_6749_errors(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (_, client_id, secret) = service_account(&app, &["stats:read"]).await;
+    let creds = format!("client_id={client_id}&client_secret={secret}");
+    let basic = format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")));
+
+    let response = token_request(&app, &creds, &[]).await;
+    assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
+    let response = token_request(&app, &format!("grant_type=password&{creds}"), &[]).await;
+    assert_oauth_error(&response, StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    let response = token_request(
+        &app,
+        &format!("grant_type=client_credentials&{creds}&scope=cases:read"),
+        &[],
+    )
+    .await;
+    assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_scope");
+    let response =
+        token_request(&app, &format!("grant_type=client_credentials&{creds}&scope=admin"), &[])
+            .await;
+    assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_scope");
+    let response = token_request(
+        &app,
+        &format!("grant_type=client_credentials&{creds}"),
+        &[("authorization", &basic)],
+    )
+    .await;
+    assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
+    let response = token_request(
+        &app,
+        &format!("grant_type=client_credentials&grant_type=client_credentials&{creds}"),
+        &[],
+    )
+    .await;
+    assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
+    let json = app
+        .post(
+            "/v1/auth/token",
+            None,
+            &json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}),
+        )
+        .await;
+    assert_oauth_error(&json, StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_disabled_service_account_gets_no_token_and_its_tokens_stop_at_once(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (id, client_id, secret) = service_account(&app, &["stats:read"]).await;
+    let body =
+        format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
+    let granted = token_request(&app, &body, &[]).await;
+    let token = granted.body["access_token"].as_str().expect("token").to_owned();
+    assert_eq!(app.get("/v1/institutions", Some(&token)).await.status, StatusCode::OK);
+
+    let admin = app.login("admin@demo.test").await;
+    let disabled = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/service-accounts/{id}"),
+            Some(&admin),
+            Some(&json!({"status": "disabled"})),
+            &[],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    assert_eq!(disabled.body["status"], "disabled");
+    app.get("/v1/institutions", Some(&token))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_oauth_error(
+        &token_request(&app, &body, &[]).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_rotated_secret_replaces_the_old_one(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let (id, client_id, old_secret) = service_account(&app, &["stats:read"]).await;
+    let admin = app.login("admin@demo.test").await;
+    let rotated = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/service-accounts/{id}"),
+            Some(&admin),
+            Some(&json!({"rotate_secret": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let new_secret = rotated.body["client_secret"].as_str().expect("new secret");
+    assert_ne!(new_secret, old_secret);
+    let with = |secret: &str| {
+        format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}")
+    };
+    assert_oauth_error(
+        &token_request(&app, &with(&old_secret), &[]).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+    assert_eq!(token_request(&app, &with(new_secret), &[]).await.status, StatusCode::OK);
+    let (details,): (Value,) = sqlx::query_as(
+        "select details from audit_events where action = 'service_account.update' \
+         and resource_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("audit");
+    assert_eq!(details, json!({"fields": ["client_secret"]}));
+}
+
+// --- The sign-in rate limit ---------------------------------------------------------------
+
+async fn login_from(app: &TestApp, peer: &str, forwarded_for: Option<&str>) -> TestResponse {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(forwarded_for) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded_for);
+    }
+    let body = json!({"email": "counsellor.zh@demo.test", "password": DEMO_PASSWORD});
+    let mut request = request.body(Body::from(body.to_string())).expect("request");
+    let peer: SocketAddr = format!("{peer}:40000").parse().expect("addr");
+    request.extensions_mut().insert(ConnectInfo(peer));
+    app.send_request(request).await
+}
+
+async fn limited_app(pool: PgPool, trusted_proxies: &[&str]) -> TestApp {
+    let config = ApiConfig {
+        login: LoginLimits { rate_per_minute: 3, ..LoginLimits::default() },
+        trusted_proxies: trusted_proxies.iter().map(|p| p.parse().expect("net")).collect(),
+        ..ApiConfig::default()
+    };
+    TestApp::with_config(pool, config).await
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_sign_in_endpoints_answer_429_per_client_address_beyond_the_limit(pool: PgPool) {
+    let app = limited_app(pool, &[]).await;
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, "198.51.100.7", None).await.status, StatusCode::OK);
+    }
+    let limited = login_from(&app, "198.51.100.7", None).await;
+    limited.assert_problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    let retry_after: u64 =
+        limited.header("retry-after").expect("Retry-After").parse().expect("seconds");
+    assert!((1..=20).contains(&retry_after), "{retry_after}");
+
+    // Another address has its own allowance; other endpoints are not limited.
+    assert_eq!(login_from(&app, "198.51.100.8", None).await.status, StatusCode::OK);
+    let token = app.login("sem@demo.test").await;
+    assert_eq!(app.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy(pool: PgPool) {
+    let app = limited_app(pool, &["10.0.0.0/8"]).await;
+    // Behind the proxy, each forwarded client has its own allowance.
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..3 {
+            let response = login_from(&app, "10.0.0.2", Some(client)).await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+        }
+    }
+    login_from(&app, "10.0.0.2", Some("203.0.113.1"))
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+
+    // A client that is not a trusted proxy cannot escape its limit with the header.
+    for n in 0..3 {
+        let spoofed = format!("192.0.2.{n}");
+        let response = login_from(&app, "198.51.100.9", Some(&spoofed)).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    }
+    login_from(&app, "198.51.100.9", Some("192.0.2.99"))
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+
+    // The access log records the forwarded client.
+    let (addr,): (String,) = sqlx::query_as(
+        "select host(client_addr) from audit_events where action = 'auth.login' \
+         order by id limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("audit");
+    assert_eq!(addr, "203.0.113.1");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_token_endpoint_is_rate_limited_too(pool: PgPool) {
+    let app = limited_app(pool, &[]).await;
+    let mut last = None;
+    for _ in 0..4 {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/v1/auth/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("grant_type=client_credentials&client_id=x&client_secret=y"))
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(ConnectInfo("198.51.100.20:5000".parse::<SocketAddr>().expect("addr")));
+        last = Some(app.send_request(request).await);
+    }
+    last.expect("response").assert_problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+}
