@@ -15,11 +15,10 @@ create index audit_events_resource_ids_idx on audit_events using gin (resource_i
 create table audit_seals (
     seq bigint primary key
         constraint audit_seals_seq_check check (seq > 0),
-    -- Deferred, so that a prune can delete an event before its link within one transaction.
+    -- No foreign key: its check locks the event row, which takes the UPDATE privilege that
+    -- the tables' owner gives up below. Verification reports a link without its event.
     event_id uuid not null
-        constraint audit_seals_event_id_key unique
-        constraint audit_seals_event_id_fkey references audit_events (id)
-            deferrable initially deferred,
+        constraint audit_seals_event_id_key unique,
     prev_hash bytea not null
         constraint audit_seals_prev_hash_check check (length(prev_hash) = 32),
     hash bytea not null
@@ -57,20 +56,24 @@ create function audit_refuse_change() returns trigger
 declare
     through bigint := nullif(current_setting('retour.audit_prune_through', true), '')::bigint;
 begin
+    -- Nested, not joined with "and": a condition on one table's columns must not be
+    -- evaluated for the other's rows.
     if tg_op = 'DELETE' and through is not null then
-        if tg_table_name = 'audit_events'
-            and old.occurred_at < now() - interval '365 days'
-            and exists (select 1 from audit_seals s where s.event_id = old.id and s.seq <= through)
-        then
-            return old;
-        end if;
-        if tg_table_name = 'audit_seals'
-            and old.seq <= through
-            and not exists (
-                select 1 from audit_events e
-                where e.id = old.event_id and e.occurred_at >= now() - interval '365 days')
-        then
-            return old;
+        if tg_table_name = 'audit_events' then
+            if old.occurred_at < now() - interval '365 days'
+                and exists (
+                    select 1 from audit_seals s where s.event_id = old.id and s.seq <= through)
+            then
+                return old;
+            end if;
+        elsif tg_table_name = 'audit_seals' then
+            if old.seq <= through
+                and not exists (
+                    select 1 from audit_events e
+                    where e.id = old.event_id and e.occurred_at >= now() - interval '365 days')
+            then
+                return old;
+            end if;
         end if;
     end if;
     raise exception 'the access log is append-only: % on % is refused', tg_op, tg_table_name

@@ -88,6 +88,7 @@ impl AppState {
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
     tags(
+        (name = "audit", description = "The access log (DSV Art. 4), for those who check compliance"),
         (name = "auth", description = "Signing in, tokens and the caller's profile"),
         (name = "operations", description = "Health, metrics and the API description"),
     ),
@@ -116,6 +117,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(routes::auth::routes())
+        .merge(routes::audit::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

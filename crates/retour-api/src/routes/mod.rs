@@ -1,3 +1,4 @@
 //! The API's handlers, one module per resource.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
