@@ -4,5 +4,6 @@
 
 mod common;
 
+mod audit;
 mod auth;
 mod foundation;
