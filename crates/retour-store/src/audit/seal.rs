@@ -72,21 +72,37 @@ pub async fn run_sealer(pool: PgPool, every: Duration, shutdown: impl Future<Out
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     tracing::info!(interval_ms = every.as_millis() as u64, "access log sealer started");
+    let mut failing = false;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            _ = ticker.tick() => seal_round(&pool).await,
+            _ = ticker.tick() => failing = seal_round(&pool, failing).await,
         }
     }
-    seal_round(&pool).await;
+    seal_round(&pool, failing).await;
     tracing::info!("access log sealer stopped");
 }
 
-async fn seal_round(pool: &PgPool) {
+/// One round; returns whether it failed. An outage is reported once, not every round.
+async fn seal_round(pool: &PgPool, failing: bool) -> bool {
     match try_seal_pending(pool).await {
-        Ok(Some(sealed)) if sealed > 0 => tracing::debug!(sealed, "sealed access log events"),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not seal the access log; retrying"),
+        Ok(sealed) => {
+            if failing {
+                tracing::info!("sealing the access log works again");
+            }
+            if let Some(sealed) = sealed.filter(|n| *n > 0) {
+                tracing::debug!(sealed, "sealed access log events");
+            }
+            false
+        }
+        Err(error) if failing => {
+            tracing::debug!(%error, "still cannot seal the access log");
+            true
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot seal the access log; retrying every round");
+            true
+        }
     }
 }
 
