@@ -58,6 +58,9 @@ enum Command {
     /// Manage user accounts (e.g. create the first administrator).
     #[command(subcommand)]
     User(UserCommand),
+    /// The access log: verify its hash chain, seal pending events, prune past the retention.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +118,38 @@ struct CreateUserArgs {
     /// Read the password from standard input even at a terminal.
     #[arg(long)]
     password_stdin: bool,
+}
+
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit 0 when intact, 1 when a link is missing, altered or
+    /// forged.
+    Verify,
+    /// Seal every committed event that is not sealed yet (the server does this continually).
+    Seal,
+    /// Export the sealed events that occurred before a date, then delete exactly those and
+    /// record the prune in the chain. Only whole sealed ranges from the start of the chain
+    /// go, and only past the retention.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+struct PruneArgs {
+    /// Prune events that occurred before this day (UTC), e.g. 2025-01-01. Must be at least
+    /// the retention in the past.
+    #[arg(long, value_name = "DATE")]
+    before: chrono::NaiveDate,
+
+    /// Where to write the exported events first, one JSON object per line (JSON Lines) with
+    /// its link of the chain. Must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    export: std::path::PathBuf,
+
+    /// Days the access log is kept at least; the law requires one year, so less is refused.
+    #[arg(long, env = "RETOUR_AUDIT_RETENTION_DAYS", value_name = "RETOUR_AUDIT_RETENTION_DAYS",
+        default_value_t = 365, value_parser = clap::value_parser!(u32).range(365..=36500))]
+    retention_days: u32,
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +232,12 @@ struct ServeArgs {
     /// Seed the demo institutions and demo users (password `retour-demo`) before serving.
     #[arg(long)]
     demo: bool,
+
+    /// Milliseconds between two sealing rounds of the access log: the longest an event
+    /// waits for its link in the hash chain.
+    #[arg(long, env = "RETOUR_AUDIT_SEAL_INTERVAL_MS", value_name = "RETOUR_AUDIT_SEAL_INTERVAL_MS",
+        default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    audit_seal_interval_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -355,6 +396,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             create_user(&store, args).await
         }
         Command::Serve(args) => serve(&cli.database.database_url, &pool, args).await,
+        Command::Audit(command) => {
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            audit_command(&store, command).await
+        }
     }
 }
 
@@ -445,6 +491,111 @@ fn read_password(email: &str, from_stdin: bool) -> anyhow::Result<String> {
     Ok(first)
 }
 
+async fn audit_command(store: &Store, command: AuditCommand) -> anyhow::Result<()> {
+    use retour_store::audit;
+    match command {
+        AuditCommand::Verify => {
+            let v = audit::verify(store.pool()).await.context("verifying the access log")?;
+            let head = match (v.head_seq, v.head_hash.as_deref()) {
+                (Some(seq), Some(hash)) => format!("head: link {seq}, hash {hash}"),
+                _ => "the chain is empty".to_owned(),
+            };
+            match v.first_broken {
+                None => {
+                    println!(
+                        "ok: {} links verified after link {}; {head}; {} events not sealed yet",
+                        v.checked, v.anchor_seq, v.unsealed
+                    );
+                    Ok(())
+                }
+                Some(seq) => {
+                    println!(
+                        "broken: link {seq} is missing, altered or forged; {} links verified \
+                         before it; {head}",
+                        v.checked
+                    );
+                    anyhow::bail!("the access log's hash chain is broken at link {seq}")
+                }
+            }
+        }
+        AuditCommand::Seal => {
+            let sealed = audit::seal_pending(store.pool()).await.context("sealing")?;
+            println!("sealed {sealed} events");
+            Ok(())
+        }
+        AuditCommand::Prune(args) => prune(store, args).await,
+    }
+}
+
+/// Exports the range to a new file, makes it durable, and only then deletes the range.
+async fn prune(store: &Store, args: PruneArgs) -> anyhow::Result<()> {
+    use retour_store::audit::{self, AuditActor};
+    use sha2::{Digest, Sha256};
+    use tokio::io::AsyncWriteExt;
+
+    let before = args.before.and_time(chrono::NaiveTime::MIN).and_utc();
+    let Some(mut prune) = audit::begin_prune(store.pool(), before, args.retention_days).await?
+    else {
+        println!("nothing to prune: no sealed event before {}", args.before);
+        return Ok(());
+    };
+    let path = &args.export;
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .with_context(|| format!("creating the export file {}", path.display()))?;
+    let written: anyhow::Result<(String, u64)> = async {
+        let mut out = tokio::io::BufWriter::new(file);
+        let mut digest = Sha256::new();
+        let mut lines = 0u64;
+        loop {
+            let batch = prune.next_batch().await?;
+            if batch.is_empty() {
+                break;
+            }
+            for event in &batch {
+                let mut line = serde_json::to_vec(event)?;
+                line.push(b'\n');
+                digest.update(&line);
+                out.write_all(&line).await?;
+                lines += 1;
+            }
+        }
+        out.flush().await?;
+        out.into_inner().sync_all().await?;
+        Ok((hex::encode(digest.finalize()), lines))
+    }
+    .await;
+    let (sha256, lines) = match written {
+        Ok(written) => written,
+        Err(error) => {
+            // Nothing was deleted; do not leave a partial export that looks complete.
+            let _ = tokio::fs::remove_file(path).await;
+            return Err(error.context("exporting the events to prune"));
+        }
+    };
+    let report = match prune.commit(AuditActor::system(), &sha256).await {
+        Ok(report) => report,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(path).await;
+            return Err(anyhow::Error::new(error).context("deleting the exported events"));
+        }
+    };
+    println!(
+        "pruned links {} to {} ({} events, {lines} exported to {}, sha256 {sha256}); the \
+         chain goes on from hash {}, recorded as link {}",
+        report.from_seq,
+        report.through_seq,
+        report.events,
+        path.display(),
+        report.last_hash,
+        report.prune_event_seq
+    );
+    Ok(())
+}
+
 async fn connect(url: &str, pool: &PoolConfig) -> anyhow::Result<Store> {
     Store::connect(url, pool).await.context("connecting to PostgreSQL (DATABASE_URL)")
 }
@@ -485,6 +636,14 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
         ..ApiConfig::default()
     };
     let addr = args.addr;
+    let (stop_sealer, sealer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sealer = tokio::spawn(retour_store::audit::run_sealer(
+        store.pool().clone(),
+        Duration::from_millis(args.audit_seal_interval_ms),
+        async move {
+            let _ = sealer_stopped.await;
+        },
+    ));
     let state = AppState::new(store, config, keys);
     let app = retour_api::router(state);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -495,6 +654,9 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
+    // The requests are done: seal what they recorded, then stop.
+    let _ = stop_sealer.send(());
+    sealer.await.context("stopping the access log sealer")?;
     tracing::info!("stopped");
     Ok(())
 }

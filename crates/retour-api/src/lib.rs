@@ -96,6 +96,7 @@ impl AppState {
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
     tags(
+        (name = "audit", description = "The access log (DSV Art. 4), for those who check compliance"),
         (name = "auth", description = "Signing in, tokens and the caller's profile"),
         (name = "institutions", description = "Partner institutions (listed for every signed-in caller; managed by administrators)"),
         (name = "users", description = "User accounts (administrators)"),
@@ -133,6 +134,7 @@ fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
         .merge(routes::institutions::routes())
         .merge(routes::users::routes())
         .merge(routes::service_accounts::routes())
+        .merge(routes::audit::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

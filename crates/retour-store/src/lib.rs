@@ -64,8 +64,13 @@ impl Store {
         &self.pool
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration. With none pending it changes nothing, so a role that
+    /// may not create tables (the application role of a production installation, see README)
+    /// starts once the owner has migrated.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        if self.readiness().await == Readiness::Ready {
+            return Ok(());
+        }
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }

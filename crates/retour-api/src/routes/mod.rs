@@ -1,5 +1,6 @@
 //! The API's handlers, one module per resource.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod tariffs;
 pub(crate) mod institutions;

@@ -1,5 +1,11 @@
-//! Writing the access log. Every write of personal data records its event in the same
+//! The access log (DSV Art. 4). Every write of personal data records its event in the same
 //! transaction; reads record theirs before the response leaves.
+//!
+//! The log is append-only (triggers refuse UPDATE, DELETE and TRUNCATE) and tamper-evident:
+//! a sealer appends each committed event to a SHA-256 hash chain ([`chain`] documents the
+//! encoding, [`seal_pending`] and [`run_sealer`] do the sealing), [`verify`] recomputes the
+//! chain, [`list`] serves auditors, and [`begin_prune`] removes a whole sealed prefix past the
+//! retention, after export, recording the prune in the chain.
 
 use std::net::IpAddr;
 
@@ -7,6 +13,17 @@ use retour_domain::{Actor, ActorKind};
 use uuid::Uuid;
 
 use crate::StoreError;
+
+pub mod chain;
+mod prune;
+mod query;
+mod seal;
+mod verify;
+
+pub use prune::{MIN_RETENTION_DAYS, Prune, PruneError, PruneReport, begin_prune};
+pub use query::{Cursor, EventFilter, LoggedEvent, Page, Seal, StoredEvent, list};
+pub use seal::{SEAL_LOCK, run_sealer, seal_pending, try_seal_pending};
+pub use verify::{Verification, verify};
 
 /// Whether the operation was carried out or refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,12 +39,21 @@ impl Outcome {
             Outcome::Denied => "denied",
         }
     }
+
+    /// The outcome named `value` (`allowed` or `denied`).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "allowed" => Some(Outcome::Allowed),
+            "denied" => Some(Outcome::Denied),
+            _ => None,
+        }
+    }
 }
 
 /// Who acted, as the access log records it.
 #[derive(Debug, Clone, Default)]
 pub struct AuditActor {
-    /// `user`, `service_account` or `anonymous`.
+    /// `user`, `service_account`, `anonymous` or `system`.
     pub actor_type: &'static str,
     pub id: Option<Uuid>,
     pub institution_id: Option<Uuid>,
@@ -37,6 +63,11 @@ pub struct AuditActor {
 impl AuditActor {
     pub fn anonymous() -> Self {
         Self { actor_type: "anonymous", ..Self::default() }
+    }
+
+    /// Retour itself, e.g. a maintenance command run by the operator.
+    pub fn system() -> Self {
+        Self { actor_type: "system", ..Self::default() }
     }
 
     /// A user known by id whose session is not established (e.g. a failed sign-in).
@@ -67,6 +98,8 @@ impl From<&Actor> for AuditActor {
 /// One access-log entry.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
+    /// The event's id; a new UUIDv7 when not given.
+    pub id: Option<Uuid>,
     pub actor: AuditActor,
     pub action: String,
     pub resource_type: Option<&'static str>,
@@ -81,6 +114,7 @@ pub struct AuditEvent {
 impl AuditEvent {
     pub fn new(actor: AuditActor, action: &str, outcome: Outcome) -> Self {
         Self {
+            id: None,
             actor,
             action: action.to_owned(),
             resource_type: None,
@@ -91,6 +125,12 @@ impl AuditEvent {
             request_id: None,
             client_addr: None,
         }
+    }
+
+    /// Gives the event a known id, for a caller that refers to it afterwards.
+    pub fn id(mut self, id: Uuid) -> Self {
+        self.id = Some(id);
+        self
     }
 
     pub fn resource(mut self, resource_type: &'static str, id: Uuid) -> Self {
@@ -128,7 +168,7 @@ pub async fn record<'e>(
              client_addr) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
-    .bind(Uuid::now_v7())
+    .bind(event.id.unwrap_or_else(Uuid::now_v7))
     .bind(event.actor.actor_type)
     .bind(event.actor.id)
     .bind(event.actor.institution_id)
