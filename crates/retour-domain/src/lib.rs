@@ -3,7 +3,11 @@
 
 pub mod actor;
 pub mod canton;
+pub mod case;
+pub mod country;
 pub mod institution;
+mod macros;
+pub mod person;
 pub mod policy;
 pub mod role;
 pub mod status;
@@ -11,7 +15,9 @@ pub mod validation;
 
 pub use actor::{Actor, ActorKind, Scope};
 pub use canton::Canton;
+pub use country::CountryCode;
 pub use institution::InstitutionKind;
+pub use person::{NNumber, Person, Relationship, ZemisNumber};
 pub use role::Role;
 pub use status::CaseStatus;
 pub use validation::{FieldError, Validation};
