@@ -89,6 +89,7 @@ impl AppState {
     ),
     tags(
         (name = "auth", description = "Signing in, tokens and the caller's profile"),
+        (name = "cases", description = "Cases and their households, notes, search"),
         (name = "operations", description = "Health, metrics and the API description"),
     ),
     modifiers(&BearerAuth)
@@ -116,6 +117,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(routes::auth::routes())
+        .merge(routes::cases::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

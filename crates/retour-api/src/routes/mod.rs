@@ -1,3 +1,4 @@
 //! The API's handlers, one module per resource.
 
 pub(crate) mod auth;
+pub(crate) mod cases;
