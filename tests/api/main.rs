@@ -5,4 +5,5 @@
 mod common;
 
 mod auth;
+mod cases;
 mod foundation;

@@ -58,6 +58,10 @@ fn data_error_field(text: &str) -> String {
         message.split_once(marker).and_then(|(_, tail)| tail.split_once('`')).map(|(name, _)| name)
     });
     match (path, missing) {
+        // serde_path_to_error already ends the path with an unknown field's name.
+        (Some(path), Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_owned()
+        }
         (Some(path), Some(name)) => format!("{path}.{name}"),
         (None, Some(name)) => name.to_owned(),
         (Some(path), None) => path.to_owned(),
@@ -104,6 +108,12 @@ mod tests {
         assert_eq!(
             data_error_field(
                 "Failed to deserialize the JSON body into the target type: persons[0]: unknown field `canton`, expected one of `surname`, `sex` at line 1 column 9"
+            ),
+            "persons[0].canton"
+        );
+        assert_eq!(
+            data_error_field(
+                "Failed to deserialize the JSON body into the target type: persons[0].canton: unknown field `canton`, expected `sex` at line 1 column 9"
             ),
             "persons[0].canton"
         );

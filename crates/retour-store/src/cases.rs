@@ -153,9 +153,9 @@ fn part(
     name: &str,
 ) {
     if allowed {
-        qb.push(", case when (");
+        qb.push(", case when coalesce((");
         push_gate(qb, gate);
-        qb.push(") then ").push(sql).push(" end as ").push(name);
+        qb.push("), false) then ").push(sql).push(" end as ").push(name);
     } else {
         qb.push(", null as ").push(name);
     }
@@ -171,9 +171,10 @@ fn detail_query(
 ) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::new("select ");
     qb.push(HEAD_COLUMNS);
-    qb.push(", (");
+    // A scope condition on a null column is null: not in scope.
+    qb.push(", coalesce((");
     push_gate(&mut qb, gate);
-    qb.push(") as in_scope");
+    qb.push("), false) as in_scope");
     // Every part below is only computed for a case within the scope.
     let asylum = view.asylum_procedure;
     let persons = format!(
@@ -1057,11 +1058,11 @@ impl Store {
         institution_id: Uuid,
     ) -> Result<NotesRead, StoreError> {
         let mut qb = QueryBuilder::new("select ");
-        qb.push(HEAD_COLUMNS).push(", (");
+        qb.push(HEAD_COLUMNS).push(", coalesce((");
         push_scope(&mut qb, scope);
-        qb.push(") as in_scope, case when (");
+        qb.push("), false) as in_scope, case when coalesce((");
         push_scope(&mut qb, scope);
-        qb.push(") then (select coalesce(json_agg(")
+        qb.push("), false) then (select coalesce(json_agg(")
             .push(NOTE_JSON)
             .push(
                 " order by n.created_at, n.id), '[]'::json) from case_notes n \
