@@ -1206,3 +1206,31 @@ async fn case_endpoints_need_a_signed_in_caller(pool: PgPool) {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
 }
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_federal_asylum_centre_numbers_its_cases_by_federal_region(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    sqlx::query(
+        "insert into users (id, institution_id, email, display_name, role, password_hash) \
+         select gen_random_uuid(), i.id, 'counsellor.baz@demo.test', 'Nina Frei', 'counsellor', u.password_hash \
+         from institutions i, users u \
+         where i.name = 'IOM Rückkehrberatung BAZ Region Zürich' and u.email = $1",
+    )
+    .bind(BE)
+    .execute(&pool)
+    .await
+    .expect("user");
+    let token = app.login("counsellor.baz@demo.test").await;
+    let mut body = case_body("Hassan", None);
+    body["programme"] = json!("federal_centre");
+    let case = open_case(&app, &token, &body).await;
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(case["reference"], format!("FZH-{year}-00001"));
+    assert_eq!(case["canton"], Value::Null);
+    assert_eq!(case["federal_region"], "Zürich");
+    // Its cases stay with it: the Bernese counsellor does not see them.
+    let be = app.login(BE).await;
+    app.get(&format!("/v1/cases/{}", id_of(&case)), Some(&be))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
