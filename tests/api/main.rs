@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod auth;
 mod cli;
+mod cases;
 mod foundation;
 mod tariffs;
 mod tokens;

@@ -42,6 +42,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A well-formed request that cannot be processed, with its own code (422).
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
     #[error("the resource was changed since it was read; fetch it again and retry")]
     StaleVersion,
     #[error("this request needs an If-Match header with the resource's ETag")]
@@ -70,7 +73,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -91,7 +96,9 @@ impl ApiError {
             ApiError::BadRequest(_) => "malformed_request",
             ApiError::Validation(_) => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Forbidden { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::StaleVersion => "stale_version",
@@ -156,6 +163,12 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::from(error).into()
     }
 }
 

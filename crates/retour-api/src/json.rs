@@ -28,14 +28,7 @@ where
 fn rejection_to_error(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        JsonRejection::JsonDataError(e) => {
-            // serde's message names the field path and what was expected.
-            ApiError::Validation(vec![retour_domain::FieldError::new(
-                data_error_field(&e.body_text()),
-                "invalid_value",
-                e.body_text(),
-            )])
-        }
+        JsonRejection::JsonDataError(e) => ApiError::Validation(vec![data_error(&e.body_text())]),
         JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
         JsonRejection::BytesRejection(e)
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
@@ -44,6 +37,12 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
         }
         other => ApiError::BadRequest(other.body_text()),
     }
+}
+
+/// A field error from serde's message, which names the field path and what was expected.
+pub(crate) fn data_error(text: &str) -> retour_domain::FieldError {
+    let code = if text.contains("unknown field `") { "unknown_field" } else { "invalid_value" };
+    retour_domain::FieldError::new(data_error_field(text), code, text)
 }
 
 /// Extracts the field path from axum's "Failed to deserialize the JSON body into the target
@@ -55,11 +54,14 @@ fn data_error_field(text: &str) -> String {
         Some((path, message)) if !path.contains(' ') && path != "." => (Some(path), message),
         _ => (None, rest),
     };
-    let missing = message
-        .split_once("missing field `")
-        .and_then(|(_, tail)| tail.split_once('`'))
-        .map(|(name, _)| name);
+    let missing = ["missing field `", "unknown field `"].into_iter().find_map(|marker| {
+        message.split_once(marker).and_then(|(_, tail)| tail.split_once('`')).map(|(name, _)| name)
+    });
     match (path, missing) {
+        // serde_path_to_error already ends the path with an unknown field's name.
+        (Some(path), Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_owned()
+        }
         (Some(path), Some(name)) => format!("{path}.{name}"),
         (None, Some(name)) => name.to_owned(),
         (Some(path), None) => path.to_owned(),
@@ -102,6 +104,18 @@ mod tests {
                 "Failed to deserialize the JSON body into the target type: invalid type: integer `1`, expected a string"
             ),
             "body"
+        );
+        assert_eq!(
+            data_error_field(
+                "Failed to deserialize the JSON body into the target type: persons[0]: unknown field `canton`, expected one of `surname`, `sex` at line 1 column 9"
+            ),
+            "persons[0].canton"
+        );
+        assert_eq!(
+            data_error_field(
+                "Failed to deserialize the JSON body into the target type: persons[0].canton: unknown field `canton`, expected `sex` at line 1 column 9"
+            ),
+            "persons[0].canton"
         );
     }
 }

@@ -101,6 +101,7 @@ impl AppState {
         (name = "institutions", description = "Partner institutions (listed for every signed-in caller; managed by administrators)"),
         (name = "users", description = "User accounts (administrators)"),
         (name = "service-accounts", description = "Integrators' OAuth 2 clients (administrators)"),
+        (name = "cases", description = "Cases and their households, notes, search"),
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
     ),
@@ -135,6 +136,7 @@ fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
         .merge(routes::users::routes())
         .merge(routes::service_accounts::routes())
         .merge(routes::audit::routes())
+        .merge(routes::cases::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

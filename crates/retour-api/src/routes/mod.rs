@@ -6,3 +6,4 @@ pub(crate) mod tariffs;
 pub(crate) mod institutions;
 pub(crate) mod service_accounts;
 pub(crate) mod users;
+pub(crate) mod cases;

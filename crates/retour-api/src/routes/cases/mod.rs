@@ -1,0 +1,255 @@
+//! Cases and their households: creating, reading, listing and searching, changing under
+//! optimistic concurrency, the household's persons, and notes.
+//!
+//! Every request is decided per object by `retour_domain::policy`; a case outside the
+//! caller's scope answers 404 as if it did not exist, and the attempt is logged as denied.
+//! Every read and write of case data leaves an access-log event: writes in their own
+//! transaction, reads before the response leaves.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use retour_domain::policy::{self, CaseFacts, Decision, Operation};
+use retour_domain::{Actor, CaseStatus};
+use retour_store::StoreError;
+use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use retour_store::cases::ExistingCase;
+use serde::de::DeserializeOwned;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::json::Json;
+use crate::{ApiError, AppState};
+
+mod case;
+pub mod dto;
+mod list;
+mod notes;
+mod persons;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list::list_cases, case::create_case))
+        .routes(routes!(case::get_case, case::patch_case))
+        .routes(routes!(persons::add_person))
+        .routes(routes!(persons::patch_person, persons::delete_person))
+        .routes(routes!(notes::list_notes, notes::add_note))
+}
+
+/// The date rules (birth, entry, departure) are checked against.
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// An access-log event of `caller`.
+fn event(caller: &Caller, action: &str, outcome: Outcome) -> AuditEvent {
+    AuditEvent::new(AuditActor::from(&caller.actor), action, outcome)
+        .request(caller.meta.request_id.clone(), caller.meta.client_addr)
+}
+
+/// Records a refused attempt on case `id` and returns `error` to answer with.
+async fn denied(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    id: Uuid,
+    error: ApiError,
+) -> ApiError {
+    let event = event(caller, action, Outcome::Denied).resource("case", id);
+    match audit::record(state.store().pool(), &event).await {
+        Ok(()) => error,
+        Err(e) => e.into(),
+    }
+}
+
+/// Whether `actor` may change the case: 404 outside their scope, 409 `case_not_editable`
+/// for its own counselling service once the case left counselling, 403 otherwise.
+fn may_update(actor: &Actor, facts: &CaseFacts) -> Result<(), ApiError> {
+    match policy::decide(actor, Operation::UpdateCase, Some(facts)) {
+        Decision::Allow => Ok(()),
+        Decision::NotFound => Err(ApiError::NotFound),
+        Decision::Forbidden => {
+            let editable = CaseFacts { status: CaseStatus::Counselling, ..facts.clone() };
+            if policy::decide(actor, Operation::UpdateCase, Some(&editable)) == Decision::Allow {
+                Err(ApiError::Conflict {
+                    code: "case_not_editable",
+                    detail: format!(
+                        "the case is {}; it can only be changed in counselling or while SEM \
+                         asks for information",
+                        facts.status
+                    ),
+                })
+            } else {
+                Err(ApiError::Forbidden {
+                    code: "forbidden",
+                    detail: "your role may not change this case".to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// The `ETag` of a case version: `"3"`.
+fn etag(version: i32) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// Checks `If-Match` against the case's current version: 428 without it (or with `*`),
+/// 412 `stale_version` when no listed ETag is the current one.
+fn check_if_match(headers: &HeaderMap, current: i32) -> Result<(), ApiError> {
+    let values: Vec<&str> = headers
+        .get_all(header::IF_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() || values.contains(&"*") {
+        return Err(ApiError::PreconditionRequired);
+    }
+    // Weak ETags never match (RFC 9110 strong comparison).
+    let matches = values.iter().any(|v| {
+        v.strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .and_then(|v| v.parse::<i32>().ok())
+            .is_some_and(|v| v == current)
+    });
+    if matches { Ok(()) } else { Err(ApiError::StaleVersion) }
+}
+
+/// A case answer with its `ETag` (and `Location` for a creation).
+fn case_reply(status: StatusCode, body: dto::CaseResponse, location: Option<String>) -> Response {
+    let mut response = (status, Json(&body)).into_response();
+    response.headers_mut().insert(header::ETAG, etag(body.version));
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// 409 `duplicate_case`: naming the existing case only to a caller who may see it.
+fn duplicate(actor: &Actor, existing: &ExistingCase, field: &str) -> ApiError {
+    let detail =
+        if policy::decide(actor, Operation::ReadCase, Some(&existing.facts)) == Decision::Allow {
+            format!(
+                "{field}: this ZEMIS number already belongs to the open case {}",
+                existing.reference
+            )
+        } else {
+            format!("{field}: this ZEMIS number already belongs to another open case")
+        };
+    ApiError::Conflict { code: "duplicate_case", detail }
+}
+
+/// Named constraints of the case tables as the errors a client can act on.
+fn store_error(error: StoreError) -> ApiError {
+    let field = |field: &str, code: &str, message: &str| ApiError::validation(field, code, message);
+    match error {
+        StoreError::Constraint(name) => match name.as_str() {
+            "case_persons_one_principal_key" => field(
+                "relationship",
+                "duplicate_principal",
+                "the household already has a principal applicant",
+            ),
+            "case_persons_zemis_in_case_key" => field(
+                "zemis_number",
+                "duplicate",
+                "another person of the household has this ZEMIS number",
+            ),
+            "case_persons_n_number_in_case_key" => {
+                field("n_number", "duplicate", "another person of the household has this N number")
+            }
+            _ => StoreError::Constraint(name).into(),
+        },
+        other => other.into(),
+    }
+}
+
+/// The body of a PATCH: a JSON object sent as `application/merge-patch+json` or
+/// `application/json`.
+fn merge_patch_body(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if !matches!(media_type.as_deref(), Some("application/merge-patch+json" | "application/json")) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let patch: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if !patch.is_object() {
+        return Err(ApiError::validation(
+            "body",
+            "invalid_type",
+            "a merge patch must be a JSON object",
+        ));
+    }
+    Ok(patch)
+}
+
+/// Applies a JSON merge patch (RFC 7396) to `document` and reads the result back, naming the
+/// field of any value of the wrong type.
+fn apply_merge_patch<T: DeserializeOwned>(
+    mut document: serde_json::Value,
+    patch: &serde_json::Value,
+) -> Result<T, ApiError> {
+    json_patch::merge(&mut document, patch);
+    serde_path_to_error::deserialize(document)
+        .map_err(|e| ApiError::Validation(vec![crate::json::data_error(&e.to_string())]))
+}
+
+/// Refuses top-level keys of a merge patch that are not among `editable`, naming each.
+fn only_editable(patch: &serde_json::Value, editable: &[&str]) -> Result<(), ApiError> {
+    let unknown: Vec<_> = patch
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .filter(|k| !editable.contains(&k.as_str()))
+        .map(|k| {
+            retour_domain::FieldError::new(
+                k.as_str(),
+                "not_editable",
+                format!("{k} cannot be changed here; editable: {}", editable.join(", ")),
+            )
+        })
+        .collect();
+    if unknown.is_empty() { Ok(()) } else { Err(ApiError::Validation(unknown)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::IF_MATCH, HeaderValue::from_str(v).expect("header"));
+        }
+        map
+    }
+
+    #[test]
+    fn if_match_needs_a_strong_etag_of_the_current_version() {
+        assert!(matches!(check_if_match(&headers(&[]), 3), Err(ApiError::PreconditionRequired)));
+        assert!(matches!(check_if_match(&headers(&["*"]), 3), Err(ApiError::PreconditionRequired)));
+        assert!(check_if_match(&headers(&["\"3\""]), 3).is_ok());
+        assert!(check_if_match(&headers(&["\"1\", \"3\""]), 3).is_ok());
+        for stale in ["\"2\"", "W/\"3\"", "3", "\"x\""] {
+            assert!(matches!(check_if_match(&headers(&[stale]), 3), Err(ApiError::StaleVersion)));
+        }
+    }
+
+    #[test]
+    fn only_editable_names_every_other_key() {
+        let patch = serde_json::json!({"status": "approved", "medical": null, "id": 1});
+        let Err(ApiError::Validation(errors)) = only_editable(&patch, &["medical"]) else {
+            panic!("expected a validation error");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["id", "status"]);
+    }
+}

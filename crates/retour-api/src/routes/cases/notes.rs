@@ -1,0 +1,97 @@
+//! Notes on a case: appended, never changed; each visible to the author's institution or to
+//! everyone who may see the case.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use retour_domain::case::{NoteInput, parse_note};
+use retour_domain::policy::{self, Decision, Operation};
+use retour_store::audit::{self, Outcome};
+use retour_store::cases::{self, NotesRead};
+use uuid::Uuid;
+
+use super::dto::{NoteList, NoteResponse};
+use super::{denied, event};
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::json::Json;
+use crate::{ApiError, AppState};
+
+/// The notes of a case the caller may read: the shared ones and those of their own
+/// institution, oldest first.
+#[utoipa::path(get, path = "/v1/cases/{id}/notes", tag = "cases", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    responses(
+        (status = 200, description = "The notes", body = NoteList),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn list_notes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<NoteList>, ApiError> {
+    let actor = &caller.actor;
+    let read =
+        state.store().read_case_notes(id, policy::case_scope(actor), actor.institution_id).await?;
+    let notes = match read {
+        NotesRead::Visible { head, notes }
+            if policy::decide(actor, Operation::ReadCase, Some(&head.facts()))
+                == Decision::Allow =>
+        {
+            notes
+        }
+        _ => return Err(denied(&state, &caller, "case.notes_read", id, ApiError::NotFound).await),
+    };
+    let event = event(&caller, "case.notes_read", Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "notes": notes.len() }));
+    audit::record(state.store().pool(), &event).await?;
+    Ok(Json(NoteList { items: notes.into_iter().map(NoteResponse::from).collect() }))
+}
+
+/// Add a note to a case the caller works on. `visibility` `institution` (the default) keeps
+/// it within the author's institution; `shared` shows it to everyone who may see the case.
+/// Notes are never changed or deleted.
+#[utoipa::path(post, path = "/v1/cases/{id}/notes", tag = "cases", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    request_body = NoteInput,
+    responses(
+        (status = 201, description = "The note", body = NoteResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Integrations (service accounts) do not write notes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn add_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(input): Json<NoteInput>,
+) -> Result<(StatusCode, Json<NoteResponse>), ApiError> {
+    let actor = &caller.actor;
+    let mut tx = state.store().begin().await?;
+    let head = cases::case_head(&mut tx, id).await?;
+    let decision = head.as_ref().map_or(Decision::NotFound, |h| {
+        policy::decide(actor, Operation::AddNote, Some(&h.facts()))
+    });
+    let error = match decision {
+        Decision::Allow => None,
+        Decision::NotFound => Some(ApiError::NotFound),
+        Decision::Forbidden => Some(ApiError::Forbidden {
+            code: "forbidden",
+            detail: "integrations may not write notes".to_owned(),
+        }),
+    };
+    if let Some(error) = error {
+        tx.rollback().await?;
+        return Err(denied(&state, &caller, "case.note_add", id, error).await);
+    }
+    let note = parse_note(&input).map_err(ApiError::Validation)?;
+    let stored = cases::insert_note(&mut tx, id, actor.id, actor.institution_id, &note).await?;
+    let event = event(&caller, "case.note_add", Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "note_id": stored.id, "visibility": note.visibility }));
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(stored.into())))
+}
