@@ -1,0 +1,134 @@
+//! The database's own limit: the minimal SQL that does each scenario's work, issued directly
+//! over a pool with as many connections as the scenario has clients.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::runner::{self, Load, Measurement};
+use crate::scenarios::ReadFixture;
+
+/// Fetch the case with its persons and write the access event, in one statement.
+pub async fn read(pool: &PgPool, fixture: &ReadFixture, load: Load) -> Measurement {
+    let pool = pool.clone();
+    let ids: Arc<Vec<Uuid>> =
+        Arc::new(fixture.case_ids.iter().filter_map(|id| id.parse().ok()).collect());
+    let user: Uuid = fixture.user_id.parse().unwrap_or_default();
+    runner::run(load, move |client, iteration| {
+        let pool = pool.clone();
+        let ids = Arc::clone(&ids);
+        async move {
+            let index = (client * 7919 + usize::try_from(iteration).unwrap_or(0)) % ids.len();
+            let row: Option<(serde_json::Value,)> = sqlx::query_as(
+                "with logged as (
+                     insert into audit_events (id, actor_type, actor_id, actor_role, action,
+                         resource_type, resource_id, outcome)
+                     values ($2, 'user', $3, 'counsellor', 'case.read', 'case', $1, 'allowed'))
+                 select json_build_object(
+                     'case', to_jsonb(c),
+                     'persons', (select json_agg(p order by p.position)
+                                 from case_persons p where p.case_id = c.id))
+                 from cases c where c.id = $1",
+            )
+            .bind(ids[index])
+            .bind(Uuid::now_v7())
+            .bind(user)
+            .fetch_optional(&pool)
+            .await
+            .map_err(|e| e.to_string())?;
+            row.map(drop).ok_or_else(|| "case not found".to_owned())
+        }
+    })
+    .await
+}
+
+/// Apply a request_info / answer_info transition with its record, history and audit rows
+/// in one transaction, on cases of its own.
+pub async fn transition(pool: &PgPool, load: Load) -> anyhow::Result<Measurement> {
+    let (sem, sem_institution): (Uuid, Uuid) =
+        sqlx::query_as("select id, institution_id from users where email = 'sem@demo.test'")
+            .fetch_one(pool)
+            .await?;
+    let cases: Vec<(Uuid,)> = sqlx::query_as(
+        "select id from cases where status in ('under_review', 'info_requested') \
+         order by id desc limit $1",
+    )
+    .bind(i64::try_from(load.clients).unwrap_or(32))
+    .fetch_all(pool)
+    .await?;
+    anyhow::ensure!(cases.len() == load.clients, "need {} cases under review for the baseline", load.clients);
+    let cases: Arc<Vec<Uuid>> = Arc::new(cases.into_iter().map(|(id,)| id).collect());
+    let pool = pool.clone();
+    Ok(runner::run(load, move |client, _iteration| {
+        let pool = pool.clone();
+        let cases = Arc::clone(&cases);
+        async move { step(&pool, cases[client], sem, sem_institution).await.map_err(|e| e.to_string()) }
+    })
+    .await)
+}
+
+async fn step(pool: &PgPool, case_id: Uuid, actor: Uuid, institution: Uuid) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (status,): (String,) =
+        sqlx::query_as("select status from cases where id = $1 for update")
+            .bind(case_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let (action, next) = if status == "under_review" {
+        ("request_info", "info_requested")
+    } else {
+        ("answer_info", "under_review")
+    };
+    sqlx::query("update cases set status = $2, version = version + 1, updated_at = now() where id = $1")
+        .bind(case_id)
+        .bind(next)
+        .execute(&mut *tx)
+        .await?;
+    if action == "request_info" {
+        sqlx::query(
+            "insert into case_review_questions (id, case_id, question, asked_by) values ($1, $2, $3, $4)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(case_id)
+        .bind("Please confirm the travel documents.")
+        .bind(actor)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        sqlx::query(
+            "update case_review_questions set answer = $2, answered_by = $3, answered_at = now() \
+             where case_id = $1 and answered_at is null",
+        )
+        .bind(case_id)
+        .bind("The passport is valid until 2030.")
+        .bind(actor)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "insert into case_events (id, case_id, action, from_status, to_status, actor_id, \
+             actor_institution_id, actor_role) values ($1, $2, $3, $4, $5, $6, $7, 'sem_officer')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(case_id)
+    .bind(action)
+    .bind(&status)
+    .bind(next)
+    .bind(actor)
+    .bind(institution)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into audit_events (id, actor_type, actor_id, actor_institution_id, actor_role, \
+             action, resource_type, resource_id, outcome) \
+         values ($1, 'user', $2, $3, 'sem_officer', 'case.transition', 'case', $4, 'allowed')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(actor)
+    .bind(institution)
+    .bind(case_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

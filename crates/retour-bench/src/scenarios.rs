@@ -1,0 +1,238 @@
+//! The HTTP scenarios: read one case, search, transitions, login.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use reqwest::{Client, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::runner::{self, Load, Measurement};
+
+const PASSWORD: &str = "retour-demo";
+
+/// A client of the server under test.
+#[derive(Clone)]
+pub struct Api {
+    client: Client,
+    base: String,
+}
+
+impl Api {
+    pub fn new(base: &str) -> anyhow::Result<Self> {
+        let client = Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self { client, base: base.trim_end_matches('/').to_owned() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, email: &str) -> anyhow::Result<String> {
+        let response = self
+            .client
+            .post(self.url("/v1/auth/login"))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "login {email}: {}", response.status());
+        let body: Value = response.json().await?;
+        body["access_token"].as_str().map(str::to_owned).context("access_token")
+    }
+
+    async fn get_json(&self, path: &str, token: &str) -> Result<Value, String> {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status() != StatusCode::OK {
+            return Err(format!("GET {path}: {}", response.status()));
+        }
+        response.json().await.map_err(|e| e.to_string())
+    }
+
+    /// Posts a transition with `If-Match`; returns the new ETag.
+    async fn transition(&self, token: &str, id: &str, etag: &str, body: &Value) -> Result<String, String> {
+        let response = self
+            .client
+            .post(self.url(&format!("/v1/cases/{id}/transitions")))
+            .bearer_auth(token)
+            .header(header::IF_MATCH, etag)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let etag = response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if status != StatusCode::OK {
+            let text = response.text().await.unwrap_or_default();
+            return Err(format!("{} {status}: {text}", body["action"]));
+        }
+        etag.ok_or_else(|| "no ETag".to_owned())
+    }
+
+    async fn etag_of(&self, token: &str, id: &str) -> anyhow::Result<String> {
+        let response = self
+            .client
+            .get(self.url(&format!("/v1/cases/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "GET case {id}: {}", response.status());
+        response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .context("ETag")
+    }
+
+    /// Ids of up to `want` cases the caller sees, filtered by `query` (e.g. `status=submitted`).
+    async fn case_ids(&self, token: &str, query: &str, want: usize) -> anyhow::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        while ids.len() < want {
+            let mut path = format!("/v1/cases?limit=200&{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get_json(&path, token).await.map_err(anyhow::Error::msg)?;
+            for item in page["items"].as_array().into_iter().flatten() {
+                if let Some(id) = item["id"].as_str() {
+                    ids.push(id.to_owned());
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        ids.truncate(want);
+        Ok(ids)
+    }
+}
+
+/// What the read scenario and its baseline share: a counsellor and the cases they may read.
+pub struct ReadFixture {
+    pub token: String,
+    pub user_id: String,
+    pub case_ids: Vec<String>,
+}
+
+pub async fn read_fixture(api: &Api) -> anyhow::Result<ReadFixture> {
+    let token = api.login("counsellor.be@demo.test").await?;
+    let me = api.get_json("/v1/me", &token).await.map_err(anyhow::Error::msg)?;
+    let case_ids = api.case_ids(&token, "", 2000).await?;
+    anyhow::ensure!(!case_ids.is_empty(), "counsellor.be@demo.test sees no case: seed the database first");
+    Ok(ReadFixture { token, user_id: me["id"].as_str().unwrap_or_default().to_owned(), case_ids })
+}
+
+/// `GET /v1/cases/{id}` as the case's counsellor (every read is access-logged).
+pub async fn read(api: &Api, fixture: &ReadFixture, load: Load) -> Measurement {
+    let api = api.clone();
+    let token = Arc::new(fixture.token.clone());
+    let ids = Arc::new(fixture.case_ids.clone());
+    runner::run(load, move |client, iteration| {
+        let api = api.clone();
+        let token = Arc::clone(&token);
+        let ids = Arc::clone(&ids);
+        async move {
+            let index = (client * 7919 + usize::try_from(iteration).unwrap_or(0)) % ids.len();
+            api.get_json(&format!("/v1/cases/{}", ids[index]), &token).await.map(drop)
+        }
+    })
+    .await
+}
+
+/// Surnames common among the seeded households, for free-text search.
+const QUERIES: [&str; 8] = ["hassan", "ahmed", "ali", "mohammed", "popescu", "kovalenko", "perera", "okafor"];
+
+/// `GET /v1/cases?q=…&status=…` as SEM (who sees every submitted case), then the next page.
+pub async fn search(api: &Api, load: Load) -> anyhow::Result<Measurement> {
+    let api = api.clone();
+    let token = Arc::new(api.login("sem@demo.test").await?);
+    Ok(runner::run(load, move |client, iteration| {
+        let api = api.clone();
+        let token = Arc::clone(&token);
+        async move {
+            let q = QUERIES[(client + usize::try_from(iteration).unwrap_or(0)) % QUERIES.len()];
+            let first = api
+                .get_json(&format!("/v1/cases?q={q}&status=approved,departed,closed&limit=50"), &token)
+                .await?;
+            if let Some(cursor) = first["next_cursor"].as_str() {
+                api.get_json(
+                    &format!("/v1/cases?q={q}&status=approved,departed,closed&limit=50&cursor={cursor}"),
+                    &token,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+    })
+    .await)
+}
+
+/// One submitted case per client: SEM starts the review, then SEM asks and the counsellor
+/// answers, over and over (each step a transition with `If-Match`).
+pub async fn transition(api: &Api, load: Load) -> anyhow::Result<Measurement> {
+    let sem = api.login("sem@demo.test").await?;
+    let counsellor = api.login("counsellor.be@demo.test").await?;
+    let ids = api.case_ids(&counsellor, "status=submitted,under_review", load.clients).await?;
+    anyhow::ensure!(ids.len() == load.clients, "need {} submitted BE cases, found {}", load.clients, ids.len());
+    let mut states = Vec::new();
+    for id in &ids {
+        let mut etag = api.etag_of(&sem, id).await?;
+        let case = api.get_json(&format!("/v1/cases/{id}"), &sem).await.map_err(anyhow::Error::msg)?;
+        if case["status"] == "submitted" {
+            etag = api
+                .transition(&sem, id, &etag, &json!({"action": "start_review"}))
+                .await
+                .map_err(anyhow::Error::msg)?;
+        }
+        states.push(tokio::sync::Mutex::new((id.clone(), etag)));
+    }
+    let states = Arc::new(states);
+    let api = api.clone();
+    let tokens = Arc::new((sem, counsellor));
+    Ok(runner::run(load, move |client, iteration| {
+        let api = api.clone();
+        let states = Arc::clone(&states);
+        let tokens = Arc::clone(&tokens);
+        async move {
+            let mut state = states[client].lock().await;
+            let (id, etag) = &mut *state;
+            let (token, body) = if iteration % 2 == 0 {
+                (&tokens.0, json!({"action": "request_info", "question": "Please confirm the travel documents."}))
+            } else {
+                (&tokens.1, json!({"action": "answer_info", "answer": "The passport is valid until 2030."}))
+            };
+            *etag = api.transition(token, id, etag, &body).await?;
+            Ok(())
+        }
+    })
+    .await)
+}
+
+/// `POST /v1/auth/login`: argon2id verification dominates.
+pub async fn login(api: &Api, load: Load) -> Measurement {
+    const USERS: [&str; 4] =
+        ["counsellor.be@demo.test", "counsellor.zh@demo.test", "sem@demo.test", "iom@demo.test"];
+    let api = api.clone();
+    runner::run(load, move |client, iteration| {
+        let api = api.clone();
+        async move {
+            let email = USERS[(client + usize::try_from(iteration).unwrap_or(0)) % USERS.len()];
+            api.login(email).await.map(drop).map_err(|e| e.to_string())
+        }
+    })
+    .await
+}
