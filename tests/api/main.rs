@@ -6,3 +6,4 @@ mod common;
 
 mod auth;
 mod foundation;
+mod hardening;

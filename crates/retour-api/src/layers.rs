@@ -86,6 +86,12 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let (code, detail) = match status {
+        // axum's own rejections, e.g. a path parameter that does not parse.
+        StatusCode::BAD_REQUEST => ("malformed_request", "the request is malformed"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the media type of the request body is not supported; send application/json",
+        ),
         StatusCode::NOT_FOUND => ("not_found", "the resource does not exist"),
         StatusCode::METHOD_NOT_ALLOWED => {
             ("method_not_allowed", "the method is not allowed on this resource")

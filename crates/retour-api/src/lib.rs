@@ -18,7 +18,9 @@ mod health;
 pub mod json;
 mod layers;
 mod metrics;
+pub mod query;
 mod routes;
+mod spec;
 
 pub use auth::Keys;
 pub use auth::token::TokenConfig;
@@ -91,6 +93,7 @@ impl AppState {
         (name = "auth", description = "Signing in, tokens and the caller's profile"),
         (name = "operations", description = "Health, metrics and the API description"),
     ),
+    components(schemas(error::Problem)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -120,12 +123,15 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    let mut doc = routes().into_openapi();
+    spec::complete(&mut doc);
+    doc
 }
 
 /// The complete application: documented routes, docs, metrics and the HTTP layers.
 pub fn router(state: AppState) -> Router {
-    let (api, spec) = routes().split_for_parts();
+    let (api, mut spec) = routes().split_for_parts();
+    spec::complete(&mut spec);
     let app = api
         .merge(metrics::routes())
         .fallback(|| async { ApiError::NotFound })
