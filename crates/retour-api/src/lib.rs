@@ -18,6 +18,7 @@ mod health;
 pub mod json;
 mod layers;
 mod metrics;
+pub mod pagination;
 pub mod query;
 mod routes;
 mod spec;
