@@ -255,3 +255,32 @@ async fn a_logout_whose_access_log_event_fails_revokes_nothing(pool: PgPool) {
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
     assert_eq!(count(&pool, "select count(*) from revoked_access_tokens").await, 0);
 }
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn an_unusable_request_id_is_replaced_rather_than_logged(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let long = "r".repeat(129);
+    for given in [long.as_str(), "two words", ""] {
+        let response = app
+            .send(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(&json!({"email": "counsellor.be@demo.test", "password": DEMO_PASSWORD})),
+                &[("x-request-id", given)],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+        let id = response.header("x-request-id").expect("request id");
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{given:?} was replaced by {id}");
+    }
+    let kept = "a".repeat(128);
+    let response =
+        app.send(Method::GET, "/health/live", None, None, &[("x-request-id", &kept)]).await;
+    assert_eq!(response.header("x-request-id"), Some(kept.as_str()));
+    let longest: i32 = sqlx::query_scalar("select max(length(request_id)) from audit_events")
+        .fetch_one(&pool)
+        .await
+        .expect("request ids");
+    assert_eq!(longest, 36, "only generated ids reached the access log");
+}

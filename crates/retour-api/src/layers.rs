@@ -31,6 +31,7 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
     });
     let app = app.layer(middleware::from_fn(crate::metrics::track)).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn(drop_unusable_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -71,6 +72,23 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
                 .expose_headers([header::ETAG, REQUEST_ID]),
         )
     }
+}
+
+/// The longest request id taken from a client; it is logged and kept in the access log.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Drops a client's `X-Request-Id` that is too long or holds other than visible ASCII, so
+/// that a fresh one is generated instead of storing whatever was sent.
+async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
+    let usable = request.headers().get(&REQUEST_ID).is_none_or(|id| {
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID
+            && id.as_bytes().iter().all(u8::is_ascii_graphic)
+    });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 /// Turns error responses that did not come from a handler (axum's 405, the body limit's 413,
