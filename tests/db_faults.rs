@@ -33,11 +33,18 @@ const RECOVERY: Duration = Duration::from_secs(5);
 const BUDGET: Duration = Duration::from_secs(60);
 
 /// The requests the clients send, in turn. Adding a kind of request is one line: its name,
-/// the status it answers while the database is up, and how to build it.
+/// the status it answers while the database is up, the access-log action each such answer
+/// must have committed (found by its request id), and how to build it from the [`Context`]
+/// (which holds what the setup created, e.g. a token).
 const TRAFFIC: &[Probe] = &[
-    Probe { name: "login", ok: 200, build: |c| c.post("/v1/auth/login", None, &c.credentials) },
-    Probe { name: "me", ok: 200, build: |c| c.get("/v1/me", Some(&c.token)) },
-    Probe { name: "ready", ok: 200, build: |c| c.get("/health/ready", None) },
+    Probe {
+        name: "login",
+        ok: 200,
+        logs: Some("auth.login"),
+        build: |c| c.post("/v1/auth/login", None, &c.credentials),
+    },
+    Probe { name: "me", ok: 200, logs: None, build: |c| c.get("/v1/me", Some(&c.token)) },
+    Probe { name: "ready", ok: 200, logs: None, build: |c| c.get("/health/ready", None) },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,38 +161,50 @@ async fn scenario(bin: PathBuf) {
     let down_503s = records.iter().filter(|r| r.sent == Phase::Down && r.status == Some(503));
     assert!(down_503s.count() > 0, "no request was answered while the database was down");
 
-    // Nothing committed was lost: every sign-in answered 200 has its access-log event, and
-    // no session exists without one (the refresh token and the event commit together).
+    // Nothing committed was lost: every answer with the probe's status has its access-log
+    // event, and no session exists without one (the refresh token and the event commit
+    // together).
     let pool = sqlx::PgPool::connect(&cluster.url("retour")).await.expect("connect to the cluster");
-    let logged: HashSet<String> = sqlx::query_scalar::<_, Option<String>>(
-        "select request_id from audit_events where action = 'auth.login'",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("audit events")
-    .into_iter()
-    .flatten()
-    .collect();
-    let signed_in: Vec<&Record> =
-        records.iter().filter(|r| r.probe.name == "login" && r.status == Some(200)).collect();
-    let missing: Vec<&str> = signed_in
-        .iter()
-        .filter(|r| !logged.contains(&r.request_id))
-        .map(|r| r.request_id.as_str())
-        .collect();
-    println!(
-        "sign-ins answered 200: {} (+1 before the traffic); auth.login events: {}",
-        signed_in.len(),
-        logged.len()
-    );
-    assert!(missing.is_empty(), "sign-ins answered 200 without their audit event: {missing:?}");
+    let events: Vec<(String, Option<String>)> =
+        sqlx::query_as("select action, request_id from audit_events")
+            .fetch_all(&pool)
+            .await
+            .expect("audit events");
+    let logged: HashSet<(&str, &str)> =
+        events.iter().filter_map(|(a, id)| Some((a.as_str(), id.as_deref()?))).collect();
+    for probe in TRAFFIC {
+        let Some(action) = probe.logs else { continue };
+        let answered: Vec<&Record> = records
+            .iter()
+            .filter(|r| r.probe.name == probe.name && r.status == Some(probe.ok))
+            .collect();
+        let missing: Vec<&str> = answered
+            .iter()
+            .filter(|r| !logged.contains(&(action, r.request_id.as_str())))
+            .map(|r| r.request_id.as_str())
+            .collect();
+        let recorded = events.iter().filter(|(a, _)| a == action).count();
+        println!(
+            "{}: {} answered {}, {recorded} {action} events",
+            probe.name,
+            answered.len(),
+            probe.ok
+        );
+        assert!(
+            missing.is_empty(),
+            "{} answered {} without its {action} event: {missing:?}",
+            probe.name,
+            probe.ok
+        );
+    }
+    let sign_ins = events.iter().filter(|(a, _)| a == "auth.login").count();
     let sessions: i64 = sqlx::query_scalar("select count(*) from refresh_tokens")
         .fetch_one(&pool)
         .await
         .expect("refresh tokens");
     assert_eq!(
         usize::try_from(sessions).expect("count"),
-        logged.len(),
+        sign_ins,
         "every session (refresh token) has exactly one auth.login event"
     );
     pool.close().await;
@@ -217,6 +236,8 @@ struct Probe {
     name: &'static str,
     /// The status while the database is up.
     ok: u16,
+    /// The access-log action that an answer with status `ok` has committed.
+    logs: Option<&'static str>,
     build: fn(&Context) -> reqwest::RequestBuilder,
 }
 
@@ -383,13 +404,15 @@ fn free_port() -> u16 {
     listener.local_addr().expect("address").port()
 }
 
-/// The directory holding `initdb`, `pg_ctl` and `postgres`: `$PG_BIN_DIR`, else the newest
+/// The directory holding `initdb`, `pg_ctl` and `postgres`: `$PG_BIN_DIR` (which must hold
+/// them), else the newest
 /// `/usr/lib/postgresql/*/bin` (Debian, Ubuntu), else the directory of `initdb` on `PATH`.
 fn postgres_binaries() -> Option<PathBuf> {
     let complete =
         |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file());
     if let Some(dir) = std::env::var_os("PG_BIN_DIR").map(PathBuf::from) {
-        return complete(&dir).then_some(dir);
+        assert!(complete(&dir), "PG_BIN_DIR={} lacks initdb, pg_ctl or postgres", dir.display());
+        return Some(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
