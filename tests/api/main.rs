@@ -12,3 +12,4 @@ mod cases;
 mod foundation;
 mod tariffs;
 mod tokens;
+mod hardening;

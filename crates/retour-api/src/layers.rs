@@ -31,6 +31,7 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
     });
     let app = app.layer(middleware::from_fn(crate::metrics::track)).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn(drop_unusable_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(middleware::from_fn_with_state(
                 config.trusted_proxies.clone().into(),
@@ -77,6 +78,23 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
     }
 }
 
+/// The longest request id taken from a client; it is logged and kept in the access log.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Drops a client's `X-Request-Id` that is too long or holds other than visible ASCII, so
+/// that a fresh one is generated instead of storing whatever was sent.
+async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
+    let usable = request.headers().get(&REQUEST_ID).is_none_or(|id| {
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID
+            && id.as_bytes().iter().all(u8::is_ascii_graphic)
+    });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
+}
+
 /// Turns error responses that did not come from a handler (axum's 405, the body limit's 413,
 /// the timeout's 503) into problem documents, so every error has one shape.
 async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
@@ -91,6 +109,12 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let (code, detail) = match status {
+        // axum's own rejections, e.g. a path parameter that does not parse.
+        StatusCode::BAD_REQUEST => ("malformed_request", "the request is malformed"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the media type of the request body is not supported; send application/json",
+        ),
         StatusCode::NOT_FOUND => ("not_found", "the resource does not exist"),
         StatusCode::METHOD_NOT_ALLOWED => {
             ("method_not_allowed", "the method is not allowed on this resource")

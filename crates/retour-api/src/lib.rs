@@ -20,7 +20,10 @@ mod health;
 pub mod json;
 mod layers;
 mod metrics;
+pub mod pagination;
+pub mod query;
 mod routes;
+mod spec;
 
 pub use auth::token::TokenConfig;
 pub use auth::{Keys, LoginLimits};
@@ -105,6 +108,7 @@ impl AppState {
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
     ),
+    components(schemas(error::Problem)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -141,12 +145,15 @@ fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes(None).into_openapi()
+    let mut doc = routes(None).into_openapi();
+    spec::complete(&mut doc);
+    doc
 }
 
 /// The complete application: documented routes, docs, metrics and the HTTP layers.
 pub fn router(state: AppState) -> Router {
-    let (api, spec) = routes(Some(state.config())).split_for_parts();
+    let (api, mut spec) = routes(Some(state.config())).split_for_parts();
+    spec::complete(&mut spec);
     let app = api
         .merge(metrics::routes())
         .fallback(|| async { ApiError::NotFound })

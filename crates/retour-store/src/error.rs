@@ -38,9 +38,14 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(ref e) if e.constraint().is_some() => {
                 StoreError::Constraint(e.constraint().unwrap_or_default().to_owned())
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(error)
-            }
+            // The server is gone, refuses connections or is still starting: no connection
+            // within the acquire timeout, a socket cut mid-query (an immediate shutdown).
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
+            // Connection exceptions (08…) and operator intervention (57P01 admin shutdown,
+            // 57P02 crash shutdown, 57P03 cannot connect now, 57P05 idle session timeout).
             sqlx::Error::Database(ref e)
                 if e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
             {
@@ -48,5 +53,34 @@ impl From<sqlx::Error> for StoreError {
             }
             other => StoreError::Database(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::StoreError;
+
+    #[test]
+    fn the_errors_of_a_database_that_is_gone_mean_unavailable() {
+        let gone = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            sqlx::Error::Io(Error::from(ErrorKind::ConnectionRefused)),
+            sqlx::Error::Io(Error::from(ErrorKind::ConnectionReset)),
+            sqlx::Error::Io(Error::from(ErrorKind::UnexpectedEof)),
+            sqlx::Error::Io(Error::from(ErrorKind::BrokenPipe)),
+        ];
+        for error in gone {
+            let shown = error.to_string();
+            assert!(matches!(StoreError::from(error), StoreError::Unavailable(_)), "{shown}");
+        }
+        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::NotFound));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Protocol("bug".to_owned())),
+            StoreError::Database(_)
+        ));
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::audit::{self, AuditActor, AuditEvent};
 use crate::{Store, StoreError};
 
 /// What presenting a refresh token led to.
@@ -24,12 +25,14 @@ struct TokenRow {
     rotated_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
     status: String,
+    institution_id: Uuid,
+    role: String,
 }
 
 impl Store {
-    /// Stores a new refresh token (its hash) in `family_id`.
-    pub async fn insert_refresh_token(
-        &self,
+    /// Stores a new refresh token (its hash) in `family_id`, inside the caller's transaction.
+    pub(crate) async fn insert_refresh_token_in(
+        tx: &mut sqlx::PgConnection,
         user_id: Uuid,
         family_id: Uuid,
         token_hash: &[u8],
@@ -44,32 +47,45 @@ impl Store {
         .bind(user_id)
         .bind(token_hash)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(tx)
         .await?;
         Ok(())
     }
 
     /// Rotates the token with this hash and stores its successor, in one transaction; a
-    /// token presented twice revokes its family (someone else holds a copy).
+    /// token presented twice revokes its family (someone else holds a copy). The access-log
+    /// event that `event` makes of a rotation or a reuse commits in the same transaction.
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &[u8],
         successor_hash: &[u8],
         successor_expires_at: DateTime<Utc>,
+        event: impl FnOnce(&Rotation, AuditActor) -> AuditEvent,
     ) -> Result<Rotation, StoreError> {
         let mut tx = self.pool().begin().await?;
         let row: Option<TokenRow> = sqlx::query_as(
-            "select t.family_id, t.user_id, t.expires_at, t.rotated_at, t.revoked_at, u.status \
+            "select t.family_id, t.user_id, t.expires_at, t.rotated_at, t.revoked_at, u.status, \
+                    u.institution_id, u.role \
                  from refresh_tokens t join users u on u.id = t.user_id \
                  where t.token_hash = $1 for update of t",
         )
         .bind(token_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(TokenRow { family_id, user_id, expires_at, rotated_at, revoked_at, status }) = row
+        let Some(TokenRow {
+            family_id,
+            user_id,
+            expires_at,
+            rotated_at,
+            revoked_at,
+            status,
+            institution_id,
+            role,
+        }) = row
         else {
             return Ok(Rotation::Invalid);
         };
+        let actor = AuditActor::user(user_id, institution_id, &role);
         if rotated_at.is_some() || revoked_at.is_some() {
             sqlx::query(
                 "update refresh_tokens set revoked_at = coalesce(revoked_at, now()) \
@@ -78,8 +94,10 @@ impl Store {
             .bind(family_id)
             .execute(&mut *tx)
             .await?;
+            let rotation = Rotation::Reused { user_id };
+            audit::record(&mut *tx, &event(&rotation, actor)).await?;
             tx.commit().await?;
-            return Ok(Rotation::Reused { user_id });
+            return Ok(rotation);
         }
         if expires_at <= Utc::now() || status != "active" {
             return Ok(Rotation::Invalid);
@@ -99,18 +117,22 @@ impl Store {
         .bind(successor_expires_at)
         .execute(&mut *tx)
         .await?;
+        let rotation = Rotation::Rotated { user_id, family_id };
+        audit::record(&mut *tx, &event(&rotation, actor)).await?;
         tx.commit().await?;
-        Ok(Rotation::Rotated { user_id, family_id })
+        Ok(rotation)
     }
 
     /// Signs a user out: revokes the access token `jti` and either the refresh-token family
-    /// of `refresh_hash` (when it is theirs) or all of the user's refresh tokens.
+    /// of `refresh_hash` (when it is theirs) or all of the user's refresh tokens, and records
+    /// `event` in the same transaction.
     pub async fn logout(
         &self,
         user_id: Uuid,
         jti: Uuid,
         access_expires_at: DateTime<Utc>,
         refresh_hash: Option<&[u8]>,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
@@ -140,6 +162,7 @@ impl Store {
         sqlx::query("delete from revoked_access_tokens where expires_at < now()")
             .execute(&mut *tx)
             .await?;
+        audit::record(&mut *tx, event).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -341,14 +341,20 @@ impl Store {
         Ok(outcome)
     }
 
-    /// A successful sign-in: clears the account's failure count and an expired lock, and
-    /// records `audit` in the same transaction.
+    /// A successful sign-in: clears the account's failure count and an expired lock, stores
+    /// the new session's refresh token and records `audit`, in one transaction: a session
+    /// exists exactly when its event does.
     pub async fn record_login_success(
         &self,
         user_id: Uuid,
+        family_id: Uuid,
+        refresh_hash: &[u8],
+        refresh_expires_at: DateTime<Utc>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
+        Self::insert_refresh_token_in(&mut tx, user_id, family_id, refresh_hash, refresh_expires_at)
+            .await?;
         sqlx::query("delete from login_failures where user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)

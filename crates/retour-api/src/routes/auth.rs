@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use rand::RngCore;
-use retour_domain::{InstitutionKind, Role, Scope};
+use retour_domain::{InstitutionKind, Role, Scope, Validation};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
 use retour_store::refresh_tokens::Rotation;
 use retour_store::service_accounts::ClientCandidate;
@@ -48,8 +48,42 @@ pub(crate) fn routes(limits: Option<&LoginLimits>) -> OpenApiRouter<AppState> {
 /// Email and password.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(max_length = 1024)]
     pub password: String,
+}
+
+/// The longest email address (RFC 5321) and password a sign-in accepts, in characters.
+const MAX_EMAIL: usize = 254;
+const MAX_PASSWORD: usize = 1024;
+
+impl LoginRequest {
+    /// Refuses over-long values before anything is looked up or hashed; each field is named.
+    fn check(&self) -> Result<(), ApiError> {
+        let mut validation = Validation::new();
+        if self.email.chars().count() > MAX_EMAIL {
+            validation.push(
+                "email",
+                "too_long",
+                format!("email must be at most {MAX_EMAIL} characters"),
+            );
+        } else if self.email.chars().any(char::is_control) {
+            validation.push(
+                "email",
+                "invalid_characters",
+                "email must not contain control characters",
+            );
+        }
+        if self.password.chars().count() > MAX_PASSWORD {
+            validation.push(
+                "password",
+                "too_long",
+                format!("password must be at most {MAX_PASSWORD} characters"),
+            );
+        }
+        validation.finish(()).map_err(ApiError::Validation)
+    }
 }
 
 /// A new access token and refresh token.
@@ -153,9 +187,7 @@ async fn login(
     meta: RequestMeta,
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    if body.email.len() > 254 || body.password.len() > 1024 {
-        return Err(ApiError::validation("email", "too_long", "email or password is too long"));
-    }
+    body.check()?;
     let candidate = state.store().user_for_login(&body.email).await?;
     // The password is checked in every case, so that every refusal takes as long.
     let valid =
@@ -201,18 +233,19 @@ async fn login(
         audit::record(state.store().pool(), &failed(actor, reason)).await?;
         return Err(ApiError::Unauthorized);
     }
-    let event = AuditEvent::new(actor, "auth.login", Outcome::Allowed)
-        .request(meta.request_id, meta.client_addr);
-    state.store().record_login_success(user.id, &event).await?;
     let access = access_token(&state, user.id, user.role, user.institution_id)?;
     let refresh = random_token();
+    let event = AuditEvent::new(actor, "auth.login", Outcome::Allowed)
+        .request(meta.request_id, meta.client_addr);
+    // The failure count is cleared, the session stored and the sign-in logged together.
     state
         .store()
-        .insert_refresh_token(
+        .record_login_success(
             user.id,
             Uuid::now_v7(),
             &token_hash(&refresh),
             refresh_expiry(&state),
+            &event,
         )
         .await?;
     Ok(Json(token_response(&state, access, refresh)))
@@ -238,38 +271,27 @@ async fn refresh(
             &token_hash(&body.refresh_token),
             &token_hash(&successor),
             refresh_expiry(&state),
+            |rotation, actor| {
+                let (action, outcome) = match rotation {
+                    Rotation::Reused { .. } => ("auth.refresh_reused", Outcome::Denied),
+                    _ => ("auth.refresh", Outcome::Allowed),
+                };
+                AuditEvent::new(actor, action, outcome).request(meta.request_id, meta.client_addr)
+            },
         )
         .await?;
     let user_id = match rotation {
         Rotation::Rotated { user_id, .. } => user_id,
-        Rotation::Reused { user_id } => {
-            let user = state.store().get_user(user_id).await?;
-            let event = AuditEvent::new(
-                AuditActor::user(user.id, user.institution_id, user.role.as_str()),
-                "auth.refresh_reused",
-                Outcome::Denied,
-            )
-            .request(meta.request_id, meta.client_addr);
-            audit::record(state.store().pool(), &event).await?;
-            return Err(ApiError::Unauthorized);
-        }
-        Rotation::Invalid => return Err(ApiError::Unauthorized),
+        Rotation::Reused { .. } | Rotation::Invalid => return Err(ApiError::Unauthorized),
     };
     let user = state.store().get_user(user_id).await?;
     let access = access_token(&state, user.id, user.role, user.institution_id)?;
-    let event = AuditEvent::new(
-        AuditActor::user(user.id, user.institution_id, user.role.as_str()),
-        "auth.refresh",
-        Outcome::Allowed,
-    )
-    .request(meta.request_id, meta.client_addr);
-    audit::record(state.store().pool(), &event).await?;
     Ok(Json(token_response(&state, access, successor)))
 }
 
 /// Sign out: revokes this access token and the session's refresh tokens (all of the user's
 /// when no refresh token is given).
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body(content = LogoutRequest, description = "Optional"),
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>, description = "Optional: without a body, every refresh token of the user is revoked"),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
@@ -280,20 +302,23 @@ async fn logout(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
+    // No body, `null` and `{}` all mean "every session of this user".
     let body: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
         LogoutRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?
+        crate::json::from_bytes::<Option<LogoutRequest>>(&body)?.unwrap_or_default()
     };
     let refresh = body.refresh_token.map(|t| token_hash(&t));
     let expires = Utc::now()
         + chrono::Duration::from_std(state.config().tokens.access_ttl)
             .unwrap_or(chrono::Duration::minutes(15))
         + chrono::Duration::minutes(1);
-    state.store().logout(caller.actor.id, caller.token_id, expires, refresh.as_deref()).await?;
     let event = AuditEvent::new(AuditActor::from(&caller.actor), "auth.logout", Outcome::Allowed)
         .request(caller.meta.request_id, caller.meta.client_addr);
-    audit::record(state.store().pool(), &event).await?;
+    state
+        .store()
+        .logout(caller.actor.id, caller.token_id, expires, refresh.as_deref(), &event)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -323,11 +348,16 @@ async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
     }))
 }
 
-/// The public keys that verify access tokens (RFC 7517).
+/// The public keys that verify access tokens (RFC 7517). Public, so caches may keep them
+/// for five minutes; every other answer of the API says `Cache-Control: no-store`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
-    responses((status = 200, description = "The JWK set", body = JwkSet)))]
-async fn get_jwks(State(state): State<AppState>) -> Json<JwkSet> {
-    Json(state.keys().jwks().clone())
+    responses((status = 200, description = "The JWK set", body = JwkSet,
+        headers(("cache-control" = String, description = "`public, max-age=300`")))))]
+async fn get_jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"))],
+        Json(state.keys().jwks().clone()),
+    )
 }
 
 /// A token request of the OAuth 2 client-credentials grant (RFC 6749 §4.4), form-encoded.
