@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod cases;
 mod cli;
+mod entitlement;
 mod foundation;
 mod tariffs;
 mod tokens;
