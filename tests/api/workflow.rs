@@ -400,6 +400,11 @@ async fn each_refusal_has_its_code(pool: PgPool) {
             "requested_assistance"
         ]
     );
+    // The principal applicant needs a ZEMIS number to be submitted.
+    let without = open_case(&app, &team.be, &ready(case_body("Karimi", None))).await;
+    let response = transition(&app, &team.be, &without, &json!({ "action": "submit" })).await;
+    response.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(response.body["errors"][0]["field"], "persons[0].zemis_number");
     // 409: not possible in this status.
     let case = ready_case(&app, &team, "23456789").await;
     transition(&app, &team.be, &case, &approval())

@@ -875,6 +875,57 @@ mod tests {
     }
 
     #[test]
+    fn allowed_actions_come_from_the_status_table() {
+        use crate::workflow::ApprovedAmount;
+        use crate::{ActorKind, Role};
+        let actor = |role: Role| Actor {
+            id: uuid::Uuid::from_u128(1),
+            kind: ActorKind::User { role },
+            institution_id: uuid::Uuid::from_u128(2),
+            institution_kind: role.institution_kind(),
+            canton: None,
+            mission_country: None,
+        };
+        let counsellor = actor(Role::Counsellor);
+        assert_eq!(
+            allowed_actions(&counsellor, CaseStatus::Counselling, Vec::new()),
+            [Action::Submit, Action::Withdraw]
+        );
+        let iom = actor(Role::IomCoordinator);
+        let project = vec![ApprovedAmount {
+            component: "reintegration_project".to_owned(),
+            amount_rappen: 300_000,
+        }];
+        assert_eq!(
+            allowed_actions(&iom, CaseStatus::Departed, project),
+            [Action::StartReintegration]
+        );
+        assert_eq!(allowed_actions(&iom, CaseStatus::Departed, Vec::new()), [Action::Close]);
+        let mission = actor(Role::IomMissionOfficer);
+        assert!(allowed_actions(&mission, CaseStatus::Reintegration, Vec::new()).is_empty());
+        assert!(allowed_actions(&counsellor, CaseStatus::Withdrawn, Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn a_procedure_phase_belongs_to_the_federal_centre_programme() {
+        let federal = NewCaseInput {
+            programme: Some("federal_centre".into()),
+            procedure_phase: Some("phase_2".into()),
+            ..case()
+        };
+        let parsed = parse_new_case(federal, today()).expect("valid");
+        assert_eq!(parsed.fields.procedure_phase, Some(ProcedurePhase::Phase2));
+        let cantonal = NewCaseInput { procedure_phase: Some("phase_2".into()), ..case() };
+        assert_eq!(codes(cantonal), pairs(&[("procedure_phase", "not_allowed")]));
+        let unknown = NewCaseInput {
+            programme: Some("federal_centre".into()),
+            procedure_phase: Some("phase_9".into()),
+            ..case()
+        };
+        assert_eq!(codes(unknown), pairs(&[("procedure_phase", "unknown_value")]));
+    }
+
+    #[test]
     fn references_use_the_canton_or_the_federal_region() {
         assert_eq!(
             format_reference(&reference_prefix(Some(Canton::Be), None), 2026, 42),

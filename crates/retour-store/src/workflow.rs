@@ -158,7 +158,7 @@ async fn write_record(conn: &mut PgConnection, w: &TransitionWrite<'_>) -> Resul
             )
             .bind(case_id)
             .bind(&approval.reasons)
-            .bind(approval.override_justification.as_deref().filter(|_| !overridden.is_empty()))
+            .bind(&approval.override_justification)
             .bind(&overridden)
             .bind(w.actor_id)
             .execute(&mut *conn)

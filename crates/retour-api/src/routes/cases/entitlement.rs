@@ -87,8 +87,10 @@ fn sees_assistance(actor: &Actor) -> bool {
 /// cash halved under three months), the programme and procedure phase, the destination
 /// (visa-exempt: travel costs only; suspended: nothing) and the eligibility answers.
 /// `is_example` marks amounts from example tariffs (the federal-centre phase table is not
-/// public). `total_rappen` adds the components that have a maximum. For the roles that see
-/// the case's assistance (counselling service, SEM, swissREPAT, IOM Bern).
+/// public). `total_rappen` adds the components that have a maximum. Travel money is given at
+/// the standard rate; SEM grants the higher rate (country or health reasons) as an approval
+/// above the entitlement, with a justification. For the roles that see the case's assistance
+/// (counselling service, SEM, swissREPAT, IOM Bern).
 #[utoipa::path(get, path = "/v1/cases/{id}/entitlement", tag = "cases", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
