@@ -104,7 +104,8 @@ impl AppState {
         (name = "institutions", description = "Partner institutions (listed for every signed-in caller; managed by administrators)"),
         (name = "users", description = "User accounts (administrators)"),
         (name = "service-accounts", description = "Integrators' OAuth 2 clients (administrators)"),
-        (name = "cases", description = "Cases and their households, notes, search"),
+        (name = "cases", description = "Cases and their households, notes, search; the return workflow, its history, entitlement, reintegration records and reclaims"),
+        (name = "information-requests", description = "Country information requests (programme RIF) from counsellors to IOM Bern"),
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
     ),
@@ -141,6 +142,7 @@ fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
         .merge(routes::service_accounts::routes())
         .merge(routes::audit::routes())
         .merge(routes::cases::routes())
+        .merge(routes::information_requests::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

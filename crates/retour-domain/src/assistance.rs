@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::money::Rappen;
 
-/// Names an enum's variants by their wire names, with `as_str`, `parse` and `ALL`.
+/// Names an enum's variants by their wire names, with `as_str`, `parse`, `names` and `ALL`.
 macro_rules! wire_names {
     ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
@@ -20,6 +20,11 @@ macro_rules! wire_names {
             pub fn parse(value: &str) -> Option<Self> {
                 Self::ALL.iter().copied().find(|v| v.as_str() == value)
             }
+
+            /// The accepted values, for error messages: `a, b, c`.
+            pub fn names() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
         }
 
         impl std::fmt::Display for $ty {
@@ -31,7 +36,9 @@ macro_rules! wire_names {
 }
 
 /// The return-assistance programme a case falls under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Programme {
     /// Departure from a canton (AsylV 2 Art. 74).

@@ -11,11 +11,12 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::assistance::{AssistanceComponent, ProcedurePhase, Programme};
 use crate::macros::string_enum;
 use crate::person::{PersonInput, country, date, one_of, parse_person, path, required};
-use crate::policy::CaseFacts;
 use crate::validation::{FieldError, Validation, text};
-use crate::{Actor, Canton, CountryCode, Person, Relationship};
+use crate::workflow::{self, Action, TransitionContext};
+use crate::{Actor, Canton, CaseStatus, CountryCode, Person, Relationship};
 
 /// The most persons one household may have.
 pub const PERSONS_MAX: usize = 20;
@@ -25,18 +26,6 @@ pub const MEDICAL_SUMMARY_MAX: usize = 4000;
 pub const AMOUNT_MAX_RAPPEN: i64 = 100_000_000;
 /// How far ahead a departure may be planned.
 pub const PLANNING_HORIZON_DAYS: i64 = 3 * 366;
-
-string_enum! {
-    /// The return assistance programme.
-    pub enum Programme {
-        /// From a canton.
-        Cantonal = "cantonal",
-        /// From a federal asylum centre (BAZ).
-        FederalCentre = "federal_centre",
-        /// After renouncing protection status S.
-        StatusS = "status_s",
-    }
-}
 
 string_enum! {
     /// A vulnerability that shapes counselling, travel and reintegration.
@@ -56,22 +45,6 @@ string_enum! {
         None = "none",
         Social = "social",
         Medical = "medical",
-    }
-}
-
-string_enum! {
-    /// A component of return assistance.
-    pub enum AssistanceComponent {
-        /// Starthilfe, paid in cash at departure.
-        StartupCash = "startup_cash",
-        /// Materielle Zusatzhilfe, in kind after return.
-        ReintegrationProject = "reintegration_project",
-        /// Medicines, treatment after return, medical escort.
-        Medical = "medical",
-        /// Reisegeld.
-        TravelMoney = "travel_money",
-        /// The ticket, paid by SEM.
-        TravelCosts = "travel_costs",
     }
 }
 
@@ -135,6 +108,8 @@ pub struct RequestedAssistance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseFields {
     pub programme: Programme,
+    /// The phase of the asylum procedure, for the federal-centre programme only.
+    pub procedure_phase: Option<ProcedurePhase>,
     pub destination_country: CountryCode,
     pub planned_departure_date: Option<NaiveDate>,
     /// Sorted, without repeats.
@@ -156,6 +131,7 @@ impl CaseFields {
             }
         };
         check(self.programme != other.programme, "programme");
+        check(self.procedure_phase != other.procedure_phase, "procedure_phase");
         check(self.destination_country != other.destination_country, "destination_country");
         check(
             self.planned_departure_date != other.planned_departure_date,
@@ -175,6 +151,9 @@ impl CaseFields {
     /// The names of the fields that hold something, for the access log of a creation.
     pub fn filled_fields(&self) -> Vec<&'static str> {
         let mut filled = vec!["programme", "destination_country"];
+        if self.procedure_phase.is_some() {
+            filled.push("procedure_phase");
+        }
         if self.planned_departure_date.is_some() {
             filled.push("planned_departure_date");
         }
@@ -252,6 +231,10 @@ pub struct RequestedAssistanceInput {
 pub struct CaseFieldsInput {
     #[schema(value_type = Option<Programme>)]
     pub programme: Option<String>,
+    /// The phase of the asylum procedure in which the person decided to return; only for
+    /// the `federal_centre` programme, whose tariffs depend on it.
+    #[schema(value_type = Option<ProcedurePhase>)]
+    pub procedure_phase: Option<String>,
     /// ISO 3166-1 alpha-2; not `CH`.
     #[schema(value_type = Option<String>, example = "IQ")]
     pub destination_country: Option<String>,
@@ -274,6 +257,9 @@ pub struct CaseFieldsInput {
 pub struct NewCaseInput {
     #[schema(value_type = Programme, required = true)]
     pub programme: Option<String>,
+    /// The phase of the asylum procedure; only for the `federal_centre` programme.
+    #[schema(value_type = Option<ProcedurePhase>)]
+    pub procedure_phase: Option<String>,
     /// ISO 3166-1 alpha-2; not `CH`.
     #[schema(value_type = String, required = true, example = "IQ")]
     pub destination_country: Option<String>,
@@ -295,6 +281,7 @@ impl From<&CaseFields> for CaseFieldsInput {
     fn from(fields: &CaseFields) -> Self {
         CaseFieldsInput {
             programme: Some(fields.programme.as_str().to_owned()),
+            procedure_phase: fields.procedure_phase.map(|p| p.as_str().to_owned()),
             destination_country: Some(fields.destination_country.as_str().to_owned()),
             planned_departure_date: fields.planned_departure_date.map(|d| d.to_string()),
             vulnerabilities: Some(
@@ -334,6 +321,7 @@ pub fn parse_new_case(input: NewCaseInput, today: NaiveDate) -> Result<NewCase, 
     let mut v = Validation::new();
     let fields_input = CaseFieldsInput {
         programme: input.programme,
+        procedure_phase: input.procedure_phase,
         destination_country: input.destination_country,
         planned_departure_date: input.planned_departure_date,
         vulnerabilities: input.vulnerabilities,
@@ -455,6 +443,22 @@ pub fn parse_case_fields(
 ) -> Option<CaseFields> {
     let programme = required(v, "programme", &input.programme)
         .and_then(|s| one_of(v, "programme", s, Programme::parse, Programme::names));
+    let procedure_phase = match input.procedure_phase.as_deref() {
+        None => Some(None),
+        Some(s) => one_of(v, "procedure_phase", s, ProcedurePhase::parse, ProcedurePhase::names)
+            .and_then(|phase| {
+                if programme.is_some_and(|p| p != Programme::FederalCentre) {
+                    v.push(
+                        "procedure_phase",
+                        "not_allowed",
+                        "procedure_phase is only recorded for the federal_centre programme",
+                    );
+                    None
+                } else {
+                    Some(Some(phase))
+                }
+            }),
+    };
     let destination_country = required(v, "destination_country", &input.destination_country)
         .and_then(|s| country(v, "destination_country", s))
         .and_then(|c| {
@@ -535,6 +539,7 @@ pub fn parse_case_fields(
         parse_requested(v, input.requested_assistance.as_deref().unwrap_or_default());
     Some(CaseFields {
         programme: programme?,
+        procedure_phase: procedure_phase?,
         destination_country: destination_country?,
         planned_departure_date: planned_departure_date?,
         vulnerabilities: vulnerabilities?,
@@ -675,12 +680,15 @@ pub fn format_reference(prefix: &str, year: i32, number: i64) -> String {
     format!("{prefix}-{year}-{number:05}")
 }
 
-/// The workflow actions `actor` may take on the case described by `facts` right now, as
-/// every case response lists them in `allowed_actions`. The status machine of the return
-/// workflow answers this; while it has no transitions, no action is offered.
-pub fn allowed_actions(actor: &Actor, facts: &CaseFacts) -> Vec<String> {
-    let _ = (actor, facts);
-    Vec::new()
+/// The workflow actions `actor` may take now on a case in `status` for which SEM approved
+/// `approved` (empty before the approval), as every case response lists them in
+/// `allowed_actions`: the status machine's answer ([`workflow::allowed_actions`]).
+pub fn allowed_actions(
+    actor: &Actor,
+    status: CaseStatus,
+    approved: Vec<workflow::ApprovedAmount>,
+) -> Vec<Action> {
+    workflow::allowed_actions(actor, &TransitionContext::listing(status, approved))
 }
 
 #[cfg(test)]
@@ -864,6 +872,57 @@ mod tests {
             parse_note(&NoteInput { body: Some("".into()), visibility: Some("public".into()) })
                 .expect_err("invalid");
         assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn allowed_actions_come_from_the_status_table() {
+        use crate::workflow::ApprovedAmount;
+        use crate::{ActorKind, Role};
+        let actor = |role: Role| Actor {
+            id: uuid::Uuid::from_u128(1),
+            kind: ActorKind::User { role },
+            institution_id: uuid::Uuid::from_u128(2),
+            institution_kind: role.institution_kind(),
+            canton: None,
+            mission_country: None,
+        };
+        let counsellor = actor(Role::Counsellor);
+        assert_eq!(
+            allowed_actions(&counsellor, CaseStatus::Counselling, Vec::new()),
+            [Action::Submit, Action::Withdraw]
+        );
+        let iom = actor(Role::IomCoordinator);
+        let project = vec![ApprovedAmount {
+            component: "reintegration_project".to_owned(),
+            amount_rappen: 300_000,
+        }];
+        assert_eq!(
+            allowed_actions(&iom, CaseStatus::Departed, project),
+            [Action::StartReintegration]
+        );
+        assert_eq!(allowed_actions(&iom, CaseStatus::Departed, Vec::new()), [Action::Close]);
+        let mission = actor(Role::IomMissionOfficer);
+        assert!(allowed_actions(&mission, CaseStatus::Reintegration, Vec::new()).is_empty());
+        assert!(allowed_actions(&counsellor, CaseStatus::Withdrawn, Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn a_procedure_phase_belongs_to_the_federal_centre_programme() {
+        let federal = NewCaseInput {
+            programme: Some("federal_centre".into()),
+            procedure_phase: Some("phase_2".into()),
+            ..case()
+        };
+        let parsed = parse_new_case(federal, today()).expect("valid");
+        assert_eq!(parsed.fields.procedure_phase, Some(ProcedurePhase::Phase2));
+        let cantonal = NewCaseInput { procedure_phase: Some("phase_2".into()), ..case() };
+        assert_eq!(codes(cantonal), pairs(&[("procedure_phase", "not_allowed")]));
+        let unknown = NewCaseInput {
+            programme: Some("federal_centre".into()),
+            procedure_phase: Some("phase_9".into()),
+            ..case()
+        };
+        assert_eq!(codes(unknown), pairs(&[("procedure_phase", "unknown_value")]));
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub struct CaseView {
     pub assistance: bool,
     pub travel: bool,
     pub reintegration: bool,
+    /// SEM's review: its questions and the answers, the reasons and legal ground of the
+    /// decision, an override's justification, and reclaims. Between the counselling service
+    /// and SEM only.
+    pub review: bool,
 }
 
 impl CaseView {
@@ -116,6 +120,7 @@ impl CaseView {
         assistance: true,
         travel: true,
         reintegration: true,
+        review: true,
     };
 }
 
@@ -131,6 +136,7 @@ pub fn case_view(actor: &Actor) -> CaseView {
             assistance: true,
             travel: true,
             reintegration: false,
+            review: false,
         },
         Some(Role::IomCoordinator) => CaseView {
             asylum_procedure: false,
@@ -140,6 +146,7 @@ pub fn case_view(actor: &Actor) -> CaseView {
             assistance: true,
             travel: true,
             reintegration: true,
+            review: false,
         },
         Some(Role::IomMissionOfficer) => CaseView {
             asylum_procedure: false,
@@ -149,6 +156,7 @@ pub fn case_view(actor: &Actor) -> CaseView {
             assistance: false,
             travel: false,
             reintegration: true,
+            review: false,
         },
         Some(Role::Auditor | Role::Admin) | None => CaseView {
             asylum_procedure: false,
@@ -158,6 +166,7 @@ pub fn case_view(actor: &Actor) -> CaseView {
             assistance: false,
             travel: false,
             reintegration: false,
+            review: false,
         },
     }
 }
@@ -193,6 +202,8 @@ pub enum Operation {
     AnswerInformation,
     /// Record disbursements and monitoring visits of a reintegration.
     RecordReintegration,
+    /// Record a reclaim of assistance (AsylV 2 Art. 62 al. 5), or settle or waive one.
+    ManageReclaims,
     /// Manage institutions, users and service accounts.
     Administer,
     /// Read the access log.
@@ -229,7 +240,8 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
         Operation::UpdateCase
         | Operation::AddNote
         | Operation::AskInformation
-        | Operation::RecordReintegration => {
+        | Operation::RecordReintegration
+        | Operation::ManageReclaims => {
             let Some(facts) = facts.filter(|_| visible) else {
                 return Decision::NotFound;
             };
@@ -243,6 +255,17 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                 Operation::RecordReintegration => allow(
                     role == Some(Role::IomMissionOfficer)
                         && facts.status == CaseStatus::Reintegration,
+                ),
+                // After a departure (a re-entry) or a cancellation (a non-departure).
+                Operation::ManageReclaims => allow(
+                    role == Some(Role::SemOfficer)
+                        && matches!(
+                            facts.status,
+                            CaseStatus::Departed
+                                | CaseStatus::Reintegration
+                                | CaseStatus::Closed
+                                | CaseStatus::Cancelled
+                        ),
                 ),
                 // Anyone who works on a case (not a read-only integration) may note on it.
                 _ => allow(role.is_some()),
@@ -380,6 +403,38 @@ mod tests {
                     assert_eq!(got, expected, "{role:?} own={own} {status:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn only_sem_records_reclaims_and_only_after_a_departure_or_a_cancellation() {
+        for status in CaseStatus::ALL {
+            for role in Role::ALL {
+                let actor = user(role, OWN);
+                let got = decide(&actor, Operation::ManageReclaims, Some(&facts(status)));
+                let readable = decide(&actor, Operation::ReadCase, Some(&facts(status)));
+                let expected = if readable == Decision::NotFound {
+                    Decision::NotFound
+                } else if role == Role::SemOfficer
+                    && matches!(status, Departed | Reintegration | Closed | Cancelled)
+                {
+                    Decision::Allow
+                } else {
+                    Decision::Forbidden
+                };
+                assert_eq!(got, expected, "{role:?} {status:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_review_stays_between_the_counselling_service_and_sem() {
+        for role in Role::ALL {
+            assert_eq!(
+                case_view(&user(role, OWN)).review,
+                matches!(role, Role::Counsellor | Role::SemOfficer),
+                "{role:?}"
+            );
         }
     }
 

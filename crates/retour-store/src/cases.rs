@@ -7,6 +7,7 @@
 //! access-log event and anything else of the same request commit together.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use retour_domain::case::ProcedurePhase;
 use retour_domain::case::{
     AssistanceComponent, CaseFields, Eligibility, Escort, Medical, NewCase, NewNote,
     NoteVisibility, Programme, RequestedAssistance, VoluntarinessDeclaration, Vulnerability,
@@ -14,6 +15,11 @@ use retour_domain::case::{
 };
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseFacts, CaseScope, CaseView, MedicalView};
+use retour_domain::records::{
+    DecisionRecord, DepartureRecord, EndingRecord, ItineraryRecord, Reclaim, ReintegrationRecord,
+    ReviewQuestion,
+};
+use retour_domain::workflow::ApprovedAmount;
 use retour_domain::{Canton, CaseStatus, CountryCode, NNumber, Person, Relationship, ZemisNumber};
 use serde::Deserialize;
 use sqlx::types::Json;
@@ -40,6 +46,14 @@ pub struct CaseHead {
     pub submitted_at: Option<DateTime<Utc>>,
     pub approved_at: Option<DateTime<Utc>>,
     pub reintegration_mission_id: Option<Uuid>,
+    /// The SEM officer who took the case for review.
+    pub reviewer_id: Option<Uuid>,
+    /// When SEM approved or rejected it.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// When the person left.
+    pub departed_at: Option<DateTime<Utc>>,
+    /// When the case was closed, withdrawn or cancelled.
+    pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -77,13 +91,45 @@ pub struct StoredCase {
     pub eligibility: Option<Eligibility>,
     pub voluntariness_declaration: Option<Option<VoluntarinessDeclaration>>,
     pub requested_assistance: Option<Vec<RequestedAssistance>>,
+    /// Asylum-procedure data.
+    pub procedure_phase: Option<Option<ProcedurePhase>>,
+    /// SEM's decision (with its grounds only for the review view).
+    pub decision: Option<Option<DecisionRecord>>,
+    pub review_questions: Option<Vec<ReviewQuestion>>,
+    pub itineraries: Option<Vec<ItineraryRecord>>,
+    pub departure: Option<Option<DepartureRecord>>,
+    /// `Some(None)`: no mission assigned yet.
+    pub reintegration: Option<Option<ReintegrationRecord>>,
+    /// How the case ended; shown to everyone who sees the case.
+    pub ending: Option<EndingRecord>,
+    pub reclaims: Option<Vec<Reclaim>>,
 }
 
 impl StoredCase {
+    /// What SEM approved, as far as this reader sees it (empty before the approval or when
+    /// the view withholds the assistance).
+    pub fn approved_assistance(&self) -> Vec<ApprovedAmount> {
+        self.decision
+            .iter()
+            .flatten()
+            .flat_map(|d| &d.approved_assistance)
+            .map(|a| ApprovedAmount {
+                component: a.component.as_str().to_owned(),
+                amount_rappen: a.amount_rappen.get(),
+            })
+            .collect()
+    }
+
+    /// The current booking: the newest one without a no-show.
+    pub fn current_itinerary(&self) -> Option<&ItineraryRecord> {
+        self.itineraries.iter().flatten().rev().find(|i| i.no_show_at.is_none())
+    }
+
     /// The editable fields, when the case was read with the full view.
     pub fn fields(&self) -> Option<CaseFields> {
         Some(CaseFields {
             programme: self.head.programme,
+            procedure_phase: self.procedure_phase?,
             destination_country: self.head.destination_country,
             planned_departure_date: self.head.planned_departure_date,
             vulnerabilities: self.vulnerabilities.clone()?,
@@ -109,13 +155,34 @@ pub enum CaseRead {
     Missing,
 }
 
-const HEAD_COLUMNS: &str = "c.id, c.reference, c.canton, c.federal_region, \
+pub(crate) const HEAD_COLUMNS: &str = "c.id, c.reference, c.canton, c.federal_region, \
     c.counselling_service_id, c.counsellor_id, c.status, c.version, c.programme, \
     c.destination_country, c.planned_departure_date, c.submitted_at, c.approved_at, \
-    c.reintegration_mission_id, c.created_at, c.updated_at";
+    c.reintegration_mission_id, c.reviewer_id, c.decided_at, c.departed_at, c.closed_at, \
+    c.created_at, c.updated_at";
+
+/// The order of assistance components in lists, as in the domain.
+const COMPONENT_ORDER: &str = "array['startup_cash', 'reintegration_project', 'medical', \
+    'travel_money', 'travel_costs']";
+
+/// A reclaim of the table aliased `r`, as JSON.
+pub(crate) const RECLAIM_JSON: &str = "json_build_object('id', r.id, 'case_id', r.case_id, \
+    'reason', r.reason, 'amount_rappen', r.amount_rappen, 'status', r.status, \
+    'comment', r.comment, 'recorded_by', r.recorded_by, 'created_at', r.created_at, \
+    'updated_at', r.updated_at)";
+
+/// A disbursement of the table aliased `b`, as JSON.
+pub(crate) const DISBURSEMENT_JSON: &str = "json_build_object('id', b.id, \
+    'amount_rappen', b.amount_rappen, 'purpose', b.purpose, 'paid_on', b.paid_on, \
+    'recorded_by', b.recorded_by, 'created_at', b.created_at)";
+
+/// A monitoring visit of the table aliased `m`, as JSON.
+pub(crate) const VISIT_JSON: &str = "json_build_object('id', m.id, 'due_on', m.due_on, \
+    'done_on', m.done_on, 'outcome', m.outcome, 'sustainability_score', m.sustainability_score, \
+    'recorded_by', m.recorded_by, 'created_at', m.created_at)";
 
 /// Appends the SQL condition of `scope` on the table aliased `c`.
-fn push_scope(qb: &mut QueryBuilder<Postgres>, scope: CaseScope) {
+pub(crate) fn push_scope(qb: &mut QueryBuilder<Postgres>, scope: CaseScope) {
     match scope {
         CaseScope::OwnService(id) => {
             qb.push("c.counselling_service_id = ").push_bind(id);
@@ -230,6 +297,96 @@ fn detail_query(
          from case_requested_assistance a where a.case_id = c.id)",
         "requested_assistance",
     );
+    part(
+        &mut qb,
+        gate,
+        asylum,
+        "coalesce(to_json(c.procedure_phase), 'null'::json)",
+        "procedure_phase",
+    );
+    let decision_review = if view.review {
+        ", 'review', json_build_object('reasons', d.reasons, 'legal_ground', d.legal_ground, \
+             'override_justification', d.override_justification, \
+             'overridden_components', to_json(d.overridden_components))"
+    } else {
+        ""
+    };
+    let decision = format!(
+        "coalesce((select json_build_object('decision', d.decision, 'decided_by', d.decided_by, \
+             'decided_at', d.decided_at, 'approved_assistance', \
+             (select coalesce(json_agg(json_build_object('component', a.component, \
+                 'amount_rappen', a.amount_rappen) \
+                 order by array_position({COMPONENT_ORDER}, a.component)), '[]'::json) \
+              from case_approved_assistance a where a.case_id = d.case_id){decision_review}) \
+         from case_decisions d where d.case_id = c.id), 'null'::json)"
+    );
+    part(&mut qb, gate, view.assistance, &decision, "decision");
+    part(
+        &mut qb,
+        gate,
+        view.review,
+        "(select coalesce(json_agg(json_build_object('id', q.id, 'question', q.question, \
+             'asked_by', q.asked_by, 'asked_at', q.asked_at, 'answer', q.answer, \
+             'answered_by', q.answered_by, 'answered_at', q.answered_at) \
+             order by q.asked_at, q.id), '[]'::json) \
+         from case_review_questions q where q.case_id = c.id)",
+        "review_questions",
+    );
+    part(
+        &mut qb,
+        gate,
+        view.travel,
+        "(select coalesce(json_agg(json_build_object('id', t.id, \
+             'departure_airport', t.departure_airport, 'departure_at', t.departure_at, \
+             'flights', t.flights, 'destination_airport', t.destination_airport, \
+             'escort', t.escort, 'sim', t.sim, 'booked_by', t.booked_by, \
+             'booked_at', t.booked_at, 'no_show_at', t.no_show_at, \
+             'no_show_comment', t.no_show_comment) order by t.booked_at, t.id), '[]'::json) \
+         from case_itineraries t where t.case_id = c.id)",
+        "itineraries",
+    );
+    part(
+        &mut qb,
+        gate,
+        view.travel,
+        "coalesce((select json_build_object('itinerary_id', x.itinerary_id, \
+             'departed_at', x.departed_at, 'payout', json_build_object( \
+                 'startup_cash_rappen', x.startup_cash_rappen, \
+                 'travel_money_rappen', x.travel_money_rappen, \
+                 'receipt_reference', x.receipt_reference), \
+             'confirmed_by', x.confirmed_by, 'confirmed_at', x.confirmed_at) \
+         from case_departures x where x.case_id = c.id), 'null'::json)",
+        "departure",
+    );
+    let reintegration = format!(
+        "coalesce((select json_build_object('mission_id', i.id, 'mission_name', i.name, \
+             'project_rappen', coalesce((select a.amount_rappen from case_approved_assistance a \
+                 where a.case_id = c.id and a.component = 'reintegration_project'), 0), \
+             'disbursed_rappen', (select coalesce(sum(b.amount_rappen), 0)::bigint \
+                 from case_disbursements b where b.case_id = c.id), \
+             'disbursements', (select coalesce(json_agg({DISBURSEMENT_JSON} \
+                 order by b.paid_on, b.created_at, b.id), '[]'::json) \
+                 from case_disbursements b where b.case_id = c.id), \
+             'monitoring_visits', (select coalesce(json_agg({VISIT_JSON} \
+                 order by m.due_on, m.created_at, m.id), '[]'::json) \
+                 from case_monitoring_visits m where m.case_id = c.id)) \
+         from institutions i where i.id = c.reintegration_mission_id), 'null'::json)"
+    );
+    part(&mut qb, gate, view.reintegration, &reintegration, "reintegration");
+    part(
+        &mut qb,
+        gate,
+        true,
+        "(select json_build_object('kind', e.kind, 'reason', e.reason, 'comment', e.comment, \
+             'ended_by', e.ended_by, 'ended_at', e.ended_at) \
+         from case_endings e where e.case_id = c.id)",
+        "ending",
+    );
+    let reclaims = format!(
+        "(select coalesce(json_agg({RECLAIM_JSON} order by r.created_at, r.id), '[]'::json) \
+         from case_reclaims r where r.case_id = c.id)"
+    );
+    part(&mut qb, gate, view.review, &reclaims, "reclaims");
     qb.push(" from cases c where c.id = ").push_bind(id);
     if lock {
         qb.push(" for update of c");
@@ -238,7 +395,7 @@ fn detail_query(
 }
 
 #[derive(sqlx::FromRow)]
-struct HeadRow {
+pub(crate) struct HeadRow {
     id: Uuid,
     reference: String,
     canton: Option<String>,
@@ -253,6 +410,10 @@ struct HeadRow {
     submitted_at: Option<DateTime<Utc>>,
     approved_at: Option<DateTime<Utc>>,
     reintegration_mission_id: Option<Uuid>,
+    reviewer_id: Option<Uuid>,
+    decided_at: Option<DateTime<Utc>>,
+    departed_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -281,6 +442,10 @@ impl TryFrom<HeadRow> for CaseHead {
             submitted_at: row.submitted_at,
             approved_at: row.approved_at,
             reintegration_mission_id: row.reintegration_mission_id,
+            reviewer_id: row.reviewer_id,
+            decided_at: row.decided_at,
+            departed_at: row.departed_at,
+            closed_at: row.closed_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -297,6 +462,14 @@ struct DetailRow {
     medical: Option<Json<MedicalJson>>,
     eligibility: Option<Json<EligibilityJson>>,
     requested_assistance: Option<Json<Vec<AssistanceJson>>>,
+    procedure_phase: Option<Json<Option<String>>>,
+    decision: Option<Json<Option<DecisionRecord>>>,
+    review_questions: Option<Json<Vec<ReviewQuestion>>>,
+    itineraries: Option<Json<Vec<ItineraryRecord>>>,
+    departure: Option<Json<Option<DepartureRecord>>>,
+    reintegration: Option<Json<Option<ReintegrationRecord>>>,
+    ending: Option<Json<EndingRecord>>,
+    reclaims: Option<Json<Vec<Reclaim>>>,
 }
 
 #[derive(Deserialize)]
@@ -469,6 +642,17 @@ impl DetailRow {
                     .collect::<Result<Vec<_>, StoreError>>()
             })
             .transpose()?;
+        let procedure_phase = self
+            .procedure_phase
+            .map(|Json(phase)| {
+                phase
+                    .map(|p| {
+                        ProcedurePhase::parse(&p)
+                            .ok_or_else(|| StoreError::corrupt("cases.procedure_phase", &p))
+                    })
+                    .transpose()
+            })
+            .transpose()?;
         Ok(StoredCase {
             head: self.head.try_into()?,
             persons,
@@ -477,6 +661,14 @@ impl DetailRow {
             eligibility,
             voluntariness_declaration,
             requested_assistance,
+            procedure_phase,
+            decision: self.decision.map(|Json(d)| d),
+            review_questions: self.review_questions.map(|Json(q)| q),
+            itineraries: self.itineraries.map(|Json(i)| i),
+            departure: self.departure.map(|Json(d)| d),
+            reintegration: self.reintegration.map(|Json(r)| r),
+            ending: self.ending.map(|Json(e)| e),
+            reclaims: self.reclaims.map(|Json(r)| r),
         })
     }
 }
@@ -533,6 +725,19 @@ pub async fn case_head(conn: &mut PgConnection, id: Uuid) -> Result<Option<CaseH
     row.map(CaseHead::try_from).transpose()
 }
 
+/// Locks a case row for a change (`select … for update`) and returns its head; `None` when
+/// there is no such case. Appends (disbursements, visits, reclaims) take this lock so that
+/// their checks (the disbursed total) cannot race.
+pub async fn lock_case_head(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<CaseHead>, StoreError> {
+    let sql = format!("select {HEAD_COLUMNS} from cases c where c.id = $1 for update of c");
+    let row: Option<HeadRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?;
+    row.map(CaseHead::try_from).transpose()
+}
+
 /// Inserts a new case of `counselling_service_id`, opened by `counsellor_id`, with the next
 /// reference of its prefix and the Swiss year. Returns its id and reference.
 pub async fn insert_case(
@@ -565,8 +770,8 @@ pub async fn insert_case(
     sqlx::query(
         "insert into cases (id, reference, canton, federal_region, counselling_service_id, \
              counsellor_id, created_by, programme, destination_country, planned_departure_date, \
-             vulnerabilities) \
-         values ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)",
+             vulnerabilities, procedure_phase) \
+         values ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(&reference)
@@ -578,6 +783,19 @@ pub async fn insert_case(
     .bind(fields.destination_country.as_str())
     .bind(fields.planned_departure_date)
     .bind(vulnerability_names(&fields.vulnerabilities))
+    .bind(fields.procedure_phase.map(ProcedurePhase::as_str))
+    .execute(&mut *conn)
+    .await?;
+    // The history starts with the opening.
+    sqlx::query(
+        "insert into case_events (id, case_id, action, from_status, to_status, actor_id, \
+             actor_institution_id, actor_role) \
+         values ($1, $2, 'open', null, 'counselling', $3, $4, 'counsellor')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(id)
+    .bind(counsellor_id)
+    .bind(counselling_service_id)
     .execute(&mut *conn)
     .await?;
     for (position, person) in new.persons.iter().enumerate() {
@@ -605,8 +823,8 @@ pub async fn update_case_fields(
 ) -> Result<i32, StoreError> {
     let version: Option<i32> = sqlx::query_scalar(
         "update cases set programme = $3, destination_country = $4, \
-             planned_departure_date = $5, vulnerabilities = $6, version = version + 1, \
-             updated_at = now() \
+             planned_departure_date = $5, vulnerabilities = $6, procedure_phase = $7, \
+             version = version + 1, updated_at = now() \
          where id = $1 and version = $2 returning version",
     )
     .bind(id)
@@ -615,6 +833,7 @@ pub async fn update_case_fields(
     .bind(fields.destination_country.as_str())
     .bind(fields.planned_departure_date)
     .bind(vulnerability_names(&fields.vulnerabilities))
+    .bind(fields.procedure_phase.map(ProcedurePhase::as_str))
     .fetch_optional(&mut *conn)
     .await?;
     let version = version.ok_or(StoreError::StaleVersion)?;

@@ -17,6 +17,7 @@ pub mod service_accounts;
 pub mod signing_keys;
 pub mod tariffs;
 pub mod users;
+pub mod workflow;
 
 pub use error::StoreError;
 

@@ -9,6 +9,7 @@ use retour_domain::assistance::{
 };
 use retour_domain::entitlement::Destination;
 use retour_domain::tariff::Tariff;
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEvent};
@@ -151,18 +152,7 @@ impl Store {
         programme: Option<Programme>,
         on: NaiveDate,
     ) -> Result<Vec<TariffVersion>, StoreError> {
-        let sql = format!(
-            "select {COLUMNS} from tariffs \
-             where valid_from <= $1 and (valid_to is null or valid_to > $1) \
-               and ($2::text is null or programme = $2) \
-             {ORDER}"
-        );
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(on)
-            .bind(programme.map(Programme::as_str))
-            .fetch_all(self.pool())
-            .await?;
-        rows.into_iter().map(TariffVersion::try_from).collect()
+        tariffs_on(self.pool(), programme, on).await
     }
 
     /// Adds a new version of a tariff, valid from `tariff.valid_from` (which the caller has
@@ -275,20 +265,56 @@ impl Store {
         country: &str,
         on: NaiveDate,
     ) -> Result<Destination, StoreError> {
-        let (visa_exempt, suspension): (bool, Option<String>) = sqlx::query_as(
-            "select exists (select 1 from visa_exempt_countries \
-                     where country = $1 and valid_from <= $2 \
-                       and (valid_to is null or valid_to > $2)), \
-                 (select reason from suspended_destinations \
-                     where country = $1 and valid_from <= $2 \
-                       and (valid_to is null or valid_to > $2))",
-        )
-        .bind(country)
-        .bind(on)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(Destination { country: country.to_owned(), visa_exempt, suspension })
+        destination_on(self.pool(), country, on).await
     }
+}
+
+/// Today's date in Switzerland by the database clock (see [`Store::swiss_today`]).
+pub async fn swiss_today(db: impl PgExecutor<'_>) -> Result<NaiveDate, StoreError> {
+    let (today,): (NaiveDate,) = sqlx::query_as("select swiss_today()").fetch_one(db).await?;
+    Ok(today)
+}
+
+/// The tariff versions that apply on `on`, of one programme or all; on any connection, e.g.
+/// within the transaction of an approval.
+pub async fn tariffs_on(
+    db: impl PgExecutor<'_>,
+    programme: Option<Programme>,
+    on: NaiveDate,
+) -> Result<Vec<TariffVersion>, StoreError> {
+    let sql = format!(
+        "select {COLUMNS} from tariffs \
+         where valid_from <= $1 and (valid_to is null or valid_to > $1) \
+           and ($2::text is null or programme = $2) \
+         {ORDER}"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(on)
+        .bind(programme.map(Programme::as_str))
+        .fetch_all(db)
+        .await?;
+    rows.into_iter().map(TariffVersion::try_from).collect()
+}
+
+/// A destination country with its status on `on`; on any connection.
+pub async fn destination_on(
+    db: impl PgExecutor<'_>,
+    country: &str,
+    on: NaiveDate,
+) -> Result<Destination, StoreError> {
+    let (visa_exempt, suspension): (bool, Option<String>) = sqlx::query_as(
+        "select exists (select 1 from visa_exempt_countries \
+                 where country = $1 and valid_from <= $2 \
+                   and (valid_to is null or valid_to > $2)), \
+             (select reason from suspended_destinations \
+                 where country = $1 and valid_from <= $2 \
+                   and (valid_to is null or valid_to > $2))",
+    )
+    .bind(country)
+    .bind(on)
+    .fetch_one(db)
+    .await?;
+    Ok(Destination { country: country.to_owned(), visa_exempt, suspension })
 }
 
 /// Binds the columns of a tariff's key as $1…$5 (see [`SAME_KEY`]).

@@ -30,6 +30,23 @@ pub struct TransitionContext {
 }
 
 impl TransitionContext {
+    /// A case as [`super::allowed_actions`] needs it: its status and what SEM approved (which
+    /// decides the way out of `departed`). The facts only the guards read are left empty;
+    /// listing the actions does not ask the guards.
+    pub fn listing(status: CaseStatus, approved_assistance: Vec<ApprovedAmount>) -> Self {
+        TransitionContext {
+            status,
+            now: DateTime::UNIX_EPOCH,
+            persons: Vec::new(),
+            eligibility: EligibilityAnswers::default(),
+            voluntariness_signed_on: None,
+            requested_components: 0,
+            approved_assistance,
+            destination_country: String::new(),
+            mission: None,
+        }
+    }
+
     /// SEM approved a reintegration project with an amount above zero. Decides whether a
     /// departed case goes on to reintegration or is closed directly.
     pub fn reintegration_project_approved(&self) -> bool {

@@ -284,7 +284,7 @@ fn book_travel(v: &mut Validation, role: Role, input: &BookTravel) -> Option<Iti
         "itinerary.escort",
         &itinerary.escort,
         Escort::parse,
-        &Escort::ALL.map(Escort::as_str),
+        &Escort::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
     );
     let sim = match itinerary.sim {
         None => {

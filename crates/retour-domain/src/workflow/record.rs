@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use crate::case::Escort;
+
 /// The record of one transition, by action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransitionRecord {
@@ -190,31 +192,6 @@ impl DepartureAirport {
     }
 }
 
-/// Who accompanies the person on the journey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Escort {
-    None,
-    Social,
-    Medical,
-}
-
-impl Escort {
-    pub const ALL: [Escort; 3] = [Escort::None, Escort::Social, Escort::Medical];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Escort::None => "none",
-            Escort::Social => "social",
-            Escort::Medical => "medical",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.as_str() == value)
-    }
-}
-
 /// The confirmed departure and the cash handed over at the airport.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Departure {
@@ -333,7 +310,7 @@ mod tests {
         for value in DepartureAirport::ALL {
             assert_eq!(DepartureAirport::parse(value.as_str()), Some(value));
         }
-        for value in Escort::ALL {
+        for &value in Escort::ALL {
             assert_eq!(Escort::parse(value.as_str()), Some(value));
         }
         for value in ClosureOutcome::ALL {
@@ -356,7 +333,7 @@ mod tests {
         for value in DepartureAirport::ALL {
             assert_eq!(json(&value), format!("\"{}\"", value.as_str()));
         }
-        for value in Escort::ALL {
+        for &value in Escort::ALL {
             assert_eq!(json(&value), format!("\"{}\"", value.as_str()));
         }
         for value in ClosureOutcome::ALL {

@@ -25,8 +25,9 @@ use crate::json::Json;
 use crate::{ApiError, AppState};
 
 /// The case fields a merge patch may change.
-const EDITABLE: [&str; 8] = [
+const EDITABLE: [&str; 9] = [
     "programme",
+    "procedure_phase",
     "destination_country",
     "planned_departure_date",
     "vulnerabilities",
@@ -141,7 +142,7 @@ pub(super) async fn create_case(
     };
     tx.commit().await?;
     tracing::info!(case.id = %id, "case opened");
-    let actions = allowed_actions(actor, &case.head.facts());
+    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
     Ok(case_reply(
         StatusCode::CREATED,
         CaseResponse::new(*case, &view, actions),
@@ -168,7 +169,7 @@ async fn replay(
         .resource("case", id)
         .details(serde_json::json!({ "idempotent_replay": true }));
     audit::record(&mut *conn, &event).await?;
-    let actions = allowed_actions(actor, &case.head.facts());
+    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
     Ok(case_reply(
         status,
         CaseResponse::new(*case, &view, actions),
@@ -210,14 +211,14 @@ pub(super) async fn get_case(
     };
     let event = event(&caller, "case.read", Outcome::Allowed).resource("case", id);
     audit::record(&mut *conn, &event).await?;
-    let actions = allowed_actions(actor, &case.head.facts());
+    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
     Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
 }
 
 /// Change a case's fields with a JSON merge patch (RFC 7396; `application/merge-patch+json`
 /// or `application/json`): a field sent replaces the stored one, `null` removes it, objects
 /// (`medical`, `eligibility`) merge field by field, arrays are replaced whole. Editable:
-/// programme, destination_country, planned_departure_date, vulnerabilities, medical,
+/// programme, procedure_phase (federal_centre only), destination_country, planned_departure_date, vulnerabilities, medical,
 /// eligibility, voluntariness_declaration, requested_assistance — by the case's counselling
 /// service while the case is in counselling or SEM asks for information. `If-Match` with the
 /// case's ETag is required. The access log records the names of the changed fields.
@@ -292,6 +293,6 @@ pub(super) async fn patch_case(
         return Err(ApiError::internal(retour_store::StoreError::NotFound));
     };
     tx.commit().await?;
-    let actions = allowed_actions(actor, &case.head.facts());
+    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
     Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
 }

@@ -5,11 +5,16 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::case::{
-    Eligibility, Escort, NoteVisibility, Programme, RequestedAssistance, VoluntarinessDeclaration,
-    Vulnerability,
+    Eligibility, Escort, NoteVisibility, ProcedurePhase, Programme, RequestedAssistance,
+    VoluntarinessDeclaration, Vulnerability,
 };
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseView, MedicalView};
+use retour_domain::records::{
+    DecisionRecord, DepartureRecord, EndingRecord, ItineraryRecord, Reclaim, ReintegrationRecord,
+    ReviewQuestion,
+};
+use retour_domain::workflow::Action;
 use retour_domain::{Canton, CaseStatus, CountryCode, NNumber, Relationship, ZemisNumber};
 use retour_store::cases::{StoredCase, StoredNote, StoredPerson};
 use serde::Serialize;
@@ -35,6 +40,11 @@ pub struct CaseResponse {
     /// The responsible counsellor.
     pub counsellor_id: Uuid,
     pub programme: Programme,
+    /// The phase of the asylum procedure (federal-centre programme); `null` when not
+    /// recorded. Asylum-procedure data: only for the counselling service and SEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ProcedurePhase>, nullable)]
+    pub procedure_phase: Option<Option<ProcedurePhase>>,
     pub destination_country: CountryCode,
     pub planned_departure_date: Option<NaiveDate>,
     /// The household, in the order it was entered.
@@ -58,16 +68,54 @@ pub struct CaseResponse {
     /// Absent for IOM missions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_assistance: Option<Vec<RequestedAssistance>>,
+    /// SEM's decision; `null` before it. Absent for IOM missions; its `review` (reasons,
+    /// legal ground, override justification) only for the counselling service and SEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DecisionRecord>, nullable)]
+    pub decision: Option<Option<DecisionRecord>>,
+    /// SEM's questions during the review and the answers, oldest first. Only for the
+    /// counselling service and SEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_questions: Option<Vec<ReviewQuestion>>,
+    /// The bookings, oldest first (a no-show leaves its booking, marked). Absent for IOM
+    /// missions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub itineraries: Option<Vec<ItineraryRecord>>,
+    /// The confirmed departure and its payout; `null` before it. Absent for IOM missions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DepartureRecord>, nullable)]
+    pub departure: Option<Option<DepartureRecord>>,
+    /// The reintegration: the mission, its disbursements and monitoring visits; `null`
+    /// until a mission is assigned. Absent for swissREPAT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ReintegrationRecord>, nullable)]
+    pub reintegration: Option<Option<ReintegrationRecord>>,
+    /// How the case ended (closed, withdrawn or cancelled); `null` while it goes on.
+    pub ending: Option<EndingRecord>,
+    /// Reclaims of assistance (AsylV 2 Art. 62 al. 5). Only for the counselling service and
+    /// SEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaims: Option<Vec<Reclaim>>,
     /// The IOM mission that delivers the reintegration.
     pub reintegration_mission_id: Option<Uuid>,
+    /// The SEM officer who reviews the case.
+    pub reviewer_id: Option<Uuid>,
     /// First submitted to SEM.
     pub submitted_at: Option<DateTime<Utc>>,
     /// First approved by SEM.
     pub approved_at: Option<DateTime<Utc>>,
+    /// When SEM approved or rejected it.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// When the person left.
+    pub departed_at: Option<DateTime<Utc>>,
+    /// When the case was closed, withdrawn or cancelled.
+    pub closed_at: Option<DateTime<Utc>>,
     /// Bumped by every change; also the `ETag`. Send it as `If-Match` to change the case.
     pub version: i32,
-    /// The workflow actions the caller may take now (`POST /v1/cases/{id}/transitions`).
-    pub allowed_actions: Vec<String>,
+    /// The workflow actions the caller may take now (`POST /v1/cases/{id}/transitions`),
+    /// from the same table that decides a transition. An action listed can still be refused
+    /// with 422 naming what is missing.
+    pub allowed_actions: Vec<Action>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -113,7 +161,7 @@ pub struct MedicalResponse {
 
 impl CaseResponse {
     /// The response for a reader with `view`; `allowed_actions` as the workflow computes them.
-    pub fn new(case: StoredCase, view: &CaseView, allowed_actions: Vec<String>) -> Self {
+    pub fn new(case: StoredCase, view: &CaseView, allowed_actions: Vec<Action>) -> Self {
         let asylum = view.asylum_procedure;
         let head = case.head;
         CaseResponse {
@@ -125,6 +173,7 @@ impl CaseResponse {
             counselling_service_id: head.counselling_service_id,
             counsellor_id: head.counsellor_id,
             programme: head.programme,
+            procedure_phase: case.procedure_phase.filter(|_| asylum),
             destination_country: head.destination_country,
             planned_departure_date: head.planned_departure_date,
             persons: case.persons.into_iter().map(|p| PersonResponse::new(p, asylum)).collect(),
@@ -142,9 +191,27 @@ impl CaseResponse {
             eligibility: case.eligibility.filter(|_| view.eligibility),
             voluntariness_declaration: case.voluntariness_declaration.filter(|_| view.eligibility),
             requested_assistance: case.requested_assistance.filter(|_| view.assistance),
+            decision: case.decision.filter(|_| view.assistance).map(|decision| {
+                decision.map(|mut d| {
+                    if !view.review {
+                        d.review = None;
+                    }
+                    d
+                })
+            }),
+            review_questions: case.review_questions.filter(|_| view.review),
+            itineraries: case.itineraries.filter(|_| view.travel),
+            departure: case.departure.filter(|_| view.travel),
+            reintegration: case.reintegration.filter(|_| view.reintegration),
+            ending: case.ending,
+            reclaims: case.reclaims.filter(|_| view.review),
             reintegration_mission_id: head.reintegration_mission_id,
+            reviewer_id: head.reviewer_id,
             submitted_at: head.submitted_at,
             approved_at: head.approved_at,
+            decided_at: head.decided_at,
+            departed_at: head.departed_at,
+            closed_at: head.closed_at,
             version: head.version,
             allowed_actions,
             created_at: head.created_at,

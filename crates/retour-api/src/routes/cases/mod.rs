@@ -13,8 +13,9 @@ use retour_domain::policy::{self, CaseFacts, Decision, Operation};
 use retour_domain::{Actor, CaseStatus};
 use retour_store::StoreError;
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
-use retour_store::cases::ExistingCase;
+use retour_store::cases::{self, CaseHead, ExistingCase};
 use serde::de::DeserializeOwned;
+use sqlx::{Postgres, Transaction};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -25,9 +26,14 @@ use crate::{ApiError, AppState};
 
 mod case;
 pub mod dto;
+mod entitlement;
+mod information;
 mod list;
 mod notes;
 mod persons;
+mod reclaims;
+mod reintegration;
+mod transitions;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,6 +42,14 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(persons::add_person))
         .routes(routes!(persons::patch_person, persons::delete_person))
         .routes(routes!(notes::list_notes, notes::add_note))
+        .routes(routes!(transitions::transition_case))
+        .routes(routes!(transitions::list_case_events))
+        .routes(routes!(entitlement::get_case_entitlement))
+        .routes(routes!(reintegration::add_disbursement))
+        .routes(routes!(reintegration::add_monitoring_visit))
+        .routes(routes!(information::create_information_request))
+        .routes(routes!(reclaims::add_reclaim))
+        .routes(routes!(reclaims::patch_reclaim))
 }
 
 /// The date rules (birth, entry, departure) are checked against.
@@ -62,6 +76,49 @@ async fn denied(
         Ok(()) => error,
         Err(e) => e.into(),
     }
+}
+
+/// Locks case `id` and asks the policy whether the caller may do `operation` on it. Outside
+/// the caller's scope: 404; a role that could do it in another status of the case: 409
+/// with `conflict_code`; otherwise 403. 404 and 403 are logged as denied `action`.
+async fn lock_for(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    operation: Operation,
+    action: &str,
+    conflict_code: &'static str,
+) -> Result<(Transaction<'static, Postgres>, CaseHead), ApiError> {
+    let actor = &caller.actor;
+    let mut tx = state.store().begin().await?;
+    let head = cases::lock_case_head(&mut tx, id).await?;
+    let decision = head
+        .as_ref()
+        .map_or(Decision::NotFound, |h| policy::decide(actor, operation, Some(&h.facts())));
+    let error = match (decision, head) {
+        (Decision::Allow, Some(head)) => return Ok((tx, head)),
+        (Decision::Forbidden, Some(head)) => {
+            let facts = head.facts();
+            let elsewhere = CaseStatus::ALL.into_iter().any(|status| {
+                let other = CaseFacts { status, ..facts.clone() };
+                policy::decide(actor, operation, Some(&other)) == Decision::Allow
+            });
+            if elsewhere {
+                tx.rollback().await?;
+                return Err(ApiError::Conflict {
+                    code: conflict_code,
+                    detail: format!("not possible while the case is {}", head.status),
+                });
+            }
+            ApiError::Forbidden {
+                code: "forbidden",
+                detail: "your role may not do this on a case".to_owned(),
+            }
+        }
+        _ => ApiError::NotFound,
+    };
+    tx.rollback().await?;
+    Err(denied(state, caller, action, id, error).await)
 }
 
 /// Whether `actor` may change the case: 404 outside their scope, 409 `case_not_editable`

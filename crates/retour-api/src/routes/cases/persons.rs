@@ -98,7 +98,7 @@ async fn finish(
         return Err(ApiError::internal(retour_store::StoreError::NotFound));
     };
     tx.commit().await?;
-    let actions = allowed_actions(actor, &case.head.facts());
+    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
     Ok(CaseResponse::new(*case, &view, actions))
 }
 

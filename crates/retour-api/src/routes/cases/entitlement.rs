@@ -1,0 +1,140 @@
+//! What a case's household is entitled to (issue "Assistance"): computed from the case's
+//! household, programme, procedure phase, destination and eligibility answers, with the
+//! tariffs and destination lists valid on the planned departure date.
+
+use axum::extract::{Path, State};
+use retour_domain::assistance::EligibilityAnswers;
+use retour_domain::entitlement::{
+    Entitlement, EntitlementError, EntitlementInput, HouseholdMember, calculate,
+};
+use retour_domain::policy::{self, CaseView, Decision, Operation};
+use retour_domain::{Actor, Relationship};
+use retour_store::audit::{self, Outcome};
+use retour_store::cases::{self, CaseRead, StoredCase};
+use retour_store::tariffs;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{denied, event};
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::json::Json;
+use crate::{ApiError, AppState};
+
+/// The entitlement of `case` (read with the full view): the tariffs and destination rules of
+/// its planned departure date (today in Switzerland when none is planned).
+pub(super) async fn entitlement_of(
+    conn: &mut PgConnection,
+    case: &StoredCase,
+) -> Result<Entitlement, ApiError> {
+    let head = &case.head;
+    let date = match head.planned_departure_date {
+        Some(date) => date,
+        None => tariffs::swiss_today(&mut *conn).await?,
+    };
+    let tariffs: Vec<_> = tariffs::tariffs_on(&mut *conn, Some(head.programme), date)
+        .await?
+        .into_iter()
+        .map(|version| version.tariff)
+        .collect();
+    let destination =
+        tariffs::destination_on(&mut *conn, head.destination_country.as_str(), date).await?;
+    let household = case
+        .persons
+        .iter()
+        .map(|p| HouseholdMember {
+            date_of_birth: p.person.date_of_birth,
+            entry_date: p.person.entry_date,
+            travelling: p.person.travelling,
+            principal: p.person.relationship == Relationship::Principal,
+        })
+        .collect();
+    let eligibility = case.eligibility.filter(|e| e.is_answered()).map(|e| EligibilityAnswers {
+        criminal_offences: e.criminal_offences.unwrap_or(false),
+        abuse: e.abuse.unwrap_or(false),
+        sufficient_assets: e.sufficient_assets.unwrap_or(false),
+        prior_assistance: e.prior_assistance.unwrap_or(false),
+    });
+    let input = EntitlementInput {
+        programme: head.programme,
+        phase: case.procedure_phase.flatten(),
+        household,
+        destination,
+        eligibility,
+        higher_travel_money: false,
+        departure_date: date,
+        tariffs,
+    };
+    calculate(&input).map_err(|error| match error {
+        EntitlementError::PhaseRequired => ApiError::validation(
+            "procedure_phase",
+            "required",
+            "the federal-centre tariffs depend on the procedure phase: set the case's \
+             procedure_phase first",
+        ),
+        EntitlementError::Overflow => ApiError::internal(error),
+    })
+}
+
+/// May `actor` see the case's assistance (and so its entitlement)?
+fn sees_assistance(actor: &Actor) -> bool {
+    policy::case_view(actor).assistance
+}
+
+/// The most the case's household may receive per assistance component, each with the rules
+/// that produced it (`explanation`), on the planned departure date (today when none is
+/// planned): ages on that date (minor = under 18), the stay since entry (cantonal start-up
+/// cash halved under three months), the programme and procedure phase, the destination
+/// (visa-exempt: travel costs only; suspended: nothing) and the eligibility answers.
+/// `is_example` marks amounts from example tariffs (the federal-centre phase table is not
+/// public). `total_rappen` adds the components that have a maximum. Travel money is given at
+/// the standard rate; SEM grants the higher rate (country or health reasons) as an approval
+/// above the entitlement, with a justification. For the roles that see the case's assistance
+/// (counselling service, SEM, swissREPAT, IOM Bern).
+#[utoipa::path(get, path = "/v1/cases/{id}/entitlement", tag = "cases", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    responses(
+        (status = 200, description = "The entitlement", body = Entitlement),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not see the case's assistance", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a federal-centre case without its procedure phase", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn get_case_entitlement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Entitlement>, ApiError> {
+    let actor = &caller.actor;
+    const ACTION: &str = "case.entitlement_read";
+    let mut conn = state.store().pool().acquire().await?;
+    // The full household is read (entry dates decide the halving), but only the entitlement
+    // leaves: never the data the caller's view withholds.
+    let read = cases::read_case(&mut conn, id, policy::case_scope(actor), &CaseView::FULL).await?;
+    let case = match read {
+        CaseRead::Visible(case)
+            if policy::decide(actor, Operation::ReadCase, Some(&case.head.facts()))
+                == Decision::Allow =>
+        {
+            case
+        }
+        _ => {
+            drop(conn);
+            return Err(denied(&state, &caller, ACTION, id, ApiError::NotFound).await);
+        }
+    };
+    if !sees_assistance(actor) {
+        drop(conn);
+        let error = ApiError::Forbidden {
+            code: "forbidden",
+            detail: "your role does not see a case's assistance".to_owned(),
+        };
+        return Err(denied(&state, &caller, ACTION, id, error).await);
+    }
+    let entitlement = entitlement_of(&mut conn, &case).await?;
+    let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(
+        serde_json::json!({ "on": entitlement.on, "total_rappen": entitlement.total_rappen }),
+    );
+    audit::record(&mut *conn, &event).await?;
+    Ok(Json(entitlement))
+}

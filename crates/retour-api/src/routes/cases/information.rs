@@ -1,0 +1,58 @@
+//! A counsellor's country information request about a case's destination (programme RIF).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use retour_domain::information::{QuestionInput, parse_question};
+use retour_domain::policy::Operation;
+use retour_store::audit::{self, Outcome};
+use retour_store::workflow;
+use uuid::Uuid;
+
+use super::{event, lock_for};
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::json::Json;
+use crate::routes::information_requests::InformationRequestResponse;
+use crate::{ApiError, AppState};
+
+/// Ask IOM Bern a question about the case's destination (cost of rent, a medicine's
+/// availability): the case's counselling service, while the case is in counselling. IOM sees
+/// the question and the country, not the case.
+#[utoipa::path(post, path = "/v1/cases/{id}/information-requests", tag = "information-requests",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    request_body = QuestionInput,
+    responses(
+        (status = 201, description = "The request", body = InformationRequestResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the case's counselling service asks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case_not_in_counselling`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the question is missing or too long", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn create_information_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(input): Json<QuestionInput>,
+) -> Result<(StatusCode, Json<InformationRequestResponse>), ApiError> {
+    const ACTION: &str = "information_request.create";
+    let (mut tx, head) =
+        lock_for(&state, &caller, id, Operation::AskInformation, ACTION, "case_not_in_counselling")
+            .await?;
+    let question = parse_question(&input).map_err(ApiError::Validation)?;
+    let request = workflow::insert_information_request(
+        &mut tx,
+        id,
+        head.destination_country.as_str(),
+        caller.actor.id,
+        &question,
+    )
+    .await?;
+    let event = event(&caller, ACTION, Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "information_request_id": request.id }));
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(InformationRequestResponse::new(request, true))))
+}

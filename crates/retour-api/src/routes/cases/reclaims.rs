@@ -1,0 +1,105 @@
+//! Reclaims of return assistance (AsylV 2 Art. 62 al. 5), recorded by SEM after a departure
+//! (re-entry) or a cancellation (non-departure), then settled or waived.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use retour_domain::policy::Operation;
+use retour_domain::reclaim::{
+    ReclaimInput, ReclaimUpdateInput, parse_reclaim, parse_reclaim_update,
+};
+use retour_domain::records::Reclaim;
+use retour_store::audit::{self, Outcome};
+use retour_store::cases;
+use retour_store::workflow::{self, ReclaimChange};
+use uuid::Uuid;
+
+use super::{event, lock_for};
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::json::Json;
+use crate::{ApiError, AppState};
+
+/// Record a reclaim: the amount a person who re-entered (`re_entry`) or did not leave
+/// (`non_departure`) must repay. SEM, once the case departed or was cancelled. Shown in the
+/// case to SEM and the counselling service.
+#[utoipa::path(post, path = "/v1/cases/{id}/reclaims", tag = "cases", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    request_body = ReclaimInput,
+    responses(
+        (status = 201, description = "The reclaim, open", body = Reclaim),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only SEM records reclaims", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reclaim_not_possible`: the case neither departed nor was cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn add_reclaim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(input): Json<ReclaimInput>,
+) -> Result<(StatusCode, Json<Reclaim>), ApiError> {
+    const ACTION: &str = "case.reclaim_add";
+    let (mut tx, head) =
+        lock_for(&state, &caller, id, Operation::ManageReclaims, ACTION, "reclaim_not_possible")
+            .await?;
+    let new = parse_reclaim(&input).map_err(ApiError::Validation)?;
+    let reclaim = workflow::insert_reclaim(&mut tx, id, caller.actor.id, &new).await?;
+    cases::bump_version(&mut tx, id, head.version).await?;
+    let event =
+        event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(serde_json::json!({
+            "reclaim_id": reclaim.id,
+            "reason": reclaim.reason,
+            "amount_rappen": reclaim.amount_rappen,
+        }));
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(reclaim)))
+}
+
+/// Settle or waive an open reclaim (SEM). An open reclaim changes once: a settled or waived
+/// one answers 409 `reclaim_not_open`.
+#[utoipa::path(patch, path = "/v1/cases/{id}/reclaims/{reclaim_id}", tag = "cases",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The case id"),
+        ("reclaim_id" = Uuid, Path, description = "The reclaim id"),
+    ),
+    request_body = ReclaimUpdateInput,
+    responses(
+        (status = 200, description = "The reclaim", body = Reclaim),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only SEM changes reclaims", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope, or no such reclaim of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reclaim_not_open`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn patch_reclaim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, reclaim_id)): Path<(Uuid, Uuid)>,
+    Json(input): Json<ReclaimUpdateInput>,
+) -> Result<Json<Reclaim>, ApiError> {
+    const ACTION: &str = "case.reclaim_update";
+    let (mut tx, head) =
+        lock_for(&state, &caller, id, Operation::ManageReclaims, ACTION, "reclaim_not_possible")
+            .await?;
+    let update = parse_reclaim_update(&input).map_err(ApiError::Validation)?;
+    let reclaim = match workflow::update_reclaim(&mut tx, id, reclaim_id, &update).await? {
+        ReclaimChange::Changed(reclaim) => reclaim,
+        ReclaimChange::NotOpen(status) => {
+            return Err(ApiError::Conflict {
+                code: "reclaim_not_open",
+                detail: format!("the reclaim is {status} already"),
+            });
+        }
+        ReclaimChange::Missing => return Err(ApiError::NotFound),
+    };
+    cases::bump_version(&mut tx, id, head.version).await?;
+    let event = event(&caller, ACTION, Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "reclaim_id": reclaim.id, "status": reclaim.status }));
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok(Json(reclaim))
+}

@@ -1,0 +1,111 @@
+//! What the assigned IOM mission records during a reintegration: disbursements of the
+//! approved project (their total never exceeds it) and monitoring visits. Appends: no
+//! `If-Match` is needed, and the case's row lock keeps the total check free of races.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use retour_domain::assistance::AssistanceComponent;
+use retour_domain::policy::Operation;
+use retour_domain::records::{Disbursement, MonitoringVisit};
+use retour_domain::reintegration::{
+    DisbursementInput, MonitoringVisitInput, check_disbursement_total, parse_disbursement,
+    parse_monitoring_visit,
+};
+use retour_store::audit::{self, Outcome};
+use retour_store::{cases, workflow};
+use uuid::Uuid;
+
+use super::{event, lock_for, today};
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::json::Json;
+use crate::{ApiError, AppState};
+
+/// Record a disbursement of the reintegration project (the IOM mission assigned to the case,
+/// while the case is in reintegration). With the earlier disbursements it may not exceed the
+/// approved reintegration project (422 `exceeds_approval` on `amount_rappen`).
+#[utoipa::path(post, path = "/v1/cases/{id}/disbursements", tag = "cases", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    request_body = DisbursementInput,
+    responses(
+        (status = 201, description = "The disbursement", body = Disbursement),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the assigned IOM mission records disbursements", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case_not_in_reintegration`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid field, or the approved project exceeded", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn add_disbursement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(input): Json<DisbursementInput>,
+) -> Result<(StatusCode, Json<Disbursement>), ApiError> {
+    const ACTION: &str = "case.disbursement_add";
+    let (mut tx, head) = lock_for(
+        &state,
+        &caller,
+        id,
+        Operation::RecordReintegration,
+        ACTION,
+        "case_not_in_reintegration",
+    )
+    .await?;
+    let new = parse_disbursement(&input, today()).map_err(ApiError::Validation)?;
+    let approved =
+        workflow::approved_amount(&mut tx, id, AssistanceComponent::ReintegrationProject)
+            .await?
+            .unwrap_or_default();
+    let disbursed = workflow::disbursed_total(&mut tx, id).await?;
+    check_disbursement_total(approved, disbursed, new.amount)
+        .map_err(|e| ApiError::Validation(vec![e]))?;
+    let record = workflow::insert_disbursement(&mut tx, id, caller.actor.id, &new).await?;
+    cases::bump_version(&mut tx, id, head.version).await?;
+    let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(
+        serde_json::json!({ "disbursement_id": record.id, "amount_rappen": record.amount_rappen }),
+    );
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// Record a monitoring visit of the reintegration, planned (`due_on`) or done (`done_on`,
+/// `outcome`, an optional `sustainability_score` from 0 to 1): the IOM mission assigned to
+/// the case, while the case is in reintegration.
+#[utoipa::path(post, path = "/v1/cases/{id}/monitoring-visits", tag = "cases", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    request_body = MonitoringVisitInput,
+    responses(
+        (status = 201, description = "The visit", body = MonitoringVisit),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the assigned IOM mission records visits", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case_not_in_reintegration`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn add_monitoring_visit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(input): Json<MonitoringVisitInput>,
+) -> Result<(StatusCode, Json<MonitoringVisit>), ApiError> {
+    const ACTION: &str = "case.monitoring_visit_add";
+    let (mut tx, head) = lock_for(
+        &state,
+        &caller,
+        id,
+        Operation::RecordReintegration,
+        ACTION,
+        "case_not_in_reintegration",
+    )
+    .await?;
+    let new = parse_monitoring_visit(&input, today()).map_err(ApiError::Validation)?;
+    let record = workflow::insert_monitoring_visit(&mut tx, id, caller.actor.id, &new).await?;
+    cases::bump_version(&mut tx, id, head.version).await?;
+    let event = event(&caller, ACTION, Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "monitoring_visit_id": record.id }));
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}

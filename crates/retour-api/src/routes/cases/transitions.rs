@@ -1,0 +1,276 @@
+//! Moving a case through the return workflow, and its history.
+//!
+//! A transition is decided by `retour_domain::workflow` (the status machine's table and its
+//! guards), checked against the household's entitlement (approve) and the approval
+//! (confirm_departure), and written with its record, the new status, the history entry and
+//! the access-log event in one transaction under the case's row lock.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use retour_domain::assistance::{AssistanceAmount, AssistanceComponent};
+use retour_domain::case::allowed_actions;
+use retour_domain::entitlement::{CashPayout, check_approval, check_payout};
+use retour_domain::policy::{self, Decision, Operation};
+use retour_domain::records::CaseEvent;
+use retour_domain::workflow::{
+    self, Approval, EligibilityAnswers, MissionFacts, PersonFacts, TransitionContext,
+    TransitionError, TransitionRecord, TransitionRequest,
+};
+use retour_domain::{Rappen, Relationship};
+use retour_store::audit::{self, Outcome};
+use retour_store::cases::{self, CaseRead, StoredCase};
+use retour_store::workflow::{self as store, EventsRead, TransitionWrite};
+use serde::Serialize;
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::dto::CaseResponse;
+use super::entitlement::entitlement_of;
+use super::{case_reply, check_if_match, denied, event};
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::json::Json;
+use crate::{ApiError, AppState};
+
+const ACTION: &str = "case.transition";
+
+/// The workflow's view of a locked case (read with the full view).
+fn context(
+    case: &StoredCase,
+    mission: Option<MissionFacts>,
+    now: chrono::DateTime<Utc>,
+) -> TransitionContext {
+    let eligibility = case.eligibility.unwrap_or_default();
+    TransitionContext {
+        status: case.head.status,
+        now,
+        persons: case
+            .persons
+            .iter()
+            .map(|p| {
+                let person = &p.person;
+                PersonFacts {
+                    principal: person.relationship == Relationship::Principal,
+                    surname: !person.surname.trim().is_empty(),
+                    given_names: !person.given_names.trim().is_empty(),
+                    date_of_birth: true,
+                    sex: true,
+                    nationality: true,
+                    residence_status: person.residence_status.is_some(),
+                    zemis_number: person.zemis_number.is_some(),
+                }
+            })
+            .collect(),
+        eligibility: EligibilityAnswers {
+            criminal_offences: eligibility.criminal_offences,
+            abuse: eligibility.abuse,
+            sufficient_assets: eligibility.sufficient_assets,
+            prior_assistance: eligibility.prior_assistance,
+        },
+        voluntariness_signed_on: case.voluntariness_declaration.flatten().map(|d| d.signed_on),
+        requested_components: case.requested_assistance.as_ref().map_or(0, Vec::len),
+        approved_assistance: case.approved_assistance(),
+        destination_country: case.head.destination_country.as_str().to_owned(),
+        mission,
+    }
+}
+
+/// Amounts of the workflow's records as the assistance rules take them.
+fn amounts(approved: &[workflow::ApprovedAmount]) -> Result<Vec<AssistanceAmount>, ApiError> {
+    approved
+        .iter()
+        .map(|a| {
+            let component = AssistanceComponent::parse(&a.component).ok_or_else(|| {
+                ApiError::internal(retour_store::StoreError::Corrupt {
+                    column: "approved_assistance.component",
+                    value: a.component.clone(),
+                })
+            })?;
+            Ok(AssistanceAmount { component, amount_rappen: Rappen::new(a.amount_rappen) })
+        })
+        .collect()
+}
+
+/// An approval within the household's entitlement, or above it with a justification: the
+/// components approved above it.
+async fn check_against_entitlement(
+    conn: &mut PgConnection,
+    case: &StoredCase,
+    approval: &Approval,
+) -> Result<Vec<AssistanceComponent>, ApiError> {
+    let entitlement = entitlement_of(conn, case).await?;
+    check_approval(
+        &entitlement,
+        &amounts(&approval.approved_assistance)?,
+        approval.override_justification.as_deref(),
+    )
+    .map_err(ApiError::Validation)
+}
+
+/// Move the case on in the return workflow: one object tagged by `action`, each action with
+/// its own fields (see `TransitionRequest`). `If-Match` with the case's ETag is required.
+/// The transition's record (decision, question, answer, booking, payout, mission, ending),
+/// the new status, the history entry and the access-log event are stored together, or
+/// nothing is. An approval above the household's entitlement needs an
+/// `override_justification`, which is kept with the decision; a payout cannot exceed the
+/// approval. Answers the case as the caller may now see it.
+#[utoipa::path(post, path = "/v1/cases/{id}/transitions", tag = "cases", security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The case id"),
+        ("If-Match" = String, Header, description = "The case's current ETag, e.g. \"3\""),
+    ),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, description = "The case after the transition; `ETag` holds the new version", body = CaseResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden_action`: the caller sees the case, but their role may not take this action", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: not possible in the case's status", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`stale_version`: the case changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` listing what is missing or invalid (also an amount above the entitlement or the approval)", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`precondition_required`: If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn transition_case(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(request): Json<TransitionRequest>,
+) -> Result<Response, ApiError> {
+    let actor = &caller.actor;
+    let action = request.action();
+    let mut tx = state.store().begin().await?;
+    let case = cases::lock_case(&mut tx, id).await?;
+    let case = match case {
+        Some(case)
+            if policy::decide(actor, Operation::ReadCase, Some(&case.head.facts()))
+                == Decision::Allow =>
+        {
+            case
+        }
+        _ => {
+            tx.rollback().await?;
+            return Err(denied(&state, &caller, ACTION, id, ApiError::NotFound).await);
+        }
+    };
+    check_if_match(&headers, case.head.version)?;
+    let mission = match request.mission_id() {
+        Some(mission_id) => store::mission_facts(&mut tx, mission_id).await?,
+        None => None,
+    };
+    let transition = match workflow::evaluate(actor, &context(&case, mission, Utc::now()), &request)
+    {
+        Ok(transition) => transition,
+        Err(error @ TransitionError::Forbidden { .. }) => {
+            tx.rollback().await?;
+            let error = ApiError::Forbidden { code: "forbidden_action", detail: error.to_string() };
+            return Err(denied(&state, &caller, ACTION, id, error).await);
+        }
+        Err(error @ TransitionError::InvalidTransition { .. }) => {
+            return Err(ApiError::Conflict {
+                code: "invalid_transition",
+                detail: error.to_string(),
+            });
+        }
+        Err(TransitionError::Invalid(errors)) => return Err(ApiError::Validation(errors)),
+    };
+    let overridden = match &transition.record {
+        TransitionRecord::Approval(approval) => {
+            check_against_entitlement(&mut tx, &case, approval).await?
+        }
+        TransitionRecord::Departure(departure) => {
+            let payout = CashPayout {
+                startup_cash_rappen: Rappen::new(departure.payout.startup_cash_rappen),
+                travel_money_rappen: Rappen::new(departure.payout.travel_money_rappen),
+            };
+            check_payout(&amounts(&case.approved_assistance())?, &payout)
+                .map_err(ApiError::Validation)?;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
+    let role = actor.role().ok_or_else(|| ApiError::Forbidden {
+        code: "forbidden_action",
+        detail: "integrations do not move cases".to_owned(),
+    })?;
+    store::apply_transition(
+        &mut tx,
+        TransitionWrite {
+            case_id: id,
+            expected_version: case.head.version,
+            actor_id: actor.id,
+            institution_id: actor.institution_id,
+            role,
+            transition: &transition,
+            overridden: &overridden,
+            itinerary_id: case.current_itinerary().map(|i| i.id),
+        },
+    )
+    .await?;
+    let mut details = serde_json::json!({
+        "action": action,
+        "from": transition.from,
+        "to": transition.to,
+    });
+    if let TransitionRecord::Approval(approval) = &transition.record
+        && !overridden.is_empty()
+    {
+        details["overridden_components"] = serde_json::json!(overridden);
+        details["override_justification"] = serde_json::json!(approval.override_justification);
+    }
+    let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(details);
+    audit::record(&mut *tx, &event).await?;
+    let view = policy::case_view(actor);
+    let read = cases::read_case(&mut tx, id, policy::case_scope(actor), &view).await?;
+    tx.commit().await?;
+    tracing::info!(case.id = %id, action = %action, to = %transition.to, "case moved on");
+    let CaseRead::Visible(case) = read else {
+        return Err(ApiError::internal(retour_store::StoreError::NotFound));
+    };
+    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
+    Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
+}
+
+/// A case's history, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseEventList {
+    pub items: Vec<CaseEvent>,
+}
+
+/// The history of a case, oldest first: its opening and every transition, with who took it
+/// (user, institution, role), from → to, when, and the comment (SEM's questions, the
+/// answers and the reasons of a decision only for the counselling service and SEM).
+#[utoipa::path(get, path = "/v1/cases/{id}/events", tag = "cases", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The case id")),
+    responses(
+        (status = 200, description = "The history", body = CaseEventList),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn list_case_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<CaseEventList>, ApiError> {
+    let actor = &caller.actor;
+    const READ: &str = "case.events_read";
+    let review = policy::case_view(actor).review;
+    let read = state.store().read_case_events(id, policy::case_scope(actor), review).await?;
+    let events = match read {
+        EventsRead::Visible { head, events }
+            if policy::decide(actor, Operation::ReadCase, Some(&head.facts()))
+                == Decision::Allow =>
+        {
+            events
+        }
+        _ => return Err(denied(&state, &caller, READ, id, ApiError::NotFound).await),
+    };
+    let event = event(&caller, READ, Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "events": events.len() }));
+    audit::record(state.store().pool(), &event).await?;
+    Ok(Json(CaseEventList { items: events }))
+}

@@ -1,0 +1,311 @@
+//! What an IOM mission records while it delivers a reintegration: the disbursements of the
+//! approved project (support in kind) and its monitoring visits. Parsed at the edge, every
+//! invalid field named; the total of the disbursements never exceeds the approved project.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Rappen;
+use crate::person::{date, required};
+use crate::validation::{FieldError, Validation, text};
+
+/// The largest single disbursement: CHF 1,000,000.
+pub const AMOUNT_MAX_RAPPEN: i64 = 100_000_000;
+/// The longest purpose of a disbursement.
+pub const PURPOSE_MAX: usize = 1000;
+/// The longest outcome of a monitoring visit.
+pub const OUTCOME_MAX: usize = 4000;
+
+/// A disbursement as the mission sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisbursementInput {
+    /// 1 to 100,000,000 Rappen; with the earlier disbursements at most the approved
+    /// reintegration project.
+    #[schema(value_type = i64, required = true, example = 120000)]
+    pub amount_rappen: Option<i64>,
+    /// What was paid for (1 to 1000 characters): `Sewing machine and fabric`.
+    #[schema(value_type = String, required = true, max_length = 1000)]
+    pub purpose: Option<String>,
+    /// The day it was paid; not in the future.
+    #[schema(value_type = NaiveDate, required = true)]
+    pub paid_on: Option<String>,
+}
+
+/// A valid disbursement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDisbursement {
+    pub amount: Rappen,
+    pub purpose: String,
+    pub paid_on: NaiveDate,
+}
+
+/// Parses a disbursement; `today` bounds `paid_on`.
+pub fn parse_disbursement(
+    input: &DisbursementInput,
+    today: NaiveDate,
+) -> Result<NewDisbursement, Vec<FieldError>> {
+    let mut v = Validation::new();
+    let amount = match input.amount_rappen {
+        None => {
+            v.push("amount_rappen", "required", "amount_rappen is required");
+            None
+        }
+        Some(a) if !(1..=AMOUNT_MAX_RAPPEN).contains(&a) => {
+            v.push(
+                "amount_rappen",
+                "out_of_range",
+                format!("amount_rappen must be between 1 and {AMOUNT_MAX_RAPPEN}"),
+            );
+            None
+        }
+        Some(a) => Some(Rappen::new(a)),
+    };
+    let purpose = required(&mut v, "purpose", &input.purpose)
+        .and_then(|s| v.check(text("purpose", s, PURPOSE_MAX)));
+    let paid_on = past_date(&mut v, "paid_on", input.paid_on.as_ref(), true, today).flatten();
+    match (amount, purpose, paid_on) {
+        (Some(amount), Some(purpose), Some(paid_on)) => {
+            v.finish(NewDisbursement { amount, purpose, paid_on })
+        }
+        _ => Err(v.into_errors()),
+    }
+}
+
+/// Checks that `amount` with what was `disbursed` before stays within the `approved`
+/// reintegration project.
+pub fn check_disbursement_total(
+    approved: Rappen,
+    disbursed: Rappen,
+    amount: Rappen,
+) -> Result<(), FieldError> {
+    let total = disbursed.checked_add(amount);
+    if total.is_some_and(|total| total <= approved) {
+        return Ok(());
+    }
+    let remaining = approved.checked_sub(disbursed).unwrap_or(Rappen::ZERO).max(Rappen::ZERO);
+    Err(FieldError::new(
+        "amount_rappen",
+        "exceeds_approval",
+        format!(
+            "amount_rappen: {remaining} of the approved reintegration project of {approved} \
+             remain to be disbursed"
+        ),
+    ))
+}
+
+/// A monitoring visit as the mission sends it: planned (`due_on`) or done (`done_on`, with
+/// its outcome).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringVisitInput {
+    /// When the visit is due.
+    #[schema(value_type = NaiveDate, required = true)]
+    pub due_on: Option<String>,
+    /// When it took place; not in the future. `null` for a visit still to do.
+    #[schema(value_type = Option<NaiveDate>)]
+    pub done_on: Option<String>,
+    /// What the mission found (1 to 4000 characters); only for a visit done.
+    #[schema(max_length = 4000)]
+    pub outcome: Option<String>,
+    /// How sustainable the reintegration looks, from 0 (not at all) to 1 (fully); only for a
+    /// visit done.
+    #[schema(minimum = 0, maximum = 1)]
+    pub sustainability_score: Option<f64>,
+}
+
+/// A valid monitoring visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMonitoringVisit {
+    pub due_on: NaiveDate,
+    pub done_on: Option<NaiveDate>,
+    pub outcome: Option<String>,
+    pub sustainability_score: Option<f64>,
+}
+
+/// Parses a monitoring visit; `today` bounds `done_on`.
+pub fn parse_monitoring_visit(
+    input: &MonitoringVisitInput,
+    today: NaiveDate,
+) -> Result<NewMonitoringVisit, Vec<FieldError>> {
+    let mut v = Validation::new();
+    let due_on = required(&mut v, "due_on", &input.due_on).and_then(|s| date(&mut v, "due_on", s));
+    let done_on = past_date(&mut v, "done_on", input.done_on.as_ref(), false, today);
+    // An invalid done_on is reported on its own; outcome and score are checked as for a
+    // visit done.
+    let done = input.done_on.is_some();
+    let outcome = match input.outcome.as_deref() {
+        None => Some(None),
+        Some(_) if !done => {
+            v.push("outcome", "requires_done_on", "outcome is recorded for a visit done (done_on)");
+            None
+        }
+        Some(s) => v.check(text("outcome", s, OUTCOME_MAX)).map(Some),
+    };
+    let score = match input.sustainability_score {
+        None => Some(None),
+        Some(_) if !done => {
+            v.push(
+                "sustainability_score",
+                "requires_done_on",
+                "sustainability_score is recorded for a visit done (done_on)",
+            );
+            None
+        }
+        Some(s) if !(0.0..=1.0).contains(&s) => {
+            v.push(
+                "sustainability_score",
+                "out_of_range",
+                "sustainability_score must be between 0 and 1",
+            );
+            None
+        }
+        Some(s) => Some(Some(s)),
+    };
+    match (due_on, done_on, outcome, score) {
+        (Some(due_on), Some(done_on), Some(outcome), Some(sustainability_score)) => {
+            v.finish(NewMonitoringVisit { due_on, done_on, outcome, sustainability_score })
+        }
+        _ => Err(v.into_errors()),
+    }
+}
+
+/// An optional (or, with `needed`, required) date that is not after `today`. `Some(None)`
+/// when absent and allowed; `None` when invalid.
+fn past_date(
+    v: &mut Validation,
+    field: &str,
+    value: Option<&String>,
+    needed: bool,
+    today: NaiveDate,
+) -> Option<Option<NaiveDate>> {
+    let Some(value) = value else {
+        if needed {
+            v.push(field, "required", format!("{field} is required"));
+            return None;
+        }
+        return Some(None);
+    };
+    let day = date(v, field, value)?;
+    if day > today {
+        v.push(field, "in_future", format!("{field} must not be in the future"));
+        return None;
+    }
+    Some(Some(day))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2027, 1, 15).expect("date")
+    }
+
+    fn codes(errors: Vec<FieldError>) -> Vec<(String, String)> {
+        errors.into_iter().map(|e| (e.field, e.code)).collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(f, c)| ((*f).to_owned(), (*c).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_disbursement_needs_an_amount_a_purpose_and_a_past_day() {
+        let ok = DisbursementInput {
+            amount_rappen: Some(120_000),
+            purpose: Some(" Sewing machine ".into()),
+            paid_on: Some("2027-01-10".into()),
+        };
+        let parsed = parse_disbursement(&ok, today()).expect("valid");
+        assert_eq!(parsed.purpose, "Sewing machine");
+        assert_eq!(parsed.amount, Rappen::new(120_000));
+        assert_eq!(
+            codes(parse_disbursement(&DisbursementInput::default(), today()).expect_err("empty")),
+            pairs(&[
+                ("amount_rappen", "required"),
+                ("purpose", "required"),
+                ("paid_on", "required")
+            ])
+        );
+        let bad = DisbursementInput {
+            amount_rappen: Some(0),
+            purpose: Some(" ".into()),
+            paid_on: Some("2027-01-16".into()),
+        };
+        assert_eq!(
+            codes(parse_disbursement(&bad, today()).expect_err("invalid")),
+            pairs(&[
+                ("amount_rappen", "out_of_range"),
+                ("purpose", "required"),
+                ("paid_on", "in_future")
+            ])
+        );
+    }
+
+    #[test]
+    fn disbursements_never_exceed_the_approved_project() {
+        let approved = Rappen::from_chf(3_000);
+        assert!(
+            check_disbursement_total(approved, Rappen::from_chf(1_000), Rappen::from_chf(2_000))
+                .is_ok()
+        );
+        let error =
+            check_disbursement_total(approved, Rappen::from_chf(1_000), Rappen::new(200_001))
+                .expect_err("above");
+        assert_eq!(
+            (error.field.as_str(), error.code.as_str()),
+            ("amount_rappen", "exceeds_approval")
+        );
+        assert!(error.message.contains("CHF 2,000.00"), "{}", error.message);
+        assert!(check_disbursement_total(Rappen::ZERO, Rappen::ZERO, Rappen::new(1)).is_err());
+        assert!(check_disbursement_total(approved, Rappen::new(i64::MAX), Rappen::new(1)).is_err());
+    }
+
+    #[test]
+    fn a_visit_is_planned_or_done_with_its_outcome_and_score() {
+        let planned =
+            MonitoringVisitInput { due_on: Some("2027-06-15".into()), ..Default::default() };
+        let parsed = parse_monitoring_visit(&planned, today()).expect("valid");
+        assert_eq!((parsed.done_on, parsed.outcome), (None, None));
+        let done = MonitoringVisitInput {
+            due_on: Some("2027-01-10".into()),
+            done_on: Some("2027-01-12".into()),
+            outcome: Some("Shop opened".into()),
+            sustainability_score: Some(0.8),
+        };
+        assert_eq!(
+            parse_monitoring_visit(&done, today()).expect("valid").sustainability_score,
+            Some(0.8)
+        );
+        let early = MonitoringVisitInput {
+            due_on: None,
+            done_on: None,
+            outcome: Some("x".into()),
+            sustainability_score: Some(0.5),
+        };
+        assert_eq!(
+            codes(parse_monitoring_visit(&early, today()).expect_err("invalid")),
+            pairs(&[
+                ("due_on", "required"),
+                ("outcome", "requires_done_on"),
+                ("sustainability_score", "requires_done_on")
+            ])
+        );
+        let wrong = MonitoringVisitInput {
+            due_on: Some("soon".into()),
+            done_on: Some("2027-02-01".into()),
+            outcome: None,
+            sustainability_score: Some(1.5),
+        };
+        assert_eq!(
+            codes(parse_monitoring_visit(&wrong, today()).expect_err("invalid")),
+            pairs(&[
+                ("due_on", "invalid_date"),
+                ("done_on", "in_future"),
+                ("sustainability_score", "out_of_range")
+            ])
+        );
+    }
+}

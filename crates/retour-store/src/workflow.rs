@@ -1,0 +1,619 @@
+//! The return workflow's records: a transition's record, the case's new status and its
+//! history entry, written in the caller's transaction; the history read within a scope; the
+//! reintegration's disbursements and monitoring visits; country information requests; and
+//! reclaims. Decisions, payouts, disbursements and the history are never changed (the
+//! database refuses it).
+
+use chrono::{DateTime, Utc};
+use retour_domain::assistance::AssistanceComponent;
+use retour_domain::information::InformationRequestStatus;
+use retour_domain::policy::CaseScope;
+use retour_domain::reclaim::{NewReclaim, ReclaimStatus, ReclaimUpdate};
+use retour_domain::records::{CaseEvent, Disbursement, MonitoringVisit, Reclaim};
+use retour_domain::reintegration::{NewDisbursement, NewMonitoringVisit};
+use retour_domain::workflow::{MissionFacts, Transition, TransitionRecord};
+use retour_domain::{InstitutionKind, Rappen, Role};
+use serde::Deserialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, QueryBuilder};
+use uuid::Uuid;
+
+use crate::cases::{
+    CaseHead, DISBURSEMENT_JSON, HEAD_COLUMNS, HeadRow, RECLAIM_JSON, VISIT_JSON, push_scope,
+};
+use crate::{Store, StoreError};
+
+/// The institution a `start_reintegration` names, as the workflow's guard checks it.
+pub async fn mission_facts(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<MissionFacts>, StoreError> {
+    let row: Option<(Uuid, String, Option<String>, bool)> =
+        sqlx::query_as("select id, kind, country, active from institutions where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|(id, kind, country, active)| {
+        Ok(MissionFacts {
+            id,
+            kind: InstitutionKind::parse(&kind)
+                .ok_or_else(|| StoreError::corrupt("institutions.kind", &kind))?,
+            country,
+            active,
+        })
+    })
+    .transpose()
+}
+
+/// A transition the workflow accepted, and who took it.
+#[derive(Debug, Clone, Copy)]
+pub struct TransitionWrite<'a> {
+    pub case_id: Uuid,
+    /// The version the caller read (and checked against `If-Match`).
+    pub expected_version: i32,
+    pub actor_id: Uuid,
+    pub institution_id: Uuid,
+    pub role: Role,
+    pub transition: &'a Transition,
+    /// For an approval: the components approved above the entitlement.
+    pub overridden: &'a [AssistanceComponent],
+    /// For a no-show or a departure: the current booking.
+    pub itinerary_id: Option<Uuid>,
+}
+
+/// Writes a transition: its record, the case's new status, version and timestamps, and the
+/// history entry. Returns the new version; [`StoreError::StaleVersion`] when the case has
+/// another version by now.
+pub async fn apply_transition(
+    conn: &mut PgConnection,
+    w: TransitionWrite<'_>,
+) -> Result<i32, StoreError> {
+    let t = w.transition;
+    let (departed_at, mission_id) = match &t.record {
+        TransitionRecord::Departure(d) => (Some(d.departed_at), None),
+        TransitionRecord::ReintegrationStarted { mission_id } => (None, Some(*mission_id)),
+        _ => (None, None),
+    };
+    let version: Option<i32> = sqlx::query_scalar(
+        "update cases set status = $3, version = version + 1, updated_at = now(), \
+             submitted_at = case when $4 = 'submit' then coalesce(submitted_at, now()) \
+                 else submitted_at end, \
+             reviewer_id = case when $4 = 'start_review' then $5 else reviewer_id end, \
+             approved_at = case when $4 = 'approve' then coalesce(approved_at, now()) \
+                 else approved_at end, \
+             decided_at = case when $4 in ('approve', 'reject') then now() else decided_at end, \
+             departed_at = case when $4 = 'confirm_departure' then $6 else departed_at end, \
+             reintegration_mission_id = case when $4 = 'start_reintegration' then $7 \
+                 else reintegration_mission_id end, \
+             closed_at = case when $4 in ('close', 'withdraw', 'cancel') then now() \
+                 else closed_at end \
+         where id = $1 and version = $2 returning version",
+    )
+    .bind(w.case_id)
+    .bind(w.expected_version)
+    .bind(t.to.as_str())
+    .bind(t.action.as_str())
+    .bind(w.actor_id)
+    .bind(departed_at)
+    .bind(mission_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let version = version.ok_or(StoreError::StaleVersion)?;
+    write_record(conn, &w).await?;
+    sqlx::query(
+        "insert into case_events (id, case_id, action, from_status, to_status, actor_id, \
+             actor_institution_id, actor_role, comment) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(w.case_id)
+    .bind(t.action.as_str())
+    .bind(t.from.as_str())
+    .bind(t.to.as_str())
+    .bind(w.actor_id)
+    .bind(w.institution_id)
+    .bind(w.role.as_str())
+    .bind(t.record.comment())
+    .execute(&mut *conn)
+    .await?;
+    Ok(version)
+}
+
+async fn write_record(conn: &mut PgConnection, w: &TransitionWrite<'_>) -> Result<(), StoreError> {
+    let case_id = w.case_id;
+    match &w.transition.record {
+        TransitionRecord::Submission
+        | TransitionRecord::ReviewStarted { .. }
+        | TransitionRecord::ReintegrationStarted { .. } => {}
+        TransitionRecord::InfoRequest { question } => {
+            sqlx::query(
+                "insert into case_review_questions (id, case_id, question, asked_by) \
+                 values ($1, $2, $3, $4)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(case_id)
+            .bind(question)
+            .bind(w.actor_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        TransitionRecord::InfoAnswer { answer } => {
+            sqlx::query(
+                "update case_review_questions set answer = $2, answered_by = $3, \
+                     answered_at = now() \
+                 where case_id = $1 and answered_at is null",
+            )
+            .bind(case_id)
+            .bind(answer)
+            .bind(w.actor_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        TransitionRecord::Approval(approval) => {
+            let overridden: Vec<&str> = w.overridden.iter().map(|c| c.as_str()).collect();
+            sqlx::query(
+                "insert into case_decisions (case_id, decision, reasons, override_justification, \
+                     overridden_components, decided_by) \
+                 values ($1, 'approved', $2, $3, $4, $5)",
+            )
+            .bind(case_id)
+            .bind(&approval.reasons)
+            .bind(&approval.override_justification)
+            .bind(&overridden)
+            .bind(w.actor_id)
+            .execute(&mut *conn)
+            .await?;
+            let components: Vec<&str> =
+                approval.approved_assistance.iter().map(|a| a.component.as_str()).collect();
+            let amounts: Vec<i64> =
+                approval.approved_assistance.iter().map(|a| a.amount_rappen).collect();
+            sqlx::query(
+                "insert into case_approved_assistance (case_id, component, amount_rappen) \
+                 select $1, component, amount \
+                 from unnest($2::text[], $3::bigint[]) as x(component, amount)",
+            )
+            .bind(case_id)
+            .bind(components)
+            .bind(amounts)
+            .execute(&mut *conn)
+            .await?;
+        }
+        TransitionRecord::Rejection(rejection) => {
+            sqlx::query(
+                "insert into case_decisions (case_id, decision, reasons, legal_ground, \
+                     decided_by) \
+                 values ($1, 'rejected', $2, $3, $4)",
+            )
+            .bind(case_id)
+            .bind(&rejection.reasons)
+            .bind(rejection.legal_ground.as_str())
+            .bind(w.actor_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        TransitionRecord::Booking(itinerary) => {
+            sqlx::query(
+                "insert into case_itineraries (id, case_id, departure_airport, departure_at, \
+                     flights, destination_airport, escort, sim, booked_by) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(case_id)
+            .bind(itinerary.departure_airport.as_str())
+            .bind(itinerary.departure_at)
+            .bind(&itinerary.flights)
+            .bind(&itinerary.destination_airport)
+            .bind(itinerary.escort.as_str())
+            .bind(itinerary.sim)
+            .bind(w.actor_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        TransitionRecord::NoShow { comment } => {
+            let itinerary_id = w.itinerary_id.ok_or(StoreError::NotFound)?;
+            sqlx::query(
+                "update case_itineraries set no_show_at = now(), no_show_comment = $3 \
+                 where id = $1 and case_id = $2 and no_show_at is null",
+            )
+            .bind(itinerary_id)
+            .bind(case_id)
+            .bind(comment)
+            .execute(&mut *conn)
+            .await?;
+        }
+        TransitionRecord::Departure(departure) => {
+            let itinerary_id = w.itinerary_id.ok_or(StoreError::NotFound)?;
+            sqlx::query(
+                "insert into case_departures (case_id, itinerary_id, departed_at, \
+                     startup_cash_rappen, travel_money_rappen, receipt_reference, confirmed_by) \
+                 values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(case_id)
+            .bind(itinerary_id)
+            .bind(departure.departed_at)
+            .bind(departure.payout.startup_cash_rappen)
+            .bind(departure.payout.travel_money_rappen)
+            .bind(&departure.payout.receipt_reference)
+            .bind(w.actor_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        TransitionRecord::Closure(closure) => {
+            ending(conn, w, "closed", Some(closure.outcome.as_str()), closure.comment.as_deref())
+                .await?;
+        }
+        TransitionRecord::Withdrawal { reason } => {
+            ending(conn, w, "withdrawn", None, Some(reason)).await?;
+        }
+        TransitionRecord::Cancellation(cancellation) => {
+            let reason = Some(cancellation.reason.as_str());
+            ending(conn, w, "cancelled", reason, cancellation.comment.as_deref()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn ending(
+    conn: &mut PgConnection,
+    w: &TransitionWrite<'_>,
+    kind: &str,
+    reason: Option<&str>,
+    comment: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into case_endings (case_id, kind, reason, comment, ended_by) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(w.case_id)
+    .bind(kind)
+    .bind(reason)
+    .bind(comment)
+    .bind(w.actor_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The actions whose comment is SEM's review (its questions, the answers, the reasons of a
+/// decision): shown only to readers with the review view.
+const REVIEW_ACTIONS: &str =
+    "('submit', 'start_review', 'request_info', 'answer_info', 'approve', 'reject')";
+
+/// A case's history as one reader may receive it.
+#[derive(Debug)]
+pub enum EventsRead {
+    Visible { head: Box<CaseHead>, events: Vec<CaseEvent> },
+    OutOfScope,
+    Missing,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventsRow {
+    #[sqlx(flatten)]
+    head: HeadRow,
+    in_scope: bool,
+    events: Option<Json<Vec<CaseEvent>>>,
+}
+
+impl Store {
+    /// The history of a case, oldest first, selected only when the case is within `scope`;
+    /// the comments of SEM's review only when `review`.
+    pub async fn read_case_events(
+        &self,
+        id: Uuid,
+        scope: CaseScope,
+        review: bool,
+    ) -> Result<EventsRead, StoreError> {
+        let mut qb = QueryBuilder::new("select ");
+        qb.push(HEAD_COLUMNS).push(", coalesce((");
+        push_scope(&mut qb, scope);
+        qb.push("), false) as in_scope, case when coalesce((");
+        push_scope(&mut qb, scope);
+        qb.push(
+            "), false) then (select coalesce(json_agg(json_build_object('id', e.id, \
+                 'action', e.action, 'from_status', e.from_status, 'to_status', e.to_status, \
+                 'actor_id', e.actor_id, 'actor_name', u.display_name, \
+                 'institution_id', e.actor_institution_id, 'institution_name', i.name, \
+                 'role', e.actor_role, 'comment', case when e.action in ",
+        )
+        .push(REVIEW_ACTIONS)
+        .push(" and not ")
+        .push_bind(review)
+        .push(
+            " then null else e.comment end, 'occurred_at', e.occurred_at) \
+                 order by e.occurred_at, e.id), '[]'::json) \
+             from case_events e join users u on u.id = e.actor_id \
+                 join institutions i on i.id = e.actor_institution_id \
+             where e.case_id = c.id) end as events from cases c where c.id = ",
+        )
+        .push_bind(id);
+        let row: Option<EventsRow> = qb.build_query_as().fetch_optional(self.pool()).await?;
+        match row {
+            None => Ok(EventsRead::Missing),
+            Some(row) if !row.in_scope => Ok(EventsRead::OutOfScope),
+            Some(row) => Ok(EventsRead::Visible {
+                head: Box::new(row.head.try_into()?),
+                events: row.events.map(|Json(e)| e).unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// The total disbursed so far for a case.
+pub async fn disbursed_total(conn: &mut PgConnection, case_id: Uuid) -> Result<Rappen, StoreError> {
+    let total: i64 = sqlx::query_scalar(
+        "select coalesce(sum(amount_rappen), 0)::bigint from case_disbursements where case_id = $1",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Rappen::new(total))
+}
+
+/// Records a disbursement of a case's reintegration.
+pub async fn insert_disbursement(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    recorded_by: Uuid,
+    new: &NewDisbursement,
+) -> Result<Disbursement, StoreError> {
+    let sql = format!(
+        "with b as (insert into case_disbursements (id, case_id, amount_rappen, purpose, \
+             paid_on, recorded_by) values ($1, $2, $3, $4, $5, $6) returning *) \
+         select {DISBURSEMENT_JSON} from b"
+    );
+    let Json(record): Json<Disbursement> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(Uuid::now_v7())
+        .bind(case_id)
+        .bind(new.amount.get())
+        .bind(&new.purpose)
+        .bind(new.paid_on)
+        .bind(recorded_by)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(record)
+}
+
+/// Records a monitoring visit of a case's reintegration.
+pub async fn insert_monitoring_visit(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    recorded_by: Uuid,
+    new: &NewMonitoringVisit,
+) -> Result<MonitoringVisit, StoreError> {
+    let sql = format!(
+        "with m as (insert into case_monitoring_visits (id, case_id, due_on, done_on, outcome, \
+             sustainability_score, recorded_by) values ($1, $2, $3, $4, $5, $6, $7) \
+             returning *) \
+         select {VISIT_JSON} from m"
+    );
+    let Json(record): Json<MonitoringVisit> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(Uuid::now_v7())
+        .bind(case_id)
+        .bind(new.due_on)
+        .bind(new.done_on)
+        .bind(&new.outcome)
+        .bind(new.sustainability_score)
+        .bind(recorded_by)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(record)
+}
+
+/// A country information request as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StoredInformationRequest {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub destination_country: String,
+    pub question: String,
+    pub asked_by: Uuid,
+    pub asked_at: DateTime<Utc>,
+    #[serde(deserialize_with = "request_status")]
+    pub status: InformationRequestStatus,
+    pub answer: Option<String>,
+    pub answered_by: Option<Uuid>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+fn request_status<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<InformationRequestStatus, D::Error> {
+    let text = String::deserialize(d)?;
+    InformationRequestStatus::parse(&text)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown status {text:?}")))
+}
+
+const REQUEST_JSON: &str = "json_build_object('id', q.id, 'case_id', q.case_id, \
+    'destination_country', q.destination_country, 'question', q.question, \
+    'asked_by', q.asked_by, 'asked_at', q.asked_at, 'status', q.status, 'answer', q.answer, \
+    'answered_by', q.answered_by, 'answered_at', q.answered_at)";
+
+/// Records a counsellor's question about a case's destination.
+pub async fn insert_information_request(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    destination_country: &str,
+    asked_by: Uuid,
+    question: &str,
+) -> Result<StoredInformationRequest, StoreError> {
+    let sql = format!(
+        "with q as (insert into information_requests (id, case_id, destination_country, \
+             question, asked_by) values ($1, $2, $3, $4, $5) returning *) \
+         select {REQUEST_JSON} from q"
+    );
+    let Json(request): Json<StoredInformationRequest> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::now_v7())
+            .bind(case_id)
+            .bind(destination_country)
+            .bind(question)
+            .bind(asked_by)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(request)
+}
+
+/// Which information requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct InformationRequestFilter {
+    pub status: Option<InformationRequestStatus>,
+    /// Only the requests about cases of this counselling service.
+    pub counselling_service_id: Option<Uuid>,
+    /// Continue after this (asked_at, id).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: u32,
+}
+
+/// The outcome of answering a request.
+#[derive(Debug)]
+pub enum Answered {
+    Answered(StoredInformationRequest),
+    AlreadyAnswered,
+    Missing,
+}
+
+impl Store {
+    /// One page of information requests, oldest first; one more than `filter.limit` when
+    /// there is a further page.
+    pub async fn list_information_requests(
+        &self,
+        filter: &InformationRequestFilter,
+    ) -> Result<Vec<StoredInformationRequest>, StoreError> {
+        let mut qb = QueryBuilder::new("select ");
+        qb.push(REQUEST_JSON).push(" from information_requests q");
+        if let Some(service) = filter.counselling_service_id {
+            qb.push(" join cases c on c.id = q.case_id and c.counselling_service_id = ")
+                .push_bind(service);
+        }
+        qb.push(" where true");
+        if let Some(status) = filter.status {
+            qb.push(" and q.status = ").push_bind(status.as_str());
+        }
+        if let Some((at, id)) = filter.after {
+            qb.push(" and (q.asked_at, q.id) > (").push_bind(at).push(", ").push_bind(id).push(")");
+        }
+        qb.push(" order by q.asked_at, q.id limit ").push_bind(i64::from(filter.limit) + 1);
+        let rows: Vec<Json<StoredInformationRequest>> =
+            qb.build_query_scalar().fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(|Json(r)| r).collect())
+    }
+}
+
+/// Answers an open information request; a request is answered once.
+pub async fn answer_information_request(
+    conn: &mut PgConnection,
+    id: Uuid,
+    answered_by: Uuid,
+    answer: &str,
+) -> Result<Answered, StoreError> {
+    let sql = format!(
+        "with q as (update information_requests set status = 'answered', answer = $2, \
+             answered_by = $3, answered_at = now() \
+         where id = $1 and status = 'open' returning *) \
+         select {REQUEST_JSON} from q"
+    );
+    let updated: Option<Json<StoredInformationRequest>> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(answer)
+            .bind(answered_by)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(Json(request)) = updated {
+        return Ok(Answered::Answered(request));
+    }
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from information_requests where id = $1)")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(if exists { Answered::AlreadyAnswered } else { Answered::Missing })
+}
+
+/// Records a reclaim on a case.
+pub async fn insert_reclaim(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    recorded_by: Uuid,
+    new: &NewReclaim,
+) -> Result<Reclaim, StoreError> {
+    let sql = format!(
+        "with r as (insert into case_reclaims (id, case_id, reason, amount_rappen, comment, \
+             recorded_by) values ($1, $2, $3, $4, $5, $6) returning *) \
+         select {RECLAIM_JSON} from r"
+    );
+    let Json(reclaim): Json<Reclaim> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(Uuid::now_v7())
+        .bind(case_id)
+        .bind(new.reason.as_str())
+        .bind(new.amount_rappen)
+        .bind(&new.comment)
+        .bind(recorded_by)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(reclaim)
+}
+
+/// The outcome of settling or waiving a reclaim.
+#[derive(Debug)]
+pub enum ReclaimChange {
+    Changed(Reclaim),
+    /// The reclaim was settled or waived before.
+    NotOpen(ReclaimStatus),
+    Missing,
+}
+
+/// Settles or waives an open reclaim of the case.
+pub async fn update_reclaim(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    reclaim_id: Uuid,
+    update: &ReclaimUpdate,
+) -> Result<ReclaimChange, StoreError> {
+    let sql = format!(
+        "with r as (update case_reclaims set status = $3, comment = coalesce($4, comment), \
+             updated_at = now() \
+         where id = $1 and case_id = $2 and status = 'open' returning *) \
+         select {RECLAIM_JSON} from r"
+    );
+    let updated: Option<Json<Reclaim>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(reclaim_id)
+        .bind(case_id)
+        .bind(update.status.as_str())
+        .bind(&update.comment)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(Json(reclaim)) = updated {
+        return Ok(ReclaimChange::Changed(reclaim));
+    }
+    let status: Option<String> =
+        sqlx::query_scalar("select status from case_reclaims where id = $1 and case_id = $2")
+            .bind(reclaim_id)
+            .bind(case_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match status {
+        None => Ok(ReclaimChange::Missing),
+        Some(status) => Ok(ReclaimChange::NotOpen(
+            ReclaimStatus::parse(&status)
+                .ok_or_else(|| StoreError::corrupt("case_reclaims.status", &status))?,
+        )),
+    }
+}
+
+/// The amount SEM approved for one component of a case, if it approved it.
+pub async fn approved_amount(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    component: AssistanceComponent,
+) -> Result<Option<Rappen>, StoreError> {
+    let amount: Option<i64> = sqlx::query_scalar(
+        "select amount_rappen from case_approved_assistance where case_id = $1 and component = $2",
+    )
+    .bind(case_id)
+    .bind(component.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(amount.map(Rappen::new))
+}
