@@ -120,7 +120,6 @@ struct CreateUserArgs {
     password_stdin: bool,
 }
 
-
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Recompute the hash chain; exit 0 when intact, 1 when a link is missing, altered or

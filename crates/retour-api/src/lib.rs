@@ -104,6 +104,7 @@ impl AppState {
         (name = "cases", description = "Cases and their households, notes, search"),
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
+        (name = "statistics", description = "Figures and CSV exports for SEM, IOM Bern and the cantons; for service accounts, figures over fewer than 5 cases are withheld (null, `suppressed: true`)"),
     ),
     modifiers(&BearerAuth)
 )]
@@ -137,6 +138,7 @@ fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
         .merge(routes::service_accounts::routes())
         .merge(routes::audit::routes())
         .merge(routes::cases::routes())
+        .merge(routes::stats::routes())
 }
 
 /// The OpenAPI document generated from the handlers.
