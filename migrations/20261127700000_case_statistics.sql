@@ -90,7 +90,10 @@ create index case_statistics_decided_idx on case_statistics (decided_on)
 create index case_statistics_departed_idx on case_statistics (departed_on)
     where departed_on is not null;
 
-create function refresh_case_statistics(target uuid) returns void language sql as $$
+-- PL/pgSQL keeps the plan of its statement across calls (a SQL function is planned again on
+-- every call, which made each change of a case a millisecond slower).
+create function refresh_case_statistics(target uuid) returns void language plpgsql as $$
+begin
     insert into case_statistics (case_id, counselling_service_id, reintegration_mission_id,
         canton, programme, destination_country, status, residence_status, opened_on,
         submitted_at, decided_at, decided_on, decision, departed_at, departed_on, persons,
@@ -120,8 +123,8 @@ create function refresh_case_statistics(target uuid) returns void language sql a
         minors = excluded.minors,
         startup_cash_rappen = excluded.startup_cash_rappen,
         travel_money_rappen = excluded.travel_money_rappen,
-        approved_reintegration_rappen = excluded.approved_reintegration_rappen
-$$;
+        approved_reintegration_rappen = excluded.approved_reintegration_rappen;
+end $$;
 
 create function case_statistics_after_case() returns trigger language plpgsql as $$
 begin

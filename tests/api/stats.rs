@@ -882,6 +882,10 @@ async fn invalid_parameters_are_refused_with_422_naming_each(pool: PgPool) {
         pairs(&[("status", "unknown_parameter"), ("to", "out_of_range")])
     );
     assert_eq!(
+        fields(app.get("/v1/stats/pipeline?from=2019-01-01&to=2026-12-31", Some(&sem)).await),
+        pairs(&[("to", "range_too_long")])
+    );
+    assert_eq!(
         fields(app.get("/v1/stats/yearly", Some(&sem)).await),
         pairs(&[("year", "required")])
     );

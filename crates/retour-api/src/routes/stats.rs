@@ -54,9 +54,12 @@ const YEARS: std::ops::RangeInclusive<i32> = 1970..=2100;
 /// Top destinations of the yearly overview unless `top` says otherwise, and the most.
 const DEFAULT_TOP: usize = 10;
 const MAX_TOP: usize = 50;
-/// The pipeline's durations count the decisions and departures of this many days up to
-/// today unless `from` or `to` is given.
+/// The pipeline's durations count the decisions and departures of this many days: up to
+/// `to` (default today), or from `from`.
 const PIPELINE_DAYS: i64 = 365;
+/// The longest range of the pipeline's durations: a year, leap or not. Exact percentiles sort
+/// every duration, which stays fast for a year of a large installation's cases, not for ten.
+const PIPELINE_MAX_DAYS: i64 = 366;
 
 // --- Parameters ---------------------------------------------------------------------------
 
@@ -346,6 +349,26 @@ impl Params {
                     "period",
                     "unused",
                     "period sets the length of the period dimension; add period to group_by",
+                );
+            }
+        }
+        if report == Report::Pipeline {
+            let span = Duration::days(PIPELINE_DAYS - 1);
+            params.range = match (params.range.from, params.range.to) {
+                (Some(from), None) => DateRange { from: Some(from), to: Some(from + span) },
+                (None, to) => {
+                    let to = to.unwrap_or_else(|| Utc::now().date_naive());
+                    DateRange { from: Some(to - span), to: Some(to) }
+                }
+                (from, to) => DateRange { from, to },
+            };
+            if let (Some(from), Some(to)) = (params.range.from, params.range.to)
+                && (to - from).num_days() >= PIPELINE_MAX_DAYS
+            {
+                v.push(
+                    "to",
+                    "range_too_long",
+                    format!("from and to may span at most {PIPELINE_MAX_DAYS} days"),
                 );
             }
         }
@@ -798,21 +821,25 @@ pub struct YearlyStatistics {
 
 // --- CSV ----------------------------------------------------------------------------------
 
-/// RFC 4180 CSV (CRLF line ends, quoted where needed) with a header row.
-fn csv_response(
-    report: Report,
-    header: &[&str],
-    rows: &[Vec<String>],
-) -> Result<Response, ApiError> {
+/// RFC 4180 CSV (CRLF line ends, fields quoted where needed) with a header row, UTF-8.
+fn csv_body(columns: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .has_headers(false)
         .from_writer(Vec::new());
-    writer.write_record(header).map_err(ApiError::internal)?;
+    writer.write_record(columns).map_err(ApiError::internal)?;
     for row in rows {
         writer.write_record(row).map_err(ApiError::internal)?;
     }
-    let body = writer.into_inner().map_err(|e| ApiError::internal(e.into_error()))?;
+    writer.into_inner().map_err(|e| ApiError::internal(e.into_error()))
+}
+
+fn csv_response(
+    report: Report,
+    columns: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Response, ApiError> {
+    let body = csv_body(columns, rows)?;
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -1003,8 +1030,9 @@ async fn get_departure_stats(
 /// The pipeline: cases per status now, and the median and 90th percentile of the days from
 /// submission to SEM's decision and from the decision to the departure, in total and per
 /// canton. The durations count the decisions (resp. departures) whose day is within `from`
-/// and `to` (inclusive, Swiss time); without either, the 365 days up to today. The status
-/// counts are of now and ignore the range.
+/// and `to` (inclusive, Swiss time), at most 366 days apart; without `from`, the 365 days up
+/// to `to`, without `to` the 365 days from `from`, without either the 365 days up to today.
+/// The response names the range. The status counts are of now and ignore it.
 ///
 /// Scope as for `/v1/stats/cases`. Small groups: for service accounts a status count or a
 /// duration over fewer than 5 cases is withheld (null, `suppressed` true; never zero).
@@ -1014,8 +1042,8 @@ async fn get_departure_stats(
 /// `stats.export`.
 #[utoipa::path(get, path = "/v1/stats/pipeline", tag = "statistics", security(("bearer" = [])),
     params(
-        ("from" = Option<NaiveDate>, Query, description = "First decision/departure day the durations count (inclusive)"),
-        ("to" = Option<NaiveDate>, Query, description = "Last decision/departure day the durations count (inclusive)"),
+        ("from" = Option<NaiveDate>, Query, description = "First decision/departure day the durations count (inclusive; default: 364 days before to)"),
+        ("to" = Option<NaiveDate>, Query, description = "Last decision/departure day the durations count (inclusive; default: today, or 364 days after from); at most 366 days after from"),
         ("canton" = Option<String>, Query, description = "Cantons (two-letter codes), comma-separated"),
         ("programme" = Option<String>, Query, description = "Programmes, comma-separated"),
         ("destination_country" = Option<String>, Query, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
@@ -1028,7 +1056,7 @@ async fn get_departure_stats(
         )),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No access to statistics", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` naming every invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid parameter; a range longer than 366 days", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_pipeline_stats(
     State(state): State<AppState>,
@@ -1040,15 +1068,13 @@ async fn get_pipeline_stats(
     let csv = wants_csv(&headers);
     let access = authorise(&state, &caller, report, csv).await?;
     let params = Params::parse(report, query.as_deref().unwrap_or_default())?;
-    let mut range = params.range;
-    if range.from.is_none() && range.to.is_none() {
-        let today = Utc::now().date_naive();
-        range =
-            DateRange { from: Some(today - Duration::days(PIPELINE_DAYS - 1)), to: Some(today) };
-    }
+    let range = params.range;
     let store = state.store();
-    let counts = store.status_counts(access.scope, &params.filter).await?;
-    let durations = store.pipeline_durations(access.scope, &params.filter, range).await?;
+    // Two scans, side by side on two connections.
+    let (counts, durations) = tokio::try_join!(
+        store.status_counts(access.scope, &params.filter),
+        store.pipeline_durations(access.scope, &params.filter, range),
+    )?;
 
     // Status counts per canton, and their totals (summed before any is withheld).
     let mut per_canton: BTreeMap<(bool, Option<Canton>), BTreeMap<usize, i64>> = BTreeMap::new();
@@ -1200,9 +1226,10 @@ async fn get_yearly_stats(
     };
     let store = state.store();
     let dimensions = [Dimension::DestinationCountry, Dimension::Canton, Dimension::Programme];
-    let breakdowns =
-        store.departure_breakdowns(access.scope, &params.filter, &dimensions, range).await?;
-    let throughput = store.throughput(access.scope, &params.filter, range).await?;
+    let (breakdowns, throughput) = tokio::try_join!(
+        store.departure_breakdowns(access.scope, &params.filter, &dimensions, range),
+        store.throughput(access.scope, &params.filter, range),
+    )?;
 
     // Withheld lines go last, in the order of their codes, so their order says nothing of
     // their hidden sizes.
@@ -1398,6 +1425,42 @@ mod tests {
         assert_eq!(
             fields(Params::parse(Report::Cases, &query(MAX_VALUES + 1))),
             pairs(&[("destination_country", "too_many_values")])
+        );
+    }
+
+    #[test]
+    fn csv_quotes_fields_with_separators_quotes_and_line_breaks() {
+        let rows = vec![
+            vec!["BE".to_owned(), "Zürich, \"Nord\"".to_owned()],
+            vec![String::new(), "two\nlines".to_owned()],
+        ];
+        let body = csv_body(&["canton", "note"], &rows).expect("csv");
+        assert_eq!(
+            String::from_utf8(body).expect("utf-8"),
+            "canton,note\r\nBE,\"Zürich, \"\"Nord\"\"\"\r\n,\"two\nlines\"\r\n"
+        );
+    }
+
+    #[test]
+    fn the_pipeline_counts_a_year_at_most() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        let range = |query: &str| Params::parse(Report::Pipeline, query).map(|p| p.range);
+        let leap_year = range("from=2028-01-01&to=2028-12-31").expect("366 days");
+        assert_eq!(leap_year, DateRange { from: day(2028, 1, 1), to: day(2028, 12, 31) });
+        assert_eq!(
+            range("from=2026-03-01").expect("from").to,
+            day(2027, 2, 28),
+            "365 days from from"
+        );
+        assert_eq!(range("to=2026-12-31").expect("to").from, day(2026, 1, 1));
+        let today = Utc::now().date_naive();
+        assert_eq!(
+            range("").expect("default"),
+            DateRange { from: Some(today - Duration::days(364)), to: Some(today) }
+        );
+        assert_eq!(
+            fields(Params::parse(Report::Pipeline, "from=2026-01-01&to=2027-01-02")),
+            pairs(&[("to", "range_too_long")])
         );
     }
 
