@@ -9,7 +9,7 @@
 //! there: `count: null, suppressed: true`, never zero, and the same for every sum over it.
 //! Reads are logged as `stats.read`, CSV exports as `stats.export`, with their parameters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -83,8 +83,6 @@ impl Report {
     }
 
     fn parameters(self) -> &'static [&'static str] {
-        const FILTERS: [&str; 4] =
-            ["canton", "programme", "destination_country", "residence_status"];
         match self {
             Report::Cases => &[
                 "group_by",
@@ -109,8 +107,12 @@ impl Report {
                 "residence_status",
                 "status",
             ],
-            Report::Pipeline => &["from", "to", FILTERS[0], FILTERS[1], FILTERS[2], FILTERS[3]],
-            Report::Yearly => &["year", "top", FILTERS[0], FILTERS[1], FILTERS[2], FILTERS[3]],
+            Report::Pipeline => {
+                &["from", "to", "canton", "programme", "destination_country", "residence_status"]
+            }
+            Report::Yearly => {
+                &["year", "top", "canton", "programme", "destination_country", "residence_status"]
+            }
         }
     }
 
@@ -1113,13 +1115,11 @@ async fn get_pipeline_stats(
         }
     };
     let total = figures(Some(&totals), durations.iter().find(|d| d.total));
-    let mut cantons: BTreeMap<(bool, Option<Canton>), ()> =
-        per_canton.keys().map(|k| (*k, ())).collect();
-    for d in durations.iter().filter(|d| !d.total) {
-        cantons.insert((d.canton.is_none(), d.canton), ());
-    }
+    // Cantons in the order of their codes, federal asylum centres (no canton) last.
+    let mut cantons: BTreeSet<(bool, Option<Canton>)> = per_canton.keys().copied().collect();
+    cantons.extend(durations.iter().filter(|d| !d.total).map(|d| (d.canton.is_none(), d.canton)));
     let cantons: Vec<CantonPipeline> = cantons
-        .into_keys()
+        .into_iter()
         .map(|key| CantonPipeline {
             canton: key.1,
             figures: figures(
