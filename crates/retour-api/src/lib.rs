@@ -108,6 +108,7 @@ impl AppState {
         (name = "information-requests", description = "Country information requests (programme RIF) from counsellors to IOM Bern"),
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
+        (name = "statistics", description = "Figures and CSV exports for SEM, IOM Bern and the cantons; for service accounts, figures over fewer than 5 cases are withheld (null, `suppressed: true`)"),
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth)
@@ -143,6 +144,7 @@ fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
         .merge(routes::audit::routes())
         .merge(routes::cases::routes())
         .merge(routes::information_requests::routes())
+        .merge(routes::stats::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

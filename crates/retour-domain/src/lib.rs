@@ -18,6 +18,7 @@ pub mod reclaim;
 pub mod records;
 pub mod reintegration;
 pub mod role;
+pub mod statistics;
 pub mod status;
 pub mod tariff;
 pub mod validation;

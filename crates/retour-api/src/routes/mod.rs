@@ -6,5 +6,6 @@ pub(crate) mod cases;
 pub(crate) mod information_requests;
 pub(crate) mod institutions;
 pub(crate) mod service_accounts;
+pub(crate) mod stats;
 pub(crate) mod tariffs;
 pub(crate) mod users;
