@@ -15,6 +15,7 @@ pub mod institutions;
 pub mod refresh_tokens;
 pub mod service_accounts;
 pub mod signing_keys;
+pub mod synthetic;
 pub mod tariffs;
 pub mod users;
 
