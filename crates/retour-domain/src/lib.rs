@@ -4,13 +4,13 @@
 pub mod actor;
 pub mod assistance;
 pub mod canton;
-pub mod case;
-pub mod country;
 pub mod entitlement;
 pub mod institution;
-mod macros;
 pub mod money;
 pub mod password;
+pub mod case;
+pub mod country;
+mod macros;
 pub mod person;
 pub mod policy;
 pub mod role;

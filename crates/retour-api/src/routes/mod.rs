@@ -2,8 +2,8 @@
 
 pub(crate) mod audit;
 pub(crate) mod auth;
-pub(crate) mod cases;
+pub(crate) mod tariffs;
 pub(crate) mod institutions;
 pub(crate) mod service_accounts;
-pub(crate) mod tariffs;
 pub(crate) mod users;
+pub(crate) mod cases;
