@@ -262,6 +262,11 @@ struct SeedArgs {
         value_parser = clap::value_parser!(u64).range(1..=100_000))]
     batch: u64,
 
+    /// Batches of synthetic cases loaded at the same time, each on its own connection.
+    #[arg(long, value_name = "C", default_value_t = 2, requires = "synthetic",
+        value_parser = clap::value_parser!(u64).range(1..=16))]
+    connections: u64,
+
     /// The day the synthetic data is "as of": every case's history ends before it, and the
     /// cases still open then are in progress. Defaults to today (UTC).
     #[arg(long, value_name = "DATE", requires = "synthetic")]
@@ -438,12 +443,14 @@ async fn seed_synthetic(store: &Store, cases: u64, args: &SeedArgs) -> anyhow::R
         cases,
         seed: args.seed,
         batch: usize::try_from(args.batch).unwrap_or(10_000),
+        connections: usize::try_from(args.connections).unwrap_or(2),
         from: args.from,
         as_of: args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
     };
     eprintln!(
-        "generating {cases} synthetic cases (seed {}, from {} as of {}, {} per transaction)",
-        options.seed, options.from, options.as_of, options.batch
+        "generating {cases} synthetic cases (seed {}, from {} as of {}, {} per transaction, \
+         {} connections)",
+        options.seed, options.from, options.as_of, options.batch, options.connections
     );
     let bar = indicatif::ProgressBar::new(cases);
     bar.set_style(

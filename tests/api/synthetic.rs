@@ -69,7 +69,14 @@ async fn none(pool: &PgPool, what: &str, sql: &'static str) {
 async fn seeded_cases_are_the_generators_output_and_consistent_in_every_record(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     let as_of = day(2026, 11, 27);
-    let options = Options { cases: 600, seed: 11, batch: 250, from: as_of - Days::new(200), as_of };
+    let options = Options {
+        cases: 600,
+        seed: 11,
+        batch: 250,
+        connections: 2,
+        from: as_of - Days::new(200),
+        as_of,
+    };
     let generated = load(&app, &options).await;
 
     // Exactly the generated cases, with their references and statuses.
@@ -317,6 +324,7 @@ async fn the_api_reads_searches_and_numbers_after_seeded_cases(pool: PgPool) {
         cases: 300,
         seed: 5,
         batch: 100,
+        connections: 3,
         from: today - Days::new(120),
         as_of: today + Days::new(1),
     };
@@ -373,10 +381,72 @@ async fn the_api_reads_searches_and_numbers_after_seeded_cases(pool: PgPool) {
 async fn a_period_shorter_than_a_month_is_refused_before_anything_is_written(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     let as_of = day(2026, 11, 27);
-    let options = Options { cases: 10, seed: 1, batch: 10, from: as_of - Days::new(10), as_of };
+    let options = Options {
+        cases: 10,
+        seed: 1,
+        batch: 10,
+        connections: 1,
+        from: as_of - Days::new(10),
+        as_of,
+    };
     let error = synthetic::load(&app.store, &options, |_| {}).await.expect_err("refused");
     assert!(error.to_string().contains("at least 30 days"), "{error}");
     let (cases,): (i64,) =
         sqlx::query_as("select count(*) from cases").fetch_one(&pool).await.expect("count");
     assert_eq!(cases, 0);
+}
+
+/// Runs `retour args…` against the test's database.
+fn retour(pool: &PgPool, args: &[&str]) -> std::process::Output {
+    let database = pool.connect_options().get_database().expect("database name").to_owned();
+    let mut url =
+        url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL")).expect("url");
+    url.set_path(&database);
+    std::process::Command::new(env!("CARGO_BIN_EXE_retour"))
+        .args(args)
+        .env("DATABASE_URL", url.as_str())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run retour")
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_seed_command_loads_synthetic_cases_on_the_demo_and_reports_the_rate(pool: PgPool) {
+    let args = [
+        "seed",
+        "--synthetic",
+        "40",
+        "--seed",
+        "3",
+        "--batch",
+        "15",
+        "--from",
+        "2026-05-01",
+        "--as-of",
+        "2026-11-27",
+    ];
+    let output = retour(&pool, &args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("seeded 40 cases") && stdout.contains("cases/s"), "{stdout}");
+    let (cases, counsellors): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from cases), \
+             (select count(*) from users where role = 'counsellor')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("counts");
+    assert_eq!(cases, 40);
+    assert_eq!(counsellors, 32, "one counsellor per counselling service");
+
+    // The demo users it relies on were seeded too: they sign in.
+    let app = TestApp::new(pool.clone()).await;
+    app.login("counsellor.vd@demo.test").await;
+
+    // Nothing to seed, or a synthetic option without --synthetic, is refused.
+    let nothing = retour(&pool, &["seed"]);
+    assert!(!nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("--synthetic N"));
+    let stray = retour(&pool, &["seed", "--demo", "--seed", "4"]);
+    assert_eq!(stray.status.code(), Some(2));
 }

@@ -27,7 +27,7 @@ mod world;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Connection, PgConnection};
+use sqlx::{ConnectOptions, Connection, PgConnection};
 use uuid::Uuid;
 
 pub use generate::{Batch, CaseSummary, Generator, Start, default_from};
@@ -80,6 +80,8 @@ pub struct Options {
     pub seed: u64,
     /// Cases per transaction.
     pub batch: usize,
+    /// Batches loaded at the same time, each on its own connection.
+    pub connections: usize,
     /// Cases open from this day on (UTC).
     pub from: NaiveDate,
     /// Generated activity ends before this day (UTC): cases still open then are in
@@ -144,9 +146,16 @@ pub async fn ensure_staff(store: &Store) -> Result<(), SyntheticError> {
     let Some((hash,)) = hash else {
         return Err(SyntheticError::DemoMissing(format!("no user {HASH_FROM_EMAIL}")));
     };
-    let missing: Vec<(Uuid, String, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(
-            "select i.id, i.kind, i.canton, i.federal_region, i.country from institutions i \
+    #[derive(sqlx::FromRow)]
+    struct Unstaffed {
+        id: Uuid,
+        kind: String,
+        canton: Option<String>,
+        federal_region: Option<String>,
+        country: Option<String>,
+    }
+    let missing: Vec<Unstaffed> = sqlx::query_as(
+        "select i.id, i.kind, i.canton, i.federal_region, i.country from institutions i \
              where i.active and ((i.kind = 'counselling_service' and not exists ( \
                      select 1 from users u where u.institution_id = i.id \
                      and u.role = 'counsellor' and u.status = 'active')) \
@@ -154,10 +163,12 @@ pub async fn ensure_staff(store: &Store) -> Result<(), SyntheticError> {
                      select 1 from users u where u.institution_id = i.id \
                      and u.role = 'iom_mission_officer' and u.status = 'active'))) \
              order by i.kind, i.canton, i.federal_region, i.country, i.id",
-        )
-        .fetch_all(pool)
-        .await?;
-    for (n, (id, kind, canton, region, country)) in missing.into_iter().enumerate() {
+    )
+    .fetch_all(pool)
+    .await?;
+    for (n, Unstaffed { id, kind, canton, federal_region: region, country }) in
+        missing.into_iter().enumerate()
+    {
         let (email, role) = if kind == "iom_mission" {
             let country = country.unwrap_or_default().to_lowercase();
             (format!("mission.{country}@demo.test"), "iom_mission_officer")
@@ -204,11 +215,18 @@ impl Directory {
     /// The counselling services with their first counsellor, the IOM missions with their
     /// first officer, and the demo's SEM, swissREPAT and IOM Bern users.
     pub async fn load(conn: &mut PgConnection) -> Result<Self, SyntheticError> {
-        let services: Vec<(Uuid, Option<String>, Option<String>, Option<Uuid>)> = sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct ServiceRow {
+            id: Uuid,
+            canton: Option<String>,
+            federal_region: Option<String>,
+            counsellor: Option<Uuid>,
+        }
+        let services: Vec<ServiceRow> = sqlx::query_as(
             "select i.id, i.canton, i.federal_region, ( \
                  select u.id from users u where u.institution_id = i.id \
                  and u.role = 'counsellor' and u.status = 'active' \
-                 order by lower(u.email) limit 1) \
+                 order by lower(u.email) limit 1) as counsellor \
              from institutions i where i.kind = 'counselling_service' and i.active \
              order by i.canton nulls last, i.federal_region, i.name",
         )
@@ -216,7 +234,7 @@ impl Directory {
         .await?;
         let services = services
             .into_iter()
-            .map(|(id, canton, federal_region, counsellor)| {
+            .map(|ServiceRow { id, canton, federal_region, counsellor }| {
                 let counsellor = counsellor.ok_or_else(|| {
                     SyntheticError::DemoMissing(format!(
                         "counselling service {id} has no counsellor"
@@ -288,8 +306,11 @@ pub async fn start(conn: &mut PgConnection) -> Result<Start, SyntheticError> {
     })
 }
 
+/// One table's rows of a batch.
+type Rows = fn(&generate::Tables) -> &copy::CopyBuf;
+
 /// The tables written, in an order their foreign keys accept, with their COPY statements.
-const COPIES: &[(&str, fn(&generate::Tables) -> &copy::CopyBuf)] = &[
+const COPIES: &[(&str, Rows)] = &[
     ("copy case_medical (case_id, summary, fit_to_travel, escort, updated_at) from stdin", |t| {
         &t.medical
     }),
@@ -421,8 +442,16 @@ async fn copy_in(
     Ok(())
 }
 
-/// Writes one batch in one transaction. Returns the rows written.
-async fn write_batch(conn: &mut PgConnection, batch: &Batch) -> Result<u64, SyntheticError> {
+/// Writes batch number `index` in one transaction and returns the rows written. The bulk
+/// of it runs alongside other loaders; the tail (sealing into the hash chain, raising the
+/// reference counters, committing) waits until every earlier batch has committed, so the
+/// chain takes the batches in their order whatever the timing.
+async fn write_batch(
+    conn: &mut PgConnection,
+    index: u64,
+    batch: &Batch,
+    committed: &tokio::sync::watch::Sender<u64>,
+) -> Result<u64, SyntheticError> {
     let mut tx = conn.begin().await?;
     sqlx::query("set local synchronous_commit = off").execute(&mut *tx).await?;
     let cases = format!("copy synthetic_cases ({CASE_COLUMNS}) from stdin");
@@ -434,6 +463,10 @@ async fn write_batch(conn: &mut PgConnection, batch: &Batch) -> Result<u64, Synt
     for (statement, table) in COPIES {
         copy_in(&mut tx, statement, table(&batch.tables)).await?;
     }
+    let mut turn = committed.subscribe();
+    turn.wait_for(|done| *done == index)
+        .await
+        .map_err(|_| SyntheticError::Generator("a loader stopped".to_owned()))?;
     let seals = seal(&mut tx, batch).await?;
     let (prefixes, years, numbers): (Vec<String>, Vec<i32>, Vec<i64>) = batch.counters.iter().fold(
         (Vec::new(), Vec::new(), Vec::new()),
@@ -456,6 +489,7 @@ async fn write_batch(conn: &mut PgConnection, batch: &Batch) -> Result<u64, Synt
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    committed.send_replace(index + 1);
     Ok(batch.rows() + seals)
 }
 
@@ -516,6 +550,7 @@ const ANALYZE: &str = "analyze cases, case_persons, case_medical, case_eligibili
 
 /// Generates and loads `options.cases` cases, calling `progress` after every batch.
 /// Adds missing staff first ([`ensure_staff`]); the demo institutions and users must exist.
+/// On an error, the batches committed before it stay (each is whole and consistent).
 pub async fn load(
     store: &Store,
     options: &Options,
@@ -525,37 +560,92 @@ pub async fn load(
         return Err(SyntheticError::PeriodTooShort(options.from));
     }
     ensure_staff(store).await?;
-    let mut conn = store.pool().acquire().await?;
-    let directory = Directory::load(&mut conn).await?;
-    let start = start(&mut conn).await?;
-    sqlx::raw_sql(STAGING).execute(&mut *conn).await?;
+    let (directory, start) = {
+        let mut conn = store.pool().acquire().await?;
+        (Directory::load(&mut conn).await?, start(&mut conn).await?)
+    };
 
+    // Generation on its own thread, one batch ahead of the loaders.
     let mut generator =
         Generator::new(options.seed, options.from, options.as_of, options.cases, directory, start);
     let size = options.batch.max(1);
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Batch>(1);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<(u64, Batch)>(1);
     let producer = tokio::task::spawn_blocking(move || {
+        let mut index = 0;
         while let Some(batch) = generator.next_batch(size) {
-            if sender.blocking_send(batch).is_err() {
+            if sender.blocking_send((index, batch)).is_err() {
                 break;
             }
+            index += 1;
         }
     });
 
+    // Loaders, each on its own connection, taking the next batch as they are free.
+    let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+    let (committed, _) = tokio::sync::watch::channel(0u64);
+    let committed = std::sync::Arc::new(committed);
+    let (done, mut finished) =
+        tokio::sync::mpsc::unbounded_channel::<(Vec<CaseSummary>, u64, u64)>();
+    let mut loaders = tokio::task::JoinSet::new();
+    // Statements over a second are the rule here, not a sign of trouble.
+    let connect = (*store.pool().connect_options())
+        .clone()
+        .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
+    for _ in 0..options.connections.max(1) {
+        let mut conn = PgConnection::connect_with(&connect).await?;
+        let receiver = receiver.clone();
+        let committed = committed.clone();
+        let done = done.clone();
+        loaders.spawn(async move {
+            sqlx::raw_sql(STAGING).execute(&mut conn).await?;
+            loop {
+                let next = receiver.lock().await.recv().await;
+                let Some((index, batch)) = next else { break };
+                let rows = write_batch(&mut conn, index, &batch, &committed).await?;
+                let events = batch.audit.len() as u64;
+                if done.send((batch.cases, rows, events)).is_err() {
+                    break;
+                }
+            }
+            conn.close().await?;
+            Ok::<(), SyntheticError>(())
+        });
+    }
+    drop(done);
+
     let mut report = Report::default();
     let mut statuses: HashMap<&'static str, u64> = HashMap::new();
-    while let Some(batch) = receiver.recv().await {
-        let rows = write_batch(&mut conn, &batch).await?;
-        report.cases += batch.cases.len() as u64;
-        report.rows += rows;
-        report.audit_events += batch.audit.len() as u64;
-        for case in &batch.cases {
-            *statuses.entry(case.status.as_str()).or_default() += 1;
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            Some((cases, rows, events)) = finished.recv() => {
+                report.cases += cases.len() as u64;
+                report.rows += rows;
+                report.audit_events += events;
+                for case in &cases {
+                    *statuses.entry(case.status.as_str()).or_default() += 1;
+                }
+                progress(Progress { cases: report.cases, rows: report.rows });
+            }
+            Some(joined) = loaders.join_next() => {
+                let outcome = joined
+                    .map_err(|e| SyntheticError::Generator(e.to_string()))
+                    .and_then(|result| result);
+                if let Err(error) = outcome {
+                    // The others stop: their open transactions roll back.
+                    loaders.abort_all();
+                    failure.get_or_insert(error);
+                }
+            }
+            else => break,
         }
-        progress(Progress { cases: report.cases, rows: report.rows });
+    }
+    drop(receiver);
+    if let Some(error) = failure {
+        return Err(error);
     }
     producer.await.map_err(|e| SyntheticError::Generator(e.to_string()))?;
-    sqlx::raw_sql(ANALYZE).execute(&mut *conn).await?;
+    sqlx::raw_sql(ANALYZE).execute(store.pool()).await?;
     let mut statuses: Vec<(&'static str, u64)> = statuses.into_iter().collect();
     statuses.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     report.statuses = statuses;
