@@ -455,9 +455,12 @@ async fn seed_synthetic(store: &Store, cases: u64, args: &SeedArgs) -> anyhow::R
     let bar = indicatif::ProgressBar::new(cases);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} cases, {per_sec}, eta {eta} {msg}",
+            "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} cases, {rate}, eta {eta} {msg}",
         )
         .context("progress bar template")?
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} cases/s", state.per_sec());
+        })
         .progress_chars("=> "),
     );
     let started = std::time::Instant::now();
