@@ -312,11 +312,6 @@ impl Generator {
         }
     }
 
-    /// Cases generated so far.
-    pub fn generated(&self) -> u64 {
-        self.next
-    }
-
     /// The next batch of up to `size` cases; `None` once all were generated.
     pub fn next_batch(&mut self, size: usize) -> Option<Batch> {
         if self.next >= self.total || self.days.is_empty() {
@@ -462,12 +457,13 @@ impl Generator {
             ])
         };
 
-        // The reference: the next number of the prefix in the opening year.
+        // The reference: the next number of the prefix in the opening year. Cases open in
+        // office hours, far from midnight, so the UTC year is the Swiss year.
         let year = opened.year();
         let counter = self.counters.entry((service.prefix.clone(), year)).or_insert(0);
         *counter += 1;
         let number = *counter;
-        let reference = format!("{}-{year}-{number:05}", service.prefix);
+        let reference = retour_domain::case::format_reference(&service.prefix, year, number);
         let id = self.id_at(created);
 
         // The household.
