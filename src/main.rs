@@ -245,6 +245,36 @@ struct SeedArgs {
     /// Never use on a production installation.
     #[arg(long)]
     demo: bool,
+
+    /// Also generate this many realistic synthetic cases (with the demo data, a counsellor
+    /// per counselling service and an officer per IOM mission), for load tests and
+    /// benchmarks. Run it on an idle database.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    synthetic: Option<u64>,
+
+    /// Seed value of the synthetic cases: the same value (with the same --as-of and N) gives
+    /// the same cases.
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "synthetic")]
+    seed: u64,
+
+    /// Synthetic cases per transaction.
+    #[arg(long, value_name = "B", default_value_t = 10_000, requires = "synthetic",
+        value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    batch: u64,
+
+    /// Batches of synthetic cases loaded at the same time, each on its own connection.
+    #[arg(long, value_name = "C", default_value_t = 2, requires = "synthetic",
+        value_parser = clap::value_parser!(u64).range(1..=16))]
+    connections: u64,
+
+    /// The day the synthetic data is "as of": every case's history ends before it, and the
+    /// cases still open then are in progress. Defaults to today (UTC).
+    #[arg(long, value_name = "DATE", requires = "synthetic")]
+    as_of: Option<chrono::NaiveDate>,
+
+    /// The first day synthetic cases are opened.
+    #[arg(long, value_name = "DATE", requires = "synthetic", default_value_t = retour_store::synthetic::default_from())]
+    from: chrono::NaiveDate,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -369,8 +399,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed(args) => {
-            if !args.demo {
-                anyhow::bail!("say what to seed, e.g. --demo");
+            if !args.demo && args.synthetic.is_none() {
+                anyhow::bail!("say what to seed: --demo, or --synthetic N");
             }
             let store = connect(&cli.database.database_url, &pool).await?;
             store.migrate().await.context("applying migrations")?;
@@ -379,6 +409,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e))
                 .context("seeding the demo data")?;
             tracing::info!("demo institutions and users seeded (password: retour-demo)");
+            if let Some(cases) = args.synthetic {
+                seed_synthetic(&store, cases, &args).await?;
+            }
             Ok(())
         }
         Command::Institution(command) => {
@@ -401,6 +434,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audit_command(&store, command).await
         }
     }
+}
+
+/// Generates and loads synthetic cases with a progress bar, then prints what was loaded.
+async fn seed_synthetic(store: &Store, cases: u64, args: &SeedArgs) -> anyhow::Result<()> {
+    use retour_store::synthetic;
+    let options = synthetic::Options {
+        cases,
+        seed: args.seed,
+        batch: usize::try_from(args.batch).unwrap_or(10_000),
+        connections: usize::try_from(args.connections).unwrap_or(2),
+        from: args.from,
+        as_of: args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    };
+    eprintln!(
+        "generating {cases} synthetic cases (seed {}, from {} as of {}, {} per transaction, \
+         {} connections)",
+        options.seed, options.from, options.as_of, options.batch, options.connections
+    );
+    let bar = indicatif::ProgressBar::new(cases);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} cases, {rate}, eta {eta} {msg}",
+        )
+        .context("progress bar template")?
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} cases/s", state.per_sec());
+        })
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let report = synthetic::load(store, &options, |progress| {
+        bar.set_position(progress.cases);
+        bar.set_message(format!("({} rows)", progress.rows));
+    })
+    .await
+    .context("seeding synthetic cases")?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} cases ({} rows, {} access-log events sealed) in {seconds:.1} s: {:.0} cases/s",
+        report.cases,
+        report.rows,
+        report.audit_events,
+        report.cases as f64 / seconds.max(0.001)
+    );
+    let statuses: Vec<String> =
+        report.statuses.iter().map(|(status, n)| format!("{status} {n}")).collect();
+    println!("by status: {}", statuses.join(", "));
+    Ok(())
 }
 
 /// An administration error as one line: each invalid field with its reason.

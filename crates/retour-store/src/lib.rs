@@ -16,6 +16,7 @@ pub mod refresh_tokens;
 pub mod service_accounts;
 pub mod signing_keys;
 pub mod stats;
+pub mod synthetic;
 pub mod tariffs;
 pub mod users;
 pub mod workflow;

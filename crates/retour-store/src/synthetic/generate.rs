@@ -1,0 +1,1667 @@
+//! The generator: realistic cases drawn from a seeded random number generator, each lived
+//! through the workflow up to the day the data is "as of", written as COPY rows.
+//!
+//! Everything random comes from one ChaCha8 stream seeded with the seed value (its output
+//! is fixed by its specification, unlike `StdRng`'s), consumed in the same order on every
+//! run; ids are UUIDv7 made from the generated timestamps and bits of that stream. So the
+//! same seed, "as of" day, case count, directory and starting counters give the same bytes.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Days, NaiveDate, Weekday};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use retour_domain::CaseStatus;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::copy::{CopyBuf, MICROS_PER_DAY, Micros, day_of, start_of};
+use super::world::{self, COUNTRIES, Country};
+use super::{Directory, Staff};
+use crate::audit::StoredEvent;
+
+const MINUTE: i64 = 60_000_000;
+const HOUR: i64 = 60 * MINUTE;
+
+/// The default first day of generated activity.
+pub fn default_from() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2019, 1, 7).unwrap_or(NaiveDate::MIN)
+}
+
+/// Status S exists from this day on (the Federal Council activated it on 11 March 2022).
+fn status_s_from() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2022, 3, 12).unwrap_or(NaiveDate::MIN)
+}
+
+/// The COPY rows of one batch, one buffer per table.
+#[derive(Debug, Default)]
+pub(crate) struct Tables {
+    pub cases: CopyBuf,
+    pub persons: CopyBuf,
+    pub medical: CopyBuf,
+    pub eligibility: CopyBuf,
+    pub requested: CopyBuf,
+    pub notes: CopyBuf,
+    pub events: CopyBuf,
+    pub questions: CopyBuf,
+    pub decisions: CopyBuf,
+    pub approved: CopyBuf,
+    pub itineraries: CopyBuf,
+    pub departures: CopyBuf,
+    pub disbursements: CopyBuf,
+    pub visits: CopyBuf,
+    pub endings: CopyBuf,
+    pub info_requests: CopyBuf,
+    pub reclaims: CopyBuf,
+    pub audit: CopyBuf,
+}
+
+/// A generated case, as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    pub id: Uuid,
+    pub reference: String,
+    pub status: CaseStatus,
+    pub counselling_service_id: Uuid,
+    /// The principal applicant's surname.
+    pub surname: String,
+}
+
+/// One batch of generated cases.
+#[derive(Debug)]
+pub struct Batch {
+    pub(crate) tables: Tables,
+    pub(crate) audit: Vec<StoredEvent>,
+    /// The last reference number used per prefix and year.
+    pub(crate) counters: Vec<(String, i32, i64)>,
+    pub cases: Vec<CaseSummary>,
+}
+
+impl Batch {
+    /// Rows across every table.
+    pub fn rows(&self) -> u64 {
+        let t = &self.tables;
+        [
+            &t.cases,
+            &t.persons,
+            &t.medical,
+            &t.eligibility,
+            &t.requested,
+            &t.notes,
+            &t.events,
+            &t.questions,
+            &t.decisions,
+            &t.approved,
+            &t.itineraries,
+            &t.departures,
+            &t.disbursements,
+            &t.visits,
+            &t.endings,
+            &t.info_requests,
+            &t.reclaims,
+            &t.audit,
+        ]
+        .iter()
+        .map(|b| b.rows())
+        .sum()
+    }
+
+    /// The batch's COPY text, table after table: equal for equal inputs.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let t = &self.tables;
+        let mut hasher = Sha256::new();
+        for buf in [
+            &t.cases,
+            &t.persons,
+            &t.medical,
+            &t.eligibility,
+            &t.requested,
+            &t.notes,
+            &t.events,
+            &t.questions,
+            &t.decisions,
+            &t.approved,
+            &t.itineraries,
+            &t.departures,
+            &t.disbursements,
+            &t.visits,
+            &t.endings,
+            &t.info_requests,
+            &t.reclaims,
+            &t.audit,
+        ] {
+            hasher.update(buf.bytes());
+            hasher.update([0]);
+        }
+        hasher.finalize().into()
+    }
+}
+
+/// Where generation starts: what the database holds already.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    /// The last reference number per (prefix, year).
+    pub counters: HashMap<(String, i32), i64>,
+    /// Persons stored so far: ZEMIS and N numbers go on from here, so they stay unique.
+    pub persons: u64,
+}
+
+/// Generates `total` cases in batches, in the order of their opening.
+pub struct Generator {
+    rng: ChaCha8Rng,
+    dir: Directory,
+    service_weights: Vec<u64>,
+    country_weights: Vec<u64>,
+    /// Working days from the window's start to the day before "as of".
+    days: Vec<NaiveDate>,
+    cutoff: Micros,
+    total: u64,
+    next: u64,
+    counters: HashMap<(String, i32), i64>,
+    person_index: u64,
+}
+
+/// Cumulative weights, for [`pick_weighted`].
+fn cumulative(weights: impl IntoIterator<Item = u64>) -> Vec<u64> {
+    let mut sum = 0;
+    weights
+        .into_iter()
+        .map(|w| {
+            sum += w;
+            sum
+        })
+        .collect()
+}
+
+/// An index drawn with the weights whose running sums are `cumulative`.
+fn pick_index(rng: &mut ChaCha8Rng, cumulative: &[u64]) -> usize {
+    let total = cumulative.last().copied().unwrap_or(1).max(1);
+    let draw = rng.random_range(0..total);
+    cumulative.partition_point(|&c| c <= draw).min(cumulative.len().saturating_sub(1))
+}
+
+/// `ZEMIS` numbers: a bijection of the person's index onto 8 digits (10000000–99999999), so
+/// that every generated person has their own.
+fn zemis_number(index: u64) -> String {
+    const SPAN: u64 = 90_000_000;
+    let n = (index % SPAN * 61_803_397 + 12_345_679) % SPAN + 10_000_000;
+    format!("{n:08}")
+}
+
+/// `N 123 456`: a bijection of the person's index onto six digits (unique for the first
+/// million persons, and always within a household).
+fn n_number(index: u64) -> String {
+    const SPAN: u64 = 1_000_000;
+    let n = (index % SPAN * 386_927 + 271_828) % SPAN;
+    format!("N {:03} {:03}", n / 1000, n % 1000)
+}
+
+struct Person {
+    relationship: &'static str,
+    surname: &'static str,
+    given_names: &'static str,
+    alias: Option<String>,
+    birth: NaiveDate,
+    sex: &'static str,
+    nationality: &'static str,
+    entry: NaiveDate,
+    travelling: bool,
+}
+
+/// An event of the case's history.
+struct Step {
+    action: &'static str,
+    from: Option<CaseStatus>,
+    to: CaseStatus,
+    at: Micros,
+    actor: Staff,
+    comment: Option<&'static str>,
+}
+
+/// What the case went through, built while it lives.
+struct Life {
+    id: Uuid,
+    counsellor: Staff,
+    status: CaseStatus,
+    steps: Vec<Step>,
+    /// Edits of the application besides transitions (each bumps the version).
+    edits: u32,
+    last_change: Micros,
+    submitted_at: Option<Micros>,
+    approved_at: Option<Micros>,
+    decided_at: Option<Micros>,
+    departed_at: Option<Micros>,
+    closed_at: Option<Micros>,
+    reviewer: Option<Uuid>,
+    mission: Option<Uuid>,
+}
+
+impl Life {
+    fn go(&mut self, action: &'static str, to: CaseStatus, at: Micros, actor: Staff) {
+        self.go_with(action, to, at, actor, None);
+    }
+
+    fn go_with(
+        &mut self,
+        action: &'static str,
+        to: CaseStatus,
+        at: Micros,
+        actor: Staff,
+        comment: Option<&'static str>,
+    ) {
+        let from = Some(self.status);
+        self.steps.push(Step { action, from, to, at, actor, comment });
+        self.status = to;
+        self.last_change = self.last_change.max(at);
+    }
+}
+
+/// Assistance amounts in Rappen, by component, in a fixed order.
+type Amounts = Vec<(&'static str, i64)>;
+
+fn amount_of(amounts: &Amounts, component: &str) -> i64 {
+    amounts.iter().find(|(c, _)| *c == component).map_or(0, |(_, a)| *a)
+}
+
+impl Generator {
+    /// A generator of `total` cases for `dir`, opened from `from` on, "as of" the start of
+    /// `as_of` (UTC): nothing generated happens on or after it.
+    pub fn new(
+        seed: u64,
+        from: NaiveDate,
+        as_of: NaiveDate,
+        total: u64,
+        dir: Directory,
+        start: Start,
+    ) -> Self {
+        let federal = dir.services.iter().filter(|s| s.canton.is_none()).count() as u64;
+        let service_weights = cumulative(dir.services.iter().map(|s| match &s.canton {
+            Some(canton) => {
+                let population = world::CANTON_WEIGHTS
+                    .iter()
+                    .find(|(code, _)| code == canton)
+                    .map_or(20, |(_, w)| u64::from(*w));
+                population * u64::from(100 - world::FEDERAL_CENTRE_PERCENT) * 1000
+            }
+            None => {
+                let cantonal: u64 = world::CANTON_WEIGHTS.iter().map(|(_, w)| u64::from(*w)).sum();
+                cantonal * u64::from(world::FEDERAL_CENTRE_PERCENT) * 1000 / federal.max(1)
+            }
+        }));
+        let country_weights = cumulative(COUNTRIES.iter().map(|c| u64::from(c.weight)));
+        let mut days = Vec::new();
+        let mut day = from;
+        while day < as_of {
+            if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+                days.push(day);
+            }
+            day = day + Days::new(1);
+        }
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            dir,
+            service_weights,
+            country_weights,
+            days,
+            cutoff: start_of(as_of),
+            total,
+            next: 0,
+            counters: start.counters,
+            person_index: start.persons,
+        }
+    }
+
+    /// The next batch of up to `size` cases; `None` once all were generated.
+    pub fn next_batch(&mut self, size: usize) -> Option<Batch> {
+        if self.next >= self.total || self.days.is_empty() {
+            return None;
+        }
+        let count = (self.total - self.next).min(size as u64);
+        let mut batch = Batch {
+            tables: Tables::default(),
+            audit: Vec::with_capacity(count as usize * 4),
+            counters: Vec::new(),
+            cases: Vec::with_capacity(count as usize),
+        };
+        let mut touched: HashMap<(String, i32), i64> = HashMap::new();
+        for _ in 0..count {
+            let index = self.next;
+            self.next += 1;
+            let (summary, prefix, year, number) = self.case(index, &mut batch);
+            touched.insert((prefix, year), number);
+            batch.cases.push(summary);
+        }
+        let mut counters: Vec<(String, i32, i64)> =
+            touched.into_iter().map(|((p, y), n)| (p, y, n)).collect();
+        counters.sort();
+        batch.counters = counters;
+        Some(batch)
+    }
+
+    // ---- random helpers -------------------------------------------------------------
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    /// Uniform in `lo..=hi` (just `lo` when the range is empty).
+    fn between(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo { lo } else { self.rng.random_range(lo..=hi) }
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.rng.random_range(0..items.len())]
+    }
+
+    fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
+        let cumulative = cumulative(items.iter().map(|(_, w)| u64::from(*w)));
+        items[pick_index(&mut self.rng, &cumulative)].0
+    }
+
+    /// Exponentially distributed with this mean.
+    fn exponential(&mut self, mean: f64) -> f64 {
+        let u: f64 = self.rng.random();
+        -(1.0 - u).ln() * mean
+    }
+
+    /// A UUIDv7 for something that happened at `at`.
+    fn id_at(&mut self, at: Micros) -> Uuid {
+        let bytes: [u8; 10] = self.rng.random();
+        let millis = u64::try_from(at.div_euclid(1000)).unwrap_or(0);
+        uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
+    }
+
+    // ---- time helpers ----------------------------------------------------------------
+
+    /// Office hours (07:00–16:00 UTC) of `day`, or of the Monday after a weekend day.
+    fn office_time(&mut self, mut day: NaiveDate) -> Micros {
+        while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            day = day + Days::new(1);
+        }
+        start_of(day) + 7 * HOUR + self.between(0, 9 * HOUR - 1)
+    }
+
+    /// Office hours between `min` and `max` days after `t`, always later than `t`.
+    fn after(&mut self, t: Micros, min: i64, max: i64) -> Micros {
+        let days = u64::try_from(self.between(min, max)).unwrap_or(0);
+        let at = self.office_time(day_of(t) + Days::new(days));
+        if at > t { at } else { t + self.between(5 * MINUTE, 2 * HOUR) }
+    }
+
+    // ---- one case ----------------------------------------------------------------------
+
+    /// When case `index` of `total` was opened: spread evenly over the office hours of the
+    /// window, in order.
+    fn opened_at(&mut self, index: u64) -> Micros {
+        let span = self.days.len() as f64 * 9.0 * HOUR as f64;
+        let u: f64 = self.rng.random();
+        let position = ((index as f64 + u) / self.total as f64 * span) as i64;
+        let day = (position / (9 * HOUR)) as usize;
+        start_of(self.days[day.min(self.days.len() - 1)]) + 7 * HOUR + position % (9 * HOUR)
+    }
+
+    fn country(&mut self, opened: NaiveDate) -> &'static Country {
+        loop {
+            let country = &COUNTRIES[pick_index(&mut self.rng, &self.country_weights)];
+            // Returns to Ukraine with assistance are status S returns, from spring 2022 on.
+            if country.code == "UA"
+                && opened < NaiveDate::from_ymd_opt(2022, 4, 1).unwrap_or(NaiveDate::MIN)
+            {
+                continue;
+            }
+            return country;
+        }
+    }
+
+    fn case(&mut self, index: u64, batch: &mut Batch) -> (CaseSummary, String, i32, i64) {
+        let created = self.opened_at(index);
+        let opened = day_of(created);
+        let service_index = pick_index(&mut self.rng, &self.service_weights);
+        let service = self.dir.services[service_index].clone();
+        let nationality = self.country(opened);
+        let (destination, airports, carriers) = match world::THIRD_COUNTRIES
+            .iter()
+            .find(|(from, ..)| *from == nationality.code)
+        {
+            Some((_, to, airports, carriers)) if self.chance(0.03) => (*to, *airports, *carriers),
+            _ => (nationality.code, nationality.airports, nationality.carriers),
+        };
+        let status_s = nationality.code == "UA";
+        let federal = service.canton.is_none();
+        let (programme, phase) = if status_s {
+            ("status_s", None)
+        } else if federal {
+            let phase = self.weighted(&[
+                ("phase_1", 40),
+                ("phase_2", 30),
+                ("phase_3", 20),
+                ("phase_4", 10),
+            ]);
+            ("federal_centre", Some(phase))
+        } else {
+            ("cantonal", None)
+        };
+        let residence: &'static str = if status_s {
+            "S"
+        } else if federal {
+            self.weighted(&[("N", 45), ("dublin", 30), ("rejected", 25)])
+        } else {
+            self.weighted(&[
+                ("N", 250),
+                ("rejected", 350),
+                ("dublin", 100),
+                ("F", 270),
+                ("refugee", 20),
+                ("trafficking_victim", 10),
+            ])
+        };
+
+        // The reference: the next number of the prefix in the opening year. Cases open in
+        // office hours, far from midnight, so the UTC year is the Swiss year.
+        let year = opened.year();
+        let counter = self.counters.entry((service.prefix.clone(), year)).or_insert(0);
+        *counter += 1;
+        let number = *counter;
+        let reference = retour_domain::case::format_reference(&service.prefix, year, number);
+        let id = self.id_at(created);
+
+        // The household.
+        let mut vulnerabilities: Vec<&'static str> = Vec::new();
+        let persons =
+            self.household(nationality, residence, opened, federal, status_s, &mut vulnerabilities);
+        let medical = self.chance(0.10);
+        if medical {
+            vulnerabilities.push("medical");
+        }
+        if self.chance(0.02) {
+            vulnerabilities.push("disability");
+        }
+        let order = [
+            "unaccompanied_minor",
+            "medical",
+            "elderly",
+            "single_parent",
+            "trafficking",
+            "disability",
+        ];
+        vulnerabilities.sort_by_key(|v| order.iter().position(|o| o == v));
+        vulnerabilities.dedup();
+        let planned = self.chance(0.6).then(|| {
+            let days = u64::try_from(self.between(45, 150)).unwrap_or(60);
+            opened + Days::new(days)
+        });
+
+        for (position, person) in persons.iter().enumerate() {
+            let person_id = self.id_at(created);
+            let zemis = zemis_number(self.person_index);
+            let n = n_number(self.person_index);
+            self.person_index += 1;
+            let aliases: Vec<&str> = person.alias.as_deref().into_iter().collect();
+            let t = &mut batch.tables;
+            t.persons
+                .uuid(person_id)
+                .uuid(id)
+                .int(position as i64)
+                .text(person.relationship)
+                .text(person.surname)
+                .text(person.given_names)
+                .text_array(&aliases)
+                .date(person.birth)
+                .text(person.sex)
+                .text(person.nationality)
+                .text(&zemis)
+                .text(&n)
+                .text(residence)
+                .date(person.entry)
+                .bool(person.travelling)
+                .ts(created)
+                .ts(created)
+                .end();
+        }
+        if medical {
+            let summary = self.pick(world::MEDICAL_SUMMARIES);
+            let fit = self.chance(0.92);
+            let escort = self.weighted(&[("none", 75), ("social", 15), ("medical", 10)]);
+            batch.tables.medical.uuid(id).text(summary).bool(fit).text(escort).ts(created).end();
+        }
+
+        let counsellor = service.counsellor;
+        let mut life = Life {
+            id,
+            counsellor,
+            status: CaseStatus::Counselling,
+            steps: vec![Step {
+                action: "open",
+                from: None,
+                to: CaseStatus::Counselling,
+                at: created,
+                actor: counsellor,
+                comment: None,
+            }],
+            edits: 0,
+            last_change: created,
+            submitted_at: None,
+            approved_at: None,
+            decided_at: None,
+            departed_at: None,
+            closed_at: None,
+            reviewer: None,
+            mission: None,
+        };
+        let plan = Plan {
+            created,
+            destination,
+            airports,
+            carriers,
+            direct: nationality.direct && destination == nationality.code,
+            fare: nationality.fare,
+            programme,
+            phase,
+            visa_exempt: world::VISA_EXEMPT.contains(&nationality.code) && !status_s,
+            medical,
+            escort_needed: vulnerabilities.contains(&"unaccompanied_minor"),
+            persons: &persons,
+            planned,
+            departure_airports: world::departure_airports(&service.prefix),
+            mission: self
+                .dir
+                .missions
+                .iter()
+                .find(|m| m.country == destination)
+                .map(|m| (m.institution_id, m.officer)),
+        };
+        self.live(&mut life, &plan, batch);
+
+        // The case row, now that its life is known.
+        let version = 1 + (life.steps.len() as i64 - 1) + i64::from(life.edits);
+        let t = &mut batch.tables;
+        t.cases
+            .uuid(id)
+            .text(&reference)
+            .opt_text(service.canton.as_deref())
+            .opt_text(service.federal_region.as_deref())
+            .uuid(service.id)
+            .uuid(counsellor.user_id)
+            .uuid(counsellor.user_id)
+            .text(programme)
+            .text(destination)
+            .opt_date(planned)
+            .text(life.status.as_str())
+            .int(version)
+            .text_array(&vulnerabilities)
+            .opt_ts(life.submitted_at)
+            .opt_ts(life.approved_at)
+            .opt_uuid(life.mission)
+            .ts(created)
+            .ts(life.last_change)
+            .opt_uuid(life.reviewer)
+            .opt_ts(life.decided_at)
+            .opt_ts(life.departed_at)
+            .opt_ts(life.closed_at)
+            .opt_text(phase)
+            .end();
+        for step in &life.steps {
+            let event_id = self.id_at(step.at);
+            batch
+                .tables
+                .events
+                .uuid(event_id)
+                .uuid(id)
+                .text(step.action)
+                .opt_text(step.from.map(CaseStatus::as_str))
+                .text(step.to.as_str())
+                .uuid(step.actor.user_id)
+                .uuid(step.actor.institution_id)
+                .text(step.actor.role)
+                .opt_text(step.comment)
+                .ts(step.at)
+                .end();
+        }
+        self.access_log(&life, medical, batch);
+
+        let summary = CaseSummary {
+            id,
+            reference,
+            status: life.status,
+            counselling_service_id: service.id,
+            surname: persons[0].surname.to_owned(),
+        };
+        (summary, service.prefix, year, number)
+    }
+
+    /// The persons of a household, principal first.
+    fn household(
+        &mut self,
+        country: &'static Country,
+        residence: &'static str,
+        opened: NaiveDate,
+        federal: bool,
+        status_s: bool,
+        vulnerabilities: &mut Vec<&'static str>,
+    ) -> Vec<Person> {
+        let size =
+            self.weighted(&[(1usize, 620), (2, 120), (3, 90), (4, 80), (5, 50), (6, 25), (7, 15)]);
+        let entered_days = if status_s {
+            let earliest = (opened - status_s_from()).num_days().max(15);
+            self.between(14, earliest)
+        } else if federal {
+            self.between(3, 130)
+        } else {
+            90 + (self.exponential(500.0) as i64).min(3000)
+        };
+        let entry = opened - Days::new(u64::try_from(entered_days).unwrap_or(30));
+        let years_old = |g: &mut Self, min: i64, max: i64| -> NaiveDate {
+            let days = g.between(min * 365, max * 365 + 364);
+            opened - Days::new(u64::try_from(days).unwrap_or(0))
+        };
+        let surname = self.pick(country.surnames);
+        let trafficking = residence == "trafficking_victim";
+        if trafficking {
+            vulnerabilities.push("trafficking");
+        }
+        // Rarely, an unaccompanied minor.
+        if size == 1 && !trafficking && self.chance(0.006) {
+            vulnerabilities.push("unaccompanied_minor");
+            let birth = years_old(self, 15, 17);
+            let male = self.chance(0.85);
+            let given = self.pick(if male { country.male } else { country.female });
+            return vec![Person {
+                relationship: "principal",
+                surname,
+                given_names: given,
+                alias: None,
+                birth,
+                sex: if male { "male" } else { "female" },
+                nationality: country.code,
+                entry: entry.max(birth),
+                travelling: true,
+            }];
+        }
+        let principal_age = self.weighted(&[
+            ((18, 25), 25),
+            ((26, 35), 35),
+            ((36, 45), 22),
+            ((46, 55), 12),
+            ((56, 65), 6),
+        ]);
+        let principal_age = if trafficking { (20, 35) } else { principal_age };
+        let principal_birth = years_old(self, principal_age.0, principal_age.1);
+        let male = if trafficking {
+            self.chance(0.2)
+        } else {
+            self.chance(if size == 1 { 0.78 } else { 0.7 })
+        };
+        let given = self.pick(if male { country.male } else { country.female });
+        let alias = self.chance(0.04).then(|| {
+            let other = self.pick(if male { country.male } else { country.female });
+            format!("{other} {surname}")
+        });
+        let mut persons = vec![Person {
+            relationship: "principal",
+            surname,
+            given_names: given,
+            alias,
+            birth: principal_birth,
+            sex: if male { "male" } else { "female" },
+            nationality: country.code,
+            entry,
+            travelling: true,
+        }];
+        if size == 1 {
+            if opened.year() - principal_birth.year() >= 60 {
+                vulnerabilities.push("elderly");
+            }
+            return persons;
+        }
+        let couple = size == 2 && self.chance(0.6) || size > 2 && self.chance(0.75);
+        let age_years = |birth: NaiveDate| opened.year() - birth.year();
+        if couple {
+            let gap = self.between(-3 * 365, 8 * 365);
+            let gap = if male { gap } else { -gap };
+            let birth = principal_birth
+                .checked_add_signed(chrono::Duration::days(gap))
+                .unwrap_or(principal_birth)
+                .min(opened - Days::new(18 * 366));
+            let own_name = self.chance(0.4);
+            let later = self.chance(0.2);
+            let spouse_entry = if later {
+                (entry + Days::new(u64::try_from(self.between(30, 400)).unwrap_or(30)))
+                    .min(opened - Days::new(7))
+            } else {
+                entry
+            };
+            persons.push(Person {
+                relationship: "spouse",
+                surname: if own_name { self.pick(country.surnames) } else { surname },
+                given_names: self.pick(if male { country.female } else { country.male }),
+                alias: None,
+                birth,
+                sex: if male { "female" } else { "male" },
+                nationality: country.code,
+                entry: spouse_entry.max(birth),
+                travelling: !self.chance(0.02),
+            });
+        }
+        let elder = size >= 4 && self.chance(0.05);
+        let adults = persons.len() + usize::from(elder);
+        // The youngest parent was at least 18 at each birth.
+        let youngest_parent = persons.iter().map(|p| age_years(p.birth)).min().unwrap_or(18);
+        let max_child_age = (youngest_parent - 18).clamp(0, 17);
+        for _ in adults..size {
+            let birth = years_old(self, 0, i64::from(max_child_age));
+            let girl = self.chance(0.5);
+            persons.push(Person {
+                relationship: "child",
+                surname,
+                given_names: self.pick(if girl { country.female } else { country.male }),
+                alias: None,
+                birth,
+                sex: if girl { "female" } else { "male" },
+                nationality: country.code,
+                // Born in Switzerland, or arrived with the family.
+                entry: entry.max(birth),
+                travelling: true,
+            });
+        }
+        if elder {
+            let birth = principal_birth
+                - Days::new(u64::try_from(self.between(20 * 365, 28 * 365)).unwrap_or(9000));
+            let woman = self.chance(0.6);
+            persons.push(Person {
+                relationship: "parent",
+                surname,
+                given_names: self.pick(if woman { country.female } else { country.male }),
+                alias: None,
+                birth,
+                sex: if woman { "female" } else { "male" },
+                nationality: country.code,
+                entry,
+                travelling: true,
+            });
+        }
+        if !couple && persons.iter().any(|p| p.relationship == "child") {
+            vulnerabilities.push("single_parent");
+        }
+        if persons.iter().any(|p| age_years(p.birth) >= 60) {
+            vulnerabilities.push("elderly");
+        }
+        persons
+    }
+}
+
+/// What a case's life depends on, fixed when it opens.
+struct Plan<'a> {
+    created: Micros,
+    destination: &'static str,
+    airports: &'static [&'static str],
+    carriers: &'static [&'static str],
+    direct: bool,
+    fare: (i64, i64),
+    programme: &'static str,
+    phase: Option<&'static str>,
+    visa_exempt: bool,
+    medical: bool,
+    escort_needed: bool,
+    persons: &'a [Person],
+    planned: Option<NaiveDate>,
+    departure_airports: &'static [&'static str],
+    /// The IOM mission in the destination country and its officer.
+    mission: Option<(Uuid, Staff)>,
+}
+
+impl Generator {
+    /// Takes the case through the workflow until it ends or "as of" is reached, writing the
+    /// records of each step.
+    fn live(&mut self, life: &mut Life, plan: &Plan<'_>, batch: &mut Batch) {
+        let cutoff = self.cutoff;
+        let counsellor = life.counsellor;
+        let created = plan.created;
+        let id = life.id;
+
+        // Counselling: notes, a country information request, the application.
+        let counselling_days = 7 + (self.exponential(40.0) as i64).min(300);
+        if self.chance(0.2) {
+            let at = self.after(created, 0, counselling_days);
+            if at < cutoff {
+                let note_id = self.id_at(at);
+                let body = self.pick(world::NOTES);
+                let visibility = if self.chance(0.7) { "institution" } else { "shared" };
+                batch
+                    .tables
+                    .notes
+                    .uuid(note_id)
+                    .uuid(id)
+                    .uuid(counsellor.user_id)
+                    .uuid(counsellor.institution_id)
+                    .text(visibility)
+                    .text(body)
+                    .ts(at)
+                    .end();
+            }
+        }
+        if self.chance(0.08) {
+            let asked = self.after(created, 1, (counselling_days / 2).max(2));
+            if asked < cutoff {
+                let answered = self.after(asked, 2, 20);
+                let index = self.between(0, world::RIF_QUESTIONS.len() as i64 - 1) as usize;
+                let request_id = self.id_at(asked);
+                let iom = self.dir.iom;
+                let done = answered < cutoff;
+                batch
+                    .tables
+                    .info_requests
+                    .uuid(request_id)
+                    .uuid(id)
+                    .text(plan.destination)
+                    .text(world::RIF_QUESTIONS[index])
+                    .uuid(counsellor.user_id)
+                    .ts(asked)
+                    .text(if done { "answered" } else { "open" })
+                    .opt_text(done.then_some(world::RIF_ANSWERS[index]))
+                    .opt_uuid(done.then_some(iom.user_id))
+                    .opt_ts(done.then_some(answered))
+                    .end();
+            }
+        }
+        let submit_at = self.after(created, counselling_days, counselling_days);
+        let requested = self.requested(plan, submit_at);
+        // The eligibility answers, the declaration and the requested assistance, entered
+        // with one edit shortly before the submission.
+        let edit_at = (submit_at - self.between(10 * MINUTE, 5 * HOUR)).max(created + MINUTE);
+        // Many counselling cases end without an application (about half of them lead to a
+        // departure).
+        if self.chance(0.3) {
+            let at = self.after(created, 2, counselling_days.max(3));
+            if at < cutoff {
+                self.application(life, plan, &requested, edit_at.min(at - MINUTE), false, batch);
+                let reason = self.pick(world::WITHDRAWAL_REASONS);
+                self.end(
+                    life,
+                    "withdraw",
+                    CaseStatus::Withdrawn,
+                    at,
+                    counsellor,
+                    "withdrawn",
+                    None,
+                    Some(reason),
+                    batch,
+                );
+            } else if edit_at < cutoff {
+                self.application(life, plan, &requested, edit_at, false, batch);
+            }
+            return;
+        }
+        if submit_at >= cutoff {
+            if edit_at < cutoff && self.chance(0.5) {
+                self.application(life, plan, &requested, edit_at, false, batch);
+            }
+            return;
+        }
+        self.application(life, plan, &requested, edit_at, true, batch);
+        life.go("submit", CaseStatus::Submitted, submit_at, counsellor);
+        life.submitted_at = Some(submit_at);
+
+        // SEM's review.
+        let sem = self.dir.sem;
+        let review_at = self.after(submit_at, 1, 10);
+        if self.withdraws(life, 0.01, submit_at, review_at, batch) || review_at >= cutoff {
+            return;
+        }
+        life.go("start_review", CaseStatus::UnderReview, review_at, sem);
+        life.reviewer = Some(sem.user_id);
+        let mut t = review_at;
+        let rounds = if self.chance(0.2) { if self.chance(0.2) { 2 } else { 1 } } else { 0 };
+        for _ in 0..rounds {
+            let asked = self.after(t, 2, 15);
+            if asked >= cutoff {
+                return;
+            }
+            let index = self.between(0, world::REVIEW_QUESTIONS.len() as i64 - 1) as usize;
+            let question = world::REVIEW_QUESTIONS[index];
+            life.go_with("request_info", CaseStatus::InfoRequested, asked, sem, Some(question));
+            let answered = self.after(asked, 2, 21);
+            let done = answered < cutoff;
+            let question_id = self.id_at(asked);
+            batch
+                .tables
+                .questions
+                .uuid(question_id)
+                .uuid(id)
+                .text(question)
+                .uuid(sem.user_id)
+                .ts(asked)
+                .opt_text(done.then_some(world::REVIEW_ANSWERS[index]))
+                .opt_uuid(done.then_some(counsellor.user_id))
+                .opt_ts(done.then_some(answered))
+                .end();
+            if !done {
+                return;
+            }
+            let answer = world::REVIEW_ANSWERS[index];
+            life.go_with(
+                "answer_info",
+                CaseStatus::UnderReview,
+                answered,
+                counsellor,
+                Some(answer),
+            );
+            t = answered;
+        }
+        let decide_at = self.after(t, 5, 40);
+        if self.withdraws(life, 0.015, t, decide_at, batch) || decide_at >= cutoff {
+            return;
+        }
+        life.decided_at = Some(decide_at);
+        if self.chance(0.07) {
+            let (ground, reasons) = {
+                let grounds: Vec<((&str, &str), u32)> =
+                    world::REJECTION_GROUNDS.iter().map(|(g, w, r)| ((*g, *r), *w)).collect();
+                self.weighted(&grounds)
+            };
+            batch
+                .tables
+                .decisions
+                .uuid(id)
+                .text("rejected")
+                .text(reasons)
+                .text(ground)
+                .null()
+                .text_array::<&str>(&[])
+                .uuid(sem.user_id)
+                .ts(decide_at)
+                .end();
+            life.go_with("reject", CaseStatus::Rejected, decide_at, sem, Some(reasons));
+            return;
+        }
+        let (approved, overridden) = self.approved(plan, &requested);
+        let reasons = self.pick(world::APPROVAL_REASONS);
+        batch
+            .tables
+            .decisions
+            .uuid(id)
+            .text("approved")
+            .text(reasons)
+            .null()
+            .opt_text((!overridden.is_empty()).then_some(world::OVERRIDE_JUSTIFICATION))
+            .text_array(&overridden)
+            .uuid(sem.user_id)
+            .ts(decide_at)
+            .end();
+        for (component, amount) in &approved {
+            batch.tables.approved.uuid(id).text(component).int(*amount).end();
+        }
+        life.go_with("approve", CaseStatus::Approved, decide_at, sem, Some(reasons));
+        life.approved_at = Some(decide_at);
+
+        // Travel: booked by swissREPAT, or by IOM for journeys with an escort (SIM).
+        let escort = if plan.medical && self.chance(0.15) {
+            self.weighted(&[("social", 60), ("medical", 40)])
+        } else if plan.escort_needed {
+            "social"
+        } else {
+            "none"
+        };
+        let sim = escort != "none";
+        let booker = if sim { self.dir.iom } else { self.dir.swissrepat };
+        let mut t = decide_at;
+        let mut bookings = 0;
+        let departure = loop {
+            let book_at = self.after(t, 7, 45);
+            if self.chance(0.06) {
+                // Withdrawn or cancelled before a booking.
+                let at = self.between(t + HOUR, book_at);
+                if at < cutoff {
+                    if self.chance(0.5) {
+                        let reason = self.pick(world::WITHDRAWAL_REASONS);
+                        self.end(
+                            life,
+                            "withdraw",
+                            CaseStatus::Withdrawn,
+                            at,
+                            counsellor,
+                            "withdrawn",
+                            None,
+                            Some(reason),
+                            batch,
+                        );
+                    } else {
+                        let reasons: Vec<((&str, &str), u32)> =
+                            world::CANCEL_REASONS.iter().map(|(r, w, c)| ((*r, *c), *w)).collect();
+                        let (reason, comment) = self.weighted(&reasons);
+                        self.end(
+                            life,
+                            "cancel",
+                            CaseStatus::Cancelled,
+                            at,
+                            sem,
+                            "cancelled",
+                            Some(reason),
+                            Some(comment),
+                            batch,
+                        );
+                    }
+                }
+                return;
+            }
+            if book_at >= cutoff {
+                return;
+            }
+            bookings += 1;
+            let day = day_of(book_at) + Days::new(u64::try_from(self.between(3, 21)).unwrap_or(7));
+            let departs = start_of(day) + self.between(6 * HOUR, 20 * HOUR);
+            let itinerary_id = self.id_at(book_at);
+            let from_airport = self.pick(plan.departure_airports);
+            let to_airport = self.pick(plan.airports);
+            let carrier = self.pick(plan.carriers);
+            let first = format!("{carrier}{}", self.between(100, 1999));
+            let flights = if plan.direct {
+                vec![first]
+            } else {
+                let second = format!("{carrier}{}", self.between(100, 1999));
+                vec![first, second]
+            };
+            let no_show = self.chance(0.06);
+            let no_show_at = departs + self.between(2 * HOUR, 30 * HOUR);
+            let no_show_recorded = no_show && departs < cutoff && no_show_at < cutoff;
+            let no_show_comment = self.pick(world::NO_SHOW_COMMENTS);
+            batch
+                .tables
+                .itineraries
+                .uuid(itinerary_id)
+                .uuid(id)
+                .text(from_airport)
+                .ts(departs)
+                .text_array(&flights)
+                .text(to_airport)
+                .text(escort)
+                .bool(sim)
+                .uuid(booker.user_id)
+                .ts(book_at)
+                .opt_ts(no_show_recorded.then_some(no_show_at))
+                .opt_text(no_show_recorded.then_some(no_show_comment))
+                .end();
+            life.go("book_travel", CaseStatus::TravelBooked, book_at, booker);
+            if self.withdraws(life, 0.01, book_at, departs, batch) || departs >= cutoff {
+                return;
+            }
+            if no_show {
+                if !no_show_recorded {
+                    return;
+                }
+                life.go_with(
+                    "report_no_show",
+                    CaseStatus::Approved,
+                    no_show_at,
+                    booker,
+                    Some(no_show_comment),
+                );
+                t = no_show_at;
+                if bookings >= 2 && self.chance(0.4) {
+                    let at = self.after(no_show_at, 1, 10);
+                    if at < cutoff {
+                        self.end(
+                            life,
+                            "cancel",
+                            CaseStatus::Cancelled,
+                            at,
+                            sem,
+                            "cancelled",
+                            Some("no_show"),
+                            Some("The person did not appear for two flights."),
+                            batch,
+                        );
+                    }
+                    return;
+                }
+                continue;
+            }
+            let confirmed = departs + self.between(15 * MINUTE, 2 * HOUR);
+            if confirmed >= cutoff {
+                return;
+            }
+            break (itinerary_id, departs, confirmed, from_airport);
+        };
+        let (itinerary_id, departed, confirmed, from_airport) = departure;
+        let startup = amount_of(&approved, "startup_cash");
+        let startup_paid = if startup > 0 && self.chance(0.03) { startup / 2 } else { startup };
+        let travel_money = amount_of(&approved, "travel_money");
+        let receipt =
+            format!("{from_airport}-{}-{:05}", day_of(departed).year(), self.between(1, 99_999));
+        batch
+            .tables
+            .departures
+            .uuid(id)
+            .uuid(itinerary_id)
+            .ts(departed)
+            .int(startup_paid)
+            .int(travel_money)
+            .text(&receipt)
+            .uuid(booker.user_id)
+            .ts(confirmed)
+            .end();
+        life.go("confirm_departure", CaseStatus::Departed, confirmed, booker);
+        life.departed_at = Some(departed);
+
+        // A re-entry after the return: the assistance is reclaimed (AsylV 2 Art. 62 al. 5).
+        if self.chance(0.005) {
+            let at = self.after(confirmed, 60, 540);
+            let paid = startup_paid + travel_money;
+            if at < cutoff && paid > 0 {
+                let reclaim_id = self.id_at(at);
+                let status = self.weighted(&[("open", 40), ("settled", 20), ("waived", 40)]);
+                batch
+                    .tables
+                    .reclaims
+                    .uuid(reclaim_id)
+                    .uuid(id)
+                    .text("re_entry")
+                    .int(paid)
+                    .text(status)
+                    .text("Re-entered Switzerland after the assisted return.")
+                    .uuid(sem.user_id)
+                    .ts(at)
+                    .ts(at)
+                    .end();
+            }
+        }
+
+        let iom = self.dir.iom;
+        let project = amount_of(&approved, "reintegration_project");
+        let Some((mission_id, officer)) = plan.mission.filter(|_| project > 0) else {
+            let close_at = self.after(confirmed, 2, 30);
+            if close_at < cutoff {
+                self.end(
+                    life,
+                    "close",
+                    CaseStatus::Closed,
+                    close_at,
+                    iom,
+                    "closed",
+                    Some("completed"),
+                    None,
+                    batch,
+                );
+            }
+            return;
+        };
+        let start_at = self.after(confirmed, 7, 60);
+        if start_at >= cutoff {
+            return;
+        }
+        life.go("start_reintegration", CaseStatus::Reintegration, start_at, iom);
+        life.mission = Some(mission_id);
+        let close_at = self.after(start_at, 330, 420);
+        let outcome = self.weighted(&[("completed", 85), ("abandoned", 8), ("unreachable", 7)]);
+        let until = close_at.min(cutoff);
+        // Disbursements: the project in one to three instalments.
+        let parts = if outcome == "completed" { self.between(1, 3) } else { 1 };
+        let mut paid_on =
+            day_of(start_at) + Days::new(u64::try_from(self.between(5, 30)).unwrap_or(10));
+        let mut remaining = project;
+        for part in 0..parts {
+            let amount = if part == parts - 1 { remaining } else { project / parts / 100 * 100 };
+            let amount = if outcome == "completed" { amount } else { amount / 2 };
+            let recorded = self.office_time(paid_on) + self.between(0, 2) * MICROS_PER_DAY;
+            if recorded >= until || amount <= 0 {
+                break;
+            }
+            remaining -= amount;
+            let disbursement_id = self.id_at(recorded);
+            let purpose = self.pick(world::DISBURSEMENT_PURPOSES);
+            batch
+                .tables
+                .disbursements
+                .uuid(disbursement_id)
+                .uuid(id)
+                .int(amount)
+                .text(purpose)
+                .date(paid_on)
+                .uuid(officer.user_id)
+                .ts(recorded)
+                .end();
+            paid_on = paid_on + Days::new(u64::try_from(self.between(30, 120)).unwrap_or(60));
+        }
+        // Monitoring visits at three, six and twelve months, scheduled at the start.
+        for months in [3u64, 6, 12] {
+            let due = day_of(departed) + Days::new(months * 30);
+            if start_of(due) >= close_at {
+                break;
+            }
+            let done =
+                due.checked_add_signed(chrono::Duration::days(self.between(-7, 14))).unwrap_or(due);
+            let visited = start_of(done) < until && done > day_of(start_at);
+            let visit_id = self.id_at(start_at);
+            let outcome_text = self.pick(world::MONITORING_OUTCOMES);
+            let score = (self.between(30, 100) as f64) / 100.0;
+            batch
+                .tables
+                .visits
+                .uuid(visit_id)
+                .uuid(id)
+                .date(due)
+                .opt_date(visited.then_some(done))
+                .opt_text(visited.then_some(outcome_text))
+                .opt_float(visited.then_some(score))
+                .uuid(officer.user_id)
+                .ts(start_at)
+                .end();
+        }
+        if close_at < cutoff {
+            self.end(
+                life,
+                "close",
+                CaseStatus::Closed,
+                close_at,
+                iom,
+                "closed",
+                Some(outcome),
+                None,
+                batch,
+            );
+        }
+    }
+
+    /// With probability `p`, the counsellor withdraws the case at some time between `from`
+    /// and `until`; true when the case stops here (withdrawn, or still waiting at "as of").
+    fn withdraws(
+        &mut self,
+        life: &mut Life,
+        p: f64,
+        from: Micros,
+        until: Micros,
+        batch: &mut Batch,
+    ) -> bool {
+        if !self.chance(p) {
+            return false;
+        }
+        let at = self.between(from + MINUTE, until.max(from + 2 * MINUTE));
+        if at < self.cutoff {
+            let reason = self.pick(world::WITHDRAWAL_REASONS);
+            let counsellor = life.counsellor;
+            self.end(
+                life,
+                "withdraw",
+                CaseStatus::Withdrawn,
+                at,
+                counsellor,
+                "withdrawn",
+                None,
+                Some(reason),
+                batch,
+            );
+        }
+        true
+    }
+
+    /// A transition into an end status, with its `case_endings` row.
+    #[expect(clippy::too_many_arguments, reason = "one row's columns")]
+    fn end(
+        &mut self,
+        life: &mut Life,
+        action: &'static str,
+        to: CaseStatus,
+        at: Micros,
+        actor: Staff,
+        kind: &'static str,
+        reason: Option<&'static str>,
+        comment: Option<&'static str>,
+        batch: &mut Batch,
+    ) {
+        life.go_with(action, to, at, actor, comment);
+        if to == CaseStatus::Closed {
+            life.closed_at = Some(at);
+        }
+        batch
+            .tables
+            .endings
+            .uuid(life.id)
+            .text(kind)
+            .opt_text(reason)
+            .opt_text(comment)
+            .uuid(actor.user_id)
+            .ts(at)
+            .end();
+    }
+
+    /// The eligibility answers and requested assistance, entered with one edit at `at`;
+    /// `complete` with the declaration of voluntariness signed (as a submission needs).
+    fn application(
+        &mut self,
+        life: &mut Life,
+        plan: &Plan<'_>,
+        requested: &Amounts,
+        at: Micros,
+        complete: bool,
+        batch: &mut Batch,
+    ) {
+        if at <= plan.created || at >= self.cutoff {
+            return;
+        }
+        life.edits += 1;
+        life.last_change = life.last_change.max(at);
+        let answer = |g: &mut Self| if complete || g.chance(0.8) { Some(false) } else { None };
+        let answers = [answer(self), answer(self), answer(self), answer(self)];
+        let signed = complete.then(|| {
+            let back = u64::try_from(self.between(0, 5)).unwrap_or(0);
+            (day_of(at) - Days::new(back)).max(day_of(plan.created))
+        });
+        batch
+            .tables
+            .eligibility
+            .uuid(life.id)
+            .opt_bool(answers[0])
+            .opt_bool(answers[1])
+            .opt_bool(answers[2])
+            .opt_bool(answers[3])
+            .opt_date(signed)
+            .ts(at)
+            .end();
+        if complete || self.chance(0.5) {
+            for (component, amount) in requested {
+                batch.tables.requested.uuid(life.id).text(component).int(*amount).end();
+            }
+        }
+    }
+
+    /// The assistance the counselling service asks for, roughly by the tariffs
+    /// (domain.md, "Programmes and assistance"); amounts in Rappen.
+    fn requested(&mut self, plan: &Plan<'_>, submit_at: Micros) -> Amounts {
+        let on = plan.planned.unwrap_or(day_of(submit_at) + Days::new(45));
+        let travellers: Vec<&Person> = plan.persons.iter().filter(|p| p.travelling).collect();
+        let minor = |p: &Person| {
+            let age = on.year()
+                - p.birth.year()
+                - i32::from((on.month(), on.day()) < (p.birth.month(), p.birth.day()));
+            age < 18
+        };
+        let minors = travellers.iter().filter(|p| minor(p)).count() as i64;
+        let adults = travellers.len() as i64 - minors;
+        let mut amounts = Amounts::new();
+        // Travel costs: the actual tickets, children for less.
+        let mut fares = 0;
+        for person in &travellers {
+            let fare = self.between(plan.fare.0, plan.fare.1) / 10 * 10;
+            fares += if minor(person) { fare * 3 / 4 } else { fare };
+        }
+        let medical_amount =
+            (plan.medical && self.chance(0.4)).then(|| self.between(5, 60) * 100 * 100);
+        if plan.programme == "status_s" {
+            amounts.push(("startup_cash", ((adults * 500 + minors * 250) * 100).min(200_000)));
+            amounts.push(("travel_costs", fares * 100));
+            return amounts;
+        }
+        if plan.visa_exempt {
+            if let Some(amount) = medical_amount {
+                amounts.push(("medical", amount));
+            }
+            amounts.push(("travel_costs", fares * 100));
+            return amounts;
+        }
+        let (adult, child, project) = match plan.phase {
+            Some("phase_1") => (1000, 500, 3000),
+            Some("phase_2") => (750, 375, 2000),
+            Some("phase_3") => (500, 250, 1000),
+            Some(_) => (250, 125, 0),
+            None => (1000, 500, 3000),
+        };
+        let mut startup = (adults * adult + minors * child) * 100;
+        let entry = plan.persons.first().map(|p| p.entry).unwrap_or(on);
+        if plan.programme == "cantonal" && (on - entry).num_days() < 90 {
+            startup /= 2;
+        }
+        amounts.push(("startup_cash", startup));
+        if plan.mission.is_some() && project > 0 && self.chance(0.55) {
+            let amount = if plan.phase.is_some() {
+                project
+            } else {
+                self.weighted(&[(3000, 70), (2000, 15), (1500, 10), (4500, 5)])
+            };
+            amounts.push(("reintegration_project", amount * 100));
+        }
+        if let Some(amount) = medical_amount {
+            amounts.push(("medical", amount));
+        }
+        let persons = travellers.len() as i64;
+        let travel_money = if plan.medical || self.chance(0.05) {
+            (persons * 500).min(1000)
+        } else {
+            (persons * 100).min(500)
+        };
+        amounts.push(("travel_money", travel_money * 100));
+        amounts.push(("travel_costs", fares * 100));
+        amounts
+    }
+
+    /// SEM's approved amounts: as requested, now and then a project cut down; and the
+    /// components granted above the tariff (a larger project, medical costs for a
+    /// visa-exempt national).
+    fn approved(&mut self, plan: &Plan<'_>, requested: &Amounts) -> (Amounts, Vec<&'static str>) {
+        let mut overridden = Vec::new();
+        let approved = requested
+            .iter()
+            .map(|&(component, amount)| {
+                let amount = match component {
+                    "reintegration_project" if amount > 300_000 => {
+                        overridden.push(component);
+                        amount
+                    }
+                    "reintegration_project" if self.chance(0.08) => 200_000.min(amount),
+                    "medical" if plan.visa_exempt => {
+                        overridden.push(component);
+                        amount
+                    }
+                    _ => amount,
+                };
+                (component, amount)
+            })
+            .collect();
+        (approved, overridden)
+    }
+
+    /// The access log of the case: its creation and a few reads, as the API records them.
+    /// Transitions are in the case's history; their access-log entries are left out to keep
+    /// the log at a few rows per case.
+    fn access_log(&mut self, life: &Life, medical: bool, batch: &mut Batch) {
+        let cutoff = self.cutoff;
+        let counsellor = life.counsellor;
+        let created = life.steps[0].at;
+        let mut fields = vec!["destination_country", "persons", "programme"];
+        if medical {
+            fields.insert(0, "medical");
+        }
+        let mut events = vec![(created, counsellor, "case.create", json!({ "fields": fields }))];
+        let read_at = created + self.between(2 * MINUTE, 30 * MINUTE);
+        if read_at < cutoff {
+            events.push((read_at, counsellor, "case.read", json!({})));
+        }
+        if let Some(review) = life.steps.iter().find(|s| s.action == "start_review") {
+            events.push((
+                review.at + self.between(MINUTE, HOUR),
+                review.actor,
+                "case.read",
+                json!({}),
+            ));
+        }
+        if let Some(booking) = life.steps.iter().find(|s| s.action == "book_travel") {
+            events.push((
+                booking.at - self.between(5 * MINUTE, HOUR),
+                booking.actor,
+                "case.read",
+                json!({}),
+            ));
+        }
+        for (at, actor, action, details) in events {
+            if at >= cutoff {
+                continue;
+            }
+            let event_id = self.id_at(at);
+            batch
+                .tables
+                .audit
+                .uuid(event_id)
+                .ts(at)
+                .text("user")
+                .uuid(actor.user_id)
+                .uuid(actor.institution_id)
+                .text(actor.role)
+                .text(action)
+                .text("case")
+                .uuid(life.id)
+                .text_array::<&str>(&[])
+                .text("allowed")
+                .json(&details)
+                .null()
+                .null()
+                .end();
+            batch.audit.push(StoredEvent {
+                id: event_id,
+                occurred_at: chrono::DateTime::from_timestamp_micros(at).unwrap_or_default(),
+                actor_type: "user".to_owned(),
+                actor_id: Some(actor.user_id),
+                actor_institution_id: Some(actor.institution_id),
+                actor_role: Some(actor.role.to_owned()),
+                action: action.to_owned(),
+                resource_type: Some("case".to_owned()),
+                resource_id: Some(life.id),
+                resource_ids: Vec::new(),
+                outcome: "allowed".to_owned(),
+                details,
+                request_id: None,
+                client_addr: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::synthetic::{Mission, Service};
+
+    fn staff(n: u128, institution: u128, role: &'static str) -> Staff {
+        Staff { user_id: Uuid::from_u128(n), institution_id: Uuid::from_u128(institution), role }
+    }
+
+    /// A directory like the demo's: every canton, the six federal regions, ten missions.
+    pub(crate) fn directory() -> Directory {
+        let mut services = Vec::new();
+        for (i, (canton, _)) in world::CANTON_WEIGHTS.iter().enumerate() {
+            let i = i as u128;
+            services.push(Service {
+                id: Uuid::from_u128(100 + i),
+                prefix: (*canton).to_owned(),
+                canton: Some((*canton).to_owned()),
+                federal_region: None,
+                counsellor: staff(1000 + i, 100 + i, "counsellor"),
+            });
+        }
+        for (i, (prefix, region)) in
+            [("FBE", "Bern"), ("FNW", "Nordwestschweiz"), ("FZH", "Zürich")].iter().enumerate()
+        {
+            let i = i as u128;
+            services.push(Service {
+                id: Uuid::from_u128(200 + i),
+                prefix: (*prefix).to_owned(),
+                canton: None,
+                federal_region: Some((*region).to_owned()),
+                counsellor: staff(2000 + i, 200 + i, "counsellor"),
+            });
+        }
+        let missions = ["IQ", "GE", "NG", "LK", "TR", "DZ", "UA", "XK", "AF", "TN"]
+            .iter()
+            .enumerate()
+            .map(|(i, country)| Mission {
+                country: (*country).to_owned(),
+                institution_id: Uuid::from_u128(300 + i as u128),
+                officer: staff(3000 + i as u128, 300 + i as u128, "iom_mission_officer"),
+            })
+            .collect();
+        Directory {
+            services,
+            sem: staff(1, 10, "sem_officer"),
+            swissrepat: staff(2, 11, "swissrepat_officer"),
+            iom: staff(3, 12, "iom_coordinator"),
+            missions,
+        }
+    }
+
+    pub(crate) fn as_of() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 27).expect("day")
+    }
+
+    fn digests(seed: u64, total: u64) -> Vec<[u8; 32]> {
+        let mut generator =
+            Generator::new(seed, default_from(), as_of(), total, directory(), Start::default());
+        std::iter::from_fn(|| generator.next_batch(250)).map(|b| b.digest()).collect()
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_cases_and_another_seed_others() {
+        let first = digests(42, 600);
+        assert_eq!(first.len(), 3);
+        assert_eq!(first, digests(42, 600));
+        assert_ne!(first, digests(43, 600));
+    }
+
+    #[test]
+    fn every_status_occurs_and_most_cases_are_finished() {
+        let total = 20_000;
+        let mut generator =
+            Generator::new(7, default_from(), as_of(), total, directory(), Start::default());
+        let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
+        while let Some(batch) = generator.next_batch(5000) {
+            for case in &batch.cases {
+                *statuses.entry(case.status.as_str()).or_default() += 1;
+            }
+        }
+        for status in CaseStatus::ALL {
+            assert!(statuses.contains_key(status.as_str()), "{status} missing: {statuses:?}");
+        }
+        eprintln!("{statuses:?}");
+        let finished = ["closed", "withdrawn", "rejected", "cancelled"]
+            .iter()
+            .map(|s| statuses[s])
+            .sum::<u64>();
+        assert!(finished * 100 > total * 80, "{statuses:?}");
+        assert!(statuses["closed"] > statuses["withdrawn"], "{statuses:?}");
+        assert!(statuses["closed"] * 100 > total * 45, "{statuses:?}");
+    }
+
+    #[test]
+    fn references_continue_the_counters_without_gaps() {
+        let mut start = Start::default();
+        start.counters.insert(("BE".to_owned(), 2026), 41);
+        let mut generator = Generator::new(1, default_from(), as_of(), 3000, directory(), start);
+        let mut numbers: BTreeMap<(String, i32), Vec<i64>> = BTreeMap::new();
+        let mut last = Vec::new();
+        while let Some(batch) = generator.next_batch(1000) {
+            for case in &batch.cases {
+                let mut parts = case.reference.rsplitn(3, '-');
+                let number: i64 = parts.next().and_then(|n| n.parse().ok()).expect("number");
+                let year: i32 = parts.next().and_then(|y| y.parse().ok()).expect("year");
+                let prefix = parts.next().expect("prefix").to_owned();
+                numbers.entry((prefix, year)).or_default().push(number);
+            }
+            last = batch.counters;
+        }
+        for ((prefix, year), list) in &numbers {
+            let first = if (prefix.as_str(), *year) == ("BE", 2026) { 42 } else { 1 };
+            let expected: Vec<i64> = (first..first + list.len() as i64).collect();
+            assert_eq!(list, &expected, "{prefix}-{year}");
+        }
+        assert!(!last.is_empty());
+    }
+
+    #[test]
+    fn identity_numbers_are_unique() {
+        let zemis: std::collections::HashSet<String> = (0..200_000).map(zemis_number).collect();
+        assert_eq!(zemis.len(), 200_000);
+        assert!(zemis.iter().all(|z| z.len() == 8 && !z.starts_with('0')));
+        let n: std::collections::HashSet<String> = (0..1_000_000).map(n_number).collect();
+        assert_eq!(n.len(), 1_000_000);
+        assert_eq!(n_number(0).len(), "N 123 456".len());
+    }
+}
