@@ -11,7 +11,7 @@ mod cases;
 mod cli;
 mod entitlement;
 mod foundation;
+mod hardening;
 mod tariffs;
 mod tokens;
-mod hardening;
 mod workflow;

@@ -57,34 +57,48 @@ pub async fn transition(pool: &PgPool, load: Load) -> anyhow::Result<Measurement
     .bind(i64::try_from(load.clients).unwrap_or(32))
     .fetch_all(pool)
     .await?;
-    anyhow::ensure!(cases.len() == load.clients, "need {} cases under review for the baseline", load.clients);
+    anyhow::ensure!(
+        cases.len() == load.clients,
+        "need {} cases under review for the baseline",
+        load.clients
+    );
     let cases: Arc<Vec<Uuid>> = Arc::new(cases.into_iter().map(|(id,)| id).collect());
     let pool = pool.clone();
-    Ok(runner::run(load, move |client, _iteration| {
-        let pool = pool.clone();
-        let cases = Arc::clone(&cases);
-        async move { step(&pool, cases[client], sem, sem_institution).await.map_err(|e| e.to_string()) }
-    })
-    .await)
+    Ok(
+        runner::run(load, move |client, _iteration| {
+            let pool = pool.clone();
+            let cases = Arc::clone(&cases);
+            async move {
+                step(&pool, cases[client], sem, sem_institution).await.map_err(|e| e.to_string())
+            }
+        })
+        .await,
+    )
 }
 
-async fn step(pool: &PgPool, case_id: Uuid, actor: Uuid, institution: Uuid) -> Result<(), sqlx::Error> {
+async fn step(
+    pool: &PgPool,
+    case_id: Uuid,
+    actor: Uuid,
+    institution: Uuid,
+) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let (status,): (String,) =
-        sqlx::query_as("select status from cases where id = $1 for update")
-            .bind(case_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (status,): (String,) = sqlx::query_as("select status from cases where id = $1 for update")
+        .bind(case_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let (action, next) = if status == "under_review" {
         ("request_info", "info_requested")
     } else {
         ("answer_info", "under_review")
     };
-    sqlx::query("update cases set status = $2, version = version + 1, updated_at = now() where id = $1")
-        .bind(case_id)
-        .bind(next)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "update cases set status = $2, version = version + 1, updated_at = now() where id = $1",
+    )
+    .bind(case_id)
+    .bind(next)
+    .execute(&mut *tx)
+    .await?;
     if action == "request_info" {
         sqlx::query(
             "insert into case_review_questions (id, case_id, question, asked_by) values ($1, $2, $3, $4)",

@@ -88,7 +88,10 @@ async fn main() -> anyhow::Result<()> {
     let (cases,): (i64,) = sqlx::query_as("select count(*) from cases").fetch_one(&pool).await?;
     let api = scenarios::Api::new(&args.base_url)?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    eprintln!("{cases} cases; {} clients; {}s warm-up, {}s measured per scenario", args.clients, args.warmup, args.duration);
+    eprintln!(
+        "{cases} cases; {} clients; {}s warm-up, {}s measured per scenario",
+        args.clients, args.warmup, args.duration
+    );
 
     let mut rows = Vec::new();
     for scenario in &args.scenarios {
@@ -132,10 +135,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn row(scenario: &str, api: Measurement, baseline: Option<Measurement>) -> Row {
-    let ratio = baseline
-        .as_ref()
-        .filter(|b| b.throughput > 0.0)
-        .map(|b| api.throughput / b.throughput);
+    let ratio =
+        baseline.as_ref().filter(|b| b.throughput > 0.0).map(|b| api.throughput / b.throughput);
     Row { scenario: scenario.to_owned(), api, baseline, ratio }
 }
 

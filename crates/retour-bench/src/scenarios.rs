@@ -37,7 +37,11 @@ impl Api {
             .json(&json!({ "email": email, "password": PASSWORD }))
             .send()
             .await?;
-        anyhow::ensure!(response.status() == StatusCode::OK, "login {email}: {}", response.status());
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "login {email}: {}",
+            response.status()
+        );
         let body: Value = response.json().await?;
         body["access_token"].as_str().map(str::to_owned).context("access_token")
     }
@@ -57,7 +61,13 @@ impl Api {
     }
 
     /// Posts a transition with `If-Match`; returns the new ETag.
-    async fn transition(&self, token: &str, id: &str, etag: &str, body: &Value) -> Result<String, String> {
+    async fn transition(
+        &self,
+        token: &str,
+        id: &str,
+        etag: &str,
+        body: &Value,
+    ) -> Result<String, String> {
         let response = self
             .client
             .post(self.url(&format!("/v1/cases/{id}/transitions")))
@@ -68,11 +78,8 @@ impl Api {
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status();
-        let etag = response
-            .headers()
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let etag =
+            response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         if status != StatusCode::OK {
             let text = response.text().await.unwrap_or_default();
             return Err(format!("{} {status}: {text}", body["action"]));
@@ -81,13 +88,13 @@ impl Api {
     }
 
     async fn etag_of(&self, token: &str, id: &str) -> anyhow::Result<String> {
-        let response = self
-            .client
-            .get(self.url(&format!("/v1/cases/{id}")))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        anyhow::ensure!(response.status() == StatusCode::OK, "GET case {id}: {}", response.status());
+        let response =
+            self.client.get(self.url(&format!("/v1/cases/{id}"))).bearer_auth(token).send().await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "GET case {id}: {}",
+            response.status()
+        );
         response
             .headers()
             .get(header::ETAG)
@@ -132,7 +139,10 @@ pub async fn read_fixture(api: &Api) -> anyhow::Result<ReadFixture> {
     let token = api.login("counsellor.be@demo.test").await?;
     let me = api.get_json("/v1/me", &token).await.map_err(anyhow::Error::msg)?;
     let case_ids = api.case_ids(&token, "", 2000).await?;
-    anyhow::ensure!(!case_ids.is_empty(), "counsellor.be@demo.test sees no case: seed the database first");
+    anyhow::ensure!(
+        !case_ids.is_empty(),
+        "counsellor.be@demo.test sees no case: seed the database first"
+    );
     Ok(ReadFixture { token, user_id: me["id"].as_str().unwrap_or_default().to_owned(), case_ids })
 }
 
@@ -154,7 +164,8 @@ pub async fn read(api: &Api, fixture: &ReadFixture, load: Load) -> Measurement {
 }
 
 /// Surnames common among the seeded households, for free-text search.
-const QUERIES: [&str; 8] = ["hassan", "ahmed", "ali", "mohammed", "popescu", "kovalenko", "perera", "okafor"];
+const QUERIES: [&str; 8] =
+    ["hassan", "ahmed", "ali", "mohammed", "popescu", "kovalenko", "perera", "okafor"];
 
 /// `GET /v1/cases?q=…&status=…` as SEM (who sees every submitted case), then the next page.
 pub async fn search(api: &Api, load: Load) -> anyhow::Result<Measurement> {
@@ -166,11 +177,16 @@ pub async fn search(api: &Api, load: Load) -> anyhow::Result<Measurement> {
         async move {
             let q = QUERIES[(client + usize::try_from(iteration).unwrap_or(0)) % QUERIES.len()];
             let first = api
-                .get_json(&format!("/v1/cases?q={q}&status=approved,departed,closed&limit=50"), &token)
+                .get_json(
+                    &format!("/v1/cases?q={q}&status=approved,departed,closed&limit=50"),
+                    &token,
+                )
                 .await?;
             if let Some(cursor) = first["next_cursor"].as_str() {
                 api.get_json(
-                    &format!("/v1/cases?q={q}&status=approved,departed,closed&limit=50&cursor={cursor}"),
+                    &format!(
+                        "/v1/cases?q={q}&status=approved,departed,closed&limit=50&cursor={cursor}"
+                    ),
                     &token,
                 )
                 .await?;
@@ -187,11 +203,17 @@ pub async fn transition(api: &Api, load: Load) -> anyhow::Result<Measurement> {
     let sem = api.login("sem@demo.test").await?;
     let counsellor = api.login("counsellor.be@demo.test").await?;
     let ids = api.case_ids(&counsellor, "status=submitted,under_review", load.clients).await?;
-    anyhow::ensure!(ids.len() == load.clients, "need {} submitted BE cases, found {}", load.clients, ids.len());
+    anyhow::ensure!(
+        ids.len() == load.clients,
+        "need {} submitted BE cases, found {}",
+        load.clients,
+        ids.len()
+    );
     let mut states = Vec::new();
     for id in &ids {
         let mut etag = api.etag_of(&sem, id).await?;
-        let case = api.get_json(&format!("/v1/cases/{id}"), &sem).await.map_err(anyhow::Error::msg)?;
+        let case =
+            api.get_json(&format!("/v1/cases/{id}"), &sem).await.map_err(anyhow::Error::msg)?;
         if case["status"] == "submitted" {
             etag = api
                 .transition(&sem, id, &etag, &json!({"action": "start_review"}))

@@ -353,8 +353,14 @@ impl Store {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        Self::insert_refresh_token_in(&mut tx, user_id, family_id, refresh_hash, refresh_expires_at)
-            .await?;
+        Self::insert_refresh_token_in(
+            &mut tx,
+            user_id,
+            family_id,
+            refresh_hash,
+            refresh_expires_at,
+        )
+        .await?;
         sqlx::query("delete from login_failures where user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)

@@ -272,17 +272,28 @@ async fn refresh(
             &token_hash(&successor),
             refresh_expiry(&state),
             |rotation, actor| {
-                let (action, outcome) = match rotation {
-                    Rotation::Reused { .. } => ("auth.refresh_reused", Outcome::Denied),
-                    _ => ("auth.refresh", Outcome::Allowed),
+                let (action, outcome, details) = match rotation {
+                    Rotation::Reused { .. } => {
+                        ("auth.refresh_reused", Outcome::Denied, serde_json::json!({}))
+                    }
+                    Rotation::Invalid { reason } => (
+                        "auth.token_rejected",
+                        Outcome::Denied,
+                        serde_json::json!({ "reason": reason, "token": "refresh" }),
+                    ),
+                    Rotation::Rotated { .. } => {
+                        ("auth.refresh", Outcome::Allowed, serde_json::json!({}))
+                    }
                 };
-                AuditEvent::new(actor, action, outcome).request(meta.request_id, meta.client_addr)
+                AuditEvent::new(actor, action, outcome)
+                    .details(details)
+                    .request(meta.request_id, meta.client_addr)
             },
         )
         .await?;
     let user_id = match rotation {
         Rotation::Rotated { user_id, .. } => user_id,
-        Rotation::Reused { .. } | Rotation::Invalid => return Err(ApiError::Unauthorized),
+        Rotation::Reused { .. } | Rotation::Invalid { .. } => return Err(ApiError::Unauthorized),
     };
     let user = state.store().get_user(user_id).await?;
     let access = access_token(&state, user.id, user.role, user.institution_id)?;

@@ -1,7 +1,7 @@
 //! User accounts, managed by administrators.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -19,6 +19,7 @@ use crate::admin::{self, Administrator, UserRequest, query_error};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -95,6 +96,7 @@ pub struct UserList {
 /// Filters and paging of the user list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct UserQuery {
     pub institution_id: Option<Uuid>,
     pub role: Option<Role>,
