@@ -12,6 +12,7 @@ mod cli;
 mod entitlement;
 mod foundation;
 mod hardening;
+mod matrix;
 mod tariffs;
 mod tokens;
 mod workflow;
