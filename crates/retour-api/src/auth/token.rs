@@ -121,17 +121,19 @@ impl Rejection {
         }
     }
 
-    /// The rejection of a token whose header did not parse: an algorithm we do not know
-    /// (`"alg": "none"`) is named as such, anything else is malformed.
+    /// The rejection of a token that did not parse: a header naming an algorithm there is no
+    /// such thing as (`"alg": "none"`) is named as such, anything else is malformed.
     fn of_header(token: &str) -> Self {
         use base64::Engine;
-        let alg = token
+        let unknown_alg = token
             .split('.')
             .next()
             .and_then(|part| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok())
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-            .and_then(|header| header.get("alg").map(|alg| alg.is_string()));
-        if alg == Some(true) { Rejection::Algorithm } else { Rejection::Malformed }
+            .and_then(|header| {
+                header.get("alg")?.as_str().map(|alg| alg.parse::<Algorithm>().is_err())
+            });
+        if unknown_alg == Some(true) { Rejection::Algorithm } else { Rejection::Malformed }
     }
 
     fn of_validation(error: &jsonwebtoken::errors::Error) -> Self {
