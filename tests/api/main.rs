@@ -13,6 +13,7 @@ mod entitlement;
 mod foundation;
 mod hardening;
 mod matrix;
+mod races;
 mod tariffs;
 mod tokens;
 mod workflow;
