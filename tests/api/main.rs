@@ -12,6 +12,7 @@ mod cli;
 mod entitlement;
 mod foundation;
 mod hardening;
+mod limits;
 mod matrix;
 mod races;
 mod tariffs;
