@@ -312,7 +312,14 @@ async fn bad_filter_values_are_422_naming_the_parameter(pool: PgPool) {
     let iom = app.login(IOM).await;
     let admin = app.login("admin@demo.test").await;
     let auditor = app.login("auditor@demo.test").await;
-    let cases: [(&str, &str, &str); 17] = [
+    let long_cursor = format!("cursor={}", "A".repeat(600));
+    let cases_cursor = format!("/v1/cases?{long_cursor}");
+    let requests_cursor = format!("/v1/information-requests?{long_cursor}");
+    let events_cursor = format!("/v1/audit-events?{long_cursor}");
+    let cases: [(&str, &str, &str); 20] = [
+        (&be, &cases_cursor, "cursor"),
+        (&iom, &requests_cursor, "cursor"),
+        (&auditor, &events_cursor, "cursor"),
         (&be, "/v1/cases?status=open", "status"),
         (&be, "/v1/cases?status=approved,closing", "status"),
         (&be, "/v1/cases?created_from=yesterday", "created_from"),
@@ -376,4 +383,29 @@ async fn an_id_in_a_path_that_is_not_a_uuid_answers_404_on_every_endpoint(pool: 
         }
     }
     assert!(checked >= 17 * 3 * 3, "{checked}");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn credentials_and_refresh_tokens_of_any_length_or_byte_are_refused_cleanly(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    for client_id in ["%00", &"c".repeat(10_000), "svc_%FF%FE"] {
+        let request = axum::http::Request::post("/v1/auth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(format!(
+                "grant_type=client_credentials&client_id={client_id}&client_secret=x"
+            )))
+            .expect("request");
+        let response = app.send_request(request).await;
+        assert!(response.status.is_client_error(), "{}: {}", response.status, response.text);
+    }
+    let refresh =
+        app.post("/v1/auth/refresh", None, &json!({ "refresh_token": long(10_000) })).await;
+    assert_names(&refresh, "refresh_token", "too_long");
+    let token = app.login(BE).await;
+    let logout =
+        app.post("/v1/auth/logout", Some(&token), &json!({ "refresh_token": long(10_000) })).await;
+    assert_names(&logout, "refresh_token", "too_long");
+    let admin = app.login("admin@demo.test").await;
+    let users = app.get(&format!("/v1/users?email={}", long(300)), Some(&admin)).await;
+    assert_names(&users, "email", "too_long");
 }

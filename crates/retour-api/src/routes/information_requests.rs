@@ -86,6 +86,9 @@ fn encode_cursor(request: &StoredInformationRequest) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    if cursor.len() > crate::pagination::MAX_CURSOR_LEN {
+        return None;
+    }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (at, id) = text.split_once('|')?;

@@ -101,7 +101,8 @@ pub struct UserQuery {
     pub institution_id: Option<Uuid>,
     pub role: Option<Role>,
     pub status: Option<AccountStatus>,
-    /// Exact email, without regard to case.
+    /// Exact email, without regard to case (at most 254 characters).
+    #[param(max_length = 254)]
     pub email: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
@@ -168,6 +169,14 @@ async fn list_users(
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::validation("limit", "out_of_range", "limit must be 1 to 200"));
+    }
+    // No address is longer (RFC 5321).
+    if query.email.as_ref().is_some_and(|email| email.chars().count() > 254) {
+        return Err(ApiError::validation(
+            "email",
+            "too_long",
+            "email must be at most 254 characters",
+        ));
     }
     let filter = UserFilter {
         institution_id: query.institution_id,

@@ -118,6 +118,9 @@ fn encode_cursor(sort: CaseSort, row: &CaseListRow) -> String {
 }
 
 fn decode_cursor(cursor: &str, sort: CaseSort) -> Option<(DateTime<Utc>, Uuid)> {
+    if cursor.len() > crate::pagination::MAX_CURSOR_LEN {
+        return None;
+    }
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let mut parts = text.split('|');
