@@ -409,3 +409,24 @@ async fn credentials_and_refresh_tokens_of_any_length_or_byte_are_refused_cleanl
     let users = app.get(&format!("/v1/users?email={}", long(300)), Some(&admin)).await;
     assert_names(&users, "email", "too_long");
 }
+
+/// PostgreSQL cannot compare text holding a NUL character: a filter with one is refused up
+/// front, naming its parameter, rather than failing in the database.
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_nul_character_in_a_text_filter_is_a_422_naming_it(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let be = app.login(BE).await;
+    let admin = app.login("admin@demo.test").await;
+    let auditor = app.login("auditor@demo.test").await;
+    for (token, path, field) in [
+        (&be, "/v1/cases?q=Has%00san", "q"),
+        (&be, "/v1/cases?q%00=x", "q%00"),
+        (&auditor, "/v1/audit-events?action=case%00read", "action"),
+        (&admin, "/v1/users?email=a%00b@demo.test", "email"),
+        (&be, "/v1/tariffs?programme=cantonal%00", "programme"),
+    ] {
+        let response = app.get(path, Some(token)).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", response.text);
+        assert_names_field(&response, field, path);
+    }
+}
