@@ -4,8 +4,10 @@
 //!
 //! While the database is down every answer is 503 problem+json (`service_unavailable`),
 //! readiness included, and never a 500; once it is back the server recovers by itself within
-//! 5 s; and every sign-in that was answered 200 has its access-log event, with no session
-//! (refresh token) lacking one.
+//! 5 s; every sign-in that was answered 200 has its access-log event, with no session
+//! (refresh token) lacking one; and every case opened (201) is there whole, with its household,
+//! the opening in its history and its access-log event, and no case or event exists without
+//! the other.
 //!
 //! The cluster is this test's own (initdb into a temporary directory, on a free port), never
 //! the shared server; when the test runs as root, PostgreSQL runs as the `postgres` user. The
@@ -45,7 +47,24 @@ const TRAFFIC: &[Probe] = &[
     },
     Probe { name: "me", ok: 200, logs: None, build: |c| c.get("/v1/me", Some(&c.token)) },
     Probe { name: "ready", ok: 200, logs: None, build: |c| c.get("/health/ready", None) },
+    Probe {
+        name: "open case",
+        ok: 201,
+        logs: Some("case.create"),
+        build: |c| c.post("/v1/cases", Some(&c.token), &new_case()),
+    },
 ];
+
+/// A case the signed-in counsellor opens (without a ZEMIS number, so it may be opened often).
+fn new_case() -> Value {
+    let departure = chrono::Utc::now().date_naive() + chrono::Days::new(30);
+    json!({
+        "programme": "cantonal", "destination_country": "IQ",
+        "planned_departure_date": departure.to_string(),
+        "persons": [{ "relationship": "principal", "surname": "Hassan", "given_names": "Karim",
+            "date_of_birth": "1988-04-12", "sex": "male", "nationality": "IQ" }]
+    })
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_answers_503_while_the_database_is_down_and_recovers_without_losing_commits() {
@@ -150,7 +169,7 @@ async fn scenario(bin: PathBuf) {
     println!("faults injected: {FAULTS}; requests: {}", records.len());
     println!("recovered (ready again) after: {recoveries:?}");
     for ((probe, phase, outcome), n) in &tally {
-        println!("  {probe:6} {phase:10} {outcome:>5}: {n}");
+        println!("  {probe:9} {phase:10} {outcome:>5}: {n}");
     }
     assert!(
         problems.is_empty(),
@@ -207,6 +226,29 @@ async fn scenario(bin: PathBuf) {
         sign_ins,
         "every session (refresh token) has exactly one auth.login event"
     );
+    // Every case that exists was written whole: its household, the opening in its history and
+    // its access-log event; none of them exists without the case.
+    let (cases, half_written): (i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where \
+             not exists (select 1 from case_persons p where p.case_id = c.id) \
+             or (select count(*) from case_events h where h.case_id = c.id and h.action = 'open') <> 1 \
+             or (select count(*) from audit_events e where e.action = 'case.create' \
+                 and e.resource_id = c.id) <> 1) \
+         from cases c",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("cases");
+    let openings: i64 = sqlx::query_scalar(
+        "select count(*) from audit_events where action = 'case.create' and outcome = 'allowed'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("openings");
+    println!("cases opened: {cases}, half-written: {half_written}");
+    assert!(cases > 0, "no case was opened");
+    assert_eq!(half_written, 0, "a case lacks its household, its opening or its event");
+    assert_eq!(openings, cases, "a case.create event without its case");
     pool.close().await;
 }
 

@@ -73,11 +73,53 @@ impl Forge {
     }
 }
 
-async fn assert_refused(app: &TestApp, token: &str, what: &str) {
-    let response = app.get("/v1/me", Some(token)).await;
+/// Sends `token` to `/v1/me` from a client address with a request id. It must be refused
+/// with 401, and the refusal must be in the access log: one `auth.token_rejected` event,
+/// denied, with the request id, the client address and one of `reasons`, and nothing of the
+/// token.
+async fn assert_refused(app: &TestApp, token: &str, what: &str, reasons: &[&str]) {
+    let request_id = Uuid::now_v7().to_string();
+    let mut request = Request::get("/v1/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header("x-request-id", &request_id)
+        .body(Body::empty())
+        .expect("request");
+    let peer: SocketAddr = "203.0.113.77:41000".parse().expect("addr");
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let response = app.send_request(request).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{what}: {}", response.text);
     response.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(response.header("www-authenticate"), Some("Bearer"), "{what}");
+    assert_rejection_logged(app, &request_id, token, what, reasons).await;
+}
+
+/// The one `auth.token_rejected` event of request `request_id`: denied, from the test's client
+/// address, with one of `reasons`, holding no part of `token`. Returns its actor type.
+async fn assert_rejection_logged(
+    app: &TestApp,
+    request_id: &str,
+    token: &str,
+    what: &str,
+    reasons: &[&str],
+) -> String {
+    let events: Vec<(String, String, Option<String>, Value, String)> = sqlx::query_as(
+        "select outcome, actor_type, host(client_addr), details, row_to_json(e)::text \
+         from audit_events e where action = 'auth.token_rejected' and request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_all(&app.pool)
+    .await
+    .expect("events");
+    assert_eq!(events.len(), 1, "{what}: one event of the refusal, found {events:?}");
+    let (outcome, actor_type, addr, details, row) = &events[0];
+    assert_eq!(outcome, "denied", "{what}");
+    assert_eq!(addr.as_deref(), Some("203.0.113.77"), "{what}");
+    let reason = details["reason"].as_str().unwrap_or_default();
+    assert!(reasons.contains(&reason), "{what}: reason {reason:?}, expected one of {reasons:?}");
+    for part in token.split('.').filter(|p| p.len() >= 8) {
+        assert!(!row.contains(part), "{what}: the access log holds part of the token: {row}");
+    }
+    actor_type.clone()
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
@@ -98,30 +140,42 @@ async fn tokens_with_a_wrong_algorithm_key_or_kid_get_401(pool: PgPool) {
     let claims = forge.claims();
 
     let none_header = json!({"alg": "none", "typ": "JWT", "kid": forge.kid});
-    assert_refused(&app, &format!("{}.{}.", b64(&none_header), b64(&claims)), "alg none").await;
+    assert_refused(
+        &app,
+        &format!("{}.{}.", b64(&none_header), b64(&claims)),
+        "alg none",
+        &["algorithm"],
+    )
+    .await;
     let none_lower = json!({"alg": "None", "kid": forge.kid});
-    assert_refused(&app, &format!("{}.{}.", b64(&none_lower), b64(&claims)), "alg None").await;
+    assert_refused(
+        &app,
+        &format!("{}.{}.", b64(&none_lower), b64(&claims)),
+        "alg None",
+        &["algorithm"],
+    )
+    .await;
 
     // HS256 keyed with the public key, in each form an attacker could take it from the JWKS.
     let raw_public = URL_SAFE_NO_PAD.decode(&forge.public_x).expect("x");
     for secret in [raw_public.as_slice(), forge.public_x.as_bytes()] {
         let token =
             forge.sign(&claims, &EncodingKey::from_secret(secret), Algorithm::HS256, &forge.kid);
-        assert_refused(&app, &token, "HS256 with the public key").await;
+        assert_refused(&app, &token, "HS256 with the public key", &["algorithm"]).await;
     }
 
     let other = SigningKey::from_bytes(&[7u8; 32]);
     let other_pem = other.to_pkcs8_pem(LineEnding::LF).expect("pem");
     let other_key = EncodingKey::from_ed_pem(other_pem.as_bytes()).expect("key");
     let token = forge.sign(&claims, &other_key, Algorithm::EdDSA, &forge.kid);
-    assert_refused(&app, &token, "another Ed25519 key with our kid").await;
+    assert_refused(&app, &token, "another Ed25519 key with our kid", &["signature"]).await;
 
     let token = forge.sign(&claims, &forge.real_key, Algorithm::EdDSA, "unknown-kid");
-    assert_refused(&app, &token, "unknown kid").await;
+    assert_refused(&app, &token, "unknown kid", &["unknown_key"]).await;
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = None;
     let token = jsonwebtoken::encode(&header, &claims, &forge.real_key).expect("sign");
-    assert_refused(&app, &token, "no kid").await;
+    assert_refused(&app, &token, "no kid", &["unknown_key"]).await;
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
@@ -129,15 +183,19 @@ async fn expired_premature_and_misaddressed_tokens_get_401(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let forge = Forge::new(&app).await;
     let now = chrono::Utc::now().timestamp();
-    let cases: [(&str, Value); 6] = [
-        ("expired", json!({"iat": now - 3600, "nbf": now - 3600, "exp": now - 60})),
-        ("not yet valid", json!({"nbf": now + 600, "exp": now + 1200})),
-        ("wrong issuer", json!({"iss": "someone-else"})),
-        ("wrong audience", json!({"aud": "another-api"})),
-        ("no expiry", json!({"exp": null})),
-        ("a service-account subject for a user", json!({"sub_type": "service_account"})),
+    let cases: [(&str, Value, &str); 6] = [
+        ("expired", json!({"iat": now - 3600, "nbf": now - 3600, "exp": now - 60}), "expired"),
+        ("not yet valid", json!({"nbf": now + 600, "exp": now + 1200}), "not_yet_valid"),
+        ("wrong issuer", json!({"iss": "someone-else"}), "issuer"),
+        ("wrong audience", json!({"aud": "another-api"}), "audience"),
+        ("no expiry", json!({"exp": null}), "claims"),
+        (
+            "a service-account subject for a user",
+            json!({"sub_type": "service_account"}),
+            "inactive_or_revoked",
+        ),
     ];
-    for (what, changes) in cases {
+    for (what, changes, reason) in cases {
         let mut claims = forge.claims();
         for (key, value) in changes.as_object().expect("object") {
             if value.is_null() {
@@ -146,7 +204,7 @@ async fn expired_premature_and_misaddressed_tokens_get_401(pool: PgPool) {
                 claims[key] = value.clone();
             }
         }
-        assert_refused(&app, &forge.real(&claims), what).await;
+        assert_refused(&app, &forge.real(&claims), what, &[reason]).await;
     }
 }
 
@@ -159,22 +217,162 @@ async fn tampered_and_truncated_tokens_get_401(pool: PgPool) {
     payload["role"] = json!("sem_officer");
     let parts: Vec<&str> = token.split('.').collect();
     let tampered = format!("{}.{}.{}", parts[0], b64(&payload), parts[2]);
-    assert_refused(&app, &tampered, "role edited to sem_officer").await;
+    assert_refused(&app, &tampered, "role edited to sem_officer", &["signature"]).await;
 
     // A role that really changed since the token was issued also ends it.
     sqlx::query("update users set role = 'admin' where email = 'counsellor.be@demo.test'")
         .execute(&app.pool)
         .await
         .expect("role");
-    assert_refused(&app, &token, "stale role").await;
+    assert_refused(&app, &token, "stale role", &["stale_claims"]).await;
 
     let token = app.login("sem@demo.test").await;
     for cut in [token.len() - 1, token.len() - 20, parts[0].len() + 5] {
-        assert_refused(&app, &token[..cut], "truncated").await;
+        assert_refused(&app, &token[..cut], "truncated", &["malformed", "signature"]).await;
     }
     let without_signature = token.rsplit_once('.').expect("dot").0;
-    assert_refused(&app, without_signature, "no signature").await;
-    assert_refused(&app, &format!("{without_signature}."), "empty signature").await;
+    assert_refused(&app, without_signature, "no signature", &["malformed"]).await;
+    assert_refused(
+        &app,
+        &format!("{without_signature}."),
+        "empty signature",
+        &["signature", "malformed"],
+    )
+    .await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_tokens_of_a_disabled_or_signed_out_user_are_refused_and_logged_with_the_user(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool).await;
+    let signed_out = app.login("iom@demo.test").await;
+    app.post("/v1/auth/logout", Some(&signed_out), &json!({}))
+        .await
+        .status
+        .is_success()
+        .then_some(())
+        .expect("signed out");
+    assert_refused(&app, &signed_out, "a signed-out token", &["inactive_or_revoked"]).await;
+
+    let login = app.login_response("counsellor.zh@demo.test").await;
+    let token = login.body["access_token"].as_str().expect("token").to_owned();
+    let refresh = json!({"refresh_token": login.body["refresh_token"]});
+    sqlx::query("update users set status = 'disabled' where email = 'counsellor.zh@demo.test'")
+        .execute(&app.pool)
+        .await
+        .expect("disable");
+    assert_refused(&app, &token, "a disabled user's token", &["inactive_or_revoked"]).await;
+    // Its signature held, so the event names the user whose token it was.
+    let (actor_type, actor_id): (String, Option<Uuid>) = sqlx::query_as(
+        "select actor_type, actor_id from audit_events where action = 'auth.token_rejected' \
+         order by occurred_at desc, id desc limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("event");
+    let zh: Uuid =
+        sqlx::query_scalar("select id from users where email = 'counsellor.zh@demo.test'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("user");
+    assert_eq!((actor_type.as_str(), actor_id), ("user", Some(zh)));
+    let refused = app.post("/v1/auth/refresh", None, &refresh).await;
+    refused.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let details: Value = sqlx::query_scalar(
+        "select details from audit_events where action = 'auth.token_rejected' \
+         and actor_id = $1 and details->>'token' = 'refresh'",
+    )
+    .bind(zh)
+    .fetch_one(&app.pool)
+    .await
+    .expect("refresh refusal");
+    assert_eq!(details, json!({"reason": "inactive", "token": "refresh"}));
+
+    // A request without a bearer token presents nothing to refuse, and logs nothing.
+    let before: i64 = sqlx::query_scalar("select count(*) from audit_events")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    app.get("/v1/me", None).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let basic = app
+        .send(Method::GET, "/v1/me", None, None, &[("authorization", "Basic dXNlcjpwdw==")])
+        .await;
+    basic.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let after: i64 = sqlx::query_scalar("select count(*) from audit_events")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(after, before);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn unknown_expired_and_reused_refresh_tokens_are_refused_and_logged(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let refresh_from = |token: &Value| {
+        let mut request = Request::post("/v1/auth/refresh")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-request-id", Uuid::now_v7().to_string())
+            .body(Body::from(json!({"refresh_token": token}).to_string()))
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(ConnectInfo("203.0.113.77:41000".parse::<SocketAddr>().expect("addr")));
+        request
+    };
+    let request_id = |request: &Request<Body>| {
+        request.headers()["x-request-id"].to_str().expect("id").to_owned()
+    };
+
+    let unknown = json!("an-unknown-refresh-token-of-some-length");
+    let request = refresh_from(&unknown);
+    let id = request_id(&request);
+    app.send_request(request).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let actor = assert_rejection_logged(
+        &app,
+        &id,
+        unknown.as_str().expect("str"),
+        "unknown refresh token",
+        &["unknown"],
+    )
+    .await;
+    assert_eq!(actor, "anonymous");
+
+    let first = app.login_response("sem@demo.test").await.body["refresh_token"].clone();
+    sqlx::query("update refresh_tokens set expires_at = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .expect("expire");
+    let request = refresh_from(&first);
+    let id = request_id(&request);
+    app.send_request(request).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let actor = assert_rejection_logged(
+        &app,
+        &id,
+        first.as_str().expect("str"),
+        "expired refresh token",
+        &["expired"],
+    )
+    .await;
+    assert_eq!(actor, "user");
+
+    // Reuse revokes the family and is logged as such, with the request and the address.
+    let second = app.login_response("sem@demo.test").await.body["refresh_token"].clone();
+    let rotated = app.post("/v1/auth/refresh", None, &json!({"refresh_token": second})).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let request = refresh_from(&second);
+    let id = request_id(&request);
+    app.send_request(request).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let (outcome, addr, row): (String, Option<String>, String) = sqlx::query_as(
+        "select outcome, host(client_addr), row_to_json(e)::text from audit_events e \
+         where action = 'auth.refresh_reused' and request_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("reuse event");
+    assert_eq!((outcome.as_str(), addr.as_deref()), ("denied", Some("203.0.113.77")));
+    assert!(!row.contains(second.as_str().expect("str")), "{row}");
 }
 
 // --- The client-credentials grant ---------------------------------------------------------

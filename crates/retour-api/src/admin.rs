@@ -303,11 +303,12 @@ where
 pub(crate) fn query_error(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
     let text = rejection.body_text();
     let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
-    let field = message
-        .split_once("field `")
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map_or("query", |(name, _)| name);
-    ApiError::validation(field, "invalid_value", message.to_owned())
+    // `status: unknown variant …`, `limit: invalid digit …`, `unknown field `colour``.
+    let field = match crate::json::data_error_field(&text) {
+        field if field == "body" => "query".to_owned(),
+        field => field,
+    };
+    ApiError::validation(&field, "invalid_value", message.to_owned())
 }
 
 /// Maps the violation of unique constraint `constraint` to 409 `code`.

@@ -56,6 +56,7 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
                 StatusCode::SERVICE_UNAVAILABLE,
                 config.request_timeout,
             ))
+            .layer(middleware::from_fn(refuse_nul_in_query))
             .layer(DefaultBodyLimit::disable())
             .layer(RequestBodyLimitLayer::new(config.body_limit)),
     );
@@ -93,6 +94,17 @@ async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response 
         request.headers_mut().remove(&REQUEST_ID);
     }
     next.run(request).await
+}
+
+/// PostgreSQL cannot compare text holding a NUL character, so a query parameter with one
+/// (`?q=a%00b`) is refused for every route, naming it, before any handler reads it.
+async fn refuse_nul_in_query(request: Request, next: Next) -> Response {
+    let errors = crate::query::nul_errors(request.uri());
+    if errors.is_empty() {
+        next.run(request).await
+    } else {
+        axum::response::IntoResponse::into_response(crate::ApiError::Validation(errors))
+    }
 }
 
 /// Turns error responses that did not come from a handler (axum's 405, the body limit's 413,

@@ -21,6 +21,7 @@ pub mod json;
 mod layers;
 mod metrics;
 pub mod pagination;
+pub mod path;
 pub mod query;
 mod routes;
 mod spec;

@@ -43,7 +43,7 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// The most items one page holds.
 pub const MAX_LIMIT: u32 = 200;
 /// Longer `cursor` values are refused before they are decoded.
-const MAX_CURSOR_LEN: usize = 512;
+pub const MAX_CURSOR_LEN: usize = 512;
 
 /// Parses `limit`: absent → [`DEFAULT_LIMIT`]; 1 to [`MAX_LIMIT`]; anything else is a 422
 /// naming `limit`.

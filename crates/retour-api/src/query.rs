@@ -35,7 +35,7 @@ where
 }
 
 /// Every parameter whose name or value holds a NUL character.
-fn nul_errors(uri: &Uri) -> Vec<FieldError> {
+pub(crate) fn nul_errors(uri: &Uri) -> Vec<FieldError> {
     if !uri.query().is_some_and(|q| q.contains("%00")) {
         return Vec::new();
     }

@@ -241,12 +241,13 @@ pub struct CaseFieldsInput {
     /// Not in the past when set or changed.
     #[schema(value_type = Option<NaiveDate>)]
     pub planned_departure_date: Option<String>,
-    #[schema(value_type = Option<Vec<Vulnerability>>)]
+    #[schema(value_type = Option<Vec<Vulnerability>>, max_items = 6)]
     pub vulnerabilities: Option<Vec<String>>,
     pub medical: Option<MedicalInput>,
     pub eligibility: Option<EligibilityInput>,
     pub voluntariness_declaration: Option<VoluntarinessInput>,
     /// One entry per component.
+    #[schema(max_items = 5)]
     pub requested_assistance: Option<Vec<RequestedAssistanceInput>>,
 }
 
@@ -267,13 +268,15 @@ pub struct NewCaseInput {
     #[schema(value_type = Option<NaiveDate>)]
     pub planned_departure_date: Option<String>,
     /// The household: 1 to 20 persons, exactly one of them the principal applicant.
-    #[schema(required = true)]
+    #[schema(required = true, min_items = 1, max_items = 20)]
     pub persons: Option<Vec<PersonInput>>,
-    #[schema(value_type = Option<Vec<Vulnerability>>)]
+    #[schema(value_type = Option<Vec<Vulnerability>>, max_items = 6)]
     pub vulnerabilities: Option<Vec<String>>,
     pub medical: Option<MedicalInput>,
     pub eligibility: Option<EligibilityInput>,
     pub voluntariness_declaration: Option<VoluntarinessInput>,
+    /// One entry per component.
+    #[schema(max_items = 5)]
     pub requested_assistance: Option<Vec<RequestedAssistanceInput>>,
 }
 
@@ -499,7 +502,15 @@ pub fn parse_case_fields(
     let vulnerabilities = {
         let mut parsed = Vec::new();
         let mut ok = true;
-        for (i, value) in input.vulnerabilities.iter().flatten().enumerate() {
+        let values = input.vulnerabilities.as_deref().unwrap_or_default();
+        if values.len() > Vulnerability::ALL.len() {
+            v.push(
+                "vulnerabilities",
+                "too_many",
+                format!("vulnerabilities must hold at most {} values", Vulnerability::ALL.len()),
+            );
+        }
+        for (i, value) in values.iter().take(Vulnerability::ALL.len()).enumerate() {
             let field = format!("vulnerabilities[{i}]");
             match one_of(v, &field, value, Vulnerability::parse, Vulnerability::names) {
                 Some(x) => parsed.push(x),
@@ -508,7 +519,7 @@ pub fn parse_case_fields(
         }
         parsed.sort();
         parsed.dedup();
-        ok.then_some(parsed)
+        (ok && values.len() <= Vulnerability::ALL.len()).then_some(parsed)
     };
     let medical = match &input.medical {
         None => Some(None),
@@ -569,6 +580,19 @@ fn parse_requested(
     v: &mut Validation,
     inputs: &[RequestedAssistanceInput],
 ) -> Option<Vec<RequestedAssistance>> {
+    // One entry per component: a longer list cannot be valid, and is refused before its
+    // entries are looked at.
+    if inputs.len() > AssistanceComponent::ALL.len() {
+        v.push(
+            "requested_assistance",
+            "too_many",
+            format!(
+                "requested_assistance must hold at most {} entries, one per component",
+                AssistanceComponent::ALL.len()
+            ),
+        );
+        return None;
+    }
     let mut parsed: Vec<RequestedAssistance> = Vec::new();
     let mut seen: Vec<AssistanceComponent> = Vec::new();
     let mut ok = true;

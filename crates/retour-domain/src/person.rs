@@ -177,6 +177,7 @@ pub struct PersonInput {
     pub given_names: Option<String>,
     /// Other names the person is known by (at most 10).
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub aliases: Option<Vec<String>>,
     /// Not in the future.
     #[schema(value_type = NaiveDate, required = true)]

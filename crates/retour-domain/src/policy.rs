@@ -185,6 +185,38 @@ fn effective_role(actor: &Actor) -> Option<Role> {
     }
 }
 
+/// Which country information requests (programme RIF) an actor may list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InformationRequestScope {
+    /// Every request, as IOM Bern answers them: the question and the country, never the case.
+    All,
+    /// The requests about the cases of this counselling service, with the case.
+    OwnService(Uuid),
+    /// None: listing them is refused (403).
+    Nothing,
+}
+
+impl InformationRequestScope {
+    /// Whether a request about a case of `counselling_service_id` is within the scope.
+    pub fn includes(self, counselling_service_id: Uuid) -> bool {
+        match self {
+            InformationRequestScope::All => true,
+            InformationRequestScope::OwnService(id) => id == counselling_service_id,
+            InformationRequestScope::Nothing => false,
+        }
+    }
+}
+
+/// The country information requests `actor` may list: IOM Bern's coordinators every one (to
+/// answer them), counsellors those of their own service. Integrations none.
+pub fn information_request_scope(actor: &Actor) -> InformationRequestScope {
+    match actor.role().filter(|role| role.fits(actor.institution_kind)) {
+        Some(Role::IomCoordinator) => InformationRequestScope::All,
+        Some(Role::Counsellor) => InformationRequestScope::OwnService(actor.institution_id),
+        _ => InformationRequestScope::Nothing,
+    }
+}
+
 /// Something an actor asks to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -473,6 +505,24 @@ mod tests {
             decide(&account, Operation::AddNote, Some(&facts(Submitted))),
             Decision::Forbidden
         );
+    }
+
+    #[test]
+    fn iom_bern_lists_every_information_request_and_a_counsellor_those_of_their_service() {
+        for role in Role::ALL {
+            let scope = information_request_scope(&user(role, OWN));
+            let expected = match role {
+                Role::IomCoordinator => InformationRequestScope::All,
+                Role::Counsellor => InformationRequestScope::OwnService(OWN),
+                _ => InformationRequestScope::Nothing,
+            };
+            assert_eq!(scope, expected, "{role:?}");
+        }
+        let counsellor = information_request_scope(&user(Role::Counsellor, OWN));
+        assert!(counsellor.includes(OWN) && !counsellor.includes(OTHER));
+        let mut account = user(Role::IomCoordinator, OWN);
+        account.kind = ActorKind::ServiceAccount { scopes: vec![Scope::CasesRead] };
+        assert_eq!(information_request_scope(&account), InformationRequestScope::Nothing);
     }
 
     #[test]

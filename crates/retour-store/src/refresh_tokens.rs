@@ -13,8 +13,9 @@ pub enum Rotation {
     Rotated { user_id: Uuid, family_id: Uuid },
     /// The token had already been rotated or revoked: its whole family is now revoked.
     Reused { user_id: Uuid },
-    /// Unknown or expired.
-    Invalid,
+    /// Unknown (`reason` `unknown`), expired (`expired`) or of an account that is no longer
+    /// active (`inactive`).
+    Invalid { reason: &'static str },
 }
 
 #[derive(sqlx::FromRow)]
@@ -54,7 +55,8 @@ impl Store {
 
     /// Rotates the token with this hash and stores its successor, in one transaction; a
     /// token presented twice revokes its family (someone else holds a copy). The access-log
-    /// event that `event` makes of a rotation or a reuse commits in the same transaction.
+    /// event that `event` makes of the outcome (a rotation, a reuse or a refusal) commits in
+    /// the same transaction.
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &[u8],
@@ -83,7 +85,10 @@ impl Store {
             role,
         }) = row
         else {
-            return Ok(Rotation::Invalid);
+            let rotation = Rotation::Invalid { reason: "unknown" };
+            audit::record(&mut *tx, &event(&rotation, AuditActor::anonymous())).await?;
+            tx.commit().await?;
+            return Ok(rotation);
         };
         let actor = AuditActor::user(user_id, institution_id, &role);
         if rotated_at.is_some() || revoked_at.is_some() {
@@ -100,7 +105,11 @@ impl Store {
             return Ok(rotation);
         }
         if expires_at <= Utc::now() || status != "active" {
-            return Ok(Rotation::Invalid);
+            let reason = if status != "active" { "inactive" } else { "expired" };
+            let rotation = Rotation::Invalid { reason };
+            audit::record(&mut *tx, &event(&rotation, actor)).await?;
+            tx.commit().await?;
+            return Ok(rotation);
         }
         sqlx::query("update refresh_tokens set rotated_at = now() where token_hash = $1")
             .bind(token_hash)

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use retour_domain::policy::{self, Decision, Operation};
 use retour_domain::{Actor, ActorKind, Scope};
+use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
 
 use super::token::{self, Subject};
 use crate::client_addr::ClientAddr;
@@ -38,7 +39,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 }
 
 /// A signed-in caller: a valid bearer token whose user (or service account) is active now.
-/// Anything else answers 401 with `WWW-Authenticate: Bearer`.
+/// Anything else answers 401 with `WWW-Authenticate: Bearer`; a bearer token that is
+/// presented and refused leaves an `auth.token_rejected` event in the access log (why, the
+/// request id and the client address; never the token).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
@@ -47,33 +50,94 @@ pub struct Caller {
     pub token_id: uuid::Uuid,
 }
 
+/// Why a presented token was refused, and whom it named when its signature held.
+struct Refusal {
+    reason: &'static str,
+    actor: AuditActor,
+}
+
+impl Refusal {
+    fn anonymous(reason: &'static str) -> Self {
+        Refusal { reason, actor: AuditActor::anonymous() }
+    }
+}
+
+/// The longest request path kept in the event of a refused token.
+const MAX_LOGGED_PATH: usize = 256;
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Ok(meta) = RequestMeta::from_request_parts(parts, state).await;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
-        let claims = token::verify(state.keys(), &state.config().tokens, token.trim())
-            .ok_or(ApiError::Unauthorized)?;
-        // The status is looked up on every request, so disabling an account takes effect at
-        // once rather than when its last token expires.
-        let actor = match claims.sub_type {
-            Subject::User => state.store().active_user_actor(claims.sub, claims.jti).await?,
-            Subject::ServiceAccount => state.store().active_service_actor(claims.sub).await?,
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthorized);
         };
-        let mut actor = actor
-            .filter(|a| a.institution_id == claims.institution && a.role() == claims.role)
-            .ok_or(ApiError::Unauthorized)?;
-        if let ActorKind::ServiceAccount { scopes } = &mut actor.kind {
-            narrow_scopes(scopes, claims.scope.as_deref());
+        // Without a bearer token nothing was presented to refuse: no event.
+        let Some(token) = header.as_bytes().strip_prefix(b"Bearer ") else {
+            return Err(ApiError::Unauthorized);
+        };
+        let token = std::str::from_utf8(token).unwrap_or_default().trim();
+        match authenticate(state, token).await? {
+            Ok((actor, token_id)) => Ok(Caller { actor, meta, token_id }),
+            Err(refusal) => {
+                let path: String = parts.uri.path().chars().take(MAX_LOGGED_PATH).collect();
+                let event = AuditEvent::new(refusal.actor, "auth.token_rejected", Outcome::Denied)
+                    .details(serde_json::json!({
+                        "reason": refusal.reason,
+                        "token": "access",
+                        "method": parts.method.as_str(),
+                        "path": path,
+                    }))
+                    .request(meta.request_id, meta.client_addr);
+                audit::record(state.store().pool(), &event).await?;
+                Err(ApiError::Unauthorized)
+            }
         }
-        Ok(Caller { actor, meta, token_id: claims.jti })
     }
+}
+
+/// The actor and token id of a valid token of an active subject, or why it is refused; the
+/// outer error is a failure of the store.
+async fn authenticate(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<(Actor, uuid::Uuid), Refusal>, ApiError> {
+    let claims = match token::verify(state.keys(), &state.config().tokens, token) {
+        Ok(claims) => claims,
+        Err(rejection) => return Ok(Err(Refusal::anonymous(rejection.as_str()))),
+    };
+    // The signature held, so the token names its subject truly.
+    let claimed = match claims.sub_type {
+        Subject::User => AuditActor::user(
+            claims.sub,
+            claims.institution,
+            claims.role.map_or("", |role| role.as_str()),
+        ),
+        Subject::ServiceAccount => AuditActor {
+            actor_type: "service_account",
+            id: Some(claims.sub),
+            institution_id: Some(claims.institution),
+            role: None,
+        },
+    };
+    // The status is looked up on every request, so disabling an account takes effect at
+    // once rather than when its last token expires.
+    let actor = match claims.sub_type {
+        Subject::User => state.store().active_user_actor(claims.sub, claims.jti).await?,
+        Subject::ServiceAccount => state.store().active_service_actor(claims.sub).await?,
+    };
+    let Some(mut actor) = actor else {
+        return Ok(Err(Refusal { reason: "inactive_or_revoked", actor: claimed }));
+    };
+    // A role or institution changed since the token was issued ends it.
+    if actor.institution_id != claims.institution || actor.role() != claims.role {
+        return Ok(Err(Refusal { reason: "stale_claims", actor: claimed }));
+    }
+    if let ActorKind::ServiceAccount { scopes } = &mut actor.kind {
+        narrow_scopes(scopes, claims.scope.as_deref());
+    }
+    Ok(Ok((actor, claims.jti)))
 }
 
 impl Caller {

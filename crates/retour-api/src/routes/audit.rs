@@ -200,6 +200,9 @@ fn encode_cursor(cursor: &Cursor) -> String {
 }
 
 fn decode_cursor(value: &str) -> Option<Cursor> {
+    if value.len() > crate::pagination::MAX_CURSOR_LEN {
+        return None;
+    }
     let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (micros, id) = text.split_once(':')?;

@@ -102,6 +102,7 @@ pub struct TokenResponse {
 /// A refresh token.
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    #[schema(max_length = 256)]
     pub refresh_token: String,
 }
 
@@ -109,7 +110,23 @@ pub struct RefreshRequest {
 #[derive(Default, Deserialize, ToSchema)]
 pub struct LogoutRequest {
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub refresh_token: Option<String>,
+}
+
+/// Far longer than the refresh tokens issued (43 characters); a longer one is refused before
+/// it is hashed and looked up.
+const MAX_REFRESH_TOKEN: usize = 256;
+
+fn check_refresh_token(token: &str) -> Result<(), ApiError> {
+    if token.chars().count() > MAX_REFRESH_TOKEN {
+        return Err(ApiError::validation(
+            "refresh_token",
+            "too_long",
+            format!("refresh_token must be at most {MAX_REFRESH_TOKEN} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// The signed-in user.
@@ -264,6 +281,7 @@ async fn refresh(
     meta: RequestMeta,
     Json(body): Json<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
+    check_refresh_token(&body.refresh_token)?;
     let successor = random_token();
     let rotation = state
         .store()
@@ -272,17 +290,28 @@ async fn refresh(
             &token_hash(&successor),
             refresh_expiry(&state),
             |rotation, actor| {
-                let (action, outcome) = match rotation {
-                    Rotation::Reused { .. } => ("auth.refresh_reused", Outcome::Denied),
-                    _ => ("auth.refresh", Outcome::Allowed),
+                let (action, outcome, details) = match rotation {
+                    Rotation::Reused { .. } => {
+                        ("auth.refresh_reused", Outcome::Denied, serde_json::json!({}))
+                    }
+                    Rotation::Invalid { reason } => (
+                        "auth.token_rejected",
+                        Outcome::Denied,
+                        serde_json::json!({ "reason": reason, "token": "refresh" }),
+                    ),
+                    Rotation::Rotated { .. } => {
+                        ("auth.refresh", Outcome::Allowed, serde_json::json!({}))
+                    }
                 };
-                AuditEvent::new(actor, action, outcome).request(meta.request_id, meta.client_addr)
+                AuditEvent::new(actor, action, outcome)
+                    .details(details)
+                    .request(meta.request_id, meta.client_addr)
             },
         )
         .await?;
     let user_id = match rotation {
         Rotation::Rotated { user_id, .. } => user_id,
-        Rotation::Reused { .. } | Rotation::Invalid => return Err(ApiError::Unauthorized),
+        Rotation::Reused { .. } | Rotation::Invalid { .. } => return Err(ApiError::Unauthorized),
     };
     let user = state.store().get_user(user_id).await?;
     let access = access_token(&state, user.id, user.role, user.institution_id)?;
@@ -308,6 +337,9 @@ async fn logout(
     } else {
         crate::json::from_bytes::<Option<LogoutRequest>>(&body)?.unwrap_or_default()
     };
+    if let Some(token) = &body.refresh_token {
+        check_refresh_token(token)?;
+    }
     let refresh = body.refresh_token.map(|t| token_hash(&t));
     let expires = Utc::now()
         + chrono::Duration::from_std(state.config().tokens.access_ttl)
@@ -434,6 +466,9 @@ impl IntoResponse for TokenFailure {
     }
 }
 
+/// Longer than any client id `client_secret::new_client_id` issues.
+const MAX_CLIENT_ID: usize = 128;
+
 /// The client id and secret of an `Authorization: Basic` header, form-decoded as RFC 6749
 /// §2.3.1 asks; `None` without such a header, `Some(Err)` when it is malformed.
 fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
@@ -505,7 +540,13 @@ async fn create_token(
             return Err(oauth("invalid_client", "client authentication failed"));
         }
     };
-    let candidate = state.store().service_account_for_client(&client_id).await?;
+    // A client id no account can have (longer than any we issue, or holding a NUL, which
+    // PostgreSQL cannot compare) fails like an unknown one, without a lookup.
+    let candidate = if client_id.len() <= MAX_CLIENT_ID && !client_id.contains('\0') {
+        state.store().service_account_for_client(&client_id).await?
+    } else {
+        None
+    };
     let authenticated = candidate.filter(|c| {
         client_secret::verify(&secret, &c.secret_hash)
             && c.account.status == UserStatus::Active

@@ -3,13 +3,13 @@
 //! and answers them, seeing the question, the country and the dates — never the case file,
 //! the case or its persons.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use retour_domain::Validation;
 use retour_domain::information::{AnswerInput, InformationRequestStatus, parse_answer};
-use retour_domain::policy::{self, Decision, Operation};
-use retour_domain::{Role, Validation};
+use retour_domain::policy::{self, Decision, InformationRequestScope, Operation};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
 use retour_store::workflow::{self, Answered, InformationRequestFilter, StoredInformationRequest};
 use serde::Serialize;
@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// Page size when `limit` is not given, and the largest page.
@@ -85,6 +86,9 @@ fn encode_cursor(request: &StoredInformationRequest) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    if cursor.len() > crate::pagination::MAX_CURSOR_LEN {
+        return None;
+    }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (at, id) = text.split_once('|')?;
@@ -148,13 +152,13 @@ pub(crate) async fn list_information_requests(
     const ACTION: &str = "information_request.list";
     let actor = &caller.actor;
     let mut filter = parse_query(query.as_deref().unwrap_or_default())?;
-    let with_case = match actor.role().filter(|role| role.fits(actor.institution_kind)) {
-        Some(Role::IomCoordinator) => false,
-        Some(Role::Counsellor) => {
-            filter.counselling_service_id = Some(actor.institution_id);
+    let with_case = match policy::information_request_scope(actor) {
+        InformationRequestScope::All => false,
+        InformationRequestScope::OwnService(id) => {
+            filter.counselling_service_id = Some(id);
             true
         }
-        _ => {
+        InformationRequestScope::Nothing => {
             audit::record(state.store().pool(), &event(&caller, ACTION, Outcome::Denied)).await?;
             return Err(ApiError::Forbidden {
                 code: "forbidden",

@@ -2,7 +2,7 @@
 //! canton); only administrators see contact data and create or change them.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -20,6 +20,7 @@ use crate::admin::{self, Administrator, InstitutionRequest, double_option, query
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -83,6 +84,7 @@ pub struct InstitutionList {
 /// Filters of the institution list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct InstitutionQuery {
     /// Only institutions of this kind.
     pub kind: Option<InstitutionKind>,

@@ -2,7 +2,7 @@
 //! secret is shown once, when the account is created or its secret rotated.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -24,6 +24,7 @@ use crate::admin::{self, Administrator, query_error};
 use crate::auth::{Caller, client_secret};
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -75,6 +76,7 @@ pub struct ServiceAccountList {
 /// Filters of the service-account list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceAccountQuery {
     pub institution_id: Option<Uuid>,
     pub status: Option<AccountStatus>,
@@ -88,6 +90,7 @@ pub struct CreateServiceAccount {
     /// What the integration is, e.g. "Cantonal statistics export".
     pub name: String,
     /// At least one of `cases:read`, `stats:read`, `events:read`.
+    #[schema(min_items = 1, max_items = 3)]
     pub scopes: Vec<Scope>,
 }
 
@@ -98,6 +101,7 @@ pub struct UpdateServiceAccount {
     pub name: Option<String>,
     /// The new scopes (at least one). Tokens already issued keep theirs no longer than the
     /// account has them.
+    #[schema(min_items = 1, max_items = 3)]
     pub scopes: Option<Vec<Scope>>,
     /// `disabled` stops the account at once: no new tokens, and its access tokens stop
     /// working at the next request.
@@ -111,6 +115,14 @@ pub struct UpdateServiceAccount {
 fn parse_scopes(scopes: Vec<Scope>, errors: &mut Validation) -> Option<Vec<Scope>> {
     if scopes.is_empty() {
         errors.push("scopes", "required", "name at least one scope");
+        return None;
+    }
+    if scopes.len() > Scope::ALL.len() {
+        errors.push(
+            "scopes",
+            "too_many",
+            format!("scopes must hold at most {} values", Scope::ALL.len()),
+        );
         return None;
     }
     // Stored in one canonical order, without repeats.

@@ -33,6 +33,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Filters of the tariff list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct TariffQuery {
     /// Only this programme's tariffs.
     #[param(value_type = Option<Programme>)]
@@ -45,6 +46,7 @@ pub struct TariffQuery {
 /// The day of a dated list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OnQuery {
     /// The day (`YYYY-MM-DD`); today in Switzerland when absent.
     #[param(value_type = Option<String>, format = Date)]
@@ -132,10 +134,6 @@ pub struct DestinationRulesResponse {
     pub suspended: Vec<SuspendedDestination>,
 }
 
-fn query_error(rejection: &QueryRejection) -> ApiError {
-    ApiError::validation("query", "invalid_value", rejection.body_text())
-}
-
 /// The day given as `on`; `None` when not given.
 fn parse_day(on: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
     on.map(|text| {
@@ -182,7 +180,7 @@ async fn list_tariffs(
     _caller: Caller,
     query: Result<Query<TariffQuery>, QueryRejection>,
 ) -> Result<Json<TariffList>, ApiError> {
-    let Query(query) = query.map_err(|e| query_error(&e))?;
+    let Query(query) = query.map_err(crate::admin::query_error)?;
     let (programme, on) =
         match (parse_programme(query.programme.as_deref()), parse_day(query.on.as_deref())) {
             (Ok(programme), Ok(on)) => (programme, on),
@@ -281,7 +279,7 @@ async fn get_destination_rules(
     _caller: Caller,
     query: Result<Query<OnQuery>, QueryRejection>,
 ) -> Result<Json<DestinationRulesResponse>, ApiError> {
-    let Query(query) = query.map_err(|e| query_error(&e))?;
+    let Query(query) = query.map_err(crate::admin::query_error)?;
     let on = parse_day(query.on.as_deref()).map_err(|e| ApiError::Validation(vec![e]))?;
     let on = day_or_today(&state, on).await?;
     let rules = state.store().destination_rules_on(on).await?;

@@ -1,7 +1,7 @@
 //! User accounts, managed by administrators.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -19,6 +19,7 @@ use crate::admin::{self, Administrator, UserRequest, query_error};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -95,11 +96,13 @@ pub struct UserList {
 /// Filters and paging of the user list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct UserQuery {
     pub institution_id: Option<Uuid>,
     pub role: Option<Role>,
     pub status: Option<AccountStatus>,
-    /// Exact email, without regard to case.
+    /// Exact email, without regard to case (at most 254 characters).
+    #[param(max_length = 254)]
     pub email: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
@@ -166,6 +169,14 @@ async fn list_users(
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::validation("limit", "out_of_range", "limit must be 1 to 200"));
+    }
+    // No address is longer (RFC 5321).
+    if query.email.as_ref().is_some_and(|email| email.chars().count() > 254) {
+        return Err(ApiError::validation(
+            "email",
+            "too_long",
+            "email must be at most 254 characters",
+        ));
     }
     let filter = UserFilter {
         institution_id: query.institution_id,

@@ -14,6 +14,7 @@ use super::request::{
     Approve, BookTravel, Cancel, Close, ConfirmDeparture, PayoutInput, Reject, StartReintegration,
     TransitionRequest,
 };
+use crate::case::AMOUNT_MAX_RAPPEN;
 use crate::validation::text;
 use crate::{FieldError, InstitutionKind, Role, Validation};
 
@@ -137,6 +138,19 @@ fn approve(v: &mut Validation, input: &Approve) -> Option<Approval> {
     let approved_assistance = match input.approved_assistance.as_deref() {
         None | Some([]) => {
             v.push("approved_assistance", "required", "at least one approved amount is required");
+            None
+        }
+        // One entry per component: a longer list cannot be valid, and is refused before its
+        // entries are compared with each other.
+        Some(entries) if entries.len() > COMPONENTS.len() => {
+            v.push(
+                "approved_assistance",
+                "too_many",
+                format!(
+                    "approved_assistance must hold at most {} entries, one per component",
+                    COMPONENTS.len()
+                ),
+            );
             None
         }
         Some(entries) => {
@@ -490,7 +504,8 @@ fn required_text(v: &mut Validation, field: &str, value: &Option<String>) -> Opt
     }
 }
 
-/// A required amount of Rappen, at least 0.
+/// A required amount of Rappen, from 0 to [`AMOUNT_MAX_RAPPEN`] (CHF 1,000,000, the most a
+/// counsellor may request for one component).
 fn amount(v: &mut Validation, field: &str, value: Option<i64>) -> Option<i64> {
     match value {
         None => {
@@ -499,6 +514,14 @@ fn amount(v: &mut Validation, field: &str, value: Option<i64>) -> Option<i64> {
         }
         Some(amount) if amount < 0 => {
             v.push(field, "out_of_range", format!("{field} must not be negative"));
+            None
+        }
+        Some(amount) if amount > AMOUNT_MAX_RAPPEN => {
+            v.push(
+                field,
+                "out_of_range",
+                format!("{field} must be at most {AMOUNT_MAX_RAPPEN} (CHF 1,000,000)"),
+            );
             None
         }
         Some(amount) => Some(amount),

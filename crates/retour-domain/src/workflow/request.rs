@@ -93,7 +93,7 @@ pub struct Approve {
     /// Why an amount above the tariff is granted; null when every amount is within it.
     pub override_justification: Option<String>,
     /// The amount granted per component, each component at most once.
-    #[schema(value_type = Vec<ApprovedAmountInput>, required = true, min_items = 1)]
+    #[schema(value_type = Vec<ApprovedAmountInput>, required = true, min_items = 1, max_items = 5)]
     pub approved_assistance: Option<Vec<ApprovedAmountInput>>,
 }
 
@@ -103,8 +103,8 @@ pub struct ApprovedAmountInput {
     /// `startup_cash`, `reintegration_project`, `medical`, `travel_money` or `travel_costs`.
     #[schema(value_type = String, required = true)]
     pub component: Option<String>,
-    /// At least 0.
-    #[schema(value_type = i64, required = true, minimum = 0)]
+    /// 0 to 100,000,000 (CHF 1,000,000).
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 100_000_000)]
     pub amount_rappen: Option<i64>,
 }
 
@@ -136,7 +136,7 @@ pub struct ItineraryInput {
     #[schema(value_type = chrono::DateTime<chrono::Utc>, required = true)]
     pub departure_at: Option<String>,
     /// IATA flight numbers in travel order (`TK1912`), at least one.
-    #[schema(value_type = Vec<String>, required = true, min_items = 1)]
+    #[schema(value_type = Vec<String>, required = true, min_items = 1, max_items = 8)]
     pub flights: Option<Vec<String>>,
     /// IATA code of the arrival airport (`EBL`).
     #[schema(value_type = String, required = true, pattern = "^[A-Za-z]{3}$")]
@@ -171,12 +171,12 @@ pub struct ConfirmDeparture {
 /// Cash paid at the departure; each part at most what SEM approved for its component.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PayoutInput {
-    #[schema(value_type = i64, required = true, minimum = 0)]
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 100_000_000)]
     pub startup_cash_rappen: Option<i64>,
-    #[schema(value_type = i64, required = true, minimum = 0)]
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 100_000_000)]
     pub travel_money_rappen: Option<i64>,
     /// The number of the signed receipt.
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 100)]
     pub receipt_reference: Option<String>,
 }
 

@@ -1,7 +1,7 @@
 //! Opening, reading and changing one case.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use retour_domain::case::{
@@ -22,6 +22,7 @@ use super::{
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// The case fields a merge patch may change.

@@ -2,7 +2,7 @@
 //! household, programme, procedure phase, destination and eligibility answers, with the
 //! tariffs and destination lists valid on the planned departure date.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use retour_domain::assistance::EligibilityAnswers;
 use retour_domain::entitlement::{
     Entitlement, EntitlementError, EntitlementInput, HouseholdMember, calculate,
@@ -19,6 +19,7 @@ use super::{denied, event};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// The entitlement of `case` (read with the full view): the tariffs and destination rules of

@@ -1,6 +1,6 @@
 //! A counsellor's country information request about a case's destination (programme RIF).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use retour_domain::information::{QuestionInput, parse_question};
 use retour_domain::policy::Operation;
@@ -12,6 +12,7 @@ use super::{event, lock_for};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::routes::information_requests::InformationRequestResponse;
 use crate::{ApiError, AppState};
 

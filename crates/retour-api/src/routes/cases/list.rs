@@ -118,6 +118,9 @@ fn encode_cursor(sort: CaseSort, row: &CaseListRow) -> String {
 }
 
 fn decode_cursor(cursor: &str, sort: CaseSort) -> Option<(DateTime<Utc>, Uuid)> {
+    if cursor.len() > crate::pagination::MAX_CURSOR_LEN {
+        return None;
+    }
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let mut parts = text.split('|');
@@ -159,7 +162,8 @@ fn parse_query(query: &str) -> Result<(CaseFilter, Vec<String>), ApiError> {
         }
         match name {
             "status" => {
-                for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                // Every part must name a status: `status=` or `status=approved,` is a mistake.
+                for part in value.split(',').map(str::trim) {
                     match CaseStatus::parse(part) {
                         Some(s) if !filter.statuses.contains(&s) => filter.statuses.push(s),
                         Some(_) => {}
@@ -265,6 +269,16 @@ mod tests {
         );
         assert_eq!(filter.limit, 7);
         assert_eq!(given, ["status", "limit"]);
+    }
+
+    #[test]
+    fn an_empty_status_names_no_status() {
+        for query in ["status=", "status=approved,", "status=,"] {
+            let Err(ApiError::Validation(errors)) = parse_query(query) else {
+                panic!("{query} must be refused");
+            };
+            assert_eq!(errors[0].field, "status", "{query}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Notes on a case: appended, never changed; each visible to the author's institution or to
 //! everyone who may see the case.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use retour_domain::case::{NoteInput, parse_note};
 use retour_domain::policy::{self, Decision, Operation};
@@ -14,6 +14,7 @@ use super::{denied, event};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// The notes of a case the caller may read: the shared ones and those of their own

@@ -2,7 +2,7 @@
 //! bumps the case's version.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use retour_domain::case::{PERSONS_MAX, allowed_actions, check_person_in_household};
@@ -22,6 +22,7 @@ use super::{
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// The person fields a merge patch may change: all of them.

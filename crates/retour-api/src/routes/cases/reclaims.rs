@@ -1,7 +1,7 @@
 //! Reclaims of return assistance (AsylV 2 Art. 62 al. 5), recorded by SEM after a departure
 //! (re-entry) or a cancellation (non-departure), then settled or waived.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use retour_domain::policy::Operation;
 use retour_domain::reclaim::{
@@ -17,6 +17,7 @@ use super::{event, lock_for};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// Record a reclaim: the amount a person who re-entered (`re_entry`) or did not leave

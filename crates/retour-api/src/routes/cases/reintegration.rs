@@ -2,7 +2,7 @@
 //! approved project (their total never exceeds it) and monitoring visits. Appends: no
 //! `If-Match` is needed, and the case's row lock keeps the total check free of races.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use retour_domain::assistance::AssistanceComponent;
 use retour_domain::policy::Operation;
@@ -19,6 +19,7 @@ use super::{event, lock_for, today};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// Record a disbursement of the reintegration project (the IOM mission assigned to the case,

@@ -5,7 +5,7 @@
 //! (confirm_departure), and written with its record, the new status, the history entry and
 //! the access-log event in one transaction under the case's row lock.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
@@ -33,6 +33,7 @@ use super::{case_reply, check_if_match, denied, event};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::path::Path;
 use crate::{ApiError, AppState};
 
 const ACTION: &str = "case.transition";

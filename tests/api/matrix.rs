@@ -1,0 +1,1296 @@
+//! The authorization matrix: every endpoint of the OpenAPI document × every demo role (and
+//! no one) × resources in and out of the caller's scope, each answer checked against what the
+//! access policy (`retour_domain::policy`) and the workflow's table (`retour_domain::workflow`)
+//! decide, and every answer scanned for data of a case the caller may not see.
+//!
+//! The expected answers are derived, never written out: a case the policy does not let the
+//! caller read answers 404 (and exactly as an id that does not exist); an operation it refuses
+//! answers 403, or 409 when the same caller could do it in another status of the case; an
+//! operation it allows answers 2xx (or a documented 422 when the request's data is refused).
+//! An endpoint of the document without an entry in [`ENTRIES`] fails the test, named.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use retour_domain::policy::{
+    self, CaseScope, CaseView, Decision, InformationRequestScope, MedicalView, Operation,
+};
+use retour_domain::workflow::{self, Action, ApprovedAmount, TransitionContext};
+use retour_domain::{Actor, CaseStatus, Relationship, Role};
+use retour_store::cases::{CaseHead, CaseRead};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::common::{TestApp, TestResponse};
+use crate::workflow::{approval, booking, departure, today};
+
+/// The demo users, and no one: the roles the matrix asks as. Those who may change cases come
+/// last, so that every other role meets the fixture's cases in their first status.
+const CALLERS: [Option<&str>; 9] = [
+    None,
+    Some("admin@demo.test"),
+    Some("auditor@demo.test"),
+    Some("mission.iq@demo.test"),
+    Some("counsellor.zh@demo.test"),
+    Some("iom@demo.test"),
+    Some("swissrepat@demo.test"),
+    Some("sem@demo.test"),
+    Some("counsellor.be@demo.test"),
+];
+
+/// How the matrix calls one endpoint, and which question to the policy decides the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Jwks,
+    HealthLive,
+    HealthReady,
+    Login,
+    Refresh,
+    CreateToken,
+    Logout,
+    GetMe,
+    ListAuditEvents,
+    VerifyAuditLog,
+    ListCases,
+    CreateCase,
+    GetCase,
+    PatchCase,
+    AddDisbursement,
+    GetEntitlement,
+    ListCaseEvents,
+    CreateInformationRequest,
+    AddMonitoringVisit,
+    ListNotes,
+    AddNote,
+    AddPerson,
+    DeletePerson,
+    PatchPerson,
+    AddReclaim,
+    PatchReclaim,
+    Transition,
+    GetDestinationRules,
+    ListInformationRequests,
+    AnswerInformationRequest,
+    ListInstitutions,
+    CreateInstitution,
+    GetInstitution,
+    UpdateInstitution,
+    ListServiceAccounts,
+    CreateServiceAccount,
+    GetServiceAccount,
+    UpdateServiceAccount,
+    ListTariffs,
+    CreateTariff,
+    ListUsers,
+    CreateUser,
+    GetUser,
+    UpdateUser,
+}
+
+/// The matrix's entry for every endpoint of the OpenAPI document.
+const ENTRIES: &[(&str, &str, Call)] = &[
+    ("GET", "/.well-known/jwks.json", Call::Jwks),
+    ("GET", "/health/live", Call::HealthLive),
+    ("GET", "/health/ready", Call::HealthReady),
+    ("GET", "/v1/audit-events", Call::ListAuditEvents),
+    ("GET", "/v1/audit/verify", Call::VerifyAuditLog),
+    ("POST", "/v1/auth/login", Call::Login),
+    ("POST", "/v1/auth/logout", Call::Logout),
+    ("POST", "/v1/auth/refresh", Call::Refresh),
+    ("POST", "/v1/auth/token", Call::CreateToken),
+    ("GET", "/v1/cases", Call::ListCases),
+    ("POST", "/v1/cases", Call::CreateCase),
+    ("GET", "/v1/cases/{id}", Call::GetCase),
+    ("PATCH", "/v1/cases/{id}", Call::PatchCase),
+    ("POST", "/v1/cases/{id}/disbursements", Call::AddDisbursement),
+    ("GET", "/v1/cases/{id}/entitlement", Call::GetEntitlement),
+    ("GET", "/v1/cases/{id}/events", Call::ListCaseEvents),
+    ("POST", "/v1/cases/{id}/information-requests", Call::CreateInformationRequest),
+    ("POST", "/v1/cases/{id}/monitoring-visits", Call::AddMonitoringVisit),
+    ("GET", "/v1/cases/{id}/notes", Call::ListNotes),
+    ("POST", "/v1/cases/{id}/notes", Call::AddNote),
+    ("POST", "/v1/cases/{id}/persons", Call::AddPerson),
+    ("DELETE", "/v1/cases/{id}/persons/{person_id}", Call::DeletePerson),
+    ("PATCH", "/v1/cases/{id}/persons/{person_id}", Call::PatchPerson),
+    ("POST", "/v1/cases/{id}/reclaims", Call::AddReclaim),
+    ("PATCH", "/v1/cases/{id}/reclaims/{reclaim_id}", Call::PatchReclaim),
+    ("POST", "/v1/cases/{id}/transitions", Call::Transition),
+    ("GET", "/v1/destination-rules", Call::GetDestinationRules),
+    ("GET", "/v1/information-requests", Call::ListInformationRequests),
+    ("POST", "/v1/information-requests/{id}/answer", Call::AnswerInformationRequest),
+    ("GET", "/v1/institutions", Call::ListInstitutions),
+    ("POST", "/v1/institutions", Call::CreateInstitution),
+    ("GET", "/v1/institutions/{id}", Call::GetInstitution),
+    ("PATCH", "/v1/institutions/{id}", Call::UpdateInstitution),
+    ("GET", "/v1/me", Call::GetMe),
+    ("GET", "/v1/service-accounts", Call::ListServiceAccounts),
+    ("POST", "/v1/service-accounts", Call::CreateServiceAccount),
+    ("GET", "/v1/service-accounts/{id}", Call::GetServiceAccount),
+    ("PATCH", "/v1/service-accounts/{id}", Call::UpdateServiceAccount),
+    ("GET", "/v1/tariffs", Call::ListTariffs),
+    ("POST", "/v1/tariffs", Call::CreateTariff),
+    ("GET", "/v1/users", Call::ListUsers),
+    ("POST", "/v1/users", Call::CreateUser),
+    ("GET", "/v1/users/{id}", Call::GetUser),
+    ("PATCH", "/v1/users/{id}", Call::UpdateUser),
+];
+
+impl Call {
+    /// Reads first, then additions and changes, removals, the transitions (which move the
+    /// cases on), and signing out last.
+    fn phase(self) -> u8 {
+        match self {
+            Call::DeletePerson => 2,
+            Call::Transition => 3,
+            Call::Logout => 4,
+            Call::PatchCase
+            | Call::AddPerson
+            | Call::PatchPerson
+            | Call::AddNote
+            | Call::AddDisbursement
+            | Call::AddMonitoringVisit
+            | Call::AddReclaim
+            | Call::PatchReclaim
+            | Call::CreateInformationRequest
+            | Call::AnswerInformationRequest
+            | Call::CreateCase
+            | Call::CreateInstitution
+            | Call::UpdateInstitution
+            | Call::CreateServiceAccount
+            | Call::UpdateServiceAccount
+            | Call::CreateTariff
+            | Call::CreateUser
+            | Call::UpdateUser => 1,
+            _ => 0,
+        }
+    }
+
+    /// The case operation an endpoint under `/v1/cases/{id}` is decided by.
+    fn case_operation(self) -> Option<Operation> {
+        Some(match self {
+            Call::GetCase
+            | Call::ListCaseEvents
+            | Call::ListNotes
+            | Call::GetEntitlement
+            | Call::Transition => Operation::ReadCase,
+            Call::PatchCase | Call::AddPerson | Call::PatchPerson | Call::DeletePerson => {
+                Operation::UpdateCase
+            }
+            Call::AddNote => Operation::AddNote,
+            Call::CreateInformationRequest => Operation::AskInformation,
+            Call::AddDisbursement | Call::AddMonitoringVisit => Operation::RecordReintegration,
+            Call::AddReclaim | Call::PatchReclaim => Operation::ManageReclaims,
+            _ => return None,
+        })
+    }
+}
+
+/// What one request of the matrix is about.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The endpoint names no resource.
+    Nothing,
+    /// The accept header of a list that can also export CSV.
+    Csv,
+    /// A case of the fixture (by index), or `None`: an id that does not exist.
+    Case(Option<usize>),
+    /// An action on a case of the fixture (or on an id that does not exist).
+    Action(Option<usize>, Action),
+    /// Another kind of resource: one that exists, or an id that does not.
+    Resource(Option<Uuid>),
+}
+
+// --- The fixture -----------------------------------------------------------------------------
+
+/// What a fixture case's data shows, and so who may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Reference and names: everyone who may read the case.
+    Identity,
+    /// ZEMIS and N numbers: those with the asylum-procedure view.
+    AsylumProcedure,
+    /// The diagnosis summary: those with the full medical view.
+    Medical,
+    /// SEM's questions and the reasons of its decision: those with the review view.
+    Review,
+    /// A note kept within the counselling service that wrote it.
+    InstitutionNote,
+    /// A note shared with everyone who may read the case.
+    SharedNote,
+    /// A country information question: its counselling service and IOM Bern.
+    InformationQuestion,
+}
+
+/// A text of the fixture that only some callers may receive.
+#[derive(Debug, Clone)]
+struct Secret {
+    text: String,
+    case: usize,
+    part: Part,
+}
+
+#[derive(Debug, Clone)]
+struct FixtureCase {
+    label: &'static str,
+    id: Uuid,
+    reference: String,
+    surname: &'static str,
+    zemis: String,
+    n_number: String,
+}
+
+/// A case as it stands now: what the policy and the workflow decide on.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    head: CaseHead,
+    approved: Vec<ApprovedAmount>,
+    /// A member of the household other than the principal, if there is one.
+    other_person: Option<Uuid>,
+}
+
+/// Surnames that occur nowhere else, none part of another.
+const SURNAMES: [&str; 14] = [
+    "Qorvandi",
+    "Belzaryan",
+    "Dashtiyar",
+    "Ferozkuhi",
+    "Gulbaharo",
+    "Harsinezh",
+    "Jawanrudi",
+    "Kalhoreza",
+    "Lorestavi",
+    "Mehranezh",
+    "Nahavandro",
+    "Pavehzadi",
+    "Ravansaro",
+    "Zurbuchfel",
+];
+
+struct Fixture {
+    cases: Vec<FixtureCase>,
+    secrets: Vec<Secret>,
+    /// The open country information request about the counselling case.
+    information_request: Uuid,
+    /// A reclaim and the case (index) it belongs to.
+    reclaim: (usize, Uuid),
+    /// A user, an institution and a service account that the administrator's changes touch.
+    user: Uuid,
+    institution: Uuid,
+    service_account: Uuid,
+    iom_bern: Uuid,
+    bern_service: Uuid,
+    mission_iq: Uuid,
+    /// An id that names nothing.
+    missing: Uuid,
+}
+
+impl Fixture {
+    fn case_targets(&self) -> Vec<Target> {
+        std::iter::once(Target::Case(None))
+            .chain((0..self.cases.len()).map(|i| Target::Case(Some(i))))
+            .collect()
+    }
+}
+
+/// A complete household that can be submitted: a principal with this surname, ZEMIS and N
+/// number, and a child; the medical summary names `medical`.
+fn household(surname: &str, zemis: &str, n_number: &str, medical: &str) -> Value {
+    json!({
+        "programme": "cantonal", "destination_country": "IQ",
+        "planned_departure_date": (chrono::Utc::now().date_naive() + chrono::Days::new(30)).to_string(),
+        "persons": [{
+            "relationship": "principal", "surname": surname, "given_names": "Karim",
+            "date_of_birth": "1988-04-12", "sex": "male", "nationality": "IQ",
+            "zemis_number": zemis, "n_number": n_number, "residence_status": "N",
+            "entry_date": "2024-02-01", "travelling": true
+        }, {
+            "relationship": "child", "surname": surname, "given_names": "Lina",
+            "date_of_birth": "2015-06-01", "sex": "female", "nationality": "IQ"
+        }],
+        "vulnerabilities": ["medical"],
+        "medical": { "summary": medical, "fit_to_travel": true, "escort": "none" },
+        "eligibility": { "criminal_offences": false, "abuse": false,
+                         "sufficient_assets": false, "prior_assistance": false },
+        "voluntariness_declaration": { "signed_on": today() },
+        "requested_assistance": [
+            { "component": "startup_cash", "amount_rappen": 150000 },
+            { "component": "travel_money", "amount_rappen": 20000 },
+            { "component": "reintegration_project", "amount_rappen": 300000 }
+        ]
+    })
+}
+
+async fn id_of(pool: &PgPool, sql: &'static str, name: &str) -> Uuid {
+    sqlx::query_scalar(sql).bind(name).fetch_one(pool).await.expect(name)
+}
+
+/// The demo users signed in, by email.
+struct Tokens(Vec<(&'static str, String)>);
+
+impl Tokens {
+    fn of(&self, email: &str) -> &str {
+        &self.0.iter().find(|(e, _)| *e == email).expect(email).1
+    }
+}
+
+async fn must(response: TestResponse, status: StatusCode, what: &str) -> Value {
+    assert_eq!(response.status, status, "{what}: {}", response.text);
+    response.body
+}
+
+/// Sends a transition with the case's current version; it must succeed.
+async fn step(app: &TestApp, token: &str, case: &Value, body: Value) -> Value {
+    let path = format!("/v1/cases/{}/transitions", case["id"].as_str().expect("id"));
+    let version = format!("\"{}\"", case["version"]);
+    let response =
+        app.send(Method::POST, &path, Some(token), Some(&body), &[("if-match", &version)]).await;
+    must(response, StatusCode::OK, &body.to_string()).await
+}
+
+/// Cases of Bern in every status (and one of Zurich), driven there through the API, with a
+/// note of each visibility, a country information request, a question of SEM, a rejection's
+/// reasons, a reintegration at IOM Iraq and a reclaim.
+async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
+    let pool = &app.pool;
+    let institution = "select id from institutions where name = $1";
+    let iom_bern = id_of(pool, institution, "IOM Bern").await;
+    let mission_iq = id_of(pool, institution, "IOM Iraq").await;
+    let bern_service = id_of(pool, institution, "Rückkehrberatung Kanton Bern").await;
+    let be = tokens.of("counsellor.be@demo.test");
+    let zh = tokens.of("counsellor.zh@demo.test");
+    let sem = tokens.of("sem@demo.test");
+    let repat = tokens.of("swissrepat@demo.test");
+    let iom = tokens.of("iom@demo.test");
+
+    // (label, the status it is driven to, owned by Zurich)
+    let plan: [(&str, &str, bool); 14] = [
+        ("counselling", "counselling", false),
+        ("submitted", "submitted", false),
+        ("under_review", "under_review", false),
+        ("info_requested", "info_requested", false),
+        ("approved", "approved", false),
+        ("rejected", "rejected", false),
+        ("travel_booked", "travel_booked", false),
+        ("departed", "departed", false),
+        ("reintegration", "reintegration", false),
+        ("closed", "closed", false),
+        ("withdrawn after submission", "withdrawn", false),
+        ("withdrawn draft", "withdrawn_draft", false),
+        ("cancelled", "cancelled", false),
+        ("Zurich's counselling", "counselling", true),
+    ];
+    let mut cases = Vec::new();
+    let mut secrets = Vec::new();
+    let mut reclaim = None;
+    let mut information_request = None;
+    for (i, (label, status, zurich)) in plan.into_iter().enumerate() {
+        let surname = SURNAMES[i];
+        let zemis = format!("7{i:02}90513");
+        let n_number = format!("N 5{i:02} 8{i:02}");
+        let medical = format!("Insulin pump, marker MX{i:02}Q");
+        let owner = if zurich { zh } else { be };
+        let body = household(surname, &zemis, &n_number, &medical);
+        let mut case =
+            must(app.post("/v1/cases", Some(owner), &body).await, StatusCode::CREATED, label).await;
+        let id: Uuid = case["id"].as_str().expect("id").parse().expect("uuid");
+        let reference = case["reference"].as_str().expect("reference").to_owned();
+        for (text, part) in [
+            (reference.clone(), Part::Identity),
+            (surname.to_owned(), Part::Identity),
+            (zemis.clone(), Part::AsylumProcedure),
+            (n_number.clone(), Part::AsylumProcedure),
+            (medical, Part::Medical),
+        ] {
+            secrets.push(Secret { text, case: i, part });
+        }
+        let steps: &[&str] = match status {
+            "counselling" => &[],
+            "submitted" => &["submit"],
+            "under_review" => &["submit", "start_review"],
+            "info_requested" => &["submit", "start_review", "request_info"],
+            "approved" => &["submit", "start_review", "approve"],
+            "rejected" => &["submit", "start_review", "reject"],
+            "travel_booked" => &["submit", "start_review", "approve", "book_travel"],
+            "departed" => {
+                &["submit", "start_review", "approve", "book_travel", "confirm_departure"]
+            }
+            "reintegration" => &[
+                "submit",
+                "start_review",
+                "approve",
+                "book_travel",
+                "confirm_departure",
+                "start_reintegration",
+            ],
+            "closed" => &[
+                "submit",
+                "start_review",
+                "approve",
+                "book_travel",
+                "confirm_departure",
+                "start_reintegration",
+                "close",
+            ],
+            "withdrawn" => &["submit", "withdraw"],
+            "withdrawn_draft" => &["withdraw"],
+            "cancelled" => &["submit", "start_review", "approve", "cancel"],
+            other => panic!("no way to {other}"),
+        };
+        for action in steps {
+            let question =
+                format!("Is the school certificate of child {i} available, ref QZ{i:02}?");
+            let reasons = format!("Sufficient assets found, ref RZ{i:02}");
+            let (token, body) = match *action {
+                "submit" => (be, json!({ "action": "submit" })),
+                "start_review" => (sem, json!({ "action": "start_review" })),
+                "request_info" => {
+                    secrets.push(Secret { text: question.clone(), case: i, part: Part::Review });
+                    (sem, json!({ "action": "request_info", "question": question }))
+                }
+                "approve" => (sem, approval()),
+                "reject" => {
+                    secrets.push(Secret { text: reasons.clone(), case: i, part: Part::Review });
+                    (
+                        sem,
+                        json!({ "action": "reject", "legal_ground": "sufficient_assets", "reasons": reasons }),
+                    )
+                }
+                "book_travel" => (repat, booking(false)),
+                "confirm_departure" => (repat, departure(150000, 20000)),
+                "start_reintegration" => {
+                    (iom, json!({ "action": "start_reintegration", "mission_id": mission_iq }))
+                }
+                "close" => (iom, json!({ "action": "close", "outcome": "completed" })),
+                "withdraw" => (be, json!({ "action": "withdraw", "reason": "The family stays." })),
+                "cancel" => (sem, json!({ "action": "cancel", "reason": "no_show" })),
+                other => panic!("unknown step {other}"),
+            };
+            case = step(app, token, &case, body).await;
+        }
+        if status == "counselling" && !zurich {
+            let notes = format!("/v1/cases/{id}/notes");
+            for (visibility, part) in
+                [("institution", Part::InstitutionNote), ("shared", Part::SharedNote)]
+            {
+                let text = format!("Note {visibility} about the family, ref NZ{i:02}{visibility}");
+                let note = json!({ "body": text, "visibility": visibility });
+                must(app.post(&notes, Some(be), &note).await, StatusCode::CREATED, "note").await;
+                secrets.push(Secret { text, case: i, part });
+            }
+            let question = format!("Is insulin available in Erbil, ref IZ{i:02}?");
+            let asked = app
+                .post(
+                    &format!("/v1/cases/{id}/information-requests"),
+                    Some(be),
+                    &json!({ "question": question }),
+                )
+                .await;
+            let asked = must(asked, StatusCode::CREATED, "information request").await;
+            information_request = Some(asked["id"].as_str().expect("id").parse().expect("uuid"));
+            secrets.push(Secret { text: question, case: i, part: Part::InformationQuestion });
+        }
+        if status == "cancelled" {
+            let body = json!({ "reason": "non_departure", "amount_rappen": 170000 });
+            let added = app.post(&format!("/v1/cases/{id}/reclaims"), Some(sem), &body).await;
+            let added = must(added, StatusCode::CREATED, "reclaim").await;
+            reclaim = Some((i, added["id"].as_str().expect("id").parse().expect("uuid")));
+        }
+        assert_eq!(
+            case["status"],
+            status.trim_end_matches("_draft"),
+            "{label}: {}",
+            case["status"]
+        );
+        cases.push(FixtureCase { label, id, reference, surname, zemis, n_number });
+    }
+    // No text of the fixture is part of another, so a scan cannot mistake one for the other.
+    for a in &secrets {
+        for b in &secrets {
+            assert!(a.text == b.text || !a.text.contains(&b.text), "{} ⊃ {}", a.text, b.text);
+        }
+    }
+
+    let admin = tokens.of("admin@demo.test");
+    let user = app
+        .post(
+            "/v1/users",
+            Some(admin),
+            &json!({ "email": "matrix.target@demo.test", "display_name": "Matrix Target",
+                     "role": "counsellor", "institution_id": bern_service,
+                     "password": "a long and unusual passphrase" }),
+        )
+        .await;
+    let user = must(user, StatusCode::CREATED, "user").await;
+    let created = app
+        .post(
+            "/v1/institutions",
+            Some(admin),
+            &json!({ "kind": "iom_mission", "name": "IOM Matrix Target", "country": "SO" }),
+        )
+        .await;
+    let created = must(created, StatusCode::CREATED, "institution").await;
+    let account = app
+        .post(
+            "/v1/service-accounts",
+            Some(admin),
+            &json!({ "institution_id": iom_bern, "name": "Matrix target", "scopes": ["stats:read"] }),
+        )
+        .await;
+    let account = must(account, StatusCode::CREATED, "service account").await;
+    let uuid = |v: &Value| v["id"].as_str().expect("id").parse::<Uuid>().expect("uuid");
+    Fixture {
+        cases,
+        secrets,
+        information_request: information_request.expect("an information request"),
+        reclaim: reclaim.expect("a reclaim"),
+        user: uuid(&user),
+        institution: uuid(&created),
+        service_account: uuid(&account),
+        iom_bern,
+        bern_service,
+        mission_iq,
+        missing: Uuid::now_v7(),
+    }
+}
+
+async fn snapshot(app: &TestApp, id: Uuid) -> Snapshot {
+    let head = {
+        let mut conn = app.pool.acquire().await.expect("connection");
+        retour_store::cases::case_head(&mut conn, id).await.expect("head").expect("case")
+    };
+    let read = app
+        .store
+        .read_case(id, CaseScope::OwnService(head.counselling_service_id), &CaseView::FULL)
+        .await
+        .expect("case");
+    let CaseRead::Visible(case) = read else { panic!("the owner reads the case") };
+    Snapshot {
+        approved: case.approved_assistance(),
+        other_person: case
+            .persons
+            .iter()
+            .find(|p| p.person.relationship != Relationship::Principal)
+            .map(|p| p.id),
+        head,
+    }
+}
+
+async fn snapshots(app: &TestApp, fixture: &Fixture) -> Vec<Snapshot> {
+    let mut all = Vec::new();
+    for case in &fixture.cases {
+        all.push(snapshot(app, case.id).await);
+    }
+    all
+}
+
+/// The signed-in callers of [`CALLERS`], with their actors as the policy sees them.
+struct Caller {
+    email: Option<&'static str>,
+    token: Option<String>,
+    actor: Option<Actor>,
+}
+
+impl Caller {
+    fn name(&self) -> &'static str {
+        self.email.map_or("anonymous", |e| e.trim_end_matches("@demo.test"))
+    }
+}
+
+async fn callers(app: &TestApp, tokens: &Tokens) -> Vec<Caller> {
+    let mut callers = Vec::new();
+    for email in CALLERS {
+        let (token, actor) = match email {
+            None => (None, None),
+            Some(email) => {
+                let id = id_of(&app.pool, "select id from users where email = $1", email).await;
+                let actor = app.store.active_user_actor(id, Uuid::nil()).await.expect("actor");
+                (Some(tokens.of(email).to_owned()), Some(actor.expect("active")))
+            }
+        };
+        callers.push(Caller { email, token, actor });
+    }
+    callers
+}
+
+// --- Requests and the answers the policy expects ------------------------------------------
+
+struct Outgoing {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    form: Option<String>,
+    headers: Vec<(&'static str, String)>,
+}
+
+fn outgoing(method: &str, path: String) -> Outgoing {
+    Outgoing {
+        method: method.parse().expect("method"),
+        path,
+        body: None,
+        form: None,
+        headers: Vec::new(),
+    }
+}
+
+/// The body of `action` as its role would send it, valid wherever the action is allowed.
+fn action_body(action: Action, actor: Option<&Actor>, mission: Uuid) -> Value {
+    match action {
+        Action::Submit | Action::StartReview => json!({ "action": action }),
+        Action::RequestInfo => json!({ "action": action, "question": "Which school?" }),
+        Action::AnswerInfo => json!({ "action": action, "answer": "The public school." }),
+        Action::Approve => approval(),
+        Action::Reject => {
+            json!({ "action": action, "legal_ground": "abuse", "reasons": "Obvious abuse." })
+        }
+        // IOM Bern books SIM journeys, swissREPAT the others.
+        Action::BookTravel => booking(actor.and_then(Actor::role) == Some(Role::IomCoordinator)),
+        Action::ReportNoShow => json!({ "action": action, "comment": "Not at the airport." }),
+        Action::ConfirmDeparture => departure(150000, 20000),
+        Action::StartReintegration => json!({ "action": action, "mission_id": mission }),
+        Action::Close => json!({ "action": action, "outcome": "completed" }),
+        Action::Withdraw => json!({ "action": action, "reason": "The family stays." }),
+        Action::Cancel => json!({ "action": action, "reason": "no_show" }),
+    }
+}
+
+/// The request of `call` about `target`, as `actor` (if signed in) sends it.
+fn request(
+    call: Call,
+    path: &str,
+    target: Target,
+    fixture: &Fixture,
+    snapshots: &[Snapshot],
+    actor: Option<&Actor>,
+    serial: usize,
+) -> Outgoing {
+    let method = ENTRIES.iter().find(|e| e.2 == call).map(|e| e.0).expect("entry");
+    let case_id = |index: Option<usize>| index.map_or(fixture.missing, |i| fixture.cases[i].id);
+    let version = |index: Option<usize>| index.map_or(1, |i| snapshots[i].head.version);
+    let other_person = |index: Option<usize>| {
+        index.and_then(|i| snapshots[i].other_person).unwrap_or(fixture.missing)
+    };
+    let (case, resource) = match target {
+        Target::Case(index) | Target::Action(index, _) => (index, None),
+        Target::Resource(id) => (None, Some(id.unwrap_or(fixture.missing))),
+        Target::Nothing | Target::Csv => (None, None),
+    };
+    let filled = path
+        .replace("{id}", &resource.unwrap_or_else(|| case_id(case)).to_string())
+        .replace("{person_id}", &other_person(case).to_string())
+        .replace("{reclaim_id}", &fixture.reclaim.1.to_string());
+    let mut out = outgoing(method, filled);
+    let if_match = format!("\"{}\"", version(case));
+    let today = today();
+    out.body = match call {
+        Call::Login => Some(json!({ "email": "nobody@demo.test", "password": "wrong" })),
+        Call::Refresh => Some(json!({ "refresh_token": "not-a-refresh-token" })),
+        Call::CreateToken => {
+            out.form = Some("grant_type=client_credentials&client_id=svc_x&client_secret=y".into());
+            None
+        }
+        Call::Logout => Some(json!({})),
+        Call::CreateCase => {
+            let mut body = household("Neufamilie", "", "", "Asthma");
+            body["persons"][0]["zemis_number"] = Value::Null;
+            body["persons"][0]["n_number"] = Value::Null;
+            Some(body)
+        }
+        Call::PatchCase | Call::PatchPerson => Some(json!({})),
+        Call::AddPerson => Some(json!({
+            "relationship": "child", "surname": "Neukind", "given_names": "Noor",
+            "date_of_birth": "2018-01-01", "sex": "female", "nationality": "IQ"
+        })),
+        Call::AddNote => Some(json!({ "body": "Called the family.", "visibility": "shared" })),
+        Call::CreateInformationRequest => Some(json!({ "question": "Is rent affordable?" })),
+        Call::AddDisbursement => {
+            Some(json!({ "amount_rappen": 1000, "purpose": "Tools", "paid_on": today }))
+        }
+        Call::AddMonitoringVisit => {
+            Some(json!({ "due_on": today, "done_on": null, "outcome": null }))
+        }
+        Call::AddReclaim => Some(json!({ "reason": "re_entry", "amount_rappen": 1000 })),
+        Call::PatchReclaim => Some(json!({ "status": "waived" })),
+        Call::Transition => {
+            let Target::Action(_, action) = target else { panic!("transition without action") };
+            Some(action_body(action, actor, fixture.mission_iq))
+        }
+        Call::AnswerInformationRequest => Some(json!({ "answer": "Yes, at the hospital." })),
+        Call::CreateInstitution => Some(json!({
+            "kind": "iom_mission", "name": format!("IOM Matrix {serial}"), "country": "SO"
+        })),
+        Call::UpdateInstitution => Some(json!({ "contact_phone": "+41 31 000 00 00" })),
+        Call::CreateServiceAccount => Some(json!({
+            "institution_id": fixture.iom_bern, "name": "Matrix export", "scopes": ["stats:read"]
+        })),
+        Call::UpdateServiceAccount => Some(json!({ "name": "Matrix export, renamed" })),
+        Call::CreateUser => Some(json!({
+            "email": format!("matrix.{serial}@demo.test"), "display_name": "Matrix User",
+            "role": "counsellor", "institution_id": fixture.bern_service,
+            "password": "a long and unusual passphrase"
+        })),
+        Call::UpdateUser => Some(json!({ "display_name": "Matrix Target, renamed" })),
+        Call::CreateTariff => Some(json!({
+            "programme": "cantonal", "component": "startup_cash", "person_category": "adult",
+            "amount_rappen": 120000, "basis": "per_person",
+            "valid_from": format!("{}-01-01", chrono::Datelike::year(&chrono::Utc::now()) + 2),
+            "source": "AsylV 2 Art. 74 al. 2 (SEM directive)"
+        })),
+        _ => None,
+    };
+    if matches!(
+        call,
+        Call::PatchCase
+            | Call::AddPerson
+            | Call::PatchPerson
+            | Call::DeletePerson
+            | Call::Transition
+    ) {
+        out.headers.push(("if-match", if_match));
+    }
+    if matches!(target, Target::Csv) {
+        out.headers.push(("accept", "text/csv".to_owned()));
+    }
+    if call == Call::ListCases {
+        out.path.push_str("?limit=200");
+    }
+    out
+}
+
+/// The resources the matrix tries `call` with.
+fn targets(call: Call, fixture: &Fixture) -> Vec<Target> {
+    match call {
+        Call::Transition => std::iter::once(Target::Action(None, Action::Submit))
+            .chain((0..fixture.cases.len()).flat_map(|i| {
+                Action::ALL.into_iter().map(move |action| Target::Action(Some(i), action))
+            }))
+            .collect(),
+        call if call.case_operation().is_some() => fixture.case_targets(),
+        Call::ListAuditEvents => vec![Target::Nothing, Target::Csv],
+        Call::GetInstitution | Call::UpdateInstitution => {
+            vec![Target::Resource(None), Target::Resource(Some(fixture.institution))]
+        }
+        Call::GetUser | Call::UpdateUser => {
+            vec![Target::Resource(None), Target::Resource(Some(fixture.user))]
+        }
+        Call::GetServiceAccount | Call::UpdateServiceAccount => {
+            vec![Target::Resource(None), Target::Resource(Some(fixture.service_account))]
+        }
+        Call::AnswerInformationRequest => {
+            vec![Target::Resource(None), Target::Resource(Some(fixture.information_request))]
+        }
+        _ => vec![Target::Nothing],
+    }
+}
+
+/// The statuses the policy allows for `call` on `target` by `actor`.
+fn expected(
+    call: Call,
+    target: Target,
+    actor: &Actor,
+    fixture: &Fixture,
+    snapshots: &[Snapshot],
+) -> Vec<u16> {
+    let decide = |operation| policy::decide(actor, operation, None);
+    let allowed_or_403 = |operation, ok: &[u16]| match decide(operation) {
+        Decision::Allow => ok.to_vec(),
+        _ => vec![403],
+    };
+    let case_index = match target {
+        Target::Case(index) | Target::Action(index, _) => Some(index),
+        _ => None,
+    };
+    if let (Some(operation), Some(index)) = (call.case_operation(), case_index) {
+        let facts = index.map(|i| snapshots[i].head.facts());
+        if policy::decide(actor, Operation::ReadCase, facts.as_ref()) != Decision::Allow {
+            return vec![404];
+        }
+        let (Some(i), Some(facts)) = (index, facts) else { return vec![404] };
+        let snapshot = &snapshots[i];
+        if let Target::Action(_, action) = target {
+            let ctx = TransitionContext::listing(facts.status, snapshot.approved.clone());
+            if workflow::allowed_actions(actor, &ctx).contains(&action) {
+                return vec![200, 422];
+            }
+            return match workflow::rule_for(facts.status, action) {
+                Some(rule) if rule.precondition.holds(&ctx) => vec![403],
+                _ => vec![409],
+            };
+        }
+        if call == Call::GetEntitlement {
+            return if policy::case_view(actor).assistance { vec![200] } else { vec![403] };
+        }
+        return match policy::decide(actor, operation, Some(&facts)) {
+            Decision::Allow => match call {
+                Call::GetCase | Call::ListCaseEvents | Call::ListNotes | Call::PatchCase => {
+                    vec![200]
+                }
+                Call::PatchPerson => vec![if snapshot.other_person.is_some() { 200 } else { 404 }],
+                Call::DeletePerson => vec![if snapshot.other_person.is_some() { 204 } else { 404 }],
+                // A reclaim changes once; another case's reclaim is not found in this one.
+                Call::PatchReclaim if fixture.reclaim.0 == i => vec![200, 409],
+                Call::PatchReclaim => vec![404],
+                _ => vec![201],
+            },
+            Decision::NotFound => vec![404],
+            // Refused in this status, but possible in another: a conflict of the case's
+            // status, not of the caller's role.
+            Decision::Forbidden => {
+                let elsewhere = CaseStatus::ALL.into_iter().any(|status| {
+                    let other = retour_domain::policy::CaseFacts { status, ..facts.clone() };
+                    policy::decide(actor, operation, Some(&other)) == Decision::Allow
+                });
+                if elsewhere { vec![409] } else { vec![403] }
+            }
+        };
+    }
+    let exists = !matches!(target, Target::Resource(None));
+    match call {
+        Call::Jwks | Call::HealthLive | Call::HealthReady => vec![200],
+        Call::Login | Call::Refresh | Call::CreateToken => vec![401],
+        Call::Logout => vec![204],
+        Call::GetMe
+        | Call::ListCases
+        | Call::GetDestinationRules
+        | Call::ListInstitutions
+        | Call::ListTariffs => vec![200],
+        Call::GetInstitution => vec![if exists { 200 } else { 404 }],
+        Call::ListAuditEvents | Call::VerifyAuditLog => {
+            allowed_or_403(Operation::ReadAuditLog, &[200])
+        }
+        Call::CreateCase => allowed_or_403(Operation::CreateCase, &[201]),
+        Call::ListInformationRequests => match policy::information_request_scope(actor) {
+            InformationRequestScope::Nothing => vec![403],
+            _ => vec![200],
+        },
+        Call::AnswerInformationRequest => match decide(Operation::AnswerInformation) {
+            Decision::Allow if exists => vec![200, 409],
+            Decision::Allow => vec![404],
+            _ => vec![403],
+        },
+        Call::ListUsers | Call::ListServiceAccounts => {
+            allowed_or_403(Operation::Administer, &[200])
+        }
+        Call::CreateUser
+        | Call::CreateInstitution
+        | Call::CreateServiceAccount
+        | Call::CreateTariff => allowed_or_403(Operation::Administer, &[201]),
+        Call::GetUser
+        | Call::UpdateUser
+        | Call::GetServiceAccount
+        | Call::UpdateServiceAccount
+        | Call::UpdateInstitution => {
+            allowed_or_403(Operation::Administer, &[if exists { 200 } else { 404 }])
+        }
+        other => panic!("{other:?} has no expectation"),
+    }
+}
+
+/// Whether `actor` may receive `secret`, as the case stands.
+fn may_see(
+    actor: Option<&Actor>,
+    secret: &Secret,
+    fixture: &Fixture,
+    snapshots: &[Snapshot],
+) -> bool {
+    let Some(actor) = actor else { return false };
+    let facts = snapshots[secret.case].head.facts();
+    let reads = policy::decide(actor, Operation::ReadCase, Some(&facts)) == Decision::Allow;
+    let view = policy::case_view(actor);
+    match secret.part {
+        Part::Identity | Part::SharedNote => reads,
+        Part::AsylumProcedure => reads && view.asylum_procedure,
+        Part::Medical => reads && view.medical == MedicalView::Full,
+        Part::Review => reads && view.review,
+        Part::InstitutionNote => reads && actor.institution_id == fixture.bern_service,
+        Part::InformationQuestion => {
+            policy::information_request_scope(actor).includes(facts.counselling_service_id)
+        }
+    }
+}
+
+/// The texts of the fixture in `text` that `actor` may not receive.
+fn leaks<'a>(
+    text: &str,
+    actor: Option<&Actor>,
+    fixture: &'a Fixture,
+    snapshots: &[Snapshot],
+) -> Vec<&'a Secret> {
+    fixture
+        .secrets
+        .iter()
+        .filter(|s| text.contains(&s.text) && !may_see(actor, s, fixture, snapshots))
+        .collect()
+}
+
+async fn send(app: &TestApp, out: &Outgoing, token: Option<&str>) -> TestResponse {
+    let headers: Vec<(&str, &str)> = out.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    match &out.form {
+        Some(form) => {
+            let mut request = Request::builder()
+                .method(out.method.clone())
+                .uri(&out.path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if let Some(token) = token {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            app.send_request(request.body(Body::from(form.clone())).expect("request")).await
+        }
+        None => app.send(out.method.clone(), &out.path, token, out.body.as_ref(), &headers).await,
+    }
+}
+
+/// Every operation of the OpenAPI document as (method, path), and whether it needs a token.
+fn documented_operations() -> Vec<(String, String, bool)> {
+    let document = serde_json::to_value(retour_api::openapi()).expect("document");
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if ["get", "put", "post", "patch", "delete", "head", "options", "trace"]
+                .contains(&method.as_str())
+            {
+                let secured = operation["security"].as_array().is_some_and(|s| !s.is_empty());
+                operations.push((method.to_uppercase(), path.clone(), secured));
+            }
+        }
+    }
+    operations
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leaks_nothing(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool).await;
+    let documented = documented_operations();
+    let missing: Vec<String> = documented
+        .iter()
+        .filter(|(m, p, _)| !ENTRIES.iter().any(|(em, ep, _)| em == m && ep == p))
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "endpoints of the OpenAPI document without an entry in the authorization matrix \
+         (tests/api/matrix.rs, ENTRIES): {missing:?}"
+    );
+    let stale: Vec<String> = ENTRIES
+        .iter()
+        .filter(|(m, p, _)| !documented.iter().any(|(dm, dp, _)| dm == m && dp == p))
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    assert!(stale.is_empty(), "matrix entries for endpoints the document lacks: {stale:?}");
+
+    let mut tokens = Vec::new();
+    for email in CALLERS.into_iter().flatten() {
+        tokens.push((email, app.login(email).await));
+    }
+    let tokens = Tokens(tokens);
+    let fixture = fixture(&app, &tokens).await;
+    let callers = callers(&app, &tokens).await;
+    let mut snapshots = snapshots(&app, &fixture).await;
+
+    let mut entries: Vec<&(&str, &str, Call)> = ENTRIES.iter().collect();
+    entries.sort_by_key(|(_, _, call)| call.phase());
+    let mut failures: Vec<String> = Vec::new();
+    let (mut requests, mut in_scope, mut out_of_scope, mut refused) = (0usize, 0, 0, 0);
+    let mut serial = 0;
+    // The fixture's texts that reached a caller allowed to see them: the scan is not vacuous.
+    let mut received = vec![false; fixture.secrets.len()];
+    for (method, path, call) in entries {
+        let secured = documented
+            .iter()
+            .find(|(m, p, _)| m == method && p == path)
+            .is_some_and(|(_, _, secured)| *secured);
+        for caller in &callers {
+            // The answer for an id that names nothing, which an unseen case must not differ from.
+            let mut not_found_body: Option<String> = None;
+            for target in targets(*call, &fixture) {
+                serial += 1;
+                let out = request(
+                    *call,
+                    path,
+                    target,
+                    &fixture,
+                    &snapshots,
+                    caller.actor.as_ref(),
+                    serial,
+                );
+                let token = match (*call, caller.email) {
+                    // Signing out ends the session: a session of its own.
+                    (Call::Logout, Some(email)) => Some(app.login(email).await),
+                    _ => caller.token.clone(),
+                };
+                let response = send(&app, &out, token.as_deref()).await;
+                requests += 1;
+                let status = response.status.as_u16();
+                let expected = match &caller.actor {
+                    None if secured => vec![401],
+                    None => match call {
+                        Call::Jwks | Call::HealthLive | Call::HealthReady => vec![200],
+                        _ => vec![401],
+                    },
+                    Some(actor) => expected(*call, target, actor, &fixture, &snapshots),
+                };
+                let what = format!("{method} {} as {} ({target:?}", out.path, caller.name());
+                let what = match target {
+                    Target::Case(Some(i)) | Target::Action(Some(i), _) => {
+                        format!("{what}: the {} case)", fixture.cases[i].label)
+                    }
+                    _ => format!("{what})"),
+                };
+                if !expected.contains(&status) {
+                    failures.push(format!(
+                        "{what}: {status}, the policy expects {expected:?}: {}",
+                        response.text.chars().take(300).collect::<String>()
+                    ));
+                }
+                match status {
+                    200..=299 => in_scope += 1,
+                    404 => out_of_scope += 1,
+                    _ => refused += 1,
+                }
+                if status >= 400
+                    && response.header("content-type") != Some("application/problem+json")
+                    && !(*call == Call::CreateToken)
+                {
+                    failures.push(format!("{what}: {status} is not a problem document"));
+                }
+                let case_target = matches!(target, Target::Case(_) | Target::Action(..));
+                if case_target && status == 404 {
+                    match &not_found_body {
+                        None => not_found_body = Some(response.text.clone()),
+                        Some(body) if *body != response.text => failures.push(format!(
+                            "{what}: its 404 differs from that of an id that names nothing: \
+                             {} vs {body}",
+                            response.text
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for (i, secret) in fixture.secrets.iter().enumerate() {
+                    received[i] |= response.text.contains(&secret.text);
+                }
+                let leaked = leaks(&response.text, caller.actor.as_ref(), &fixture, &snapshots);
+                if !leaked.is_empty() {
+                    let texts: Vec<String> = leaked
+                        .iter()
+                        .map(|s| {
+                            format!("{:?} of the {} case", s.text, fixture.cases[s.case].label)
+                        })
+                        .collect();
+                    failures.push(format!("{what}: {status} leaks {texts:?}"));
+                }
+                if status < 300 && out.method != Method::GET {
+                    snapshots = self::snapshots(&app, &fixture).await;
+                }
+            }
+        }
+    }
+    println!(
+        "authorization matrix: {} endpoints × {} callers ({} roles and no one), {} cases and \
+         other resources in and out of scope: {requests} requests ({in_scope} allowed, \
+         {out_of_scope} answered 404, {refused} refused otherwise), {} failures",
+        ENTRIES.len(),
+        CALLERS.len(),
+        CALLERS.len() - 1,
+        fixture.cases.len(),
+        failures.len()
+    );
+    let never: Vec<&str> = fixture
+        .secrets
+        .iter()
+        .zip(&received)
+        .filter(|(_, received)| !**received)
+        .map(|(s, _)| s.text.as_str())
+        .collect();
+    assert!(never.is_empty(), "no caller ever received {never:?}, so no leak of it would show");
+    assert!(
+        failures.is_empty(),
+        "{} answers differ from the policy or leak data:\n{}",
+        failures.len(),
+        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// The ids of the fixture's cases in a list answer.
+fn listed(response: &TestResponse, fixture: &Fixture) -> Vec<usize> {
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    let ids: Vec<&str> = response.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["id"].as_str().or(item["case_id"].as_str()))
+        .collect();
+    (0..fixture.cases.len())
+        .filter(|i| ids.contains(&fixture.cases[*i].id.to_string().as_str()))
+        .collect()
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn no_list_search_or_refusal_reveals_a_case_outside_the_callers_scope(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let mut tokens = Vec::new();
+    for email in CALLERS.into_iter().flatten() {
+        tokens.push((email, app.login(email).await));
+    }
+    let tokens = Tokens(tokens);
+    let fixture = fixture(&app, &tokens).await;
+    let callers = callers(&app, &tokens).await;
+    let snapshots = snapshots(&app, &fixture).await;
+    let mut searches = 0;
+    for caller in callers.iter().filter(|c| c.actor.is_some()) {
+        let (token, actor) = (caller.token.as_deref(), caller.actor.as_ref().expect("actor"));
+        let reads = |i: usize| {
+            policy::decide(actor, Operation::ReadCase, Some(&snapshots[i].head.facts()))
+                == Decision::Allow
+        };
+        let asylum = policy::case_view(actor).asylum_procedure;
+
+        // The whole list holds exactly the cases the policy lets the caller read.
+        let all = app.get("/v1/cases?limit=200", token).await;
+        let expected: Vec<usize> = (0..fixture.cases.len()).filter(|i| reads(*i)).collect();
+        assert_eq!(listed(&all, &fixture), expected, "{}: the list", caller.name());
+
+        // A search by name or reference finds a case only for those who read it, by ZEMIS or
+        // N number only for those who also see the asylum procedure.
+        for (i, case) in fixture.cases.iter().enumerate() {
+            for (q, findable) in [
+                (case.surname.to_owned(), reads(i)),
+                (case.reference.clone(), reads(i)),
+                (case.zemis.clone(), reads(i) && asylum),
+                (case.n_number.clone(), reads(i) && asylum),
+                (case.surname.to_lowercase(), reads(i)),
+            ] {
+                let query: String = url_encode(&q);
+                let found = app.get(&format!("/v1/cases?q={query}&limit=200"), token).await;
+                searches += 1;
+                let expected: Vec<usize> = if findable { vec![i] } else { Vec::new() };
+                assert_eq!(
+                    listed(&found, &fixture),
+                    expected,
+                    "{} searching {q:?} of the {} case",
+                    caller.name(),
+                    case.label
+                );
+                let leaked = leaks(&found.text, Some(actor), &fixture, &snapshots);
+                assert!(leaked.is_empty(), "{} searching {q:?}: {leaked:?}", caller.name());
+            }
+        }
+        // Filters name no case of another counselling service either.
+        for filter in ["canton=BE", "canton=ZH", "status=counselling", "destination_country=IQ"] {
+            let found = app.get(&format!("/v1/cases?{filter}&limit=200"), token).await;
+            let listed = listed(&found, &fixture);
+            assert!(listed.iter().all(|i| reads(*i)), "{} {filter}: {listed:?}", caller.name());
+        }
+
+        // Country information requests: a counsellor's own service's, every one for IOM Bern.
+        let requests = app.get("/v1/information-requests", token).await;
+        let scope = policy::information_request_scope(actor);
+        if scope == InformationRequestScope::Nothing {
+            requests.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+        } else {
+            let question = fixture
+                .secrets
+                .iter()
+                .find(|s| s.part == Part::InformationQuestion)
+                .expect("question");
+            let owner = snapshots[question.case].head.counselling_service_id;
+            assert_eq!(
+                requests.text.contains(&question.text),
+                scope.includes(owner),
+                "{}",
+                caller.name()
+            );
+            // IOM Bern sees the question, never which case it is about.
+            let with_case = matches!(scope, InformationRequestScope::OwnService(_));
+            assert_eq!(
+                requests.text.contains(&fixture.cases[question.case].id.to_string()),
+                with_case && scope.includes(owner)
+            );
+        }
+    }
+
+    // A refusal names no case the caller cannot see: a ZEMIS number of a Bernese case, given
+    // in Zurich, is a conflict, without the Bernese case's reference or names.
+    let zh = tokens.of("counsellor.zh@demo.test");
+    let bern = &fixture.cases[0];
+    let zurich = &fixture.cases[13];
+    let mut body = household("Neufamilie", &bern.zemis, "N 999 999", "Asthma");
+    body["persons"][1]["zemis_number"] = Value::Null;
+    let duplicate = app.post("/v1/cases", Some(zh), &body).await;
+    duplicate.assert_problem(StatusCode::CONFLICT, "duplicate_case");
+    let person = json!({
+        "relationship": "spouse", "surname": "Neufrau", "given_names": "Amira",
+        "date_of_birth": "1990-01-01", "sex": "female", "nationality": "IQ",
+        "zemis_number": bern.zemis
+    });
+    let version = format!("\"{}\"", snapshots[13].head.version);
+    let added = app
+        .send(
+            Method::POST,
+            &format!("/v1/cases/{}/persons", zurich.id),
+            Some(zh),
+            Some(&person),
+            &[("if-match", &version)],
+        )
+        .await;
+    added.assert_problem(StatusCode::CONFLICT, "duplicate_case");
+    let zh_actor = callers
+        .iter()
+        .find(|c| c.email == Some("counsellor.zh@demo.test"))
+        .and_then(|c| c.actor.as_ref());
+    for refusal in [&duplicate, &added] {
+        let leaked = leaks(&refusal.text, zh_actor, &fixture, &snapshots);
+        assert!(leaked.is_empty(), "{}: {leaked:?}", refusal.text);
+    }
+    // Bern, who sees its own case, is told which one it is.
+    let be = tokens.of("counsellor.be@demo.test");
+    let mut body = household("Neufamilie", &bern.zemis, "N 999 998", "Asthma");
+    body["persons"][1]["zemis_number"] = Value::Null;
+    let own = app.post("/v1/cases", Some(be), &body).await;
+    own.assert_problem(StatusCode::CONFLICT, "duplicate_case");
+    assert!(own.text.contains(&bern.reference), "{}", own.text);
+
+    // A body that does not parse is answered alike for an unseen case and for an id that names
+    // nothing: the answer depends on the body only.
+    let mut malformed = 0;
+    for path in [
+        "",
+        "/persons",
+        "/notes",
+        "/transitions",
+        "/disbursements",
+        "/monitoring-visits",
+        "/reclaims",
+        "/information-requests",
+    ] {
+        for body in [json!({ "unexpected": true }), json!([1, 2]), json!({ "action": "fly" })] {
+            let method = if path.is_empty() { Method::PATCH } else { Method::POST };
+            let mut answers = Vec::new();
+            for id in [bern.id, fixture.missing] {
+                let response = app
+                    .send(
+                        method.clone(),
+                        &format!("/v1/cases/{id}{path}"),
+                        Some(zh),
+                        Some(&body),
+                        &[("if-match", "\"1\"")],
+                    )
+                    .await;
+                malformed += 1;
+                assert!(leaks(&response.text, zh_actor, &fixture, &snapshots).is_empty());
+                answers.push((response.status, response.text.replace(&id.to_string(), "{id}")));
+            }
+            assert_eq!(answers[0], answers[1], "{method} {path} with {body}");
+        }
+    }
+    println!(
+        "leak checks: {searches} searches and {} list and filter reads by {} roles, {malformed} \
+         malformed requests on unseen and missing cases, duplicate refusals across cantons: no leak",
+        (1 + 4 + 1) * 8,
+        callers.len() - 1
+    );
+}
+
+fn url_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
