@@ -50,6 +50,10 @@ enum Call {
     Logout,
     GetMe,
     ListAuditEvents,
+    StatsCases,
+    StatsDepartures,
+    StatsPipeline,
+    StatsYearly,
     VerifyAuditLog,
     ListCases,
     CreateCase,
@@ -127,6 +131,10 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("POST", "/v1/service-accounts", Call::CreateServiceAccount),
     ("GET", "/v1/service-accounts/{id}", Call::GetServiceAccount),
     ("PATCH", "/v1/service-accounts/{id}", Call::UpdateServiceAccount),
+    ("GET", "/v1/stats/cases", Call::StatsCases),
+    ("GET", "/v1/stats/departures", Call::StatsDepartures),
+    ("GET", "/v1/stats/pipeline", Call::StatsPipeline),
+    ("GET", "/v1/stats/yearly", Call::StatsYearly),
     ("GET", "/v1/tariffs", Call::ListTariffs),
     ("POST", "/v1/tariffs", Call::CreateTariff),
     ("GET", "/v1/users", Call::ListUsers),
@@ -753,6 +761,9 @@ fn request(
     if call == Call::ListCases {
         out.path.push_str("?limit=200");
     }
+    if call == Call::StatsYearly {
+        out.path.push_str(&format!("?year={}", &today[..4]));
+    }
     out
 }
 
@@ -765,7 +776,11 @@ fn targets(call: Call, fixture: &Fixture) -> Vec<Target> {
             }))
             .collect(),
         call if call.case_operation().is_some() => fixture.case_targets(),
-        Call::ListAuditEvents => vec![Target::Nothing, Target::Csv],
+        Call::ListAuditEvents
+        | Call::StatsCases
+        | Call::StatsDepartures
+        | Call::StatsPipeline
+        | Call::StatsYearly => vec![Target::Nothing, Target::Csv],
         Call::GetInstitution | Call::UpdateInstitution => {
             vec![Target::Resource(None), Target::Resource(Some(fixture.institution))]
         }
@@ -856,6 +871,9 @@ fn expected(
         Call::GetInstitution => vec![if exists { 200 } else { 404 }],
         Call::ListAuditEvents | Call::VerifyAuditLog => {
             allowed_or_403(Operation::ReadAuditLog, &[200])
+        }
+        Call::StatsCases | Call::StatsDepartures | Call::StatsPipeline | Call::StatsYearly => {
+            allowed_or_403(Operation::ReadStatistics, &[200])
         }
         Call::CreateCase => allowed_or_403(Operation::CreateCase, &[201]),
         Call::ListInformationRequests => match policy::information_request_scope(actor) {
