@@ -95,7 +95,8 @@ run() {
     local name=$1
     shift
     log "fuzzing as $name"
-    if ! .venv/bin/schemathesis run "$base/openapi.json" "${common[@]}" "$@" >"$workdir/$name.out" 2>&1; then
+    if ! .venv/bin/schemathesis --config-file scripts/schemathesis.toml run "$base/openapi.json" \
+        "${common[@]}" "$@" >"$workdir/$name.out" 2>&1; then
         failed=1
         cat "$workdir/$name.out"
     else
