@@ -957,7 +957,7 @@ async fn insert_person_at(
     person: &Person,
 ) -> Result<Uuid, StoreError> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    let query = sqlx::query(
         "insert into case_persons (id, case_id, position, relationship, surname, given_names, \
              aliases, date_of_birth, sex, nationality, zemis_number, n_number, residence_status, \
              entry_date, travelling) \
@@ -965,22 +965,31 @@ async fn insert_person_at(
     )
     .bind(id)
     .bind(case_id)
-    .bind(position)
-    .bind(person.relationship.as_str())
-    .bind(&person.surname)
-    .bind(&person.given_names)
-    .bind(&person.aliases)
-    .bind(person.date_of_birth)
-    .bind(person.sex.as_str())
-    .bind(person.nationality.as_str())
-    .bind(person.zemis_number.as_ref().map(ZemisNumber::as_str))
-    .bind(person.n_number.as_ref().map(NNumber::as_str))
-    .bind(person.residence_status.map(ResidenceStatus::as_str))
-    .bind(person.entry_date)
-    .bind(person.travelling)
-    .execute(&mut *conn)
-    .await?;
+    .bind(position);
+    bind_person(query, person).execute(&mut *conn).await?;
     Ok(id)
+}
+
+/// Binds a person's columns in the order both the insert and the update name them:
+/// relationship, surname, given_names, aliases, date_of_birth, sex, nationality,
+/// zemis_number, n_number, residence_status, entry_date, travelling.
+fn bind_person<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    person: &'q Person,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(person.relationship.as_str())
+        .bind(&person.surname)
+        .bind(&person.given_names)
+        .bind(&person.aliases)
+        .bind(person.date_of_birth)
+        .bind(person.sex.as_str())
+        .bind(person.nationality.as_str())
+        .bind(person.zemis_number.as_ref().map(ZemisNumber::as_str))
+        .bind(person.n_number.as_ref().map(NNumber::as_str))
+        .bind(person.residence_status.map(ResidenceStatus::as_str))
+        .bind(person.entry_date)
+        .bind(person.travelling)
 }
 
 /// Adds a person at the end of the household; returns the person's id.
@@ -1007,7 +1016,7 @@ pub async fn update_person(
     person_id: Uuid,
     person: &Person,
 ) -> Result<(), StoreError> {
-    let updated = sqlx::query(
+    let query = sqlx::query(
         "update case_persons set relationship = $3, surname = $4, given_names = $5, \
              aliases = $6, date_of_birth = $7, sex = $8, nationality = $9, zemis_number = $10, \
              n_number = $11, residence_status = $12, entry_date = $13, travelling = $14, \
@@ -1015,21 +1024,8 @@ pub async fn update_person(
          where id = $1 and case_id = $2",
     )
     .bind(person_id)
-    .bind(case_id)
-    .bind(person.relationship.as_str())
-    .bind(&person.surname)
-    .bind(&person.given_names)
-    .bind(&person.aliases)
-    .bind(person.date_of_birth)
-    .bind(person.sex.as_str())
-    .bind(person.nationality.as_str())
-    .bind(person.zemis_number.as_ref().map(ZemisNumber::as_str))
-    .bind(person.n_number.as_ref().map(NNumber::as_str))
-    .bind(person.residence_status.map(ResidenceStatus::as_str))
-    .bind(person.entry_date)
-    .bind(person.travelling)
-    .execute(&mut *conn)
-    .await?;
+    .bind(case_id);
+    let updated = bind_person(query, person).execute(&mut *conn).await?;
     if updated.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
