@@ -253,6 +253,23 @@ async fn seeded_cases_are_the_generators_output_and_consistent_in_every_record(p
     assert!((20..=120).contains(&medical), "about a tenth have medical data: {medical}");
     assert!(persons > 600 && persons < 1800, "households of one to seven: {persons}");
 
+    // The statistics the load computed per batch are what the triggers would keep: one row
+    // per case, equal to the view they read.
+    none(
+        &pool,
+        "every case has its statistics row, equal to what the triggers compute",
+        "select count(*) from ( \
+             (select * from case_statistics_source except all select * from case_statistics) \
+             union all \
+             (select * from case_statistics except all select * from case_statistics_source)) d",
+    )
+    .await;
+    let (statistics,): (i64,) = sqlx::query_as("select count(*) from case_statistics")
+        .fetch_one(&pool)
+        .await
+        .expect("statistics");
+    assert_eq!(statistics, 600, "one statistics row per case");
+
     // References run without gaps per prefix and year, up to the counters.
     none(
         &pool,

@@ -11,8 +11,9 @@
 //!
 //! One transaction per batch: the cases and persons are copied into temporary tables, the
 //! cases inserted from there with their search columns computed set-wise exactly as
-//! `refresh_case_search()` does, then the persons, then every other table by COPY, with
-//! `synchronous_commit` off. The batch's access-log events are sealed into the hash chain in
+//! `refresh_case_search()` does, then the persons, then every other table by COPY, then the
+//! batch's statistics rows in one statement (`retour.bulk_load` holds back the per-row
+//! statistics triggers for the batch), with `synchronous_commit` off. The batch's access-log events are sealed into the hash chain in
 //! the same transaction (under the sealer's lock, computed from the generated events, which
 //! are exactly what the rows hold), so the log stays verifiable and the server's sealer is
 //! not left with millions of queued events. The reference counters are raised to the
@@ -425,6 +426,19 @@ const INSERT_CASES: &str = "insert into cases (id, reference, canton, federal_re
          from synthetic_persons group by case_id) p on p.case_id = c.id \
      order by c.created_at, c.id";
 
+/// The statistics rows of the batch's cases, computed set-wise from the same view the
+/// triggers read (which `retour.bulk_load` holds back for the batch).
+const INSERT_STATISTICS: &str = "insert into case_statistics (case_id, counselling_service_id, \
+         reintegration_mission_id, canton, programme, destination_country, status, \
+         residence_status, opened_on, submitted_at, decided_at, decided_on, decision, \
+         departed_at, departed_on, persons, adults, minors, startup_cash_rappen, \
+         travel_money_rappen, approved_reintegration_rappen) \
+     select case_id, counselling_service_id, reintegration_mission_id, canton, programme, \
+         destination_country, status, residence_status, opened_on, submitted_at, decided_at, \
+         decided_on, decision, departed_at, departed_on, persons, adults, minors, \
+         startup_cash_rappen, travel_money_rappen, approved_reintegration_rappen \
+     from case_statistics_source s where s.case_id in (select id from synthetic_cases)";
+
 const INSERT_PERSONS: &str = "insert into case_persons select * from synthetic_persons \
      order by case_id, position";
 
@@ -453,7 +467,9 @@ async fn write_batch(
     committed: &tokio::sync::watch::Sender<u64>,
 ) -> Result<u64, SyntheticError> {
     let mut tx = conn.begin().await?;
-    sqlx::query("set local synchronous_commit = off").execute(&mut *tx).await?;
+    sqlx::raw_sql("set local synchronous_commit = off; set local retour.bulk_load = on")
+        .execute(&mut *tx)
+        .await?;
     let cases = format!("copy synthetic_cases ({CASE_COLUMNS}) from stdin");
     copy_in(&mut tx, &cases, &batch.tables.cases).await?;
     let persons = format!("copy synthetic_persons ({PERSON_COLUMNS}) from stdin");
@@ -463,6 +479,7 @@ async fn write_batch(
     for (statement, table) in COPIES {
         copy_in(&mut tx, statement, table(&batch.tables)).await?;
     }
+    sqlx::query(INSERT_STATISTICS).execute(&mut *tx).await?;
     let mut turn = committed.subscribe();
     turn.wait_for(|done| *done == index)
         .await
