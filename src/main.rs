@@ -726,6 +726,7 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
         },
     ));
     let state = AppState::new(store, config, keys);
+    let watcher = state.watch_auth_changes();
     let app = retour_api::router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -736,6 +737,7 @@ async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<
         .await
         .context("serving HTTP")?;
     // The requests are done: seal what they recorded, then stop.
+    watcher.abort();
     let _ = stop_sealer.send(());
     sealer.await.context("stopping the access log sealer")?;
     tracing::info!("stopped");

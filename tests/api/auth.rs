@@ -1,8 +1,9 @@
 //! Signing in, tokens, and the caller's profile.
 
-use axum::http::StatusCode;
-use serde_json::json;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::common::TestApp;
 
@@ -83,13 +84,99 @@ async fn requests_without_a_valid_token_get_401(pool: PgPool) {
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn a_disabled_users_access_token_stops_working_at_once(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
+    app.until_tokens_are_kept().await;
+    let token = app.login("counsellor.be@demo.test").await;
+    // Used, so kept in memory.
+    assert_eq!(app.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+    let user: Uuid =
+        sqlx::query_scalar("select id from users where email = 'counsellor.be@demo.test'")
+            .fetch_one(&pool)
+            .await
+            .expect("user");
+    let admin = app.login("admin@demo.test").await;
+    let disabled = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/users/{user}"),
+            Some(&admin),
+            Some(&json!({"status": "disabled"})),
+            &[],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+/// `/v1/me` as `token` until it answers 401, for up to two seconds; whether it did.
+async fn refused_soon(app: &TestApp, token: &str) -> bool {
+    for _ in 0..200 {
+        if app.get("/v1/me", Some(token)).await.status == StatusCode::UNAUTHORIZED {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_change_made_by_another_process_ends_kept_tokens_when_the_database_announces_it(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool.clone()).await;
+    app.until_tokens_are_kept().await;
     let token = app.login("counsellor.be@demo.test").await;
     assert_eq!(app.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+
+    // Without the announcement the server goes on with what it kept (which shows that it
+    // keeps it) ...
+    let mut tx = pool.begin().await.expect("tx");
+    sqlx::raw_sql(
+        "alter table users disable trigger users_auth_change; \
+         update users set status = 'disabled' where email = 'counsellor.be@demo.test'; \
+         alter table users enable trigger users_auth_change",
+    )
+    .execute(&mut *tx)
+    .await
+    .expect("disable unannounced");
+    tx.commit().await.expect("commit");
+    assert_eq!(app.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+
+    // ... and with it, forgets it: the change, made in psql, ends the token.
     sqlx::query("update users set status = 'disabled' where email = 'counsellor.be@demo.test'")
         .execute(&pool)
         .await
         .expect("disable");
-    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(refused_soon(&app, &token).await, "the token still works");
+
+    // The same for a token signed out and an institution closed by another process.
+    let iom = app.login("iom@demo.test").await;
+    assert_eq!(app.get("/v1/me", Some(&iom)).await.status, StatusCode::OK);
+    let jti = decode_claims(&iom)["jti"].as_str().expect("jti").to_owned();
+    sqlx::query(
+        "insert into revoked_access_tokens (jti, expires_at) \
+         values ($1::uuid, now() + interval '1 hour')",
+    )
+    .bind(&jti)
+    .execute(&pool)
+    .await
+    .expect("revoke");
+    assert!(refused_soon(&app, &iom).await, "a signed-out token still works");
+
+    let mission = app.login("mission.iq@demo.test").await;
+    assert_eq!(app.get("/v1/me", Some(&mission)).await.status, StatusCode::OK);
+    sqlx::query("update institutions set active = false where name = 'IOM Iraq'")
+        .execute(&pool)
+        .await
+        .expect("close");
+    assert!(refused_soon(&app, &mission).await, "a closed institution's token still works");
+}
+
+/// The claims of a token, unverified.
+fn decode_claims(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).expect("claims");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64");
+    serde_json::from_slice(&bytes).expect("json")
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

@@ -29,6 +29,7 @@ fn init_logs() {
 /// The application under test, over its own database with the demo data seeded.
 pub struct TestApp {
     pub router: Router,
+    pub state: AppState,
     pub store: Store,
     pub pool: PgPool,
 }
@@ -72,8 +73,22 @@ impl TestApp {
         let store = Store::from_pool(pool.clone());
         retour_api::demo::seed(&store).await.expect("demo data");
         let keys = Keys::load(&store, None).await.expect("signing key");
-        let router = retour_api::router(AppState::new(store.clone(), config, keys));
-        Self { router, store, pool }
+        let state = AppState::new(store.clone(), config, keys);
+        // As the server does: verified tokens are kept while changes are announced.
+        state.watch_auth_changes();
+        let router = retour_api::router(state.clone());
+        Self { router, state, store, pool }
+    }
+
+    /// Waits until the server listens for account changes, and so keeps verified tokens.
+    pub async fn until_tokens_are_kept(&self) {
+        for _ in 0..500 {
+            if self.state.tokens().is_live() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the server does not listen for account changes");
     }
 
     /// Sends a request; `body` is sent as JSON when given.

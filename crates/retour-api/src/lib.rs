@@ -27,7 +27,7 @@ mod routes;
 mod spec;
 
 pub use auth::token::TokenConfig;
-pub use auth::{Keys, LoginLimits};
+pub use auth::{Keys, LoginLimits, TokenCache};
 pub use error::ApiError;
 
 /// HTTP settings of a running server.
@@ -70,11 +70,33 @@ struct Inner {
     store: Store,
     config: ApiConfig,
     keys: Keys,
+    tokens: TokenCache,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ApiConfig, keys: Keys) -> Self {
-        Self { inner: Arc::new(Inner { store, config, keys }) }
+        Self { inner: Arc::new(Inner { store, config, keys, tokens: TokenCache::default() }) }
+    }
+
+    /// Listens for changes to accounts, institutions and signed-out tokens, so that verified
+    /// tokens can be kept in memory (see [`auth::cache`]); until it listens, and whenever the
+    /// connection is lost, every request is checked against the database. Holds one of the
+    /// pool's connections; ends when the pool is closed.
+    pub fn watch_auth_changes(&self) -> tokio::task::JoinHandle<()> {
+        let tokens = self.inner.tokens.clone();
+        let pool = self.inner.store.pool().clone();
+        tokio::spawn(retour_store::auth_changes::watch(pool, move |signal| tokens.observe(signal)))
+    }
+
+    /// The verified tokens kept in memory.
+    pub fn tokens(&self) -> &TokenCache {
+        &self.inner.tokens
+    }
+
+    /// An account, an institution or a token changed here: forget the verified tokens now
+    /// (the database announces it to every server too, a moment later).
+    pub fn auth_changed(&self) {
+        self.inner.tokens.clear();
     }
 
     pub fn keys(&self) -> &Keys {

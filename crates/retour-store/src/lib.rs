@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 pub mod audit;
+pub mod auth_changes;
 pub mod cases;
 pub mod demo;
 mod error;

@@ -103,6 +103,11 @@ async fn authenticate(
     state: &AppState,
     token: &str,
 ) -> Result<Result<(Actor, uuid::Uuid), Refusal>, ApiError> {
+    let now = chrono::Utc::now().timestamp();
+    if let Some(hit) = state.tokens().get(token, now) {
+        return Ok(Ok(hit));
+    }
+    let ticket = state.tokens().ticket();
     let claims = match token::verify(state.keys(), &state.config().tokens, token) {
         Ok(claims) => claims,
         Err(rejection) => return Ok(Err(Refusal::anonymous(rejection.as_str()))),
@@ -121,8 +126,9 @@ async fn authenticate(
             role: None,
         },
     };
-    // The status is looked up on every request, so disabling an account takes effect at
-    // once rather than when its last token expires.
+    // The status is looked up (or kept only while changes to it are announced, see
+    // `auth::cache`), so disabling an account takes effect at once rather than when its last
+    // token expires.
     let actor = match claims.sub_type {
         Subject::User => state.store().active_user_actor(claims.sub, claims.jti).await?,
         Subject::ServiceAccount => state.store().active_service_actor(claims.sub).await?,
@@ -137,6 +143,7 @@ async fn authenticate(
     if let ActorKind::ServiceAccount { scopes } = &mut actor.kind {
         narrow_scopes(scopes, claims.scope.as_deref());
     }
+    state.tokens().insert(ticket, token, actor.clone(), claims.jti, claims.exp);
     Ok(Ok((actor, claims.jti)))
 }
 

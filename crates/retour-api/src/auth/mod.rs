@@ -1,5 +1,6 @@
 //! Authentication: signing keys, access tokens, passwords and the caller extractor.
 
+pub mod cache;
 mod caller;
 pub mod client_secret;
 pub mod keys;
@@ -7,6 +8,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod token;
 
+pub use cache::TokenCache;
 pub use caller::{Caller, RequestMeta};
 pub use keys::Keys;
 pub use retour_store::users::Lockout;

@@ -351,6 +351,7 @@ async fn logout(
         .store()
         .logout(caller.actor.id, caller.token_id, expires, refresh.as_deref(), &event)
         .await?;
+    state.auth_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -261,5 +261,6 @@ async fn update_institution(
         .map_err(|e| {
             admin::conflict(e, "institutions_name_key", "name_taken", "this name is taken")
         })?;
+    state.auth_changed();
     Ok(Json(InstitutionView::new(institution, true)))
 }

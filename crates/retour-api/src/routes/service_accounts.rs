@@ -264,5 +264,6 @@ async fn update_service_account(
             by.event("service_account.update", "service_account", a.id, fields)
         })
         .await?;
+    state.auth_changed();
     Ok(Json(ServiceAccountView::new(account, secret)))
 }

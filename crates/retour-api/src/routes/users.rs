@@ -303,5 +303,6 @@ async fn update_user(
         .store()
         .update_user(id, &changes, |user, fields| by.event("user.update", "user", user.id, fields))
         .await?;
+    state.auth_changed();
     Ok(Json(user.into()))
 }
