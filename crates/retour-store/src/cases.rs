@@ -26,6 +26,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
+use crate::audit::{self, AuditEvent};
 use crate::{Store, StoreError};
 
 /// The columns of a case that every reader of it may receive, and what the access policy
@@ -236,11 +237,22 @@ fn detail_query(
     gate: Option<CaseScope>,
     lock: bool,
 ) -> QueryBuilder<Postgres> {
-    let mut qb = QueryBuilder::new("select ");
-    qb.push(HEAD_COLUMNS);
+    let mut qb = QueryBuilder::new("");
+    push_detail(&mut qb, id, view, gate, lock);
+    qb
+}
+
+fn push_detail(
+    qb: &mut QueryBuilder<Postgres>,
+    id: Uuid,
+    view: &CaseView,
+    gate: Option<CaseScope>,
+    lock: bool,
+) {
+    qb.push("select ").push(HEAD_COLUMNS);
     // A scope condition on a null column is null: not in scope.
     qb.push(", coalesce((");
-    push_gate(&mut qb, gate);
+    push_gate(qb, gate);
     qb.push("), false) as in_scope");
     // Every part below is only computed for a case within the scope.
     let asylum = view.asylum_procedure;
@@ -257,8 +269,8 @@ fn detail_query(
             ""
         }
     );
-    part(&mut qb, gate, true, &persons, "persons");
-    part(&mut qb, gate, view.vulnerabilities, "c.vulnerabilities", "vulnerabilities");
+    part(qb, gate, true, &persons, "persons");
+    part(qb, gate, view.vulnerabilities, "c.vulnerabilities", "vulnerabilities");
     let medical = match view.medical {
         MedicalView::Full => Some(
             "(select json_build_object('present', true, 'summary', m.summary, \
@@ -273,14 +285,14 @@ fn detail_query(
         MedicalView::None => None,
     };
     part(
-        &mut qb,
+        qb,
         gate,
         medical.is_some(),
         &format!("coalesce({}, '{{}}'::json)", medical.unwrap_or("null")),
         "medical",
     );
     part(
-        &mut qb,
+        qb,
         gate,
         view.eligibility,
         "coalesce((select row_to_json(e) from (select criminal_offences, abuse, \
@@ -289,7 +301,7 @@ fn detail_query(
         "eligibility",
     );
     part(
-        &mut qb,
+        qb,
         gate,
         view.assistance,
         "(select coalesce(json_agg(json_build_object('component', a.component, \
@@ -297,13 +309,7 @@ fn detail_query(
          from case_requested_assistance a where a.case_id = c.id)",
         "requested_assistance",
     );
-    part(
-        &mut qb,
-        gate,
-        asylum,
-        "coalesce(to_json(c.procedure_phase), 'null'::json)",
-        "procedure_phase",
-    );
+    part(qb, gate, asylum, "coalesce(to_json(c.procedure_phase), 'null'::json)", "procedure_phase");
     let decision_review = if view.review {
         ", 'review', json_build_object('reasons', d.reasons, 'legal_ground', d.legal_ground, \
              'override_justification', d.override_justification, \
@@ -320,9 +326,9 @@ fn detail_query(
               from case_approved_assistance a where a.case_id = d.case_id){decision_review}) \
          from case_decisions d where d.case_id = c.id), 'null'::json)"
     );
-    part(&mut qb, gate, view.assistance, &decision, "decision");
+    part(qb, gate, view.assistance, &decision, "decision");
     part(
-        &mut qb,
+        qb,
         gate,
         view.review,
         "(select coalesce(json_agg(json_build_object('id', q.id, 'question', q.question, \
@@ -333,7 +339,7 @@ fn detail_query(
         "review_questions",
     );
     part(
-        &mut qb,
+        qb,
         gate,
         view.travel,
         "(select coalesce(json_agg(json_build_object('id', t.id, \
@@ -346,7 +352,7 @@ fn detail_query(
         "itineraries",
     );
     part(
-        &mut qb,
+        qb,
         gate,
         view.travel,
         "coalesce((select json_build_object('itinerary_id', x.itinerary_id, \
@@ -372,9 +378,9 @@ fn detail_query(
                  from case_monitoring_visits m where m.case_id = c.id)) \
          from institutions i where i.id = c.reintegration_mission_id), 'null'::json)"
     );
-    part(&mut qb, gate, view.reintegration, &reintegration, "reintegration");
+    part(qb, gate, view.reintegration, &reintegration, "reintegration");
     part(
-        &mut qb,
+        qb,
         gate,
         true,
         "(select json_build_object('kind', e.kind, 'reason', e.reason, 'comment', e.comment, \
@@ -386,12 +392,11 @@ fn detail_query(
         "(select coalesce(json_agg({RECLAIM_JSON} order by r.created_at, r.id), '[]'::json) \
          from case_reclaims r where r.case_id = c.id)"
     );
-    part(&mut qb, gate, view.review, &reclaims, "reclaims");
+    part(qb, gate, view.review, &reclaims, "reclaims");
     qb.push(" from cases c where c.id = ").push_bind(id);
     if lock {
         qb.push(" for update of c");
     }
-    qb
 }
 
 #[derive(sqlx::FromRow)]
@@ -699,6 +704,36 @@ pub async fn read_case(
     view: &CaseView,
 ) -> Result<CaseRead, StoreError> {
     let mut qb = detail_query(id, view, Some(scope), false);
+    let row: Option<DetailRow> = qb.build_query_as().fetch_optional(&mut *conn).await?;
+    match row {
+        None => Ok(CaseRead::Missing),
+        Some(row) if !row.in_scope => Ok(CaseRead::OutOfScope),
+        Some(row) => Ok(CaseRead::Visible(Box::new(row.into_case()?))),
+    }
+}
+
+/// Reads one case as [`read_case`] does and records the reader's `event` in the same
+/// statement, with the outcome decided there: allowed when the case is within `scope`,
+/// denied when it is not or does not exist. One round trip for the read and its log entry.
+pub async fn read_case_logged(
+    conn: &mut PgConnection,
+    id: Uuid,
+    scope: CaseScope,
+    view: &CaseView,
+    event: &AuditEvent,
+) -> Result<CaseRead, StoreError> {
+    let mut qb = QueryBuilder::new("with found as (");
+    push_detail(&mut qb, id, view, Some(scope), false);
+    qb.push("), logged as (");
+    audit::push_insert(
+        &mut qb,
+        event,
+        Some(
+            "(case when coalesce((select in_scope from found), false) \
+             then 'allowed' else 'denied' end)",
+        ),
+    );
+    qb.push(") select * from found");
     let row: Option<DetailRow> = qb.build_query_as().fetch_optional(&mut *conn).await?;
     match row {
         None => Ok(CaseRead::Missing),

@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use retour_domain::{Actor, ActorKind};
+use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -162,26 +163,40 @@ pub async fn record<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let mut qb = QueryBuilder::new("");
+    push_insert(&mut qb, event, None);
+    qb.build().execute(executor).await?;
+    Ok(())
+}
+
+/// Pushes the insert of `event` onto `qb`, to run alone or as part of a larger statement.
+/// `outcome`, when given, is an SQL expression deciding the outcome (`'allowed'` or
+/// `'denied'`) in the statement itself, in place of the event's own.
+pub(crate) fn push_insert(
+    qb: &mut QueryBuilder<Postgres>,
+    event: &AuditEvent,
+    outcome: Option<&str>,
+) {
+    qb.push(
         "insert into audit_events (id, actor_type, actor_id, actor_institution_id, actor_role, \
              action, resource_type, resource_id, resource_ids, outcome, details, request_id, \
-             client_addr) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(event.id.unwrap_or_else(Uuid::now_v7))
-    .bind(event.actor.actor_type)
-    .bind(event.actor.id)
-    .bind(event.actor.institution_id)
-    .bind(&event.actor.role)
-    .bind(&event.action)
-    .bind(event.resource_type)
-    .bind(event.resource_id)
-    .bind(&event.resource_ids)
-    .bind(event.outcome.as_str())
-    .bind(&event.details)
-    .bind(&event.request_id)
-    .bind(event.client_addr)
-    .execute(executor)
-    .await?;
-    Ok(())
+             client_addr) values (",
+    );
+    let mut values = qb.separated(", ");
+    values
+        .push_bind(event.id.unwrap_or_else(Uuid::now_v7))
+        .push_bind(event.actor.actor_type)
+        .push_bind(event.actor.id)
+        .push_bind(event.actor.institution_id)
+        .push_bind(&event.actor.role)
+        .push_bind(&event.action)
+        .push_bind(event.resource_type)
+        .push_bind(event.resource_id)
+        .push_bind(&event.resource_ids);
+    match outcome {
+        Some(expression) => values.push(expression),
+        None => values.push_bind(event.outcome.as_str()),
+    };
+    values.push_bind(&event.details).push_bind(&event.request_id).push_bind(event.client_addr);
+    qb.push(")");
 }

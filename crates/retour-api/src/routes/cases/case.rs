@@ -195,23 +195,24 @@ pub(super) async fn get_case(
 ) -> Result<Response, ApiError> {
     let actor = &caller.actor;
     let view = policy::case_view(actor);
-    // One statement for the case, its persons and the parts of the view; one for the log.
-    let mut conn = state.store().pool().acquire().await?;
-    let read = cases::read_case(&mut conn, id, policy::case_scope(actor), &view).await?;
-    let case = match read {
-        CaseRead::Visible(case)
-            if policy::decide(actor, Operation::ReadCase, Some(&case.head.facts()))
-                == Decision::Allow =>
-        {
-            case
-        }
-        _ => {
-            drop(conn);
-            return Err(denied(&state, &caller, "case.read", id, ApiError::NotFound).await);
-        }
-    };
+    // One statement reads the case, its persons and the parts of the view, and records the
+    // read (allowed within the scope, denied otherwise).
     let event = event(&caller, "case.read", Outcome::Allowed).resource("case", id);
-    audit::record(&mut *conn, &event).await?;
+    let mut conn = state.store().pool().acquire().await?;
+    let read =
+        cases::read_case_logged(&mut conn, id, policy::case_scope(actor), &view, &event).await?;
+    drop(conn);
+    let case = match read {
+        CaseRead::Visible(case) => case,
+        CaseRead::Missing | CaseRead::OutOfScope => return Err(ApiError::NotFound),
+    };
+    // The SQL scope is the policy's (its tests hold them equal); a disagreement is a defect,
+    // never an answer with the case.
+    if policy::decide(actor, Operation::ReadCase, Some(&case.head.facts())) != Decision::Allow {
+        return Err(ApiError::internal(std::io::Error::other(format!(
+            "case {id}: the SQL scope and the access policy disagree"
+        ))));
+    }
     let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
     Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
 }
