@@ -74,8 +74,9 @@ pub async fn apply_transition(
         TransitionRecord::ReintegrationStarted { mission_id } => (None, Some(*mission_id)),
         _ => (None, None),
     };
+    // The case and its history entry in one statement; neither when the version moved on.
     let version: Option<i32> = sqlx::query_scalar(
-        "update cases set status = $3, version = version + 1, updated_at = now(), \
+        "with moved as (update cases set status = $3, version = version + 1, updated_at = now(), \
              submitted_at = case when $4 = 'submit' then coalesce(submitted_at, now()) \
                  else submitted_at end, \
              reviewer_id = case when $4 = 'start_review' then $5 else reviewer_id end, \
@@ -87,7 +88,11 @@ pub async fn apply_transition(
                  else reintegration_mission_id end, \
              closed_at = case when $4 in ('close', 'withdraw', 'cancel') then now() \
                  else closed_at end \
-         where id = $1 and version = $2 returning version",
+         where id = $1 and version = $2 returning version), \
+         history as (insert into case_events (id, case_id, action, from_status, to_status, \
+             actor_id, actor_institution_id, actor_role, comment) \
+             select $8, $1, $4, $9, $3, $5, $10, $11, $12 from moved) \
+         select version from moved",
     )
     .bind(w.case_id)
     .bind(w.expected_version)
@@ -96,26 +101,15 @@ pub async fn apply_transition(
     .bind(w.actor_id)
     .bind(departed_at)
     .bind(mission_id)
+    .bind(Uuid::now_v7())
+    .bind(t.from.as_str())
+    .bind(w.institution_id)
+    .bind(w.role.as_str())
+    .bind(t.record.comment())
     .fetch_optional(&mut *conn)
     .await?;
     let version = version.ok_or(StoreError::StaleVersion)?;
     write_record(conn, &w).await?;
-    sqlx::query(
-        "insert into case_events (id, case_id, action, from_status, to_status, actor_id, \
-             actor_institution_id, actor_role, comment) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(w.case_id)
-    .bind(t.action.as_str())
-    .bind(t.from.as_str())
-    .bind(t.to.as_str())
-    .bind(w.actor_id)
-    .bind(w.institution_id)
-    .bind(w.role.as_str())
-    .bind(t.record.comment())
-    .execute(&mut *conn)
-    .await?;
     Ok(version)
 }
 

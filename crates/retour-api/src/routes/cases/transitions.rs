@@ -223,9 +223,9 @@ pub(super) async fn transition_case(
         details["override_justification"] = serde_json::json!(approval.override_justification);
     }
     let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(details);
-    audit::record(&mut *tx, &event).await?;
     let view = policy::case_view(actor);
-    let read = cases::read_case(&mut tx, id, policy::case_scope(actor), &view).await?;
+    let read =
+        cases::read_case_recording(&mut tx, id, policy::case_scope(actor), &view, &event).await?;
     tx.commit().await?;
     tracing::info!(case.id = %id, action = %action, to = %transition.to, "case moved on");
     let CaseRead::Visible(case) = read else {
