@@ -467,3 +467,76 @@ async fn the_seed_command_loads_synthetic_cases_on_the_demo_and_reports_the_rate
     let stray = retour(&pool, &["seed", "--demo", "--seed", "4"]);
     assert_eq!(stray.status.code(), Some(2));
 }
+
+/// Every id a SEM officer gets for `q`, page after page of `limit`.
+async fn search_all(app: &TestApp, token: &str, q: &str, limit: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page =
+            app.get(&format!("/v1/cases?q={}&limit={limit}{cursor}", encode(q)), Some(token)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let items = page.body["items"].as_array().expect("items");
+        assert!(items.len() <= limit);
+        ids.extend(items.iter().map(|i| i["id"].as_str().expect("id").to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return ids,
+        }
+    }
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_search_pages_through_exactly_the_matching_cases_newest_first(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let as_of = day(2026, 11, 27);
+    let options = Options {
+        cases: 400,
+        seed: 3,
+        batch: 400,
+        connections: 1,
+        from: as_of - Days::new(300),
+        as_of,
+    };
+    load(&app, &options).await;
+    let sem = app.login("sem@demo.test").await;
+    // The most common surname among the cases SEM sees, a surname of one case, a ZEMIS
+    // number's first digits, and a word that matches nothing.
+    let (common,): (String,) = sqlx::query_as(
+        "select p.surname from case_persons p join cases c on c.id = p.case_id \
+         where c.submitted_at is not null group by 1 order by count(*) desc, 1 limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("common surname");
+    let (rare, digits): (String, String) = sqlx::query_as(
+        "select p.surname || ' ' || p.given_names, left(p.zemis_number, 3) \
+         from case_persons p join cases c on c.id = p.case_id \
+         where c.submitted_at is not null and p.zemis_number is not null \
+         order by c.created_at desc limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("a person");
+    for q in [common.as_str(), rare.as_str(), digits.as_str(), "zzqx"] {
+        let mut expected = sqlx::QueryBuilder::new(
+            "select c.id::text from cases c where c.submitted_at is not null",
+        );
+        for word in q.split_whitespace() {
+            let pattern = format!("%{word}%");
+            expected
+                .push(" and (c.search_text like retour_fold(")
+                .push_bind(pattern.clone())
+                .push(") or c.search_ids like retour_fold(")
+                .push_bind(pattern)
+                .push("))");
+        }
+        expected.push(" order by c.updated_at desc, c.id desc");
+        let expected: Vec<String> =
+            expected.build_query_scalar().fetch_all(&pool).await.expect("expected ids");
+        if q == common {
+            assert!(expected.len() > 7, "{q} fills a page: {}", expected.len());
+        }
+        assert_eq!(search_all(&app, &sem, q, 7).await, expected, "q={q}");
+    }
+}

@@ -704,7 +704,11 @@ pub async fn read_case(
     view: &CaseView,
 ) -> Result<CaseRead, StoreError> {
     let mut qb = detail_query(id, view, Some(scope), false);
-    let row: Option<DetailRow> = qb.build_query_as().fetch_optional(&mut *conn).await?;
+    case_read(qb.build_query_as().fetch_optional(&mut *conn).await?)
+}
+
+/// What a reader with a scope gets of the row of a detail query.
+fn case_read(row: Option<DetailRow>) -> Result<CaseRead, StoreError> {
     match row {
         None => Ok(CaseRead::Missing),
         Some(row) if !row.in_scope => Ok(CaseRead::OutOfScope),
@@ -722,24 +726,46 @@ pub async fn read_case_logged(
     view: &CaseView,
     event: &AuditEvent,
 ) -> Result<CaseRead, StoreError> {
-    let mut qb = QueryBuilder::new("with found as (");
-    push_detail(&mut qb, id, view, Some(scope), false);
-    qb.push("), logged as (");
-    audit::push_insert(
-        &mut qb,
+    read_with_event(
+        conn,
+        id,
+        scope,
+        view,
         event,
         Some(
             "(case when coalesce((select in_scope from found), false) \
              then 'allowed' else 'denied' end)",
         ),
-    );
+    )
+    .await
+}
+
+/// Reads one case as [`read_case`] does, after a change within the transaction of `conn`,
+/// and records the change's `event` (with its own outcome) in the same statement.
+pub async fn read_case_recording(
+    conn: &mut PgConnection,
+    id: Uuid,
+    scope: CaseScope,
+    view: &CaseView,
+    event: &AuditEvent,
+) -> Result<CaseRead, StoreError> {
+    read_with_event(conn, id, scope, view, event, None).await
+}
+
+async fn read_with_event(
+    conn: &mut PgConnection,
+    id: Uuid,
+    scope: CaseScope,
+    view: &CaseView,
+    event: &AuditEvent,
+    outcome: Option<&str>,
+) -> Result<CaseRead, StoreError> {
+    let mut qb = QueryBuilder::new("with found as (");
+    push_detail(&mut qb, id, view, Some(scope), false);
+    qb.push("), logged as (");
+    audit::push_insert(&mut qb, event, outcome);
     qb.push(") select * from found");
-    let row: Option<DetailRow> = qb.build_query_as().fetch_optional(&mut *conn).await?;
-    match row {
-        None => Ok(CaseRead::Missing),
-        Some(row) if !row.in_scope => Ok(CaseRead::OutOfScope),
-        Some(row) => Ok(CaseRead::Visible(Box::new(row.into_case()?))),
-    }
+    case_read(qb.build_query_as().fetch_optional(&mut *conn).await?)
 }
 
 /// Locks a case for a change and reads all of it; `None` when there is no such case.
@@ -1413,6 +1439,19 @@ pub fn search_patterns(q: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many of the newest cases in scope a search first looks through for a page of matches.
+/// A word as common as a frequent surname fills a page within them, found by walking the
+/// scope's index in order; a rarer one does not, and the search then asks the trigram index
+/// for every match and sorts those.
+const SEARCH_WINDOW: i64 = 20_000;
+
+/// Whether a `like` pattern from [`search_patterns`] can match `search_ids`, which holds only
+/// ZEMIS numbers (digits) and compact N numbers (`n` and digits): not when the word has a
+/// letter other than `n` (folding keeps ASCII letters letters).
+fn may_match_ids(pattern: &str) -> bool {
+    !pattern.bytes().any(|b| b.is_ascii_alphabetic() && !b.eq_ignore_ascii_case(&b'n'))
+}
+
 impl Store {
     /// One page of the cases within `scope` that match `filter`, newest first; one more row
     /// than `filter.limit` when there is a further page.
@@ -1421,17 +1460,40 @@ impl Store {
         scope: CaseScope,
         filter: &CaseFilter,
     ) -> Result<Vec<CaseListRow>, StoreError> {
+        let patterns = filter.q.as_deref().map(search_patterns).unwrap_or_default();
+        if !patterns.is_empty() {
+            let rows = self.list_page(scope, filter, &patterns, Some(SEARCH_WINDOW)).await?;
+            // A full page (and one more) among the newest cases is the page: every case
+            // before the last one found was looked at, in order.
+            if rows.len() > filter.limit as usize {
+                return Ok(rows);
+            }
+        }
+        self.list_page(scope, filter, &patterns, None).await
+    }
+
+    /// One page, the search words matched within the `window` newest cases in scope (in the
+    /// order of the list), or among all of them.
+    async fn list_page(
+        &self,
+        scope: CaseScope,
+        filter: &CaseFilter,
+        patterns: &[String],
+        window: Option<i64>,
+    ) -> Result<Vec<CaseListRow>, StoreError> {
         let sort = filter.sort.as_str();
+        let fetch = i64::from(filter.limit) + 1;
+        // The page's ids first (from the scope's ordered index, where the search columns
+        // are at hand), then their rows.
         let mut qb = QueryBuilder::new(
             "select c.id, c.reference, c.status, c.canton, c.counselling_service_id, \
                  c.programme, c.destination_country, p.surname as principal_surname, \
                  p.given_names as principal_given_names, \
                  (select count(*) from case_persons x where x.case_id = c.id) as persons_count, \
                  c.created_at, c.updated_at \
-             from cases c \
-             left join case_persons p on p.case_id = c.id and p.relationship = 'principal' \
-             where (",
+             from (select w.id from (select c.id, c.",
         );
+        qb.push(sort).push(" as at, c.search_text, c.search_ids from cases c where (");
         push_scope(&mut qb, scope);
         qb.push(")");
         if !filter.statuses.is_empty() {
@@ -1463,13 +1525,6 @@ impl Store {
                 qb.push(" and c.").push(column).push(" ").push(op).push(" ").push_bind(value);
             }
         }
-        for pattern in filter.q.as_deref().map(search_patterns).unwrap_or_default() {
-            qb.push(" and (c.search_text like retour_fold(").push_bind(pattern.clone()).push(")");
-            if filter.search_ids {
-                qb.push(" or c.search_ids like retour_fold(").push_bind(pattern).push(")");
-            }
-            qb.push(")");
-        }
         if let Some((at, id)) = filter.after {
             qb.push(" and (c.")
                 .push(sort)
@@ -1479,11 +1534,55 @@ impl Store {
                 .push_bind(id)
                 .push(")");
         }
+        // Without a window the words select the rows here, through the trigram indexes;
+        // within one they filter the window, which is walked in order and stops as soon as
+        // the page is full.
+        if window.is_none() {
+            push_search(&mut qb, "c", patterns, filter.search_ids);
+        }
         qb.push(" order by c.")
             .push(sort)
             .push(" desc, c.id desc limit ")
-            .push_bind(i64::from(filter.limit) + 1);
+            .push_bind(window.unwrap_or(fetch))
+            .push(") w where true");
+        if window.is_some() {
+            push_search(&mut qb, "w", patterns, filter.search_ids);
+        }
+        qb.push(" order by w.at desc, w.id desc limit ")
+            .push_bind(fetch)
+            .push(
+                ") page join cases c on c.id = page.id \
+                 left join case_persons p on p.case_id = c.id and p.relationship = 'principal' \
+                 order by c.",
+            )
+            .push(sort)
+            .push(" desc, c.id desc");
         Ok(qb.build_query_as().fetch_all(self.pool()).await?)
+    }
+}
+
+/// Each word must occur in the household's names or the reference (or, for readers who may
+/// see them, in its ZEMIS or N numbers); `table` is the alias holding the search columns.
+fn push_search(
+    qb: &mut QueryBuilder<Postgres>,
+    table: &str,
+    patterns: &[String],
+    search_ids: bool,
+) {
+    for pattern in patterns {
+        qb.push(" and (")
+            .push(table)
+            .push(".search_text like retour_fold(")
+            .push_bind(pattern.clone())
+            .push(")");
+        if search_ids && may_match_ids(pattern) {
+            qb.push(" or ")
+                .push(table)
+                .push(".search_ids like retour_fold(")
+                .push_bind(pattern.clone())
+                .push(")");
+        }
+        qb.push(")");
     }
 }
 
@@ -1497,5 +1596,15 @@ mod tests {
         assert_eq!(search_patterns("N 123 456"), ["%n123456%"]);
         assert_eq!(search_patterns("50%_a\\"), ["%50\\%\\_a\\\\%"]);
         assert!(search_patterns("   ").is_empty());
+    }
+
+    #[test]
+    fn only_words_of_digits_and_n_can_match_identity_numbers() {
+        for pattern in search_patterns("12345678 n123456 N12 n 4.5") {
+            assert!(may_match_ids(&pattern), "{pattern}");
+        }
+        for pattern in search_patterns("hassan Müller x1 BE-2026") {
+            assert!(!may_match_ids(&pattern), "{pattern}");
+        }
     }
 }
