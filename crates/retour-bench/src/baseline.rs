@@ -9,8 +9,45 @@ use uuid::Uuid;
 use crate::runner::{self, Load, Measurement};
 use crate::scenarios::ReadFixture;
 
-/// Fetch the case with its persons and write the access event, in one statement.
-pub async fn read(pool: &PgPool, fixture: &ReadFixture, load: Load) -> Measurement {
+/// Every record of a case the API returns to its counsellor, as JSON, minimally: each table's
+/// rows as they are (`to_jsonb`), no access policy, no shaping. `$1` is the case.
+const DOCUMENT: &str = "select json_build_object(
+        'case', to_jsonb(c),
+        'persons', (select json_agg(p order by p.position) from case_persons p
+                    where p.case_id = c.id),
+        'medical', (select to_jsonb(m) from case_medical m where m.case_id = c.id),
+        'eligibility', (select to_jsonb(e) from case_eligibility e where e.case_id = c.id),
+        'requested', (select json_agg(a) from case_requested_assistance a
+                      where a.case_id = c.id),
+        'decision', (select to_jsonb(d) from case_decisions d where d.case_id = c.id),
+        'approved', (select json_agg(a) from case_approved_assistance a where a.case_id = c.id),
+        'questions', (select json_agg(q order by q.asked_at) from case_review_questions q
+                      where q.case_id = c.id),
+        'itineraries', (select json_agg(t order by t.booked_at) from case_itineraries t
+                        where t.case_id = c.id),
+        'departure', (select to_jsonb(x) from case_departures x where x.case_id = c.id),
+        'mission', (select i.name from institutions i where i.id = c.reintegration_mission_id),
+        'disbursements', (select json_agg(b order by b.paid_on) from case_disbursements b
+                          where b.case_id = c.id),
+        'visits', (select json_agg(v order by v.due_on) from case_monitoring_visits v
+                   where v.case_id = c.id),
+        'ending', (select to_jsonb(n) from case_endings n where n.case_id = c.id),
+        'reclaims', (select json_agg(r order by r.created_at) from case_reclaims r
+                     where r.case_id = c.id))
+    from cases c where c.id = $1";
+
+/// What a baseline fetches of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// The case row and its persons: the least a read can be.
+    Persons,
+    /// Every record the API's answer holds (see [`DOCUMENT`]).
+    Document,
+}
+
+/// Fetch the case (with its persons, or its whole document) and write the access event, in
+/// one statement.
+pub async fn read(pool: &PgPool, fixture: &ReadFixture, fetch: Fetch, load: Load) -> Measurement {
     let pool = pool.clone();
     let ids: Arc<Vec<Uuid>> =
         Arc::new(fixture.case_ids.iter().filter_map(|id| id.parse().ok()).collect());
@@ -20,23 +57,30 @@ pub async fn read(pool: &PgPool, fixture: &ReadFixture, load: Load) -> Measureme
         let ids = Arc::clone(&ids);
         async move {
             let index = (client * 7919 + usize::try_from(iteration).unwrap_or(0)) % ids.len();
-            let row: Option<(serde_json::Value,)> = sqlx::query_as(
+            let select = match fetch {
+                Fetch::Persons => {
+                    "select json_build_object(
+                         'case', to_jsonb(c),
+                         'persons', (select json_agg(p order by p.position)
+                                     from case_persons p where p.case_id = c.id))
+                     from cases c where c.id = $1"
+                }
+                Fetch::Document => DOCUMENT,
+            };
+            let sql = format!(
                 "with logged as (
                      insert into audit_events (id, actor_type, actor_id, actor_role, action,
                          resource_type, resource_id, outcome)
                      values ($2, 'user', $3, 'counsellor', 'case.read', 'case', $1, 'allowed'))
-                 select json_build_object(
-                     'case', to_jsonb(c),
-                     'persons', (select json_agg(p order by p.position)
-                                 from case_persons p where p.case_id = c.id))
-                 from cases c where c.id = $1",
-            )
-            .bind(ids[index])
-            .bind(Uuid::now_v7())
-            .bind(user)
-            .fetch_optional(&pool)
-            .await
-            .map_err(|e| e.to_string())?;
+                 {select}"
+            );
+            let row: Option<(serde_json::Value,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(ids[index])
+                .bind(Uuid::now_v7())
+                .bind(user)
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| e.to_string())?;
             row.map(drop).ok_or_else(|| "case not found".to_owned())
         }
     })
@@ -44,8 +88,10 @@ pub async fn read(pool: &PgPool, fixture: &ReadFixture, load: Load) -> Measureme
 }
 
 /// Apply a request_info / answer_info transition with its record, history and audit rows
-/// in one transaction, on cases of its own.
-pub async fn transition(pool: &PgPool, load: Load) -> anyhow::Result<Measurement> {
+/// in one transaction, on cases of its own. With [`Fetch::Document`] it also reads the whole
+/// case when locking it and again before committing, as the API does (to check the
+/// transition's conditions, and to answer with the case).
+pub async fn transition(pool: &PgPool, fetch: Fetch, load: Load) -> anyhow::Result<Measurement> {
     let (sem, sem_institution): (Uuid, Uuid) =
         sqlx::query_as("select id, institution_id from users where email = 'sem@demo.test'")
             .fetch_one(pool)
@@ -64,16 +110,14 @@ pub async fn transition(pool: &PgPool, load: Load) -> anyhow::Result<Measurement
     );
     let cases: Arc<Vec<Uuid>> = Arc::new(cases.into_iter().map(|(id,)| id).collect());
     let pool = pool.clone();
-    Ok(
-        runner::run(load, move |client, _iteration| {
-            let pool = pool.clone();
-            let cases = Arc::clone(&cases);
-            async move {
-                step(&pool, cases[client], sem, sem_institution).await.map_err(|e| e.to_string())
-            }
-        })
-        .await,
-    )
+    Ok(runner::run(load, move |client, _iteration| {
+        let pool = pool.clone();
+        let cases = Arc::clone(&cases);
+        async move {
+            step(&pool, cases[client], sem, sem_institution, fetch).await.map_err(|e| e.to_string())
+        }
+    })
+    .await)
 }
 
 async fn step(
@@ -81,12 +125,20 @@ async fn step(
     case_id: Uuid,
     actor: Uuid,
     institution: Uuid,
+    fetch: Fetch,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let (status,): (String,) = sqlx::query_as("select status from cases where id = $1 for update")
-        .bind(case_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let status: String = if fetch == Fetch::Document {
+        let locked = format!("{DOCUMENT} for update of c");
+        let (document,): (serde_json::Value,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(locked)).bind(case_id).fetch_one(&mut *tx).await?;
+        document["case"]["status"].as_str().unwrap_or_default().to_owned()
+    } else {
+        sqlx::query_scalar("select status from cases where id = $1 for update")
+            .bind(case_id)
+            .fetch_one(&mut *tx)
+            .await?
+    };
     let (action, next) = if status == "under_review" {
         ("request_info", "info_requested")
     } else {
@@ -144,5 +196,8 @@ async fn step(
     .bind(case_id)
     .execute(&mut *tx)
     .await?;
+    if fetch == Fetch::Document {
+        sqlx::query(DOCUMENT).bind(case_id).execute(&mut *tx).await?;
+    }
     tx.commit().await
 }

@@ -1,7 +1,8 @@
 //! `retour-bench`: drives a running Retour server over HTTP with concurrent clients and, for
 //! the read and transition scenarios, runs the minimal SQL that does the same work directly
 //! over a pool of the same size — the ratio API ÷ baseline is the cost of everything that is
-//! not the database.
+//! not the database. Two baselines each: the least a read can fetch (the case and its
+//! persons), and every record the API's answer holds (the whole case).
 //!
 //! Start the server (`retour serve --demo` on a seeded database), then
 //! `cargo run --release -p retour-bench -- --server-pid $(pgrep -f 'retour serve')`.
@@ -16,6 +17,7 @@ use anyhow::Context;
 use clap::Parser;
 use serde::Serialize;
 
+use crate::baseline::Fetch;
 use crate::runner::{Load, Measurement};
 
 /// Benchmark a running Retour server.
@@ -53,11 +55,18 @@ struct Args {
 struct Row {
     scenario: String,
     api: Measurement,
+    /// The least SQL that does the scenario's work: the case with its persons.
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<Measurement>,
     /// API throughput ÷ baseline throughput.
     #[serde(skip_serializing_if = "Option::is_none")]
     ratio: Option<f64>,
+    /// The least SQL that fetches every record the API's answer holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document_baseline: Option<Measurement>,
+    /// API throughput ÷ document baseline throughput.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document_ratio: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,14 +109,16 @@ async fn main() -> anyhow::Result<()> {
             "read" => {
                 let fixture = scenarios::read_fixture(&api).await?;
                 let measured = scenarios::read(&api, &fixture, load).await;
-                let baseline = baseline::read(&pool, &fixture, load).await;
-                row(scenario, measured, Some(baseline))
+                let least = baseline::read(&pool, &fixture, Fetch::Persons, load).await;
+                let document = baseline::read(&pool, &fixture, Fetch::Document, load).await;
+                row(scenario, measured, Some((least, document)))
             }
             "search" => row(scenario, scenarios::search(&api, load).await?, None),
             "transition" => {
                 let measured = scenarios::transition(&api, load).await?;
-                let baseline = baseline::transition(&pool, load).await?;
-                row(scenario, measured, Some(baseline))
+                let least = baseline::transition(&pool, Fetch::Persons, load).await?;
+                let document = baseline::transition(&pool, Fetch::Document, load).await?;
+                row(scenario, measured, Some((least, document)))
             }
             "login" => row(scenario, scenarios::login(&api, load).await, None),
             other => anyhow::bail!("unknown scenario {other}; use read, search, transition, login"),
@@ -134,10 +145,17 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn row(scenario: &str, api: Measurement, baseline: Option<Measurement>) -> Row {
-    let ratio =
-        baseline.as_ref().filter(|b| b.throughput > 0.0).map(|b| api.throughput / b.throughput);
-    Row { scenario: scenario.to_owned(), api, baseline, ratio }
+fn row(scenario: &str, api: Measurement, baselines: Option<(Measurement, Measurement)>) -> Row {
+    let ratio = |b: &Measurement| (b.throughput > 0.0).then(|| api.throughput / b.throughput);
+    let (baseline, document_baseline) = baselines.unzip();
+    Row {
+        scenario: scenario.to_owned(),
+        ratio: baseline.as_ref().and_then(ratio),
+        document_ratio: document_baseline.as_ref().and_then(ratio),
+        api,
+        baseline,
+        document_baseline,
+    }
 }
 
 fn print_table(report: &Report) {
@@ -146,21 +164,28 @@ fn print_table(report: &Report) {
         report.cases, report.clients, report.duration_seconds, report.cores
     );
     println!(
-        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | baseline req/s | API ÷ baseline |"
+        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | baseline req/s | API ÷ baseline \
+         | document baseline req/s | API ÷ document baseline |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let throughput = |b: &Option<Measurement>| {
+        b.as_ref().map_or("–".to_owned(), |b| format!("{:.0}", b.throughput))
+    };
+    let percent = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{:.0} %", r * 100.0));
     for row in &report.rows {
         let m = &row.api;
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
             row.scenario,
             m.throughput,
             m.p50_ms,
             m.p95_ms,
             m.p99_ms,
             m.errors,
-            row.baseline.as_ref().map_or("–".to_owned(), |b| format!("{:.0}", b.throughput)),
-            row.ratio.map_or("–".to_owned(), |r| format!("{:.0} %", r * 100.0)),
+            throughput(&row.baseline),
+            percent(row.ratio),
+            throughput(&row.document_baseline),
+            percent(row.document_ratio),
         );
         if let Some(error) = &m.first_error {
             println!("  first error: {error}");
