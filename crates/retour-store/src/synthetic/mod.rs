@@ -558,8 +558,11 @@ async fn seal(conn: &mut PgConnection, batch: &Batch) -> Result<u64, SyntheticEr
     Ok(rows.rows())
 }
 
-/// The tables a load writes, analysed at its end.
-const ANALYZE: &str = "analyze cases, case_persons, case_medical, case_eligibility, \
+/// The tables a load writes, vacuumed and analysed at its end: the planner needs their
+/// statistics, index-only scans the visibility map, and the seal queue (every event the load
+/// copied passed through it) is otherwise left with millions of dead rows that the sealer
+/// would scan on every round until autovacuum reached them.
+const ANALYZE: &str = "vacuum (analyze) cases, case_persons, case_medical, case_eligibility, \
     case_requested_assistance, case_notes, case_events, case_review_questions, case_decisions, \
     case_approved_assistance, case_itineraries, case_departures, case_disbursements, \
     case_monitoring_visits, case_endings, information_requests, case_reclaims, audit_events, \
