@@ -202,10 +202,12 @@ pub async fn search(api: &Api, load: Load) -> anyhow::Result<Measurement> {
 pub async fn transition(api: &Api, load: Load) -> anyhow::Result<Measurement> {
     let sem = api.login("sem@demo.test").await?;
     let counsellor = api.login("counsellor.be@demo.test").await?;
-    let ids = api.case_ids(&counsellor, "status=submitted,under_review", load.clients).await?;
+    let ids = api
+        .case_ids(&counsellor, "status=submitted,under_review,info_requested", load.clients)
+        .await?;
     anyhow::ensure!(
         ids.len() == load.clients,
-        "need {} submitted BE cases, found {}",
+        "need {} BE cases submitted or under review, found {}",
         load.clients,
         ids.len()
     );
@@ -214,9 +216,17 @@ pub async fn transition(api: &Api, load: Load) -> anyhow::Result<Measurement> {
         let mut etag = api.etag_of(&sem, id).await?;
         let case =
             api.get_json(&format!("/v1/cases/{id}"), &sem).await.map_err(anyhow::Error::msg)?;
+        // Every case starts under review (an earlier run may have left it waiting for an
+        // answer).
         if case["status"] == "submitted" {
             etag = api
                 .transition(&sem, id, &etag, &json!({"action": "start_review"}))
+                .await
+                .map_err(anyhow::Error::msg)?;
+        } else if case["status"] == "info_requested" {
+            let answer = json!({"action": "answer_info", "answer": "Answered before the run."});
+            etag = api
+                .transition(&counsellor, id, &etag, &answer)
                 .await
                 .map_err(anyhow::Error::msg)?;
         }
