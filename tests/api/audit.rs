@@ -873,6 +873,39 @@ async fn the_sealer_task_seals_within_its_interval_and_stops_on_shutdown(pool: P
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_sealer_vacuums_its_queue_so_that_dead_rows_do_not_pile_up(pool: PgPool) {
+    // 25,000 events pass through the queue: sealed, then deleted from it.
+    sqlx::query(
+        "insert into audit_events (id, actor_type, action, outcome) \
+         select gen_random_uuid(), 'anonymous', 'test.churn', 'allowed' \
+         from generate_series(1, 25000)",
+    )
+    .execute(&pool)
+    .await
+    .expect("events");
+    let pages = || count(&pool, "select pg_relation_size('audit_seal_queue') / 8192");
+    assert!(pages().await > 50, "the queue holds the events");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let sealer = tokio::spawn(audit::run_sealer(pool.clone(), Duration::from_millis(20), async {
+        let _ = stopped.await;
+    }));
+    // Vacuumed, the emptied queue gives its pages back; left to autovacuum (off on some
+    // servers) it would keep them, and every round would read them all.
+    let mut left = i64::MAX;
+    for _ in 0..250 {
+        left = pages().await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).expect("stop");
+    tokio::time::timeout(Duration::from_secs(5), sealer).await.expect("stops").expect("joins");
+    assert_eq!(count(&pool, "select count(*) from audit_seals").await, 25_000);
+    assert_eq!(left, 0, "pages left in the queue");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn concurrent_sealers_take_turns_and_seal_every_event_once(pool: PgPool) {
     // A sealer that finds the lock taken leaves the events to the one holding it.
     record(&pool, test_event("test.lock")).await;
