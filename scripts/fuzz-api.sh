@@ -47,7 +47,8 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 base="http://127.0.0.1:$port"
 # The sign-in rate limit is off so that the fuzzer reaches the handlers behind it.
 DATABASE_URL="$PG_URL/$DATABASE" RETOUR_ADDR="127.0.0.1:$port" RETOUR_LOG=json RETOUR_LOGIN_RATE_PER_MINUTE=0 \
-    RUST_LOG="warn,retour=info" target/debug/retour serve --demo >"$workdir/server.log" 2>&1 &
+    RUST_LOG="warn,retour=info" "${CARGO_TARGET_DIR:-target}/debug/retour" serve --demo \
+    >"$workdir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 120); do
     curl -sf "$base/health/ready" >/dev/null && break
