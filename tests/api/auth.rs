@@ -1,7 +1,7 @@
 //! Signing in, tokens, and the caller's profile.
 
 use axum::http::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -151,7 +151,7 @@ async fn a_change_made_by_another_process_ends_kept_tokens_when_the_database_ann
     // The same for a token signed out and an institution closed by another process.
     let iom = app.login("iom@demo.test").await;
     assert_eq!(app.get("/v1/me", Some(&iom)).await.status, StatusCode::OK);
-    let jti = decode_claims(&iom)["jti"].as_str().expect("jti").to_owned();
+    let jti = crate::tokens::decode_part(&iom, 1)["jti"].as_str().expect("jti").to_owned();
     sqlx::query(
         "insert into revoked_access_tokens (jti, expires_at) \
          values ($1::uuid, now() + interval '1 hour')",
@@ -169,14 +169,6 @@ async fn a_change_made_by_another_process_ends_kept_tokens_when_the_database_ann
         .await
         .expect("close");
     assert!(refused_soon(&app, &mission).await, "a closed institution's token still works");
-}
-
-/// The claims of a token, unverified.
-fn decode_claims(token: &str) -> Value {
-    use base64::Engine;
-    let part = token.split('.').nth(1).expect("claims");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64");
-    serde_json::from_slice(&bytes).expect("json")
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
@@ -223,16 +215,9 @@ async fn the_jwks_publishes_the_key_that_signs_tokens(pool: PgPool) {
     assert_eq!(key["crv"], "Ed25519");
     assert_eq!(key["alg"], "EdDSA");
     let token = app.login("auditor@demo.test").await;
-    let header = jsonwebtoken_header(&token);
+    let header = crate::tokens::decode_part(&token, 0);
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["kid"], key["kid"]);
-}
-
-fn jsonwebtoken_header(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let part = token.split('.').next().expect("header");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64");
-    serde_json::from_slice(&bytes).expect("json")
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
