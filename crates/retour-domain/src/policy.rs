@@ -124,6 +124,75 @@ impl CaseView {
     };
 }
 
+/// A group of fields of a case, the unit in which the policy hands out data: every byte
+/// that leaves the server about a case (JSON, CSV, history, explanations, statistics,
+/// problem details) belongs to one of these, and a caller receives it only when their
+/// [`CaseView`] holds the group ([`CaseView::allows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FieldGroup {
+    /// Reference, status, programme, destination, names, date of birth, sex, nationality,
+    /// relationship, travelling, and the dates of the workflow: everyone who reads the case.
+    Identity,
+    /// Residence status, ZEMIS and N numbers, date of entry, procedure phase.
+    AsylumProcedure,
+    /// Exclusion-ground answers and the declaration of voluntariness.
+    Eligibility,
+    /// The diagnosis summary.
+    MedicalSummary,
+    /// Fitness to travel and escort needs.
+    TravelFitness,
+    /// Vulnerabilities (trafficking, minors…).
+    Vulnerabilities,
+    /// Requested and approved amounts, the decision's outcome, payouts.
+    Assistance,
+    /// Bookings, departures, no-shows and the reason code of a cancellation.
+    Travel,
+    /// The mission, disbursements, monitoring visits and the outcome of a closure.
+    Reintegration,
+    /// SEM's questions and the answers, reasons, legal ground, override justifications,
+    /// reclaims, and the free-text reasons of a withdrawal or cancellation.
+    Review,
+}
+
+impl FieldGroup {
+    pub const ALL: [FieldGroup; 10] = [
+        FieldGroup::Identity,
+        FieldGroup::AsylumProcedure,
+        FieldGroup::Eligibility,
+        FieldGroup::MedicalSummary,
+        FieldGroup::TravelFitness,
+        FieldGroup::Vulnerabilities,
+        FieldGroup::Assistance,
+        FieldGroup::Travel,
+        FieldGroup::Reintegration,
+        FieldGroup::Review,
+    ];
+}
+
+impl CaseView {
+    /// Whether a reader with this view receives the fields of `group` (of a case within
+    /// their scope).
+    pub fn allows(&self, group: FieldGroup) -> bool {
+        match group {
+            FieldGroup::Identity => true,
+            FieldGroup::AsylumProcedure => self.asylum_procedure,
+            FieldGroup::Eligibility => self.eligibility,
+            FieldGroup::MedicalSummary => self.medical == MedicalView::Full,
+            FieldGroup::TravelFitness => self.medical != MedicalView::None,
+            FieldGroup::Vulnerabilities => self.vulnerabilities,
+            FieldGroup::Assistance => self.assistance,
+            FieldGroup::Travel => self.travel,
+            FieldGroup::Reintegration => self.reintegration,
+            FieldGroup::Review => self.review,
+        }
+    }
+
+    /// Whether a reader with this view receives every group of `groups`.
+    pub fn allows_all(&self, groups: &[FieldGroup]) -> bool {
+        groups.iter().all(|&group| self.allows(group))
+    }
+}
+
 /// The parts of a case `actor` may receive, for a case within their [`case_scope`].
 pub fn case_view(actor: &Actor) -> CaseView {
     match effective_role(actor) {
@@ -467,6 +536,35 @@ mod tests {
                 matches!(role, Role::Counsellor | Role::SemOfficer),
                 "{role:?}"
             );
+        }
+    }
+
+    #[test]
+    fn field_groups_follow_the_view_of_each_role() {
+        for role in Role::ALL {
+            let view = case_view(&user(role, OWN));
+            let allowed: Vec<FieldGroup> =
+                FieldGroup::ALL.into_iter().filter(|&g| view.allows(g)).collect();
+            let expected: &[FieldGroup] = match role {
+                Role::Counsellor | Role::SemOfficer => &FieldGroup::ALL,
+                Role::SwissrepatOfficer => &[
+                    FieldGroup::Identity,
+                    FieldGroup::TravelFitness,
+                    FieldGroup::Assistance,
+                    FieldGroup::Travel,
+                ],
+                Role::IomCoordinator => &[
+                    FieldGroup::Identity,
+                    FieldGroup::TravelFitness,
+                    FieldGroup::Vulnerabilities,
+                    FieldGroup::Assistance,
+                    FieldGroup::Travel,
+                    FieldGroup::Reintegration,
+                ],
+                Role::IomMissionOfficer => &[FieldGroup::Identity, FieldGroup::Reintegration],
+                Role::Auditor | Role::Admin => &[FieldGroup::Identity],
+            };
+            assert_eq!(allowed, expected, "{role:?}");
         }
     }
 
