@@ -32,6 +32,7 @@ use crate::assistance::{
     Programme, TariffBasis, TariffRate,
 };
 use crate::money::Rappen;
+use crate::policy::{CaseView, FieldGroup};
 use crate::tariff::{Tariff, TariffKey};
 use crate::validation::{self, FieldError, Validation};
 
@@ -103,9 +104,43 @@ pub struct ComponentEntitlement {
     pub max_amount_rappen: Option<Rappen>,
     /// The amount comes from EXAMPLE tariffs, not an official table.
     pub is_example: bool,
-    /// The rules that produced the amount, as sentences.
+    /// The rules that produced the amount, as sentences. A sentence derived from data the
+    /// reader's role does not see (eligibility answers, the stay since entry, the procedure
+    /// phase) is replaced by a neutral one.
     pub explanation: Vec<String>,
+    /// For each sentence of `explanation`, the field groups of the case it is derived from
+    /// (none: the public tariffs and lists, or data every reader of the case sees).
+    #[serde(skip)]
+    pub derived_from: Vec<&'static [FieldGroup]>,
 }
+
+/// The sentence that stands for explanations a reader's role may not see.
+pub const WITHHELD_EXPLANATION: &str =
+    "Further rules about this household apply that your role does not see.";
+
+/// Sentences of an explanation with the field groups each is derived from.
+#[derive(Debug, Default)]
+struct Lines(Vec<(String, &'static [FieldGroup])>);
+
+impl Lines {
+    fn push(&mut self, derived_from: &'static [FieldGroup], text: String) {
+        self.0.push((text, derived_from));
+    }
+
+    fn into_entitlement(
+        self,
+        component: AssistanceComponent,
+        max_amount_rappen: Option<Rappen>,
+        is_example: bool,
+    ) -> ComponentEntitlement {
+        let (explanation, derived_from) = self.0.into_iter().unzip();
+        ComponentEntitlement { component, max_amount_rappen, is_example, explanation, derived_from }
+    }
+}
+
+const ELIGIBILITY: &[FieldGroup] = &[FieldGroup::Eligibility];
+const ASYLUM_PROCEDURE: &[FieldGroup] = &[FieldGroup::AsylumProcedure];
+const PUBLIC: &[FieldGroup] = &[];
 
 /// What a household is entitled to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -118,6 +153,27 @@ pub struct Entitlement {
 }
 
 impl Entitlement {
+    /// The entitlement as a reader with `view` may receive it: each sentence derived from a
+    /// field group the view lacks is replaced by [`WITHHELD_EXPLANATION`] (once in a row).
+    pub fn as_seen_with(mut self, view: &CaseView) -> Entitlement {
+        for component in &mut self.components {
+            let mut explanation = Vec::with_capacity(component.explanation.len());
+            let mut derived_from = Vec::with_capacity(component.explanation.len());
+            for (text, groups) in component.explanation.drain(..).zip(&component.derived_from) {
+                if view.allows_all(groups) {
+                    explanation.push(text);
+                    derived_from.push(*groups);
+                } else if explanation.last().map(String::as_str) != Some(WITHHELD_EXPLANATION) {
+                    explanation.push(WITHHELD_EXPLANATION.to_owned());
+                    derived_from.push(PUBLIC);
+                }
+            }
+            component.explanation = explanation;
+            component.derived_from = derived_from;
+        }
+        self
+    }
+
     pub fn component(&self, component: AssistanceComponent) -> Option<&ComponentEntitlement> {
         self.components.iter().find(|c| c.component == component)
     }
@@ -174,18 +230,21 @@ pub fn calculate(input: &EntitlementInput) -> Result<Entitlement, EntitlementErr
         let entry = match &block {
             Some(Block::Suspended(reason)) => zero(
                 component,
+                PUBLIC,
                 format!(
                     "Return assistance to {} is suspended ({reason}): nothing is granted.",
                     input.destination.country
                 ),
             ),
             Some(Block::NoTraveller) => {
-                zero(component, "No person of the household travels.".to_owned())
+                zero(component, PUBLIC, "No person of the household travels.".to_owned())
             }
             None if component != AssistanceComponent::TravelCosts && !travel_only.is_empty() => {
-                let mut entry = zero(component, travel_only[0].clone());
-                entry.explanation.extend(travel_only[1..].iter().cloned());
-                entry
+                let mut lines = Lines::default();
+                for (text, groups) in &travel_only {
+                    lines.push(groups, text.clone());
+                }
+                lines.into_entitlement(component, Some(Rappen::ZERO), false)
             }
             None => {
                 let mut entry = component_entitlement(input, component, &rows, &travellers)?;
@@ -195,6 +254,7 @@ pub fn calculate(input: &EntitlementInput) -> Result<Entitlement, EntitlementErr
                          ground."
                             .to_owned(),
                     );
+                    entry.derived_from.push(ELIGIBILITY);
                 }
                 entry
             }
@@ -256,35 +316,43 @@ fn travellers(input: &EntitlementInput) -> Vec<Traveller> {
         .collect()
 }
 
-/// Why only travel costs are granted; empty when financial assistance is possible.
-fn travel_only_reasons(input: &EntitlementInput) -> Vec<String> {
+/// Why only travel costs are granted, each with what it is derived from; empty when
+/// financial assistance is possible.
+fn travel_only_reasons(input: &EntitlementInput) -> Vec<(String, &'static [FieldGroup])> {
     let mut reasons = Vec::new();
     if input.destination.visa_exempt && input.programme != Programme::StatusS {
-        reasons.push(format!(
-            "{} is on the visa-exempt list: its nationals get travel costs only.",
-            input.destination.country
+        reasons.push((
+            format!(
+                "{} is on the visa-exempt list: its nationals get travel costs only.",
+                input.destination.country
+            ),
+            PUBLIC,
         ));
     }
     let grounds = input.eligibility.map(|e| e.exclusion_grounds()).unwrap_or_default();
     if !grounds.is_empty() {
-        reasons.push(format!(
-            "Excluded from financial assistance ({}): travel costs only.",
-            grounds.join(", ")
+        reasons.push((
+            format!(
+                "Excluded from financial assistance ({}): travel costs only.",
+                grounds.join(", ")
+            ),
+            ELIGIBILITY,
         ));
     }
     if !reasons.is_empty() {
-        reasons.push("SEM may decide otherwise with a justification.".to_owned());
+        reasons.push(("SEM may decide otherwise with a justification.".to_owned(), PUBLIC));
     }
     reasons
 }
 
-fn zero(component: AssistanceComponent, reason: String) -> ComponentEntitlement {
-    ComponentEntitlement {
-        component,
-        max_amount_rappen: Some(Rappen::ZERO),
-        is_example: false,
-        explanation: vec![reason],
-    }
+fn zero(
+    component: AssistanceComponent,
+    derived_from: &'static [FieldGroup],
+    reason: String,
+) -> ComponentEntitlement {
+    let mut lines = Lines::default();
+    lines.push(derived_from, reason);
+    lines.into_entitlement(component, Some(Rappen::ZERO), false)
 }
 
 fn noun(category: Option<PersonCategory>, count: usize) -> String {
@@ -302,14 +370,17 @@ fn component_entitlement(
     rows: &[&Tariff],
     travellers: &[Traveller],
 ) -> Result<ComponentEntitlement, EntitlementError> {
-    let mut explanation = Vec::new();
+    let mut explanation = Lines::default();
     let rows: Vec<&Tariff> =
         rows.iter().copied().filter(|t| t.phase.is_none() || t.phase == input.phase).collect();
+    // Amounts by procedure phase tell the phase.
+    let by_phase = if rows.iter().any(|t| t.phase.is_some()) { ASYLUM_PROCEDURE } else { PUBLIC };
     let higher = input.higher_travel_money && rows.iter().any(|t| t.rate == TariffRate::Higher);
     if higher {
-        explanation.push("Higher rate for country or health reasons.".to_owned());
+        explanation.push(PUBLIC, "Higher rate for country or health reasons.".to_owned());
     } else if input.higher_travel_money && component == AssistanceComponent::TravelMoney {
         explanation.push(
+            PUBLIC,
             "No higher rate is defined for this programme: the standard rate applies.".to_owned(),
         );
     }
@@ -317,12 +388,18 @@ fn component_entitlement(
     let rows: Vec<&Tariff> = rows.into_iter().filter(|t| t.rate == wanted).collect();
     if rows.is_empty() {
         let phase = input.phase.map_or_else(String::new, |p| format!(" in procedure {p}"));
-        return Ok(zero(component, format!("No {} is granted{phase}.", component.label())));
+        let derived_from = if input.phase.is_some() { ASYLUM_PROCEDURE } else { PUBLIC };
+        return Ok(zero(
+            component,
+            derived_from,
+            format!("No {} is granted{phase}.", component.label()),
+        ));
     }
     let is_example = rows.iter().any(|t| t.is_example);
 
     let max = if rows.iter().any(|t| t.amount_rappen.is_none()) {
         explanation.push(
+            PUBLIC,
             match component {
                 AssistanceComponent::TravelCosts => {
                     "Actual ticket costs, paid by SEM, also when no other assistance is granted."
@@ -337,17 +414,20 @@ fn component_entitlement(
         );
         None
     } else {
-        Some(capped_amount(input, component, &rows, travellers, &mut explanation)?)
+        Some(capped_amount(input, component, &rows, travellers, by_phase, &mut explanation)?)
     };
 
     if component == AssistanceComponent::ReintegrationProject {
-        explanation.push(if input.programme == Programme::Cantonal {
-            "Delivered in kind (business, training, housing); SEM may raise it with a \
+        explanation.push(
+            PUBLIC,
+            if input.programme == Programme::Cantonal {
+                "Delivered in kind (business, training, housing); SEM may raise it with a \
              justification."
-                .to_owned()
-        } else {
-            "Delivered in kind (business, training, housing).".to_owned()
-        });
+                    .to_owned()
+            } else {
+                "Delivered in kind (business, training, housing).".to_owned()
+            },
+        );
     }
     let mut sources: Vec<String> = Vec::new();
     for row in &rows {
@@ -356,13 +436,16 @@ fn component_entitlement(
             sources.push(line);
         }
     }
-    explanation.extend(sources);
+    for source in sources {
+        explanation.push(by_phase, source);
+    }
     if is_example {
         explanation.push(
+            PUBLIC,
             "EXAMPLE values: the official table for this programme is not public.".to_owned(),
         );
     }
-    Ok(ComponentEntitlement { component, max_amount_rappen: max, is_example, explanation })
+    Ok(explanation.into_entitlement(component, max, is_example))
 }
 
 /// The sum of per-person and per-family amounts, halved where the stay is short, capped.
@@ -371,7 +454,8 @@ fn capped_amount(
     component: AssistanceComponent,
     rows: &[&Tariff],
     travellers: &[Traveller],
-    explanation: &mut Vec<String>,
+    by_phase: &'static [FieldGroup],
+    explanation: &mut Lines,
 ) -> Result<Rappen, EntitlementError> {
     let halving =
         input.programme == Programme::Cantonal && component == AssistanceComponent::StartupCash;
@@ -430,43 +514,52 @@ fn capped_amount(
             terms.push(format!("{amount} per household"));
         }
     }
+    // A halved amount tells a stay since entry under three months.
+    let sum_from = if short > 0 { ASYLUM_PROCEDURE } else { by_phase };
     match terms.as_slice() {
-        [] => explanation.push(format!("No tariff applies: {}.", Rappen::ZERO)),
-        [only] if only.ends_with("per household") => {
-            explanation.push(format!("Up to {only} (a single person or a family): {sum}."))
-        }
-        _ => explanation.push(format!("{} = {sum}.", terms.join(" + "))),
+        [] => explanation.push(PUBLIC, format!("No tariff applies: {}.", Rappen::ZERO)),
+        [only] if only.ends_with("per household") => explanation
+            .push(sum_from, format!("Up to {only} (a single person or a family): {sum}.")),
+        _ => explanation.push(sum_from, format!("{} = {sum}.", terms.join(" + "))),
     }
     for (category, count) in without_tariff.values() {
-        explanation
-            .push(format!("No tariff for {}: nothing for them.", noun(Some(*category), *count)));
+        explanation.push(
+            PUBLIC,
+            format!("No tariff for {}: nothing for them.", noun(Some(*category), *count)),
+        );
     }
     if short > 0 {
-        explanation.push(format!(
-            "Stay since entry under {SHORT_STAY_MONTHS} months on the departure date for {}: \
+        explanation.push(
+            ASYLUM_PROCEDURE,
+            format!(
+                "Stay since entry under {SHORT_STAY_MONTHS} months on the departure date for {}: \
              their start-up cash is halved (cantonal practice).",
-            noun(None, short)
-        ));
+                noun(None, short)
+            ),
+        );
     }
     if unknown > 0 {
-        explanation.push(format!(
-            "No entry date recorded for {}: the stay is taken as {SHORT_STAY_MONTHS} months or \
+        explanation.push(
+            ASYLUM_PROCEDURE,
+            format!(
+                "No entry date recorded for {}: the stay is taken as {SHORT_STAY_MONTHS} months or \
              more.",
-            noun(None, unknown)
-        ));
+                noun(None, unknown)
+            ),
+        );
     }
     let cap = rows.iter().filter_map(|t| t.family_cap_rappen).min();
     Ok(match cap {
         Some(cap) if sum > cap => {
-            explanation.push(format!("Family cap {cap} applied."));
+            explanation.push(sum_from, format!("Family cap {cap} applied."));
             cap
         }
         Some(cap) if sum == cap => {
-            explanation.push(format!("This is the family cap of {cap}."));
+            explanation.push(PUBLIC, format!("This is the family cap of {cap}."));
             sum
         }
         Some(cap) => {
-            explanation.push(format!("Below the family cap of {cap}."));
+            explanation.push(PUBLIC, format!("Below the family cap of {cap}."));
             sum
         }
         None => sum,
@@ -883,6 +976,81 @@ mod tests {
             );
         }
         assert_eq!(e.total_rappen, Rappen::ZERO);
+    }
+
+    /// The view of swissREPAT: assistance and travel, not the asylum procedure or eligibility.
+    fn travel_view() -> CaseView {
+        CaseView {
+            asylum_procedure: false,
+            eligibility: false,
+            vulnerabilities: false,
+            review: false,
+            reintegration: false,
+            medical: crate::policy::MedicalView::TravelFitness,
+            ..CaseView::FULL
+        }
+    }
+
+    #[test]
+    fn a_reader_without_the_asylum_procedure_does_not_learn_of_a_short_stay() {
+        let e = calc(&input(Cantonal, household(2, 3, date(2026, 10, 1))));
+        let full = e.clone().as_seen_with(&CaseView::FULL);
+        assert_eq!(full, e, "the full view sees every sentence");
+        let seen = e.as_seen_with(&travel_view());
+        let startup = &seen.component(StartupCash).expect("startup").explanation;
+        assert!(
+            startup.iter().all(|l| !l.contains("halved") && !l.contains("entry")),
+            "{startup:?}"
+        );
+        assert_eq!(startup[0], WITHHELD_EXPLANATION);
+        assert_eq!(startup.iter().filter(|l| *l == WITHHELD_EXPLANATION).count(), 1);
+        // What the tariffs alone say stays.
+        let travel = &seen.component(TravelMoney).expect("travel").explanation;
+        assert_eq!(travel[0], "5 persons × CHF 100.00 = CHF 500.00.");
+        // The amounts themselves are assistance data, which this reader sees.
+        assert_eq!(max(&seen, StartupCash), Some(Some(175_000)));
+    }
+
+    #[test]
+    fn a_reader_without_the_eligibility_answers_does_not_learn_of_an_exclusion_ground() {
+        let mut i = input(Cantonal, household(1, 0, long_ago()));
+        i.eligibility = Some(EligibilityAnswers { criminal_offences: true, ..Default::default() });
+        let seen = calc(&i).as_seen_with(&travel_view());
+        for component in &seen.components {
+            assert!(
+                component
+                    .explanation
+                    .iter()
+                    .all(|l| !l.contains("crime") && !l.contains("Excluded")),
+                "{:?}",
+                component.explanation
+            );
+            assert_eq!(component.explanation.len(), component.derived_from.len());
+        }
+        i.eligibility = None;
+        let seen = calc(&i).as_seen_with(&travel_view());
+        let startup = &seen.component(StartupCash).expect("startup").explanation;
+        assert!(startup.iter().all(|l| !l.starts_with("Eligibility")), "{startup:?}");
+    }
+
+    #[test]
+    fn federal_centre_amounts_by_phase_are_explained_only_with_the_asylum_procedure() {
+        let mut i = input(FederalCentre, household(1, 0, long_ago()));
+        i.phase = Some(Phase1);
+        let e = calc(&i);
+        let seen = e.clone().as_seen_with(&travel_view());
+        for (full, seen) in e.components.iter().zip(&seen.components) {
+            for line in &seen.explanation {
+                assert!(!line.contains("phase"), "{line}");
+            }
+            if full.explanation.iter().any(|l| l.contains("phase")) {
+                assert!(seen.explanation.iter().any(|l| l == WITHHELD_EXPLANATION));
+            }
+            assert!(seen.derived_from.iter().all(|groups| travel_view().allows_all(groups)));
+        }
+        // The amount per person differs by phase: its sentence is withheld.
+        let startup = &seen.component(StartupCash).expect("startup").explanation;
+        assert_eq!(startup[0], WITHHELD_EXPLANATION, "{startup:?}");
     }
 
     #[test]

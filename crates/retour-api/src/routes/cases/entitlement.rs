@@ -91,7 +91,10 @@ fn sees_assistance(actor: &Actor) -> bool {
 /// public). `total_rappen` adds the components that have a maximum. Travel money is given at
 /// the standard rate; SEM grants the higher rate (country or health reasons) as an approval
 /// above the entitlement, with a justification. For the roles that see the case's assistance
-/// (counselling service, SEM, swissREPAT, IOM Bern).
+/// (counselling service, SEM, swissREPAT, IOM Bern); for swissREPAT and IOM Bern a sentence
+/// derived from data their role does not see (eligibility answers, the stay since entry, the
+/// procedure phase) is replaced by "Further rules about this household apply that your role
+/// does not see."
 #[utoipa::path(get, path = "/v1/cases/{id}/entitlement", tag = "cases", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
@@ -132,10 +135,14 @@ pub(super) async fn get_case_entitlement(
         };
         return Err(denied(&state, &caller, ACTION, id, error).await);
     }
-    let entitlement = entitlement_of(&mut conn, &case).await?;
-    let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(
-        serde_json::json!({ "on": entitlement.on, "total_rappen": entitlement.total_rappen }),
-    );
+    // The explanation says only what the caller's view allows: a sentence derived from
+    // eligibility answers, the stay since entry or the procedure phase is replaced for
+    // swissREPAT and IOM Bern.
+    let entitlement =
+        entitlement_of(&mut conn, &case).await?.as_seen_with(&policy::case_view(actor));
+    let event = event(&caller, ACTION, Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "on": entitlement.on }));
     audit::record(&mut *conn, &event).await?;
     Ok(Json(entitlement))
 }
