@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::assistance::AssistanceAmount;
+use crate::policy::{CaseView, FieldGroup};
 use crate::reclaim::{ReclaimReason, ReclaimStatus};
 use crate::workflow::{Itinerary, LegalGround, Payout};
 use crate::{CaseStatus, Rappen, Role};
@@ -143,12 +144,41 @@ pub enum EndingKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EndingRecord {
     pub kind: EndingKind,
-    /// The closure's outcome or the cancellation's reason; `null` for a withdrawal.
+    /// The closure's outcome (for readers who see the reintegration) or the cancellation's
+    /// reason (for readers who see the travel); absent for a withdrawal and for other
+    /// readers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The withdrawal's reason, or the comment of a closure or cancellation.
+    /// The withdrawal's reason or the comment of a cancellation (free text between the
+    /// counselling service and SEM), or the comment of a closure (for readers who see the
+    /// reintegration); absent when there is none or for other readers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     pub ended_by: Uuid,
     pub ended_at: DateTime<Utc>,
+}
+
+impl EndingRecord {
+    /// The field groups of the ending's reason and of its comment.
+    pub fn field_groups(&self) -> (FieldGroup, FieldGroup) {
+        match self.kind {
+            EndingKind::Closed => (FieldGroup::Reintegration, FieldGroup::Reintegration),
+            EndingKind::Withdrawn => (FieldGroup::Review, FieldGroup::Review),
+            EndingKind::Cancelled => (FieldGroup::Travel, FieldGroup::Review),
+        }
+    }
+
+    /// The ending as a reader with `view` may receive it.
+    pub fn as_seen_with(mut self, view: &CaseView) -> Self {
+        let (reason, comment) = self.field_groups();
+        if !view.allows(reason) {
+            self.reason = None;
+        }
+        if !view.allows(comment) {
+            self.comment = None;
+        }
+        self
+    }
 }
 
 /// A reclaim of assistance (AsylV 2 Art. 62 al. 5).
@@ -179,8 +209,9 @@ pub struct CaseEvent {
     pub institution_id: Uuid,
     pub institution_name: String,
     pub role: Role,
-    /// The question, answer, reasons or comment of the transition. SEM's review (questions,
-    /// answers, reasons of a decision) only for the counselling service and SEM.
+    /// The question, answer, reasons or comment of the transition; `null` for readers
+    /// without its field group (`Action::comment_group`): SEM's review and the reasons of a
+    /// withdrawal or cancellation only for the counselling service and SEM.
     pub comment: Option<String>,
     pub occurred_at: DateTime<Utc>,
 }

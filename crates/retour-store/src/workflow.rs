@@ -11,7 +11,7 @@ use retour_domain::policy::CaseScope;
 use retour_domain::reclaim::{NewReclaim, ReclaimStatus, ReclaimUpdate};
 use retour_domain::records::{CaseEvent, Disbursement, MonitoringVisit, Reclaim};
 use retour_domain::reintegration::{NewDisbursement, NewMonitoringVisit};
-use retour_domain::workflow::{MissionFacts, Transition, TransitionRecord};
+use retour_domain::workflow::{Action, MissionFacts, Transition, TransitionRecord};
 use retour_domain::{InstitutionKind, Rappen, Role};
 use serde::Deserialize;
 use sqlx::types::Json;
@@ -268,11 +268,6 @@ async fn ending(
     Ok(())
 }
 
-/// The actions whose comment is SEM's review (its questions, the answers, the reasons of a
-/// decision): shown only to readers with the review view.
-const REVIEW_ACTIONS: &str =
-    "('submit', 'start_review', 'request_info', 'answer_info', 'approve', 'reject')";
-
 /// A case's history as one reader may receive it.
 #[derive(Debug)]
 pub enum EventsRead {
@@ -291,13 +286,14 @@ struct EventsRow {
 
 impl Store {
     /// The history of a case, oldest first, selected only when the case is within `scope`;
-    /// the comments of SEM's review only when `review`.
+    /// without the comments of the transitions in `withheld_comments`.
     pub async fn read_case_events(
         &self,
         id: Uuid,
         scope: CaseScope,
-        review: bool,
+        withheld_comments: &[Action],
     ) -> Result<EventsRead, StoreError> {
+        let withheld: Vec<&str> = withheld_comments.iter().map(|a| a.as_str()).collect();
         let mut qb = QueryBuilder::new("select ");
         qb.push(HEAD_COLUMNS).push(", coalesce((");
         push_scope(&mut qb, scope);
@@ -308,13 +304,11 @@ impl Store {
                  'action', e.action, 'from_status', e.from_status, 'to_status', e.to_status, \
                  'actor_id', e.actor_id, 'actor_name', u.display_name, \
                  'institution_id', e.actor_institution_id, 'institution_name', i.name, \
-                 'role', e.actor_role, 'comment', case when e.action in ",
+                 'role', e.actor_role, 'comment', case when e.action = any(",
         )
-        .push(REVIEW_ACTIONS)
-        .push(" and not ")
-        .push_bind(review)
+        .push_bind(withheld)
         .push(
-            " then null else e.comment end, 'occurred_at', e.occurred_at) \
+            "::text[]) then null else e.comment end, 'occurred_at', e.occurred_at) \
                  order by e.occurred_at, e.id), '[]'::json) \
              from case_events e join users u on u.id = e.actor_id \
                  join institutions i on i.id = e.actor_institution_id \

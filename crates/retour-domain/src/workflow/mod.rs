@@ -29,6 +29,7 @@ pub use request::{
     TransitionRequest, Withdraw,
 };
 
+use crate::policy::{CaseView, FieldGroup};
 use crate::{Actor, CaseStatus, FieldError, Role};
 
 /// Something that moves a case from one status to the next.
@@ -51,6 +52,32 @@ pub enum Action {
 }
 
 impl Action {
+    /// The field group of the free text a transition of this kind leaves in the case's
+    /// history (its question, answer, reasons or comment): SEM's review and the reasons of
+    /// a withdrawal or cancellation stay between the counselling service and SEM; a no-show
+    /// goes with the travel, a closure with the reintegration.
+    pub fn comment_group(self) -> FieldGroup {
+        match self {
+            Action::Submit
+            | Action::StartReview
+            | Action::RequestInfo
+            | Action::AnswerInfo
+            | Action::Approve
+            | Action::Reject
+            | Action::Withdraw
+            | Action::Cancel => FieldGroup::Review,
+            Action::BookTravel | Action::ReportNoShow | Action::ConfirmDeparture => {
+                FieldGroup::Travel
+            }
+            Action::StartReintegration | Action::Close => FieldGroup::Reintegration,
+        }
+    }
+
+    /// The actions whose history comments a reader with `view` may not receive.
+    pub fn comments_withheld_from(view: &CaseView) -> Vec<Action> {
+        Action::ALL.into_iter().filter(|a| !view.allows(a.comment_group())).collect()
+    }
+
     pub const ALL: [Action; 13] = [
         Action::Submit,
         Action::StartReview,

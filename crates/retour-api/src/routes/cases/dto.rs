@@ -90,7 +90,8 @@ pub struct CaseResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<ReintegrationRecord>, nullable)]
     pub reintegration: Option<Option<ReintegrationRecord>>,
-    /// How the case ended (closed, withdrawn or cancelled); `null` while it goes on.
+    /// How the case ended (closed, withdrawn or cancelled); `null` while it goes on. Its free
+    /// texts only for the readers of their field group (see `EndingRecord`).
     pub ending: Option<EndingRecord>,
     /// Reclaims of assistance (AsylV 2 Art. 62 al. 5). Only for the counselling service and
     /// SEM.
@@ -203,7 +204,7 @@ impl CaseResponse {
             itineraries: case.itineraries.filter(|_| view.travel),
             departure: case.departure.filter(|_| view.travel),
             reintegration: case.reintegration.filter(|_| view.reintegration),
-            ending: case.ending,
+            ending: case.ending.map(|ending| ending.as_seen_with(view)),
             reclaims: case.reclaims.filter(|_| view.review),
             reintegration_mission_id: head.reintegration_mission_id,
             reviewer_id: head.reviewer_id,
