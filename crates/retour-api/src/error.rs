@@ -156,7 +156,13 @@ impl IntoResponse for ApiError {
         if let ApiError::Unavailable(cause) = &self {
             tracing::warn!(error = %cause, "service unavailable");
         }
-        let mut response = problem_response(&self.problem());
+        let problem = self.problem();
+        let mut response = problem_response(&problem);
+        // For the access log's record of the refusal: the code and the fields, no values.
+        response.extensions_mut().insert(crate::refusals::RefusalSummary {
+            code: self.code(),
+            fields: problem.errors.iter().map(|e| e.field.clone()).collect(),
+        });
         if matches!(self, ApiError::Unauthorized) {
             response
                 .headers_mut()

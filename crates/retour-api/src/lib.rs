@@ -23,6 +23,7 @@ mod metrics;
 pub mod pagination;
 pub mod path;
 pub mod query;
+mod refusals;
 mod routes;
 mod spec;
 
@@ -181,7 +182,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, mut spec) = routes(Some(state.config())).split_for_parts();
     spec::complete(&mut spec);
+    let operations = refusals::Operations::of(&spec);
     let app = api
+        .route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), operations),
+            refusals::record_refusals,
+        ))
         .merge(metrics::routes())
         .fallback(|| async { ApiError::NotFound })
         .with_state(state.clone())

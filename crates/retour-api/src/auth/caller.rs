@@ -79,7 +79,10 @@ impl FromRequestParts<AppState> for Caller {
         };
         let token = std::str::from_utf8(token).unwrap_or_default().trim();
         match authenticate(state, token).await? {
-            Ok((actor, token_id)) => Ok(Caller { actor, meta, token_id }),
+            Ok((actor, token_id)) => {
+                audit::trail::identified(AuditActor::from(&actor));
+                Ok(Caller { actor, meta, token_id })
+            }
             Err(refusal) => {
                 let path: String = parts.uri.path().chars().take(MAX_LOGGED_PATH).collect();
                 let event = AuditEvent::new(refusal.actor, "auth.token_rejected", Outcome::Denied)

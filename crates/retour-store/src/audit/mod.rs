@@ -19,6 +19,7 @@ pub mod chain;
 mod prune;
 mod query;
 mod seal;
+pub mod trail;
 mod verify;
 
 pub use prune::{MIN_RETENTION_DAYS, Prune, PruneError, PruneReport, begin_prune};
@@ -182,6 +183,19 @@ pub(crate) fn push_insert(
              action, resource_type, resource_id, resource_ids, outcome, details, request_id, \
              client_addr) values (",
     );
+    // A refusal (or an outcome decided in the statement, which refuses when it must) tells
+    // the request's trail that it is logged, and names the action the request attempted.
+    let mut details = None;
+    if event.outcome == Outcome::Denied || outcome.is_some() {
+        let attempted = trail::refusal_recorded();
+        if let (Some(attempted), Some(map)) = (attempted, event.details.as_object())
+            && !map.contains_key("attempted")
+        {
+            let mut map = map.clone();
+            map.insert("attempted".to_owned(), attempted.into());
+            details = Some(serde_json::Value::Object(map));
+        }
+    }
     let mut values = qb.separated(", ");
     values
         .push_bind(event.id.unwrap_or_else(Uuid::now_v7))
@@ -197,6 +211,9 @@ pub(crate) fn push_insert(
         Some(expression) => values.push(expression),
         None => values.push_bind(event.outcome.as_str()),
     };
-    values.push_bind(&event.details).push_bind(&event.request_id).push_bind(event.client_addr);
+    values
+        .push_bind(details.unwrap_or_else(|| event.details.clone()))
+        .push_bind(&event.request_id)
+        .push_bind(event.client_addr);
     qb.push(")");
 }

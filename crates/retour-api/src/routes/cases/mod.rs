@@ -12,7 +12,7 @@ use chrono::{NaiveDate, Utc};
 use retour_domain::policy::{self, CaseFacts, Decision, Operation};
 use retour_domain::{Actor, CaseStatus};
 use retour_store::StoreError;
-use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use retour_store::audit::{self, AuditActor, AuditEvent, Outcome, trail};
 use retour_store::cases::{self, CaseHead, ExistingCase};
 use serde::de::DeserializeOwned;
 use sqlx::{Postgres, Transaction};
@@ -189,6 +189,10 @@ fn case_reply(status: StatusCode, body: dto::CaseResponse, location: Option<Stri
 
 /// 409 `duplicate_case`: naming the existing case only to a caller who may see it.
 fn duplicate(actor: &Actor, existing: &ExistingCase, field: &str) -> ApiError {
+    // The refusal's access-log event names the case the number belongs to, so that a probe
+    // for a person's case elsewhere is seen by the data-protection officers.
+    trail::concerning("case", existing.id);
+    trail::refused_field(field);
     let detail =
         if policy::decide(actor, Operation::ReadCase, Some(&existing.facts)) == Decision::Allow {
             format!(

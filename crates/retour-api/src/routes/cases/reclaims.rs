@@ -47,12 +47,14 @@ pub(super) async fn add_reclaim(
     let new = parse_reclaim(&input).map_err(ApiError::Validation)?;
     let reclaim = workflow::insert_reclaim(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
-    let event =
-        event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(serde_json::json!({
-            "reclaim_id": reclaim.id,
-            "reason": reclaim.reason,
-            "amount_rappen": reclaim.amount_rappen,
-        }));
+    // Which fields were given, never their values (the access log outlives them).
+    let fields: Vec<&str> = ["reason", "amount_rappen"]
+        .into_iter()
+        .chain(new.comment.as_ref().map(|_| "comment"))
+        .collect();
+    let event = event(&caller, ACTION, Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "reclaim_id": reclaim.id, "fields": fields }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(reclaim)))

@@ -62,9 +62,9 @@ pub(super) async fn add_disbursement(
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let record = workflow::insert_disbursement(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
-    let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(
-        serde_json::json!({ "disbursement_id": record.id, "amount_rappen": record.amount_rappen }),
-    );
+    let event = event(&caller, ACTION, Outcome::Allowed)
+        .resource("case", id)
+        .details(serde_json::json!({ "disbursement_id": record.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(record)))

@@ -143,6 +143,8 @@ pub(super) async fn transition_case(
 ) -> Result<Response, ApiError> {
     let actor = &caller.actor;
     let action = request.action();
+    // Every refusal of this request names the workflow action that was tried.
+    retour_store::audit::trail::attempting(action.as_str());
     let mut tx = state.store().begin().await?;
     let case = cases::lock_case(&mut tx, id).await?;
     let case = match case {
@@ -216,11 +218,10 @@ pub(super) async fn transition_case(
         "from": transition.from,
         "to": transition.to,
     });
-    if let TransitionRecord::Approval(approval) = &transition.record
-        && !overridden.is_empty()
-    {
+    // The access log names what was overridden, never the justification: its free text
+    // stays with the decision, readable by the counselling service and SEM only.
+    if matches!(transition.record, TransitionRecord::Approval(_)) && !overridden.is_empty() {
         details["overridden_components"] = serde_json::json!(overridden);
-        details["override_justification"] = serde_json::json!(approval.override_justification);
     }
     let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(details);
     let view = policy::case_view(actor);
@@ -242,8 +243,10 @@ pub struct CaseEventList {
 }
 
 /// The history of a case, oldest first: its opening and every transition, with who took it
-/// (user, institution, role), from → to, when, and the comment (SEM's questions, the
-/// answers and the reasons of a decision only for the counselling service and SEM).
+/// (user, institution, role), from → to, when, and the comment: SEM's questions, the
+/// answers, the reasons of a decision and of a withdrawal or cancellation only for the
+/// counselling service and SEM; a no-show's comment for those who see the travel; a
+/// closure's for those who see the reintegration (`null` for the others).
 #[utoipa::path(get, path = "/v1/cases/{id}/events", tag = "cases", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
@@ -258,8 +261,8 @@ pub(super) async fn list_case_events(
 ) -> Result<Json<CaseEventList>, ApiError> {
     let actor = &caller.actor;
     const READ: &str = "case.events_read";
-    let review = policy::case_view(actor).review;
-    let read = state.store().read_case_events(id, policy::case_scope(actor), review).await?;
+    let withheld = workflow::Action::comments_withheld_from(&policy::case_view(actor));
+    let read = state.store().read_case_events(id, policy::case_scope(actor), &withheld).await?;
     let events = match read {
         EventsRead::Visible { head, events }
             if policy::decide(actor, Operation::ReadCase, Some(&head.facts()))
