@@ -16,6 +16,7 @@ mod hardening;
 mod limits;
 mod matrix;
 mod races;
+mod side_doors;
 mod stats;
 mod synthetic;
 mod tariffs;

@@ -12,10 +12,10 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use retour_domain::policy::{
-    self, CaseScope, CaseView, Decision, InformationRequestScope, MedicalView, Operation,
+    self, CaseScope, CaseView, Decision, FieldGroup, InformationRequestScope, Operation,
 };
 use retour_domain::workflow::{self, Action, ApprovedAmount, TransitionContext};
-use retour_domain::{Actor, CaseStatus, Relationship, Role};
+use retour_domain::{Actor, CaseStatus, Relationship, Role, Scope};
 use retour_store::cases::{CaseHead, CaseRead};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -213,14 +213,9 @@ enum Target {
 /// What a fixture case's data shows, and so who may see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
-    /// Reference and names: everyone who may read the case.
-    Identity,
-    /// ZEMIS and N numbers: those with the asylum-procedure view.
-    AsylumProcedure,
-    /// The diagnosis summary: those with the full medical view.
-    Medical,
-    /// SEM's questions and the reasons of its decision: those with the review view.
-    Review,
+    /// A field of the case in one of the access policy's field groups: those who may read
+    /// the case and whose view allows the group (`CaseView::allows`).
+    Case(FieldGroup),
     /// A note kept within the counselling service that wrote it.
     InstitutionNote,
     /// A note shared with everyone who may read the case.
@@ -397,28 +392,51 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
         let n_number = format!("N 5{i:02} 8{i:02}");
         let medical = format!("Insulin pump, marker MX{i:02}Q");
         let owner = if zurich { zh } else { be };
-        let body = household(surname, &zemis, &n_number, &medical);
+        let mut body = household(surname, &zemis, &n_number, &medical);
+        // Texts the entitlement's explanation derives from data of restricted field groups:
+        // an exclusion ground (eligibility) and a stay since entry under three months (the
+        // asylum procedure).
+        let mut derived = Vec::new();
+        if status == "approved" {
+            body["eligibility"]["criminal_offences"] = json!(true);
+            derived.push(("a crime or repeated offences", FieldGroup::Eligibility));
+        }
+        if status == "travel_booked" {
+            let entry = chrono::Utc::now().date_naive() - chrono::Days::new(20);
+            body["persons"][0]["entry_date"] = json!(entry.to_string());
+            derived.push(("Stay since entry under 3 months", FieldGroup::AsylumProcedure));
+        }
         let mut case =
             must(app.post("/v1/cases", Some(owner), &body).await, StatusCode::CREATED, label).await;
         let id: Uuid = case["id"].as_str().expect("id").parse().expect("uuid");
         let reference = case["reference"].as_str().expect("reference").to_owned();
+        for (text, group) in derived {
+            secrets.push(Secret { text: text.to_owned(), case: i, part: Part::Case(group) });
+        }
         for (text, part) in [
-            (reference.clone(), Part::Identity),
-            (surname.to_owned(), Part::Identity),
-            (zemis.clone(), Part::AsylumProcedure),
-            (n_number.clone(), Part::AsylumProcedure),
-            (medical, Part::Medical),
+            (reference.clone(), Part::Case(FieldGroup::Identity)),
+            (surname.to_owned(), Part::Case(FieldGroup::Identity)),
+            (zemis.clone(), Part::Case(FieldGroup::AsylumProcedure)),
+            (n_number.clone(), Part::Case(FieldGroup::AsylumProcedure)),
+            (medical, Part::Case(FieldGroup::MedicalSummary)),
         ] {
             secrets.push(Secret { text, case: i, part });
         }
         let steps: &[&str] = match status {
             "counselling" => &[],
             "submitted" => &["submit"],
-            "under_review" => &["submit", "start_review"],
+            "under_review" => &["submit", "start_review", "request_info", "answer_info"],
             "info_requested" => &["submit", "start_review", "request_info"],
             "approved" => &["submit", "start_review", "approve"],
             "rejected" => &["submit", "start_review", "reject"],
-            "travel_booked" => &["submit", "start_review", "approve", "book_travel"],
+            "travel_booked" => &[
+                "submit",
+                "start_review",
+                "approve",
+                "book_travel",
+                "report_no_show",
+                "book_travel",
+            ],
             "departed" => {
                 &["submit", "start_review", "approve", "book_travel", "confirm_departure"]
             }
@@ -448,29 +466,65 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             let question =
                 format!("Is the school certificate of child {i} available, ref QZ{i:02}?");
             let reasons = format!("Sufficient assets found, ref RZ{i:02}");
+            // A text of field group `group` that only this step writes.
+            let mut canary = |text: String, group: FieldGroup| {
+                secrets.push(Secret { text: text.clone(), case: i, part: Part::Case(group) });
+                text
+            };
             let (token, body) = match *action {
                 "submit" => (be, json!({ "action": "submit" })),
                 "start_review" => (sem, json!({ "action": "start_review" })),
                 "request_info" => {
-                    secrets.push(Secret { text: question.clone(), case: i, part: Part::Review });
+                    let question = canary(question, FieldGroup::Review);
                     (sem, json!({ "action": "request_info", "question": question }))
                 }
-                "approve" => (sem, approval()),
+                "answer_info" => {
+                    let answer =
+                        canary(format!("The school is in Bern, ref AQ{i:02}"), FieldGroup::Review);
+                    (be, json!({ "action": "answer_info", "answer": answer }))
+                }
+                "approve" => {
+                    let mut body = approval();
+                    body["reasons"] =
+                        json!(canary(format!("Eligible family, ref EZ{i:02}"), FieldGroup::Review));
+                    body["override_justification"] = json!(canary(
+                        format!("Hardship of the family, ref JZ{i:02}"),
+                        FieldGroup::Review
+                    ));
+                    (sem, body)
+                }
                 "reject" => {
-                    secrets.push(Secret { text: reasons.clone(), case: i, part: Part::Review });
+                    let reasons = canary(reasons, FieldGroup::Review);
                     (
                         sem,
                         json!({ "action": "reject", "legal_ground": "sufficient_assets", "reasons": reasons }),
                     )
+                }
+                "report_no_show" => {
+                    let comment =
+                        canary(format!("Missed the flight, ref TZ{i:02}"), FieldGroup::Travel);
+                    (repat, json!({ "action": "report_no_show", "comment": comment }))
                 }
                 "book_travel" => (repat, booking(false)),
                 "confirm_departure" => (repat, departure(150000, 20000)),
                 "start_reintegration" => {
                     (iom, json!({ "action": "start_reintegration", "mission_id": mission_iq }))
                 }
-                "close" => (iom, json!({ "action": "close", "outcome": "completed" })),
-                "withdraw" => (be, json!({ "action": "withdraw", "reason": "The family stays." })),
-                "cancel" => (sem, json!({ "action": "cancel", "reason": "no_show" })),
+                "close" => {
+                    let comment =
+                        canary(format!("Shop opened, ref CZ{i:02}"), FieldGroup::Reintegration);
+                    (iom, json!({ "action": "close", "outcome": "completed", "comment": comment }))
+                }
+                "withdraw" => {
+                    let reason =
+                        canary(format!("The family stays, ref WZ{i:02}"), FieldGroup::Review);
+                    (be, json!({ "action": "withdraw", "reason": reason }))
+                }
+                "cancel" => {
+                    let comment =
+                        canary(format!("Left for Germany, ref KZ{i:02}"), FieldGroup::Review);
+                    (sem, json!({ "action": "cancel", "reason": "absconded", "comment": comment }))
+                }
                 other => panic!("unknown step {other}"),
             };
             case = step(app, token, &case, body).await;
@@ -497,11 +551,35 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             information_request = Some(asked["id"].as_str().expect("id").parse().expect("uuid"));
             secrets.push(Secret { text: question, case: i, part: Part::InformationQuestion });
         }
-        if status == "cancelled" {
-            let body = json!({ "reason": "non_departure", "amount_rappen": 170000 });
+        if status == "departed" {
+            let comment = format!("Seen in Basel again, ref LZ{i:02}");
+            let body = json!({ "reason": "re_entry", "amount_rappen": 170000, "comment": comment });
             let added = app.post(&format!("/v1/cases/{id}/reclaims"), Some(sem), &body).await;
             let added = must(added, StatusCode::CREATED, "reclaim").await;
             reclaim = Some((i, added["id"].as_str().expect("id").parse().expect("uuid")));
+            secrets.push(Secret { text: comment, case: i, part: Part::Case(FieldGroup::Review) });
+        }
+        if status == "reintegration" {
+            let mission = tokens.of("mission.iq@demo.test");
+            let purpose = format!("Tools for a bakery, ref PZ{i:02}");
+            let outcome = format!("The bakery sells bread, ref OZ{i:02}");
+            let today = today();
+            for (path, body) in [
+                (
+                    "disbursements",
+                    json!({ "amount_rappen": 50000, "purpose": purpose, "paid_on": today }),
+                ),
+                (
+                    "monitoring-visits",
+                    json!({ "due_on": today, "done_on": today, "outcome": outcome }),
+                ),
+            ] {
+                let added = app.post(&format!("/v1/cases/{id}/{path}"), Some(mission), &body).await;
+                must(added, StatusCode::CREATED, path).await;
+            }
+            for text in [purpose, outcome] {
+                secrets.push(Secret { text, case: i, part: Part::Case(FieldGroup::Reintegration) });
+            }
         }
         assert_eq!(
             case["status"],
@@ -594,13 +672,14 @@ async fn snapshots(app: &TestApp, fixture: &Fixture) -> Vec<Snapshot> {
 /// The signed-in callers of [`CALLERS`], with their actors as the policy sees them.
 struct Caller {
     email: Option<&'static str>,
+    label: String,
     token: Option<String>,
     actor: Option<Actor>,
 }
 
 impl Caller {
-    fn name(&self) -> &'static str {
-        self.email.map_or("anonymous", |e| e.trim_end_matches("@demo.test"))
+    fn name(&self) -> &str {
+        &self.label
     }
 }
 
@@ -615,7 +694,8 @@ async fn callers(app: &TestApp, tokens: &Tokens) -> Vec<Caller> {
                 (Some(tokens.of(email).to_owned()), Some(actor.expect("active")))
             }
         };
-        callers.push(Caller { email, token, actor });
+        let label = email.map_or("anonymous", |e| e.trim_end_matches("@demo.test")).to_owned();
+        callers.push(Caller { email, label, token, actor });
     }
     callers
 }
@@ -915,10 +995,8 @@ fn may_see(
     let reads = policy::decide(actor, Operation::ReadCase, Some(&facts)) == Decision::Allow;
     let view = policy::case_view(actor);
     match secret.part {
-        Part::Identity | Part::SharedNote => reads,
-        Part::AsylumProcedure => reads && view.asylum_procedure,
-        Part::Medical => reads && view.medical == MedicalView::Full,
-        Part::Review => reads && view.review,
+        Part::SharedNote => reads,
+        Part::Case(group) => reads && view.allows(group),
         Part::InstitutionNote => reads && actor.institution_id == fixture.bern_service,
         Part::InformationQuestion => {
             policy::information_request_scope(actor).includes(facts.counselling_service_id)
@@ -1113,17 +1191,23 @@ async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leak
         fixture.cases.len(),
         failures.len()
     );
+    assert_seen_and_unfailed(&fixture, &received, &failures, "differ from the policy or leak data");
+}
+
+/// Every text of the fixture reached a caller allowed to see it (so that a leak of it would
+/// show), and no answer failed.
+fn assert_seen_and_unfailed(fixture: &Fixture, received: &[bool], failures: &[String], what: &str) {
     let never: Vec<&str> = fixture
         .secrets
         .iter()
-        .zip(&received)
+        .zip(received)
         .filter(|(_, received)| !**received)
         .map(|(s, _)| s.text.as_str())
         .collect();
     assert!(never.is_empty(), "no caller ever received {never:?}, so no leak of it would show");
     assert!(
         failures.is_empty(),
-        "{} answers differ from the policy or leak data:\n{}",
+        "{} answers {what}:\n{}",
         failures.len(),
         failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
     );
@@ -1311,4 +1395,140 @@ async fn no_list_search_or_refusal_reveals_a_case_outside_the_callers_scope(pool
 
 fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A service account of every scope at every institution that may hold it, signed in with
+/// the client-credentials grant.
+async fn service_callers(app: &TestApp, admin: &str) -> Vec<Caller> {
+    let institutions: Vec<(Uuid, String)> = sqlx::query_as(
+        "select distinct on (kind) id, kind::text from institutions where active \
+         order by kind, name in ('Rückkehrberatung Kanton Bern', 'IOM Iraq') desc, name",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("institutions");
+    let mut callers = Vec::new();
+    for (institution, kind) in institutions {
+        for scope in Scope::ALL {
+            let body = json!({ "institution_id": institution, "name": format!("Canary {kind} {}", scope.as_str()),
+                "scopes": [scope.as_str()] });
+            let created = app.post("/v1/service-accounts", Some(admin), &body).await;
+            if created.status == StatusCode::UNPROCESSABLE_ENTITY {
+                // A scope this kind of institution may not hold.
+                continue;
+            }
+            let created = must(created, StatusCode::CREATED, "service account").await;
+            let form = format!(
+                "grant_type=client_credentials&client_id={}&client_secret={}",
+                created["client_id"].as_str().expect("client id"),
+                url_encode(created["client_secret"].as_str().expect("secret")),
+            );
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/v1/auth/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .expect("request");
+            let token = app.send_request(request).await;
+            assert_eq!(token.status, StatusCode::OK, "{}", token.text);
+            let id: Uuid = created["id"].as_str().expect("id").parse().expect("uuid");
+            let actor = app.store.active_service_actor(id).await.expect("actor").expect("active");
+            callers.push(Caller {
+                email: None,
+                label: format!("{kind} service account with {}", scope.as_str()),
+                token: Some(token.body["access_token"].as_str().expect("token").to_owned()),
+                actor: Some(actor),
+            });
+        }
+    }
+    callers
+}
+
+/// The canary test: every restricted field of cases in every status holds a text found
+/// nowhere else (the fixture's secrets, each of a field group of the access policy); every
+/// documented read — JSON and CSV, history, entitlement, notes, statistics, the access log
+/// and its export — is called by every demo role and by a service account of every scope at
+/// every kind of institution; each text may appear only in answers to a caller whose view
+/// of that case allows its field group. A read of the OpenAPI document without an entry in
+/// [`ENTRIES`] fails the first matrix test.
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn every_read_gives_every_role_and_service_account_only_the_field_groups_it_may_see(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool).await;
+    let mut tokens = Vec::new();
+    for email in CALLERS.into_iter().flatten() {
+        tokens.push((email, app.login(email).await));
+    }
+    let tokens = Tokens(tokens);
+    let fixture = fixture(&app, &tokens).await;
+    let mut callers = callers(&app, &tokens).await;
+    let accounts = service_callers(&app, tokens.of("admin@demo.test")).await;
+    let scopes_seen: std::collections::BTreeSet<&str> = accounts
+        .iter()
+        .filter_map(|c| match &c.actor.as_ref()?.kind {
+            retour_domain::ActorKind::ServiceAccount { scopes } => Some(scopes[0].as_str()),
+            retour_domain::ActorKind::User { .. } => None,
+        })
+        .collect();
+    assert_eq!(scopes_seen.len(), Scope::ALL.len(), "a service account of every scope");
+    let accounts_count = accounts.len();
+    callers.extend(accounts);
+    let snapshots = snapshots(&app, &fixture).await;
+
+    let reads: Vec<(String, String)> = documented_operations()
+        .into_iter()
+        .filter(|(method, _, _)| method == "GET")
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let mut failures = Vec::new();
+    let mut received = vec![false; fixture.secrets.len()];
+    let mut requests = 0;
+    for (method, path) in &reads {
+        let (_, _, call) = ENTRIES
+            .iter()
+            .find(|(m, p, _)| m == method && p == path)
+            .unwrap_or_else(|| panic!("{method} {path} has no entry in ENTRIES"));
+        for caller in &callers {
+            for target in targets(*call, &fixture) {
+                let out =
+                    request(*call, path, target, &fixture, &snapshots, caller.actor.as_ref(), 0);
+                let response = send(&app, &out, caller.token.as_deref()).await;
+                requests += 1;
+                for (i, secret) in fixture.secrets.iter().enumerate() {
+                    received[i] |= response.text.contains(&secret.text);
+                }
+                let leaked = leaks(&response.text, caller.actor.as_ref(), &fixture, &snapshots);
+                for secret in leaked {
+                    failures.push(format!(
+                        "GET {} as {} ({target:?}): {} leaks {:?} ({:?}) of the {} case",
+                        out.path,
+                        caller.name(),
+                        response.status.as_u16(),
+                        secret.text,
+                        secret.part,
+                        fixture.cases[secret.case].label
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "canary matrix: {} texts of {} kinds (field groups, notes, information requests) over {} cases × {} reads × {} \
+         callers ({} roles, no one, {accounts_count} service accounts) = {requests} requests, \
+         {} leaks",
+        fixture.secrets.len(),
+        fixture
+            .secrets
+            .iter()
+            .map(|s| format!("{:?}", s.part))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        fixture.cases.len(),
+        reads.len(),
+        callers.len(),
+        CALLERS.len() - 1,
+        failures.len()
+    );
+    assert_seen_and_unfailed(&fixture, &received, &failures, "leak");
 }

@@ -672,7 +672,7 @@ async fn a_case_is_withdrawn_or_cancelled_and_then_takes_nothing(pool: PgPool) {
     assert_eq!(
         cancelled["ending"],
         json!({ "kind": "cancelled", "reason": "absconded",
-        "comment": null, "ended_by": user_id(&pool, SEM).await,
+        "ended_by": user_id(&pool, SEM).await,
         "ended_at": cancelled["ending"]["ended_at"] })
     );
     for token in [&team.be, &team.sem, &team.repat, &team.iom] {
