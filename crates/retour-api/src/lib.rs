@@ -134,7 +134,11 @@ impl AppState {
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
         (name = "statistics", description = "Figures and CSV exports for SEM, IOM Bern and the cantons; for service accounts, figures over fewer than 5 cases are withheld (null, `suppressed: true`)"),
     ),
-    components(schemas(error::Problem)),
+    components(schemas(
+        error::Problem,
+        retour_domain::statistics::Period,
+        retour_domain::statistics::PeriodOf
+    )),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
