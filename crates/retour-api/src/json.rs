@@ -1,7 +1,6 @@
 //! A `Json` extractor whose rejections are problem documents naming what is wrong.
 
 use axum::body::Bytes;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -57,7 +56,124 @@ fn nul_errors(bytes: &[u8]) -> Vec<FieldError> {
 /// answers as [`Json`]: 400 when it is not JSON, 422 naming the field when it has the wrong
 /// shape.
 pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    axum::Json::<T>::from_bytes(bytes).map(|axum::Json(value)| value).map_err(rejection_to_error)
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        if error.inner().is_data() {
+            ApiError::Validation(vec![field_error(
+                &error.path().to_string(),
+                &error.inner().to_string(),
+            )])
+        } else {
+            ApiError::BadRequest(format!("the body is not valid JSON: {}", error.inner()))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
+    Ok(value)
+}
+
+/// Reads `value` (a parsed body, e.g. after a merge patch) as `T`, naming the field of any
+/// value of the wrong shape.
+pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        ApiError::Validation(vec![field_error(
+            &error.path().to_string(),
+            &error.inner().to_string(),
+        )])
+    })
+}
+
+/// A field error from where deserialising failed (`persons[0].sex`, `.` for the body) and
+/// serde's message: the field's path, a stable code — `required`, `unknown_field`,
+/// `invalid_type`, `invalid_value`, `invalid_length` — and a sentence saying what to send.
+pub(crate) fn field_error(path: &str, message: &str) -> FieldError {
+    let message = strip_position(message);
+    let join = |name: &str| match path {
+        "." | "" => name.to_owned(),
+        path if path == name || path.ends_with(&format!(".{name}")) => path.to_owned(),
+        path => format!("{path}.{name}"),
+    };
+    let at = if matches!(path, "." | "") { "body".to_owned() } else { path.to_owned() };
+    if let Some(name) = quoted_after(message, "missing field ") {
+        let field = join(name);
+        let text = format!("{field} is required");
+        return FieldError::new(field, "required", text);
+    }
+    if let Some(name) = quoted_after(message, "unknown field ") {
+        let field = join(name);
+        let expected = message.split_once(", expected ").map(|(_, e)| names(e));
+        let text = match expected {
+            Some(expected) => format!("{field} is not a field here; the fields are: {expected}"),
+            None => format!("{field} is not a field here"),
+        };
+        return FieldError::new(field, "unknown_field", text);
+    }
+    if let Some(value) = quoted_after(message, "unknown variant ") {
+        let expected =
+            message.split_once(", expected ").map_or_else(String::new, |(_, e)| names(e));
+        let text = format!("{at} must be one of: {expected} (not {value:?})");
+        return FieldError::new(at, "invalid_value", text);
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
+        let text = format!("{at} must be {}, not {}", kind(expected), kind(got));
+        return FieldError::new(at, "invalid_type", text);
+    }
+    if let Some(rest) = message.strip_prefix("invalid length ") {
+        let expected = rest.split_once(", expected ").map_or(rest, |(_, e)| e);
+        let text = format!("{at} must have {expected}");
+        return FieldError::new(at, "invalid_length", text);
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        let expected = rest.split_once(", expected ").map_or(rest, |(_, e)| e);
+        let text = format!("{at} must be {expected}");
+        return FieldError::new(at, "invalid_value", text);
+    }
+    let text = format!("{at}: {message}");
+    FieldError::new(at, "invalid_value", text)
+}
+
+/// serde_json's message without its " at line 1 column 64".
+fn strip_position(message: &str) -> &str {
+    match message.rsplit_once(" at line ") {
+        Some((head, tail))
+            if tail.split_once(" column ").is_some_and(|(l, c)| {
+                l.bytes().all(|b| b.is_ascii_digit()) && c.bytes().all(|b| b.is_ascii_digit())
+            }) =>
+        {
+            head
+        }
+        _ => message,
+    }
+}
+
+/// The name between backquotes right after `prefix` at the start of `message`.
+fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    message.strip_prefix(prefix)?.strip_prefix('`')?.split_once('`').map(|(name, _)| name)
+}
+
+/// serde's "one of `a`, `b`" or "`a` or `b`" as "a, b".
+fn names(expected: &str) -> String {
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    if names.is_empty() { expected.to_owned() } else { names.join(", ") }
+}
+
+/// serde's description of a type or of a value's type, for people.
+fn kind(description: &str) -> String {
+    let word = description.split([' ', '`']).next().unwrap_or(description);
+    match word {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "integer" => {
+            "an integer".to_owned()
+        }
+        "f32" | "f64" | "floating" => "a number".to_owned(),
+        "string" | "char" => "a string".to_owned(),
+        "boolean" => "true or false".to_owned(),
+        "sequence" => "an array".to_owned(),
+        "map" | "struct" => "an object".to_owned(),
+        "unit" | "null" => "null".to_owned(),
+        _ => description.to_owned(),
+    }
 }
 
 /// `application/json` or any `application/*+json`, parameters aside.
@@ -125,24 +241,6 @@ fn nul_fields(value: &serde_json::Value, path: &mut String, errors: &mut Vec<Fie
     }
 }
 
-fn rejection_to_error(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        JsonRejection::JsonDataError(e) => ApiError::Validation(vec![data_error(&e.body_text())]),
-        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::PayloadTooLarge
-        }
-        other => ApiError::BadRequest(other.body_text()),
-    }
-}
-
-/// A field error from serde's message, which names the field path and what was expected.
-pub(crate) fn data_error(text: &str) -> retour_domain::FieldError {
-    let code = if text.contains("unknown field `") { "unknown_field" } else { "invalid_value" };
-    retour_domain::FieldError::new(data_error_field(text), code, text)
-}
-
 /// Extracts the field path from axum's "Failed to deserialize the JSON body into the target
 /// type: persons[0].sex: unknown variant …" message (or its query-string twin), completing it
 /// with the name of a missing field; `body` when the message names none.
@@ -178,7 +276,88 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{data_error_field, has_nul_escape, nul_fields};
+    use super::{data_error_field, field_error, from_bytes, has_nul_escape, nul_fields};
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "only deserialised")]
+    struct Person {
+        surname: String,
+        age: i64,
+        sex: Sex,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Sex {
+        Female,
+        Male,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[expect(dead_code, reason = "only deserialised")]
+    struct Household {
+        persons: Vec<Person>,
+    }
+
+    /// The one field error of deserialising `body` as a household.
+    fn error_of(body: &str) -> (String, String, String) {
+        match from_bytes::<Household>(body.as_bytes()) {
+            Err(crate::ApiError::Validation(errors)) => {
+                let e = &errors[0];
+                (e.field.clone(), e.code.clone(), e.message.clone())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_names_the_field_and_says_what_to_send() {
+        let person = r#""surname": "A", "age": 3, "sex": "male""#;
+        let (field, code, message) = error_of(r#"{"persons": [{"surname": "A", "sex": "male"}]}"#);
+        assert_eq!((field.as_str(), code.as_str()), ("persons[0].age", "required"));
+        assert_eq!(message, "persons[0].age is required");
+        let (field, code, message) =
+            error_of(r#"{"persons": [{"surname": "A", "age": "three", "sex": "male"}]}"#);
+        assert_eq!((field.as_str(), code.as_str()), ("persons[0].age", "invalid_type"));
+        assert_eq!(message, "persons[0].age must be an integer, not a string");
+        let (field, code, message) =
+            error_of(&format!(r#"{{"persons": [{{{person}, "canton": "BE"}}]}}"#));
+        assert_eq!((field.as_str(), code.as_str()), ("persons[0].canton", "unknown_field"));
+        assert_eq!(
+            message,
+            "persons[0].canton is not a field here; the fields are: surname, age, sex"
+        );
+        let (field, code, message) =
+            error_of(r#"{"persons": [{"surname": "A", "age": 3, "sex": "x"}]}"#);
+        assert_eq!((field.as_str(), code.as_str()), ("persons[0].sex", "invalid_value"));
+        assert_eq!(message, r#"persons[0].sex must be one of: female, male (not "x")"#);
+        let (field, code, _) = error_of(r#"{"persons": {}}"#);
+        assert_eq!((field.as_str(), code.as_str()), ("persons", "invalid_type"));
+        for (_, _, message) in [error_of(r#"{"persons": 1}"#), error_of(r#"{}"#)] {
+            assert!(!message.contains("line") && !message.contains("column"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_a_bad_request() {
+        for body in ["{", r#"{"persons": []} {}"#, "nonsense", ""] {
+            assert!(
+                matches!(
+                    from_bytes::<Household>(body.as_bytes()),
+                    Err(crate::ApiError::BadRequest(_))
+                ),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_body_itself_is_named_body() {
+        let error = field_error(".", "invalid type: sequence, expected struct Household");
+        assert_eq!(error.field, "body");
+        assert_eq!(error.message, "body must be an object, not an array");
+    }
 
     #[test]
     fn a_nul_escape_is_found_but_an_escaped_backslash_is_not_one() {

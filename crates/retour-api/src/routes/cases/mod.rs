@@ -167,6 +167,17 @@ fn check_if_match(headers: &HeaderMap, current: i32) -> Result<(), ApiError> {
     if values.is_empty() || values.contains(&"*") {
         return Err(ApiError::PreconditionRequired);
     }
+    // An entity tag is quoted (`"3"`, or weak `W/"3"`): a bare `3` is a malformed header,
+    // not an old version.
+    if let Some(bare) =
+        values.iter().find(|v| !(v.ends_with('"') && (v.starts_with('"') || v.starts_with("W/\""))))
+    {
+        return Err(ApiError::validation(
+            "If-Match",
+            "invalid_format",
+            format!("If-Match must be the ETag in double quotes, e.g. \"3\", not {bare}"),
+        ));
+    }
     // Weak ETags never match (RFC 9110 strong comparison).
     let matches = values.iter().any(|v| {
         v.strip_prefix('"')
@@ -259,8 +270,7 @@ fn apply_merge_patch<T: DeserializeOwned>(
     patch: &serde_json::Value,
 ) -> Result<T, ApiError> {
     json_patch::merge(&mut document, patch);
-    serde_path_to_error::deserialize(document)
-        .map_err(|e| ApiError::Validation(vec![crate::json::data_error(&e.to_string())]))
+    crate::json::from_value(document)
 }
 
 /// Refuses top-level keys of a merge patch that are not among `editable`, naming each.
