@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -51,12 +51,13 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("no-store"),
             ))
-            .layer(middleware::from_fn(problem_for_bare_errors))
+            .layer(middleware::from_fn_with_state(config.body_limit, problem_for_bare_errors))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 config.request_timeout,
             ))
             .layer(middleware::from_fn(refuse_nul_in_query))
+            .layer(middleware::from_fn(refuse_unacceptable))
             .layer(DefaultBodyLimit::disable())
             .layer(RequestBodyLimitLayer::new(config.body_limit)),
     );
@@ -107,11 +108,68 @@ async fn refuse_nul_in_query(request: Request, next: Next) -> Response {
     }
 }
 
+/// The paths whose answers can also be CSV (`Accept: text/csv`).
+const CSV_PATHS: [&str; 2] = ["/v1/audit-events", "/v1/stats/"];
+
+/// Whether an `Accept` header's media ranges (parameters aside; `q=0` is not honoured as a
+/// refusal) allow an answer of the API at `path`: JSON, a problem document, or CSV where
+/// the resource exports it.
+fn acceptable(accept: &str, path: &str) -> bool {
+    let csv = CSV_PATHS.iter().any(|prefix| path.starts_with(prefix));
+    accept.split(',').any(|range| {
+        let essence = range.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "" | "*/*" | "application/*" | "application/json" | "application/problem+json" => true,
+            "text/*" | "text/csv" => csv,
+            _ => false,
+        }
+    })
+}
+
+/// 406 for a request to the API whose `Accept` allows nothing the API answers, before any
+/// handler runs.
+async fn refuse_unacceptable(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let mut accepts = request.headers().get_all(header::ACCEPT).iter().peekable();
+    let refused = path.starts_with("/v1/")
+        && accepts.peek().is_some()
+        && !accepts.any(|v| v.to_str().is_ok_and(|accept| acceptable(accept, path)));
+    if !refused {
+        return next.run(request).await;
+    }
+    let detail = if CSV_PATHS.iter().any(|prefix| path.starts_with(prefix)) {
+        "this resource answers application/json or text/csv; send an Accept header that allows one"
+    } else {
+        "this resource answers application/json; send an Accept header that allows it"
+    };
+    problem_response(&problem(
+        StatusCode::NOT_ACCEPTABLE,
+        "not_acceptable",
+        detail.to_owned(),
+        Vec::new(),
+    ))
+}
+
 /// Turns error responses that did not come from a handler (axum's 405, the body limit's 413,
-/// the timeout's 503) into problem documents, so every error has one shape.
-async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+/// the timeout's 503) into problem documents, so every error has one shape. A 413, from the
+/// limit layer or a handler, states the limit.
+async fn problem_for_bare_errors(
+    State(body_limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        let detail = format!(
+            "the request body is larger than the limit of {body_limit} bytes; send a smaller one"
+        );
+        let (parts, _) = response.into_parts();
+        let mut rendered =
+            problem_response(&problem(status, "payload_too_large", detail, Vec::new()));
+        rendered.extensions_mut().extend(parts.extensions);
+        return rendered;
+    }
     // Handlers answer JSON: problem documents, or RFC 6749 errors at the token endpoint.
     let from_handler = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
         let v = v.as_bytes();
@@ -146,4 +204,21 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         }
     }
     rendered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable;
+
+    #[test]
+    fn json_problem_documents_and_csv_exports_are_acceptable_where_they_are_answered() {
+        assert!(acceptable("application/json", "/v1/cases"));
+        assert!(acceptable("text/html, application/xhtml+xml, */*;q=0.8", "/v1/cases"));
+        assert!(acceptable("application/problem+json", "/v1/cases"));
+        assert!(acceptable("text/csv", "/v1/stats/cases"));
+        assert!(acceptable("text/csv; charset=utf-8", "/v1/audit-events"));
+        assert!(!acceptable("text/csv", "/v1/cases"));
+        assert!(!acceptable("application/xml", "/v1/cases"));
+        assert!(!acceptable("text/html", "/v1/stats/cases"));
+    }
 }
