@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, latency histograms and pool usage.
+//! Prometheus metrics: requests by route and status, latency histograms, pool usage and the
+//! process (CPU, memory, open files, threads), each with its HELP text.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -32,6 +33,7 @@ fn handle() -> &'static PrometheusHandle {
                 if metrics::set_global_recorder(recorder).is_err() {
                     tracing::warn!("a metrics recorder was already installed");
                 }
+                describe();
                 handle
             }
             Err(error) => {
@@ -40,6 +42,42 @@ fn handle() -> &'static PrometheusHandle {
             }
         }
     })
+}
+
+/// The HELP text of every metric the server records.
+fn describe() {
+    use metrics::Unit;
+    metrics::describe_counter!(
+        "http_requests_total",
+        Unit::Count,
+        "HTTP requests answered, by method, route template and status"
+    );
+    metrics::describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time from receiving a request to answering it, by method, route template and status"
+    );
+    metrics::describe_gauge!(
+        "db_pool_connections",
+        Unit::Count,
+        "Open connections of the PostgreSQL pool"
+    );
+    metrics::describe_gauge!(
+        "db_pool_idle_connections",
+        Unit::Count,
+        "Idle connections of the PostgreSQL pool"
+    );
+    metrics::describe_gauge!(
+        "db_pool_max_connections",
+        Unit::Count,
+        "Most connections the PostgreSQL pool opens"
+    );
+    process_collector().describe();
+}
+
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -55,6 +93,7 @@ async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("db_pool_max_connections")
         .set(f64::from(state.store().pool().options().get_max_connections()));
     let handle = handle();
+    process_collector().collect();
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
 }

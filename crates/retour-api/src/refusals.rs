@@ -1,4 +1,6 @@
-//! Every refusal on case data or administration leaves one access-log event.
+//! Each request to a documented route leaves one INFO log line (method, route template,
+//! status, latency, request id, actor id — nothing personal), and every refusal on case data
+//! or administration leaves one access-log event.
 //!
 //! Handlers record the refusals they decide (out of scope, forbidden) with their own action
 //! names. Everything else a request can be refused with — a missing token, a stale
@@ -107,7 +109,8 @@ fn resource_of(template: &str, path: &str) -> Option<(&'static str, Uuid)> {
     found
 }
 
-/// Runs the request with an access-log trail and records its refusal when no handler did.
+/// Runs the request with an access-log trail, logs it, and records its refusal when no
+/// handler did.
 pub(crate) async fn record_refusals(
     State((state, operations)): State<(AppState, Operations)>,
     matched: Option<MatchedPath>,
@@ -119,9 +122,19 @@ pub(crate) async fn record_refusals(
     let (mut parts, body) = request.into_parts();
     let Ok(meta) = RequestMeta::from_request_parts(&mut parts, &()).await;
     let request = Request::from_parts(parts, body);
+    let started = std::time::Instant::now();
     let (response, trail) = trail::watch(next.run(request)).await;
     let Some(template) = matched.as_ref().map(MatchedPath::as_str) else { return response };
     let status = response.status();
+    tracing::info!(
+        method = %method,
+        route = template,
+        status = status.as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = meta.request_id.as_deref().unwrap_or_default(),
+        actor_id = trail.actor.as_ref().and_then(|a| a.id).map(|id| id.to_string()).unwrap_or_default(),
+        "request"
+    );
     if trail.refusal_recorded || !is_logged(&method, template, status) {
         return response;
     }
