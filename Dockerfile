@@ -1,6 +1,17 @@
-# Multi-stage build of the `retour` binary.
-FROM rust:1.95-bookworm AS build
+# Multi-stage build of the `retour` binary. The dependencies are compiled in a layer of their
+# own (cargo-chef's recipe holds only the manifests and the lock file), so a change to
+# Retour's sources rebuilds Retour, not its few hundred dependencies.
+FROM rust:1.95-bookworm AS chef
+RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /src
+
+FROM chef AS plan
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
+
+FROM chef AS build
+COPY --from=plan /src/recipe.json recipe.json
+RUN cargo chef cook --release --locked --recipe-path recipe.json --bin retour
 COPY . .
 RUN cargo build --release --locked --bin retour
 

@@ -756,7 +756,7 @@ async fn every_validation_rule_answers_422_naming_the_field_and_stores_nothing(p
             "wrong type",
             json!({"persons": [{"travelling": "yes"}]}),
             "persons[0].travelling",
-            "invalid_value",
+            "invalid_type",
         ),
     ];
     for (name, change, field, code) in cases {

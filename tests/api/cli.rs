@@ -145,3 +145,24 @@ fn bad_sign_in_settings_stop_the_command_with_one_line_naming_the_variable() {
         .expect("run retour");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// The README's run command, `cargo run -- serve --demo`, serves the database `retour`: the
+/// binary's default, and no cargo configuration hands `cargo run` another DATABASE_URL (the
+/// test suite's server is named in `.env`, which only sqlx's test harness reads).
+#[test]
+fn the_quick_start_serves_the_retour_database() {
+    let help = Command::new(env!("CARGO_BIN_EXE_retour"))
+        .args(["serve", "--help"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("retour serve --help");
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("[default: postgres://postgres@127.0.0.1:5432/retour]"), "{text}");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for config in [".cargo/config.toml", ".cargo/config"] {
+        let text = std::fs::read_to_string(root.join(config)).unwrap_or_default();
+        assert!(!text.contains("DATABASE_URL"), "{config} would set DATABASE_URL for cargo run");
+    }
+    let env = std::fs::read_to_string(root.join(".env")).expect(".env");
+    assert!(env.lines().any(|l| l.starts_with("DATABASE_URL=")), "{env}");
+}

@@ -176,7 +176,7 @@ async fn logout_takes_no_body_null_or_an_object_and_names_a_wrong_field(pool: Pg
     }
     let token = app.login("sem@demo.test").await;
     let response = app.post("/v1/auth/logout", Some(&token), &json!({"refresh_token": 42})).await;
-    assert_fields(&response, &[("refresh_token", "invalid_value")]);
+    assert_fields(&response, &[("refresh_token", "invalid_type")]);
     let response = app
         .send_request(
             Request::post("/v1/auth/logout")

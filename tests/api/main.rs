@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod cases;
 mod cli;
+mod contract;
 mod entitlement;
 mod fixtures;
 mod foundation;
