@@ -1,8 +1,8 @@
 //! The plausible range of every date and amount a client sends: year 0 and negative years
-//! never reach the database, events lie within a few years of today, and a visit done says
-//! what it found.
+//! never reach the database, events lie within a few years of today, a reclaim never exceeds
+//! what was paid out, and a visit done says what it found.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use chrono::{Days, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -11,8 +11,8 @@ use crate::cases::{case_body, count, open_case};
 use crate::common::{TestApp, TestResponse};
 use crate::limits::assert_names;
 use crate::workflow::{
-    Team, act, approval, approved_case, booking, departure, id_of, ready, reintegration_case,
-    transition,
+    Team, act, approval, approved_case, booking, departed_case, departure, id_of, ready,
+    reintegration_case, transition,
 };
 
 /// Year 0 (which PostgreSQL would store as 1 BC) and a negative year, as clients write them.
@@ -137,6 +137,60 @@ async fn a_departure_in_year_one_and_a_declaration_signed_in_0001_are_refused(po
     // Refused, the case did not move.
     let case = app.get(&format!("/v1/cases/{}", id_of(&booked)), Some(&team.repat)).await;
     assert_eq!(case.body["status"], "travel_booked", "{}", case.text);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_reclaim_is_at_most_what_was_paid_out_also_across_several_reclaims(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let team = Team::new(&app).await;
+    // Paid at the departure: CHF 1,500 start-up cash and CHF 200 travel money.
+    let case = departed_case(&app, &team, "12345678", &approval()).await;
+    let url = format!("/v1/cases/{}/reclaims", id_of(&case));
+    let reclaim = |amount: i64| json!({ "reason": "re_entry", "amount_rappen": amount });
+
+    let million = app.post(&url, Some(&team.sem), &reclaim(100_000_000)).await;
+    assert_names(&million, "amount_rappen", "exceeds_paid_out");
+    assert_eq!(count(&pool, "case_reclaims").await, 0);
+
+    let first = app.post(&url, Some(&team.sem), &reclaim(100_000)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    // CHF 700 remain; a settled reclaim still counts, a waived one does not.
+    let second = app.post(&url, Some(&team.sem), &reclaim(70_001)).await;
+    assert_names(&second, "amount_rappen", "exceeds_paid_out");
+    let first_url = format!("{url}/{}", first.body["id"].as_str().expect("id"));
+    let settle = json!({ "status": "settled" });
+    let settled = app.send(Method::PATCH, &first_url, Some(&team.sem), Some(&settle), &[]).await;
+    assert_eq!(settled.status, StatusCode::OK, "{}", settled.text);
+    assert_names(
+        &app.post(&url, Some(&team.sem), &reclaim(70_001)).await,
+        "amount_rappen",
+        "exceeds_paid_out",
+    );
+    let rest = app.post(&url, Some(&team.sem), &reclaim(70_000)).await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text);
+    let rest_url = format!("{url}/{}", rest.body["id"].as_str().expect("id"));
+    let waive = json!({ "status": "waived" });
+    let waived = app.send(Method::PATCH, &rest_url, Some(&team.sem), Some(&waive), &[]).await;
+    assert_eq!(waived.status, StatusCode::OK, "{}", waived.text);
+    let again = app.post(&url, Some(&team.sem), &reclaim(70_000)).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(count(&pool, "case_reclaims").await, 3);
+
+    // The disbursements of a reintegration count as paid out too.
+    let case = reintegration_case(&app, &team, "23456789").await;
+    let paid = json!({ "amount_rappen": 120_000, "purpose": "Tools", "paid_on": days_ago(1) });
+    let disbursed = app
+        .post(&format!("/v1/cases/{}/disbursements", id_of(&case)), Some(&team.mission), &paid)
+        .await;
+    assert_eq!(disbursed.status, StatusCode::CREATED, "{}", disbursed.text);
+    let url = format!("/v1/cases/{}/reclaims", id_of(&case));
+    assert_names(
+        &app.post(&url, Some(&team.sem), &reclaim(290_001)).await,
+        "amount_rappen",
+        "exceeds_paid_out",
+    );
+    let all = app.post(&url, Some(&team.sem), &reclaim(290_000)).await;
+    assert_eq!(all.status, StatusCode::CREATED, "{}", all.text);
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
