@@ -423,6 +423,8 @@ async fn service_accounts_read_the_log_only_with_the_events_read_scope(pool: PgP
         let mut claims =
             Claims::new(&TokenConfig::default(), id, Subject::ServiceAccount, oversight);
         claims.scope = Some(scopes.join(" "));
+        // The account's first client secret.
+        claims.secret_generation = Some(1);
         tokens.push(token::sign(&keys, &claims).expect("token"));
     }
     let allowed = app.get("/v1/audit-events", Some(&tokens[0])).await;

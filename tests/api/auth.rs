@@ -162,6 +162,26 @@ async fn a_change_made_by_another_process_ends_kept_tokens_when_the_database_ann
     .expect("revoke");
     assert!(refused_soon(&app, &iom).await, "a signed-out token still works");
 
+    // A session ended and a client secret rotated in psql end their tokens too.
+    let auditor = app.login("auditor@demo.test").await;
+    assert_eq!(app.get("/v1/me", Some(&auditor)).await.status, StatusCode::OK);
+    let session = crate::tokens::decode_part(&auditor, 1)["sid"].as_str().expect("sid").to_owned();
+    sqlx::query("update sessions set ended_at = now(), end_reason = 'logout' where id = $1::uuid")
+        .bind(&session)
+        .execute(&pool)
+        .await
+        .expect("end the session");
+    assert!(refused_soon(&app, &auditor).await, "a token of an ended session still works");
+
+    let (_, client_id, secret) = crate::tokens::service_account(&app, &["stats:read"]).await;
+    let integrator = crate::tokens::grant(&app, &client_id, &secret).await;
+    assert_eq!(app.get("/v1/me", Some(&integrator)).await.status, StatusCode::NOT_FOUND);
+    sqlx::query("update service_accounts set secret_generation = secret_generation + 1")
+        .execute(&pool)
+        .await
+        .expect("rotate");
+    assert!(refused_soon(&app, &integrator).await, "a token of a rotated secret still works");
+
     let mission = app.login("mission.iq@demo.test").await;
     assert_eq!(app.get("/v1/me", Some(&mission)).await.status, StatusCode::OK);
     sqlx::query("update institutions set active = false where name = 'IOM Iraq'")
@@ -192,7 +212,7 @@ async fn a_refresh_token_works_once_and_its_reuse_revokes_the_family(pool: PgPoo
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
-async fn logout_revokes_the_access_and_refresh_tokens(pool: PgPool) {
+async fn logout_ends_the_access_and_refresh_tokens(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let login = app.login_response("sem@demo.test").await;
     let access = login.body["access_token"].as_str().expect("access");

@@ -15,7 +15,7 @@ use crate::workflow::{
 
 /// Asserts a 422 `validation_failed` naming `field` with `code` (among other fields, maybe).
 #[track_caller]
-fn assert_names(response: &TestResponse, field: &str, code: &str) {
+pub(crate) fn assert_names(response: &TestResponse, field: &str, code: &str) {
     response.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let errors = response.body["errors"].as_array().expect("errors");
     assert!(

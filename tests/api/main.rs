@@ -7,6 +7,7 @@ mod common;
 mod admin;
 mod audit;
 mod auth;
+mod bounds;
 mod cases;
 mod cli;
 mod contract;

@@ -28,10 +28,12 @@ pub(crate) fn decode_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64")).expect("json")
 }
 
-/// What a token of the demo counsellor of Bern must say to be accepted.
+/// What a token of the demo counsellor of Bern must say to be accepted: among others, the
+/// session of a real sign-in.
 struct Forge {
     user_id: Uuid,
     institution_id: Uuid,
+    session_id: Value,
     kid: String,
     real_key: EncodingKey,
     public_x: String,
@@ -45,13 +47,14 @@ impl Forge {
         .fetch_one(&app.pool)
         .await
         .expect("user");
+        let session_id = decode_part(&app.login("counsellor.be@demo.test").await, 1)["sid"].clone();
         let (kid, pem, public_x): (String, String, String) =
             sqlx::query_as("select kid, private_key_pem, public_key_x from signing_keys")
                 .fetch_one(&app.pool)
                 .await
                 .expect("key");
         let real_key = EncodingKey::from_ed_pem(pem.as_bytes()).expect("pem");
-        Self { user_id, institution_id, kid, real_key, public_x }
+        Self { user_id, institution_id, session_id, kid, real_key, public_x }
     }
 
     fn claims(&self) -> Value {
@@ -60,6 +63,7 @@ impl Forge {
             "sub": self.user_id, "iss": "retour", "aud": "retour-api",
             "iat": now, "nbf": now, "exp": now + 600, "jti": Uuid::now_v7(),
             "sub_type": "user", "role": "counsellor", "institution": self.institution_id,
+            "sid": self.session_id,
         })
     }
 
@@ -79,6 +83,11 @@ impl Forge {
 /// denied, with the request id, the client address and one of `reasons`, and nothing of the
 /// token.
 async fn assert_refused(app: &TestApp, token: &str, what: &str, reasons: &[&str]) {
+    assert_refused_as(app, token, what, reasons).await;
+}
+
+/// [`assert_refused`], returning the actor type of the event.
+async fn assert_refused_as(app: &TestApp, token: &str, what: &str, reasons: &[&str]) -> String {
     let request_id = Uuid::now_v7().to_string();
     let mut request = Request::get("/v1/me")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
@@ -91,7 +100,7 @@ async fn assert_refused(app: &TestApp, token: &str, what: &str, reasons: &[&str]
     assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{what}: {}", response.text);
     response.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(response.header("www-authenticate"), Some("Bearer"), "{what}");
-    assert_rejection_logged(app, &request_id, token, what, reasons).await;
+    assert_rejection_logged(app, &request_id, token, what, reasons).await
 }
 
 /// The one `auth.token_rejected` event of request `request_id`: denied, from the test's client
@@ -184,16 +193,23 @@ async fn expired_premature_and_misaddressed_tokens_get_401(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let forge = Forge::new(&app).await;
     let now = chrono::Utc::now().timestamp();
-    let cases: [(&str, Value, &str); 6] = [
+    let cases: [(&str, Value, &str); 9] = [
         ("expired", json!({"iat": now - 3600, "nbf": now - 3600, "exp": now - 60}), "expired"),
         ("not yet valid", json!({"nbf": now + 600, "exp": now + 1200}), "not_yet_valid"),
         ("wrong issuer", json!({"iss": "someone-else"}), "issuer"),
         ("wrong audience", json!({"aud": "another-api"}), "audience"),
         ("no expiry", json!({"exp": null}), "claims"),
+        ("a user's token without a session", json!({"sid": null}), "claims"),
+        ("another session", json!({"sid": Uuid::now_v7()}), "session_ended"),
         (
             "a service-account subject for a user",
+            json!({"sub_type": "service_account", "secret_generation": 1}),
+            "inactive",
+        ),
+        (
+            "a service-account token without a secret generation",
             json!({"sub_type": "service_account"}),
-            "inactive_or_revoked",
+            "claims",
         ),
     ];
     for (what, changes, reason) in cases {
@@ -254,7 +270,7 @@ async fn the_tokens_of_a_disabled_or_signed_out_user_are_refused_and_logged_with
         .is_success()
         .then_some(())
         .expect("signed out");
-    assert_refused(&app, &signed_out, "a signed-out token", &["inactive_or_revoked"]).await;
+    assert_refused(&app, &signed_out, "a signed-out token", &["session_ended"]).await;
 
     let login = app.login_response("counsellor.zh@demo.test").await;
     let token = login.body["access_token"].as_str().expect("token").to_owned();
@@ -263,7 +279,7 @@ async fn the_tokens_of_a_disabled_or_signed_out_user_are_refused_and_logged_with
         .execute(&app.pool)
         .await
         .expect("disable");
-    assert_refused(&app, &token, "a disabled user's token", &["inactive_or_revoked"]).await;
+    assert_refused(&app, &token, "a disabled user's token", &["inactive"]).await;
     // Its signature held, so the event names the user whose token it was.
     let (actor_type, actor_id): (String, Option<Uuid>) = sqlx::query_as(
         "select actor_type, actor_id from audit_events where action = 'auth.token_rejected' \
@@ -376,6 +392,151 @@ async fn unknown_expired_and_reused_refresh_tokens_are_refused_and_logged(pool: 
     assert!(!row.contains(second.as_str().expect("str")), "{row}");
 }
 
+// --- The end of a session -----------------------------------------------------------------
+
+/// A sign-in refreshed once: both access tokens of the session, its first refresh token
+/// (used) and its current one.
+struct RefreshedSession {
+    first_access: String,
+    second_access: String,
+    first_refresh: Value,
+    current_refresh: Value,
+}
+
+async fn sign_in_and_refresh_once(app: &TestApp, email: &str) -> RefreshedSession {
+    let login = app.login_response(email).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    let first_refresh = login.body["refresh_token"].clone();
+    let refreshed =
+        app.post("/v1/auth/refresh", None, &json!({"refresh_token": first_refresh})).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+    let access = |body: &Value| body["access_token"].as_str().expect("access token").to_owned();
+    RefreshedSession {
+        first_access: access(&login.body),
+        second_access: access(&refreshed.body),
+        first_refresh,
+        current_refresh: refreshed.body["refresh_token"].clone(),
+    }
+}
+
+/// Each token is accepted (and so, while changes are announced, kept in memory).
+async fn assert_accepted(app: &TestApp, tokens: &[&str]) {
+    for token in tokens {
+        let me = app.get("/v1/me", Some(token)).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    }
+}
+
+async fn assert_refresh_refused(app: &TestApp, refresh_token: &Value) {
+    app.post("/v1/auth/refresh", None, &json!({"refresh_token": refresh_token}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_replayed_refresh_token_ends_every_access_token_of_its_session(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.until_tokens_are_kept().await;
+    let session = sign_in_and_refresh_once(&app, "iom@demo.test").await;
+    let elsewhere = app.login("iom@demo.test").await;
+    let sid = |token: &str| decode_part(token, 1)["sid"].clone();
+    assert!(sid(&session.first_access).is_string(), "{}", decode_part(&session.first_access, 1));
+    assert_eq!(sid(&session.first_access), sid(&session.second_access), "one session");
+    assert_ne!(sid(&session.first_access), sid(&elsewhere), "another sign-in");
+    assert_accepted(&app, &[&session.first_access, &session.second_access, &elsewhere]).await;
+
+    // Someone replays the first refresh token: the whole sign-in ends at once.
+    assert_refresh_refused(&app, &session.first_refresh).await;
+    for (token, what) in [(&session.first_access, "first"), (&session.second_access, "second")] {
+        let what = format!("the {what} access token of a session whose refresh token was replayed");
+        assert_refused(&app, token, &what, &["session_ended"]).await;
+    }
+    assert_refresh_refused(&app, &session.current_refresh).await;
+    // Another sign-in of the same user is not the one copied.
+    assert_accepted(&app, &[&elsewhere]).await;
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn logout_ends_every_access_token_of_the_session_and_without_a_refresh_token_every_session(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool).await;
+    app.until_tokens_are_kept().await;
+    let session = sign_in_and_refresh_once(&app, "sem@demo.test").await;
+    let elsewhere = app.login("sem@demo.test").await;
+    assert_accepted(&app, &[&session.first_access, &session.second_access, &elsewhere]).await;
+
+    let logout = json!({"refresh_token": session.current_refresh});
+    let out = app.post("/v1/auth/logout", Some(&session.second_access), &logout).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_refused(
+        &app,
+        &session.first_access,
+        "an earlier token of the session",
+        &["session_ended"],
+    )
+    .await;
+    assert_refused(&app, &session.second_access, "the token signed out", &["session_ended"]).await;
+    assert_refresh_refused(&app, &session.current_refresh).await;
+    assert_accepted(&app, &[&elsewhere]).await;
+
+    // Without a refresh token, every sign-in of the user ends.
+    let another = app.login("sem@demo.test").await;
+    let out = app.send(Method::POST, "/v1/auth/logout", Some(&elsewhere), None, &[]).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_refused(&app, &elsewhere, "the token signed out everywhere", &["session_ended"]).await;
+    assert_refused(&app, &another, "another sign-in", &["session_ended"]).await;
+    let sessions: Vec<(Option<String>,)> = sqlx::query_as(
+        "select s.end_reason from sessions s join users u on u.id = s.user_id \
+         where u.email = 'sem@demo.test'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("sessions");
+    assert_eq!(sessions, vec![(Some("logout".to_owned()),); 3]);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_disabled_users_tokens_stay_dead_when_the_account_is_enabled_again(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.until_tokens_are_kept().await;
+    let admin = app.login("admin@demo.test").await;
+    let session = sign_in_and_refresh_once(&app, "counsellor.zh@demo.test").await;
+    assert_accepted(&app, &[&session.first_access, &session.second_access]).await;
+    let id: Uuid =
+        sqlx::query_scalar("select id from users where email = 'counsellor.zh@demo.test'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("user");
+    let set_status = |status: &'static str| {
+        let body = json!({"status": status});
+        let path = format!("/v1/users/{id}");
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.send(Method::PATCH, &path, Some(&admin), Some(&body), &[]).await }
+    };
+
+    let disabled = set_status("disabled").await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    for token in [&session.first_access, &session.second_access] {
+        assert_refused(&app, token, "a disabled user's token", &["inactive"]).await;
+    }
+    let enabled = set_status("active").await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
+    for token in [&session.first_access, &session.second_access] {
+        assert_refused(
+            &app,
+            token,
+            "a token of before the account was disabled",
+            &["session_ended"],
+        )
+        .await;
+    }
+    assert_refresh_refused(&app, &session.current_refresh).await;
+    // The user signs in afresh.
+    assert_accepted(&app, &[&app.login("counsellor.zh@demo.test").await]).await;
+}
+
 // --- The client-credentials grant ---------------------------------------------------------
 
 /// Creates a service account of IOM Bern with `scopes` as the demo admin; returns
@@ -397,6 +558,15 @@ pub async fn service_account(app: &TestApp, scopes: &[&str]) -> (String, String,
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let field = |name: &str| created.body[name].as_str().expect(name).to_owned();
     (field("id"), field("client_id"), field("client_secret"))
+}
+
+/// An access token of a service account, asked for with its credentials in the body.
+pub async fn grant(app: &TestApp, client_id: &str, secret: &str) -> String {
+    let body =
+        format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
+    let response = token_request(app, &body, &[]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    response.body["access_token"].as_str().expect("access token").to_owned()
 }
 
 async fn token_request(app: &TestApp, body: &str, headers: &[(&str, &str)]) -> TestResponse {
@@ -594,21 +764,21 @@ async fn a_disabled_service_account_gets_no_token_and_its_tokens_stop_at_once(po
     );
 }
 
+/// Rotates the secret of service account `id` as the demo admin; the answer holds the new one.
+async fn rotate_secret(app: &TestApp, id: &str) -> TestResponse {
+    let admin = app.login("admin@demo.test").await;
+    let body = json!({"rotate_secret": true});
+    let path = format!("/v1/service-accounts/{id}");
+    let rotated = app.send(Method::PATCH, &path, Some(&admin), Some(&body), &[]).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    rotated
+}
+
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn a_rotated_secret_replaces_the_old_one(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let (id, client_id, old_secret) = service_account(&app, &["stats:read"]).await;
-    let admin = app.login("admin@demo.test").await;
-    let rotated = app
-        .send(
-            Method::PATCH,
-            &format!("/v1/service-accounts/{id}"),
-            Some(&admin),
-            Some(&json!({"rotate_secret": true})),
-            &[],
-        )
-        .await;
-    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let rotated = rotate_secret(&app, &id).await;
     let new_secret = rotated.body["client_secret"].as_str().expect("new secret");
     assert_ne!(new_secret, old_secret);
     let with = |secret: &str| {
@@ -629,6 +799,43 @@ async fn a_rotated_secret_replaces_the_old_one(pool: PgPool) {
     .await
     .expect("audit");
     assert_eq!(details, json!({"fields": ["client_secret"]}));
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_service_accounts_logout_ends_the_token_it_is_made_with(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.until_tokens_are_kept().await;
+    let (_, client_id, secret) = service_account(&app, &["stats:read"]).await;
+    let token = grant(&app, &client_id, &secret).await;
+    let other_worker = grant(&app, &client_id, &secret).await;
+    for token in [&token, &other_worker] {
+        assert_eq!(app.get("/v1/institutions", Some(token)).await.status, StatusCode::OK);
+    }
+
+    let out = app.post("/v1/auth/logout", Some(&token), &json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    let actor =
+        assert_refused_as(&app, &token, "a signed-out service-account token", &["revoked"]).await;
+    assert_eq!(actor, "service_account");
+    // The account's other tokens (another worker's) end with a rotation of the secret.
+    assert_eq!(app.get("/v1/institutions", Some(&other_worker)).await.status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn rotating_a_client_secret_ends_every_token_obtained_with_the_old_one(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.until_tokens_are_kept().await;
+    let (id, client_id, old_secret) = service_account(&app, &["stats:read"]).await;
+    let before = grant(&app, &client_id, &old_secret).await;
+    assert_eq!(app.get("/v1/institutions", Some(&before)).await.status, StatusCode::OK);
+
+    let rotated = rotate_secret(&app, &id).await;
+    assert_refused(&app, &before, "a token of the old secret", &["secret_rotated"]).await;
+    let after =
+        grant(&app, &client_id, rotated.body["client_secret"].as_str().expect("secret")).await;
+    assert_eq!(app.get("/v1/institutions", Some(&after)).await.status, StatusCode::OK);
+    assert_eq!(decode_part(&before, 1)["secret_generation"], 1);
+    assert_eq!(decode_part(&after, 1)["secret_generation"], 2);
 }
 
 // --- The sign-in rate limit ---------------------------------------------------------------

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 pub use crate::assistance::{AssistanceComponent, ProcedurePhase, Programme};
 use crate::macros::string_enum;
 use crate::person::{PersonInput, country, date, one_of, parse_person, path, required};
-use crate::validation::{FieldError, Validation, text};
+use crate::validation::{DateSpan, FieldError, Validation, text};
 use crate::workflow::{self, Action, TransitionContext};
 use crate::{Actor, Canton, CaseStatus, CountryCode, Person, Relationship};
 
@@ -22,10 +22,7 @@ use crate::{Actor, Canton, CaseStatus, CountryCode, Person, Relationship};
 pub const PERSONS_MAX: usize = 20;
 /// The longest medical summary accepted.
 pub const MEDICAL_SUMMARY_MAX: usize = 4000;
-/// The largest amount requested for one component: CHF 1,000,000.
-pub const AMOUNT_MAX_RAPPEN: i64 = 100_000_000;
-/// How far ahead a departure may be planned.
-pub const PLANNING_HORIZON_DAYS: i64 = 3 * 366;
+pub use crate::money::AMOUNT_MAX_RAPPEN;
 
 string_enum! {
     /// A vulnerability that shapes counselling, travel and reintegration.
@@ -209,7 +206,8 @@ pub struct EligibilityInput {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoluntarinessInput {
-    /// The day it was signed; not in the future.
+    /// The day it was signed: not in the future, and at most five years ago when set or
+    /// changed.
     #[schema(value_type = NaiveDate, required = true)]
     pub signed_on: Option<String>,
 }
@@ -238,7 +236,7 @@ pub struct CaseFieldsInput {
     /// ISO 3166-1 alpha-2; not `CH`.
     #[schema(value_type = Option<String>, example = "IQ")]
     pub destination_country: Option<String>,
-    /// Not in the past when set or changed.
+    /// Not in the past, and at most three years ahead, when set or changed.
     #[schema(value_type = Option<NaiveDate>)]
     pub planned_departure_date: Option<String>,
     #[schema(value_type = Option<Vec<Vulnerability>>, max_items = 6)]
@@ -264,7 +262,7 @@ pub struct NewCaseInput {
     /// ISO 3166-1 alpha-2; not `CH`.
     #[schema(value_type = String, required = true, example = "IQ")]
     pub destination_country: Option<String>,
-    /// Not in the past.
+    /// Not in the past, and at most three years ahead.
     #[schema(value_type = Option<NaiveDate>)]
     pub planned_departure_date: Option<String>,
     /// The household: 1 to 20 persons, exactly one of them the principal applicant.
@@ -437,7 +435,8 @@ pub fn check_person_in_household(
 }
 
 /// Parses the editable fields of a case. `previous` is the stored state when a patch is
-/// applied: a departure date already stored may lie in the past, a newly set one may not.
+/// applied: a departure date or a declaration already stored may have aged out of its span
+/// (into the past, or more than a few years back); a newly set one may not.
 pub fn parse_case_fields(
     v: &mut Validation,
     input: &CaseFieldsInput,
@@ -480,23 +479,10 @@ pub fn parse_case_fields(
         None => Some(None),
         Some(s) => date(v, "planned_departure_date", s).and_then(|d| {
             let unchanged = previous.is_some_and(|p| p.planned_departure_date == Some(d));
-            if !unchanged && d < today {
-                v.push(
-                    "planned_departure_date",
-                    "in_past",
-                    "planned_departure_date must not be in the past",
-                );
-                None
-            } else if !unchanged && (d - today).num_days() > PLANNING_HORIZON_DAYS {
-                v.push(
-                    "planned_departure_date",
-                    "too_far",
-                    "planned_departure_date must be within three years",
-                );
-                None
-            } else {
-                Some(Some(d))
+            if unchanged {
+                return Some(Some(d));
             }
+            v.check(DateSpan::plans(today).check("planned_departure_date", d)).map(Some)
         }),
     };
     let vulnerabilities = {
@@ -537,12 +523,14 @@ pub fn parse_case_fields(
         Some(d) => {
             let field = "voluntariness_declaration.signed_on";
             required(v, field, &d.signed_on).and_then(|s| date(v, field, s)).and_then(|signed_on| {
-                if signed_on > today {
-                    v.push(field, "in_future", format!("{field} must not be in the future"));
-                    None
-                } else {
-                    Some(Some(VoluntarinessDeclaration { signed_on }))
+                let declaration = VoluntarinessDeclaration { signed_on };
+                // A declaration already stored stays valid as it ages.
+                let unchanged =
+                    previous.is_some_and(|p| p.voluntariness_declaration == Some(declaration));
+                if !unchanged {
+                    v.check(DateSpan::past_events(today).check(field, signed_on))?;
                 }
+                Some(Some(declaration))
             })
         }
     };
@@ -869,6 +857,42 @@ mod tests {
         let moved = CaseFieldsInput { planned_departure_date: Some("2026-12-16".into()), ..doc };
         assert_eq!(parse_case_fields(&mut v, &moved, later, Some(&stored)), None);
         assert_eq!(v.into_errors()[0].code, "in_past");
+    }
+
+    #[test]
+    fn a_declaration_is_signed_within_five_years_and_a_departure_planned_within_three() {
+        let signed = |day: &str| NewCaseInput {
+            voluntariness_declaration: Some(VoluntarinessInput { signed_on: Some(day.into()) }),
+            ..case()
+        };
+        let field = "voluntariness_declaration.signed_on";
+        assert_eq!(codes(signed("0001-05-01")), pairs(&[(field, "too_early")]));
+        assert_eq!(codes(signed("0000-05-01")), pairs(&[(field, "out_of_range")]));
+        assert_eq!(codes(signed("2021-11-26")), pairs(&[(field, "too_early")]));
+        assert!(parse_new_case(signed("2021-11-27"), today()).is_ok());
+        let planned =
+            |day: &str| NewCaseInput { planned_departure_date: Some(day.into()), ..case() };
+        assert_eq!(codes(planned("2029-11-28")), pairs(&[("planned_departure_date", "too_far")]));
+        assert!(parse_new_case(planned("2029-11-27"), today()).is_ok());
+
+        // A declaration stored years ago stays as it is when other fields change.
+        let stored = parse_new_case(signed("2026-11-01"), today()).expect("valid").fields;
+        let years_later = today() + chrono::Days::new(6 * 366);
+        let doc = CaseFieldsInput { planned_departure_date: None, ..(&stored).into() };
+        let mut v = Validation::new();
+        let patched = parse_case_fields(&mut v, &doc, years_later, Some(&stored));
+        assert_eq!(
+            patched.map(|f| f.voluntariness_declaration),
+            Some(stored.voluntariness_declaration)
+        );
+        let resigned = CaseFieldsInput {
+            voluntariness_declaration: Some(VoluntarinessInput {
+                signed_on: Some("2026-10-01".into()),
+            }),
+            ..doc
+        };
+        assert_eq!(parse_case_fields(&mut v, &resigned, years_later, Some(&stored)), None);
+        assert_eq!(v.into_errors()[0].code, "too_early");
     }
 
     #[test]

@@ -11,6 +11,11 @@ use utoipa::ToSchema;
 
 use crate::FieldError;
 
+/// The largest amount a client sends for any one thing (a component requested or approved,
+/// a payout, a disbursement, a reclaim, a tariff): CHF 1,000,000. Far above any assistance
+/// (a few thousand francs), and low enough that sums of amounts never overflow.
+pub const AMOUNT_MAX_RAPPEN: i64 = 100_000_000;
+
 /// An amount of Swiss francs in Rappen. Serialised as a plain JSON integer.
 #[derive(
     Debug,
@@ -66,6 +71,15 @@ impl Rappen {
     /// Half the amount, rounded down to the Rappen.
     pub fn half(self) -> Rappen {
         Rappen(self.0.div_euclid(2))
+    }
+
+    /// Whether `amount` added to what was `used` of `limit` stays within it; if not, what
+    /// remains of `limit` (never less than zero).
+    pub fn room_for(limit: Rappen, used: Rappen, amount: Rappen) -> Result<(), Rappen> {
+        if used.checked_add(amount).is_some_and(|total| total <= limit) {
+            return Ok(());
+        }
+        Err(limit.checked_sub(used).unwrap_or(Rappen::ZERO).max(Rappen::ZERO))
     }
 
     /// The sum of `amounts`, or `None` on overflow.

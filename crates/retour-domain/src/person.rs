@@ -6,17 +6,13 @@ use utoipa::ToSchema;
 
 use crate::CountryCode;
 use crate::macros::string_enum;
-use crate::validation::{Validation, text};
+pub use crate::validation::EARLIEST_BIRTH;
+use crate::validation::{DateSpan, Validation, parse_date, text};
 
 /// The longest name or alias accepted.
 pub const NAME_MAX: usize = 100;
 /// The most aliases one person may have.
 pub const ALIASES_MAX: usize = 10;
-/// Nobody in a case was born before this date.
-pub const EARLIEST_BIRTH: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
-    Some(date) => date,
-    None => panic!("valid date"),
-};
 
 /// A ZEMIS number (the personal number in SEM's central migration information system):
 /// exactly eight digits.
@@ -179,7 +175,7 @@ pub struct PersonInput {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub aliases: Option<Vec<String>>,
-    /// Not in the future.
+    /// From 1900-01-01 to today.
     #[schema(value_type = NaiveDate, required = true)]
     pub date_of_birth: Option<String>,
     #[schema(value_type = Sex, required = true)]
@@ -195,7 +191,7 @@ pub struct PersonInput {
     pub n_number: Option<String>,
     #[schema(value_type = Option<ResidenceStatus>)]
     pub residence_status: Option<String>,
-    /// Date of entry into Switzerland: not before the date of birth, not in the future.
+    /// Date of entry into Switzerland: from the date of birth (and 1900-01-01) to today.
     #[schema(value_type = Option<NaiveDate>)]
     pub entry_date: Option<String>,
     /// Whether the person leaves with the household; `true` when absent.
@@ -237,13 +233,20 @@ pub(crate) fn required<'a>(
     value.as_deref()
 }
 
-/// A date written `YYYY-MM-DD`.
+/// A date written `YYYY-MM-DD`, in the years 1 to 9999.
 pub(crate) fn date(v: &mut Validation, field: &str, value: &str) -> Option<NaiveDate> {
-    let parsed = value.trim().parse::<NaiveDate>().ok();
-    if parsed.is_none() {
-        v.push(field, "invalid_date", format!("{field} must be a date written YYYY-MM-DD"));
-    }
-    parsed
+    v.check(parse_date(field, value))
+}
+
+/// A date written `YYYY-MM-DD` within `span`.
+pub(crate) fn date_in(
+    v: &mut Validation,
+    field: &str,
+    value: &str,
+    span: DateSpan,
+) -> Option<NaiveDate> {
+    let day = date(v, field, value)?;
+    v.check(span.check(field, day))
 }
 
 /// A value of a closed set; the message lists the accepted values.
@@ -294,26 +297,9 @@ pub fn parse_person(
     let given_names = required(v, &f("given_names"), &input.given_names)
         .and_then(|s| v.check(text(&f("given_names"), s, NAME_MAX)));
     let aliases = parse_aliases(v, &f("aliases"), input.aliases.as_deref().unwrap_or_default());
-    let date_of_birth = required(v, &f("date_of_birth"), &input.date_of_birth).and_then(|s| {
-        let d = date(v, &f("date_of_birth"), s)?;
-        if d > today {
-            v.push(
-                f("date_of_birth"),
-                "in_future",
-                format!("{} must not be in the future", f("date_of_birth")),
-            );
-            None
-        } else if d < EARLIEST_BIRTH {
-            v.push(
-                f("date_of_birth"),
-                "too_early",
-                format!("{} must not be before 1900-01-01", f("date_of_birth")),
-            );
-            None
-        } else {
-            Some(d)
-        }
-    });
+    let lifetime = DateSpan::lifetime(today);
+    let date_of_birth = required(v, &f("date_of_birth"), &input.date_of_birth)
+        .and_then(|s| date_in(v, &f("date_of_birth"), s, lifetime));
     let sex = required(v, &f("sex"), &input.sex)
         .and_then(|s| one_of(v, &f("sex"), s, Sex::parse, Sex::names));
     let nationality = required(v, &f("nationality"), &input.nationality)
@@ -355,15 +341,8 @@ pub fn parse_person(
     };
     let entry_date = match present(&input.entry_date) {
         None => Some(None),
-        Some(s) => date(v, &f("entry_date"), s).and_then(|d| {
-            if d > today {
-                v.push(
-                    f("entry_date"),
-                    "in_future",
-                    format!("{} must not be in the future", f("entry_date")),
-                );
-                None
-            } else if date_of_birth.is_some_and(|birth| d < birth) {
+        Some(s) => date_in(v, &f("entry_date"), s, lifetime).and_then(|d| {
+            if date_of_birth.is_some_and(|birth| d < birth) {
                 v.push(
                     f("entry_date"),
                     "before_birth",
@@ -537,6 +516,33 @@ mod tests {
             ..input()
         };
         assert!(errors(&born_today).is_empty());
+    }
+
+    #[test]
+    fn births_and_entries_lie_between_1900_and_today_even_when_the_birth_is_invalid() {
+        let unknown_birth = |entry: &str| PersonInput {
+            date_of_birth: Some("soon".into()),
+            entry_date: Some(entry.into()),
+            ..input()
+        };
+        let entry_code = |entry: &str| {
+            errors(&unknown_birth(entry))
+                .into_iter()
+                .find(|(field, _)| field == "persons[1].entry_date")
+                .map(|(_, code)| code)
+        };
+        assert_eq!(entry_code("0000-05-01").as_deref(), Some("out_of_range"));
+        assert_eq!(entry_code("1899-12-31").as_deref(), Some("too_early"));
+        assert_eq!(entry_code("1900-01-01"), None);
+        let born = |day: &str| PersonInput { date_of_birth: Some(day.into()), ..input() };
+        assert_eq!(
+            errors(&born("0000-01-01")),
+            [("persons[1].date_of_birth".into(), "out_of_range".into())]
+        );
+        assert_eq!(
+            errors(&born("1899-12-31")),
+            [("persons[1].date_of_birth".into(), "too_early".into())]
+        );
     }
 
     #[test]

@@ -1,16 +1,17 @@
 //! Reclaims of return assistance (AsylV 2 Art. 62 al. 5): a person who does not leave, or
 //! who re-enters Switzerland, repays what was paid. SEM records the reclaim after a departure
-//! or a cancellation and later marks it settled or waived.
+//! or a cancellation and later marks it settled or waived. All reclaims of a case together
+//! never exceed what was paid out to it.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::Rappen;
 use crate::macros::string_enum;
 use crate::person::{one_of, required};
 use crate::validation::{FieldError, Validation, text};
 
-/// The largest amount reclaimed: CHF 1,000,000.
-pub const AMOUNT_MAX_RAPPEN: i64 = 100_000_000;
+pub use crate::money::AMOUNT_MAX_RAPPEN;
 /// The longest comment.
 pub const COMMENT_MAX: usize = 10_000;
 
@@ -39,7 +40,8 @@ string_enum! {
 pub struct ReclaimInput {
     #[schema(value_type = ReclaimReason, required = true)]
     pub reason: Option<String>,
-    /// The amount to repay: 1 to 100,000,000 Rappen.
+    /// The amount to repay: 1 to 100,000,000 Rappen, and with the case's other reclaims (open
+    /// or settled) at most what was paid out to it.
     #[schema(value_type = i64, required = true, example = 100000)]
     pub amount_rappen: Option<i64>,
     /// At most 10,000 characters.
@@ -70,6 +72,50 @@ pub struct NewReclaim {
 pub struct ReclaimUpdate {
     pub status: ReclaimStatus,
     pub comment: Option<String>,
+}
+
+/// What was paid to a case as far as Retour records it, and what was reclaimed of it: the
+/// bounds of a new reclaim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReclaimBasis {
+    /// The cash paid at the departure (start-up cash and travel money); `None` when the case
+    /// never departed.
+    pub payout: Option<Rappen>,
+    /// The disbursements of the reintegration project.
+    pub disbursed: Rappen,
+    /// Everything SEM approved.
+    pub approved: Rappen,
+    /// The earlier reclaims that were not waived: open, or settled (repaid; what was paid
+    /// out is reclaimed once).
+    pub reclaimed: Rappen,
+}
+
+impl ReclaimBasis {
+    /// The most the reclaims of the case may add up to: what was paid out to it, the cash at
+    /// the departure and the disbursements. Before a departure Retour records no payment,
+    /// but SEM may have advanced some of what it approved (a ticket bought, medical care): a
+    /// non-departure is bounded by the approval.
+    pub fn ceiling(&self) -> Rappen {
+        match self.payout {
+            Some(cash) => cash.checked_add(self.disbursed).unwrap_or(Rappen::new(i64::MAX)),
+            None => self.approved,
+        }
+    }
+
+    /// Checks a new reclaim of `amount_rappen` against the ceiling, with the reclaims before.
+    pub fn check(&self, amount_rappen: i64) -> Result<(), FieldError> {
+        let ceiling = self.ceiling();
+        Rappen::room_for(ceiling, self.reclaimed, Rappen::new(amount_rappen)).map_err(|remaining| {
+            FieldError::new(
+                "amount_rappen",
+                "exceeds_paid_out",
+                format!(
+                    "amount_rappen: {remaining} of the {ceiling} paid out to the case remain to \
+                     be reclaimed"
+                ),
+            )
+        })
+    }
 }
 
 pub fn parse_reclaim(input: &ReclaimInput) -> Result<NewReclaim, Vec<FieldError>> {
@@ -159,6 +205,39 @@ mod tests {
                 ("amount_rappen".to_owned(), "out_of_range".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn reclaims_add_up_to_at_most_what_was_paid_out() {
+        // The departure paid CHF 1,700; nothing was disbursed.
+        let departed = ReclaimBasis {
+            payout: Some(Rappen::from_chf(1_700)),
+            approved: Rappen::from_chf(4_700),
+            ..ReclaimBasis::default()
+        };
+        assert_eq!(departed.ceiling(), Rappen::from_chf(1_700));
+        assert_eq!(departed.check(170_000), Ok(()));
+        let error = departed.check(100_000_000).expect_err("a million on CHF 1,700");
+        assert_eq!(
+            (error.field.as_str(), error.code.as_str()),
+            ("amount_rappen", "exceeds_paid_out")
+        );
+        assert!(error.message.contains("CHF 1,700.00"), "{}", error.message);
+
+        // Across reclaims: CHF 1,000 already open or settled leaves CHF 700.
+        let reclaimed = ReclaimBasis { reclaimed: Rappen::from_chf(1_000), ..departed };
+        assert_eq!(reclaimed.check(70_000), Ok(()));
+        let error = reclaimed.check(70_001).expect_err("above what remains");
+        assert!(error.message.contains("CHF 700.00"), "{}", error.message);
+
+        // Disbursements count; before a departure, the approval bounds a non-departure.
+        let reintegrated = ReclaimBasis { disbursed: Rappen::from_chf(3_000), ..departed };
+        assert_eq!(reintegrated.ceiling(), Rappen::from_chf(4_700));
+        let cancelled = ReclaimBasis { payout: None, ..departed };
+        assert_eq!(cancelled.ceiling(), Rappen::from_chf(4_700));
+        assert!(ReclaimBasis::default().check(1).is_err(), "nothing paid, nothing reclaimed");
+        let overflowing = ReclaimBasis { reclaimed: Rappen::new(i64::MAX), ..departed };
+        assert!(overflowing.check(1).is_err());
     }
 
     #[test]

@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Rappen;
-use crate::person::{date, required};
-use crate::validation::{FieldError, Validation, text};
+use crate::person::{date_in, required};
+use crate::validation::{DateSpan, FieldError, Validation, text};
 
-/// The largest single disbursement: CHF 1,000,000.
-pub const AMOUNT_MAX_RAPPEN: i64 = 100_000_000;
+pub use crate::money::AMOUNT_MAX_RAPPEN;
 /// The longest purpose of a disbursement.
 pub const PURPOSE_MAX: usize = 1000;
 /// The longest outcome of a monitoring visit.
@@ -28,7 +27,7 @@ pub struct DisbursementInput {
     /// What was paid for (1 to 1000 characters): `Sewing machine and fabric`.
     #[schema(value_type = String, required = true, max_length = 1000)]
     pub purpose: Option<String>,
-    /// The day it was paid; not in the future.
+    /// The day it was paid: not in the future, at most five years ago.
     #[schema(value_type = NaiveDate, required = true)]
     pub paid_on: Option<String>,
 }
@@ -41,7 +40,7 @@ pub struct NewDisbursement {
     pub paid_on: NaiveDate,
 }
 
-/// Parses a disbursement; `today` bounds `paid_on`.
+/// Parses a disbursement; `paid_on` lies within a few years up to `today`.
 pub fn parse_disbursement(
     input: &DisbursementInput,
     today: NaiveDate,
@@ -64,7 +63,8 @@ pub fn parse_disbursement(
     };
     let purpose = required(&mut v, "purpose", &input.purpose)
         .and_then(|s| v.check(text("purpose", s, PURPOSE_MAX)));
-    let paid_on = past_date(&mut v, "paid_on", input.paid_on.as_ref(), true, today).flatten();
+    let paid_on = required(&mut v, "paid_on", &input.paid_on)
+        .and_then(|s| date_in(&mut v, "paid_on", s, DateSpan::past_events(today)));
     match (amount, purpose, paid_on) {
         (Some(amount), Some(purpose), Some(paid_on)) => {
             v.finish(NewDisbursement { amount, purpose, paid_on })
@@ -80,11 +80,10 @@ pub fn check_disbursement_total(
     disbursed: Rappen,
     amount: Rappen,
 ) -> Result<(), FieldError> {
-    let total = disbursed.checked_add(amount);
-    if total.is_some_and(|total| total <= approved) {
-        return Ok(());
-    }
-    let remaining = approved.checked_sub(disbursed).unwrap_or(Rappen::ZERO).max(Rappen::ZERO);
+    let remaining = match Rappen::room_for(approved, disbursed, amount) {
+        Ok(()) => return Ok(()),
+        Err(remaining) => remaining,
+    };
     Err(FieldError::new(
         "amount_rappen",
         "exceeds_approval",
@@ -96,17 +95,19 @@ pub fn check_disbursement_total(
 }
 
 /// A monitoring visit as the mission sends it: planned (`due_on`) or done (`done_on`, with
-/// its outcome).
+/// its outcome, which a visit done must have).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringVisitInput {
-    /// When the visit is due.
+    /// When the visit is due: at most five years ago or three years ahead.
     #[schema(value_type = NaiveDate, required = true)]
     pub due_on: Option<String>,
-    /// When it took place; not in the future. `null` for a visit still to do.
+    /// When it took place: not in the future, at most five years ago. `null` for a visit
+    /// still to do.
     #[schema(value_type = Option<NaiveDate>)]
     pub done_on: Option<String>,
-    /// What the mission found (1 to 4000 characters); only for a visit done.
+    /// What the mission found (1 to 4000 characters): required for a visit done, refused
+    /// for one still to do.
     #[schema(max_length = 4000)]
     pub outcome: Option<String>,
     /// How sustainable the reintegration looks, from 0 (not at all) to 1 (fully); only for a
@@ -124,18 +125,27 @@ pub struct NewMonitoringVisit {
     pub sustainability_score: Option<f64>,
 }
 
-/// Parses a monitoring visit; `today` bounds `done_on`.
+/// Parses a monitoring visit: its days lie within a few years of `today` (`done_on` not
+/// after it), and a visit done has an outcome, a visit still to do none.
 pub fn parse_monitoring_visit(
     input: &MonitoringVisitInput,
     today: NaiveDate,
 ) -> Result<NewMonitoringVisit, Vec<FieldError>> {
     let mut v = Validation::new();
-    let due_on = required(&mut v, "due_on", &input.due_on).and_then(|s| date(&mut v, "due_on", s));
-    let done_on = past_date(&mut v, "done_on", input.done_on.as_ref(), false, today);
+    let due_on = required(&mut v, "due_on", &input.due_on)
+        .and_then(|s| date_in(&mut v, "due_on", s, DateSpan::events(today)));
+    let done_on = match input.done_on.as_deref() {
+        None => Some(None),
+        Some(s) => date_in(&mut v, "done_on", s, DateSpan::past_events(today)).map(Some),
+    };
     // An invalid done_on is reported on its own; outcome and score are checked as for a
     // visit done.
     let done = input.done_on.is_some();
     let outcome = match input.outcome.as_deref() {
+        None if done => {
+            v.push("outcome", "required", "outcome is required for a visit done (done_on)");
+            None
+        }
         None => Some(None),
         Some(_) if !done => {
             v.push("outcome", "requires_done_on", "outcome is recorded for a visit done (done_on)");
@@ -169,30 +179,6 @@ pub fn parse_monitoring_visit(
         }
         _ => Err(v.into_errors()),
     }
-}
-
-/// An optional (or, with `needed`, required) date that is not after `today`. `Some(None)`
-/// when absent and allowed; `None` when invalid.
-fn past_date(
-    v: &mut Validation,
-    field: &str,
-    value: Option<&String>,
-    needed: bool,
-    today: NaiveDate,
-) -> Option<Option<NaiveDate>> {
-    let Some(value) = value else {
-        if needed {
-            v.push(field, "required", format!("{field} is required"));
-            return None;
-        }
-        return Some(None);
-    };
-    let day = date(v, field, value)?;
-    if day > today {
-        v.push(field, "in_future", format!("{field} must not be in the future"));
-        return None;
-    }
-    Some(Some(day))
 }
 
 #[cfg(test)]
@@ -304,8 +290,61 @@ mod tests {
             pairs(&[
                 ("due_on", "invalid_date"),
                 ("done_on", "in_future"),
+                ("outcome", "required"),
                 ("sustainability_score", "out_of_range")
             ])
+        );
+    }
+
+    #[test]
+    fn a_visit_done_without_an_outcome_is_refused() {
+        let silent = MonitoringVisitInput {
+            due_on: Some("2027-01-10".into()),
+            done_on: Some("2027-01-12".into()),
+            outcome: None,
+            sustainability_score: Some(0.7),
+        };
+        assert_eq!(
+            codes(parse_monitoring_visit(&silent, today()).expect_err("no outcome")),
+            pairs(&[("outcome", "required")])
+        );
+    }
+
+    #[test]
+    fn the_days_of_disbursements_and_visits_lie_within_a_few_years_of_today() {
+        let paid = |day: &str| DisbursementInput {
+            amount_rappen: Some(100),
+            purpose: Some("Tools".into()),
+            paid_on: Some(day.into()),
+        };
+        for (day, code) in [
+            ("0001-01-10", "too_early"),
+            ("0000-01-10", "out_of_range"),
+            ("2021-12-31", "too_early"),
+        ] {
+            assert_eq!(
+                codes(parse_disbursement(&paid(day), today()).expect_err(day)),
+                pairs(&[("paid_on", code)])
+            );
+        }
+        assert!(parse_disbursement(&paid("2022-01-15"), today()).is_ok(), "five years back");
+
+        let visit = |due: &str, done: Option<&str>| MonitoringVisitInput {
+            due_on: Some(due.into()),
+            done_on: done.map(Into::into),
+            outcome: done.map(|_| "Shop opened".to_owned()),
+            sustainability_score: None,
+        };
+        let refused = |input: MonitoringVisitInput| {
+            codes(parse_monitoring_visit(&input, today()).expect_err("refused"))
+        };
+        assert_eq!(refused(visit("0000-06-01", None)), pairs(&[("due_on", "out_of_range")]));
+        assert_eq!(refused(visit("-0001-06-01", None)).len(), 1);
+        assert_eq!(refused(visit("2030-01-16", None)), pairs(&[("due_on", "too_far")]));
+        assert!(parse_monitoring_visit(&visit("2030-01-15", None), today()).is_ok());
+        assert_eq!(
+            refused(visit("2027-01-10", Some("0001-01-12"))),
+            pairs(&[("done_on", "too_early")])
         );
     }
 }

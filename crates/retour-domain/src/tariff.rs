@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use crate::assistance::{
     AssistanceComponent, PersonCategory, ProcedurePhase, Programme, TariffBasis, TariffRate,
 };
-use crate::money::Rappen;
-use crate::validation::{self, FieldError, Validation};
+use crate::money::{AMOUNT_MAX_RAPPEN, Rappen};
+use crate::validation::{self, DateSpan, FieldError, Validation};
 
 /// Longest legal reference text of a tariff.
 pub const SOURCE_MAX_CHARS: usize = 500;
@@ -70,8 +70,9 @@ impl Tariff {
         }
     }
 
-    /// The rules a new version must satisfy before it is stored: it starts today or later,
-    /// its fields fit together, and its source is given.
+    /// The rules a new version must satisfy before it is stored: it starts today or later
+    /// (and within a few years), its amounts are at most CHF 1,000,000, its fields fit
+    /// together, and its source is given.
     pub fn check_new(&self, today: NaiveDate) -> Result<(), Vec<FieldError>> {
         let mut v = Validation::new();
         if self.valid_from < today {
@@ -83,6 +84,8 @@ impl Tariff {
                      never changed"
                 ),
             );
+        } else {
+            v.check(DateSpan::plans(today).check("valid_from", self.valid_from));
         }
         if self.valid_to.is_some() {
             v.push(
@@ -119,6 +122,12 @@ impl Tariff {
         {
             if amount.is_some_and(Rappen::is_negative) {
                 v.push(field, "negative", format!("{field} must not be negative"));
+            } else if amount.is_some_and(|a| a.get() > AMOUNT_MAX_RAPPEN) {
+                v.push(
+                    field,
+                    "out_of_range",
+                    format!("{field} must be at most {AMOUNT_MAX_RAPPEN} (CHF 1,000,000)"),
+                );
             }
         }
         v.check(validation::text("source", &self.source, SOURCE_MAX_CHARS));
@@ -194,6 +203,28 @@ mod tests {
                 ("source", "required"),
             ]
         );
+    }
+
+    #[test]
+    fn a_new_version_starts_within_three_years_and_pays_at_most_a_million_francs() {
+        let mut t = startup_adult();
+        t.valid_from = date(3000, 1, 1);
+        t.amount_rappen = Some(Rappen::new(AMOUNT_MAX_RAPPEN + 1));
+        t.family_cap_rappen = Some(Rappen::new(i64::MAX));
+        let errors = t.check_new(date(2026, 11, 27)).expect_err("invalid");
+        let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("valid_from", "too_far"),
+                ("amount_rappen", "out_of_range"),
+                ("family_cap_rappen", "out_of_range"),
+            ]
+        );
+        t.valid_from = date(2029, 11, 27);
+        t.amount_rappen = Some(Rappen::new(AMOUNT_MAX_RAPPEN));
+        t.family_cap_rappen = None;
+        assert_eq!(t.check_new(date(2026, 11, 27)), Ok(()));
     }
 
     #[test]

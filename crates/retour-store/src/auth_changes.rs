@@ -1,6 +1,7 @@
 //! Changes that can end an access token's validity, as PostgreSQL announces them: triggers on
-//! the accounts, institutions and revoked tokens notify the channel `retour_auth` when such a
-//! change commits (migration `auth_change_notify`), whichever process made it.
+//! the accounts, institutions, sessions, client-secret generations and revoked tokens notify
+//! the channel `retour_auth` when such a change commits (migrations `auth_change_notify` and
+//! `sessions`), whichever process made it.
 
 use std::time::Duration;
 

@@ -5,6 +5,7 @@ use retour_domain::{Actor, ActorKind, Canton, InstitutionKind};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEvent};
+use crate::sessions::{SessionEnd, Sessions};
 use crate::{Store, StoreError};
 
 /// An institution as stored.
@@ -231,14 +232,8 @@ impl Store {
             .await?
             .try_into()?;
         if !institution.active {
-            sqlx::query(
-                "update refresh_tokens set revoked_at = now() \
-                 where revoked_at is null \
-                   and user_id in (select id from users where institution_id = $1)",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            let reason = SessionEnd::InstitutionDeactivated;
+            Self::end_sessions_in(&mut tx, Sessions::OfInstitution(id), reason).await?;
         }
         audit::record(&mut *tx, &audit(&institution, &changed)).await?;
         tx.commit().await?;

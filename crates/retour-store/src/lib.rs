@@ -15,6 +15,7 @@ mod error;
 pub mod institutions;
 pub mod refresh_tokens;
 pub mod service_accounts;
+pub mod sessions;
 pub mod signing_keys;
 pub mod stats;
 pub mod synthetic;

@@ -1,11 +1,10 @@
 //! Integrators' service accounts: OAuth 2 clients with a hashed secret and scopes.
 
 use chrono::{DateTime, Utc};
-use retour_domain::{Actor, ActorKind, Scope};
+use retour_domain::Scope;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEvent};
-use crate::institutions::InstitutionFacts;
 use crate::users::UserStatus;
 use crate::{Store, StoreError};
 
@@ -54,6 +53,9 @@ pub struct ServiceAccountFilter {
 pub struct ClientCandidate {
     pub account: ServiceAccount,
     pub secret_hash: String,
+    /// Counts the secrets the account has had; its tokens name it, and a rotation ends those
+    /// of earlier generations.
+    pub secret_generation: i32,
     pub institution_active: bool,
 }
 
@@ -159,7 +161,8 @@ impl Store {
     }
 
     /// Applies `changes` in one transaction, with `audit(&account, changed_fields)`. Nothing
-    /// is written when nothing changes.
+    /// is written when nothing changes. A new secret starts a new secret generation, which
+    /// ends every token obtained with an earlier secret.
     pub async fn update_service_account(
         &self,
         id: Uuid,
@@ -192,7 +195,9 @@ impl Store {
         let sql = format!(
             "update service_accounts set name = coalesce($2, name), \
                  scopes = coalesce($3, scopes), status = coalesce($4, status), \
-                 secret_hash = coalesce($5, secret_hash), updated_at = now() \
+                 secret_hash = coalesce($5, secret_hash), \
+                 secret_generation = secret_generation + ($5::text is not null)::int, \
+                 updated_at = now() \
              where id = $1 returning {COLUMNS}"
         );
         let account: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
@@ -217,7 +222,8 @@ impl Store {
     ) -> Result<Option<ClientCandidate>, StoreError> {
         let columns = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
-            "select {columns}, s.secret_hash, i.active as institution_active \
+            "select {columns}, s.secret_hash, s.secret_generation, \
+                 i.active as institution_active \
              from service_accounts s join institutions i on i.id = s.institution_id \
              where s.client_id = $1"
         );
@@ -229,27 +235,11 @@ impl Store {
             Ok(ClientCandidate {
                 account: r.account.try_into()?,
                 secret_hash: r.secret_hash,
+                secret_generation: r.secret_generation,
                 institution_active: r.institution_active,
             })
         })
         .transpose()
-    }
-
-    /// The acting service account with its institution and scopes, if both are active.
-    pub async fn active_service_actor(&self, id: Uuid) -> Result<Option<Actor>, StoreError> {
-        let row: Option<ActorRow> = sqlx::query_as(
-            "select s.scopes, i.id, i.kind, i.canton, i.country \
-             from service_accounts s join institutions i on i.id = s.institution_id \
-             where s.id = $1 and s.status = 'active' and i.active",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(ActorRow { scopes, institution }) = row else {
-            return Ok(None);
-        };
-        let scopes = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
-        institution.actor(id, ActorKind::ServiceAccount { scopes }).map(Some)
     }
 }
 
@@ -258,12 +248,6 @@ struct ClientRow {
     #[sqlx(flatten)]
     account: Row,
     secret_hash: String,
+    secret_generation: i32,
     institution_active: bool,
-}
-
-#[derive(sqlx::FromRow)]
-struct ActorRow {
-    scopes: Vec<String>,
-    #[sqlx(flatten)]
-    institution: InstitutionFacts,
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, AuditEvent};
 use crate::institutions::InstitutionFacts;
+use crate::sessions::{SessionEnd, Sessions};
 use crate::{Store, StoreError};
 
 /// Whether an account may sign in.
@@ -221,8 +222,8 @@ impl Store {
     }
 
     /// Applies `changes` to a user in one transaction, with `audit(&user, changed_fields)`.
-    /// Disabling the account or setting a new password revokes all its refresh tokens in the
-    /// same transaction. Nothing is written (and `audit` is not called) when nothing changes.
+    /// Disabling the account or setting a new password ends all its sessions (their refresh
+    /// and access tokens) in the same transaction, so that enabling it again revives none. Nothing is written (and `audit` is not called) when nothing changes.
     pub async fn update_user(
         &self,
         id: Uuid,
@@ -267,8 +268,13 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_into()?;
-        if user.status == UserStatus::Disabled || changes.password_hash.is_some() {
-            self.revoke_refresh_tokens_in(&mut tx, id).await?;
+        let ended = if user.status == UserStatus::Disabled {
+            Some(SessionEnd::AccountDisabled)
+        } else {
+            changes.password_hash.as_ref().map(|_| SessionEnd::PasswordChanged)
+        };
+        if let Some(reason) = ended {
+            Self::end_sessions_in(&mut tx, Sessions::OfUser(id), reason).await?;
         }
         audit::record(&mut *tx, &audit(&user, &changed)).await?;
         tx.commit().await?;
@@ -341,22 +347,23 @@ impl Store {
         Ok(outcome)
     }
 
-    /// A successful sign-in: clears the account's failure count and an expired lock, stores
-    /// the new session's refresh token and records `audit`, in one transaction: a session
-    /// exists exactly when its event does.
+    /// A successful sign-in: clears the account's failure count and an expired lock, starts
+    /// session `session_id` with its first refresh token and records `audit`, in one
+    /// transaction: a session exists exactly when its event does.
     pub async fn record_login_success(
         &self,
         user_id: Uuid,
-        family_id: Uuid,
+        session_id: Uuid,
         refresh_hash: &[u8],
         refresh_expires_at: DateTime<Utc>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
+        Self::start_session_in(&mut tx, session_id, user_id).await?;
         Self::insert_refresh_token_in(
             &mut tx,
             user_id,
-            family_id,
+            session_id,
             refresh_hash,
             refresh_expires_at,
         )
@@ -408,8 +415,8 @@ impl Store {
     }
 
     /// The acting user with their institution, if the account and its institution are active
-    /// and the token was not revoked. One primary-key lookup, made on every authenticated request so that a disabled
-    /// account stops working at once.
+    /// and the token `token_id` was not revoked. Requests check more: their token's session
+    /// too ([`Store::user_token_standing`]).
     pub async fn active_user_actor(
         &self,
         user_id: Uuid,

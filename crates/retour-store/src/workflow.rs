@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use retour_domain::assistance::AssistanceComponent;
 use retour_domain::information::InformationRequestStatus;
 use retour_domain::policy::CaseScope;
-use retour_domain::reclaim::{NewReclaim, ReclaimStatus, ReclaimUpdate};
+use retour_domain::reclaim::{NewReclaim, ReclaimBasis, ReclaimStatus, ReclaimUpdate};
 use retour_domain::records::{CaseEvent, Disbursement, MonitoringVisit, Reclaim};
 use retour_domain::reintegration::{NewDisbursement, NewMonitoringVisit};
 use retour_domain::workflow::{Action, MissionFacts, Transition, TransitionRecord};
@@ -517,6 +517,33 @@ pub async fn answer_information_request(
             .fetch_one(&mut *conn)
             .await?;
     Ok(if exists { Answered::AlreadyAnswered } else { Answered::Missing })
+}
+
+/// What was paid to a case and reclaimed of it, which bounds a new reclaim; read in the
+/// caller's transaction, which holds the case's row lock.
+pub async fn reclaim_basis(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<ReclaimBasis, StoreError> {
+    let (payout, disbursed, approved, reclaimed): (Option<i64>, i64, i64, i64) = sqlx::query_as(
+        "select (select startup_cash_rappen + travel_money_rappen from case_departures \
+                 where case_id = $1), \
+             (select coalesce(sum(amount_rappen), 0)::bigint from case_disbursements \
+                 where case_id = $1), \
+             (select coalesce(sum(amount_rappen), 0)::bigint from case_approved_assistance \
+                 where case_id = $1), \
+             (select coalesce(sum(amount_rappen), 0)::bigint from case_reclaims \
+                 where case_id = $1 and status <> 'waived')",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(ReclaimBasis {
+        payout: payout.map(Rappen::new),
+        disbursed: Rappen::new(disbursed),
+        approved: Rappen::new(approved),
+        reclaimed: Rappen::new(reclaimed),
+    })
 }
 
 /// Records a reclaim on a case.

@@ -2,7 +2,8 @@
 //! token seen moments ago neither verifies its signature again nor looks its account up.
 //!
 //! Keeping them must not delay the end of a token: an account disabled, a role or institution
-//! changed, a token signed out all take effect at the next request, as without the cache.
+//! changed, a session ended, a token signed out, a client secret rotated all take effect at
+//! the next request, as without the cache.
 //! Three things hold that:
 //!
 //! - The database announces every such change when it commits (`retour_auth`, see
@@ -32,12 +33,21 @@ pub const TIME_TO_LIVE: Duration = Duration::from_secs(30);
 /// The most tokens kept (a few hundred bytes each).
 const CAPACITY: u64 = 20_000;
 
+/// A token verified and found standing: who acts with it, and what the token is.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub actor: Actor,
+    /// The token's `jti`.
+    pub token_id: Uuid,
+    /// A user's session (`sid`).
+    pub session_id: Option<Uuid>,
+    /// The token's `exp` (Unix seconds).
+    pub expires_at: i64,
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
-    actor: Actor,
-    token_id: Uuid,
-    /// The token's `exp` (Unix seconds).
-    expires_at: i64,
+    verified: Verified,
     generation: u64,
 }
 
@@ -83,15 +93,15 @@ impl std::fmt::Debug for TokenCache {
 }
 
 impl TokenCache {
-    /// The actor and token id of `token`, verified and found active in this generation;
-    /// `None` when it must be checked.
-    pub fn get(&self, token: &str, now: i64) -> Option<(Actor, Uuid)> {
+    /// `token`, verified and found standing in this generation; `None` when it must be
+    /// checked.
+    pub fn get(&self, token: &str, now: i64) -> Option<Verified> {
         if !self.is_live() {
             return None;
         }
         let entry = self.inner.entries.get(token)?;
-        (entry.generation == self.generation() && now < entry.expires_at)
-            .then_some((entry.actor, entry.token_id))
+        (entry.generation == self.generation() && now < entry.verified.expires_at)
+            .then_some(entry.verified)
     }
 
     /// Taken before looking a token's account up; its result is kept only if nothing changed
@@ -100,16 +110,16 @@ impl TokenCache {
         Ticket(self.generation())
     }
 
-    /// Keeps a token verified and found active under `ticket`.
-    pub fn insert(&self, ticket: Ticket, token: &str, actor: Actor, token_id: Uuid, exp: i64) {
+    /// Keeps a token verified and found standing under `ticket`.
+    pub fn insert(&self, ticket: Ticket, token: &str, verified: Verified) {
         if !self.is_live() || ticket.0 != self.generation() {
             return;
         }
-        let entry = Entry { actor, token_id, expires_at: exp, generation: ticket.0 };
+        let entry = Entry { verified, generation: ticket.0 };
         self.inner.entries.insert(token.to_owned(), entry);
     }
 
-    /// Forgets every token: an account, an institution or a token changed.
+    /// Forgets every token: an account, an institution, a session or a token changed.
     pub fn clear(&self) {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         self.inner.entries.invalidate_all();
@@ -145,27 +155,28 @@ mod tests {
 
     use super::*;
 
-    fn actor() -> Actor {
-        Actor {
+    fn verified(token_id: Uuid, expires_at: i64) -> Verified {
+        let actor = Actor {
             id: Uuid::now_v7(),
             kind: ActorKind::User { role: Role::SemOfficer },
             institution_id: Uuid::now_v7(),
             institution_kind: InstitutionKind::Sem,
             canton: None,
             mission_country: None,
-        }
+        };
+        Verified { actor, token_id, session_id: Some(Uuid::now_v7()), expires_at }
     }
 
     #[test]
     fn nothing_is_served_until_changes_are_announced_nor_after_the_announcements_stop() {
         let cache = TokenCache::default();
         let jti = Uuid::now_v7();
-        cache.insert(cache.ticket(), "t", actor(), jti, 100);
+        cache.insert(cache.ticket(), "t", verified(jti, 100));
         assert!(cache.get("t", 0).is_none(), "not listening yet: not kept");
 
         cache.observe(AuthSignal::Listening);
-        cache.insert(cache.ticket(), "t", actor(), jti, 100);
-        assert_eq!(cache.get("t", 0).map(|(_, id)| id), Some(jti));
+        cache.insert(cache.ticket(), "t", verified(jti, 100));
+        assert_eq!(cache.get("t", 0).map(|v| v.token_id), Some(jti));
 
         cache.observe(AuthSignal::Lost);
         assert!(cache.get("t", 0).is_none(), "connection lost: every token is checked");
@@ -178,13 +189,13 @@ mod tests {
         let cache = TokenCache::default();
         cache.observe(AuthSignal::Listening);
         let jti = Uuid::now_v7();
-        cache.insert(cache.ticket(), "t", actor(), jti, 100);
+        cache.insert(cache.ticket(), "t", verified(jti, 100));
         cache.observe(AuthSignal::Changed);
         assert!(cache.get("t", 0).is_none());
 
         let ticket = cache.ticket();
         cache.clear();
-        cache.insert(ticket, "t", actor(), jti, 100);
+        cache.insert(ticket, "t", verified(jti, 100));
         assert!(cache.get("t", 0).is_none(), "looked up before the change, finished after");
     }
 
@@ -192,7 +203,7 @@ mod tests {
     fn a_token_is_not_served_from_its_expiry_on() {
         let cache = TokenCache::default();
         cache.observe(AuthSignal::Listening);
-        cache.insert(cache.ticket(), "t", actor(), Uuid::now_v7(), 100);
+        cache.insert(cache.ticket(), "t", verified(Uuid::now_v7(), 100));
         assert!(cache.get("t", 99).is_some());
         assert!(cache.get("t", 100).is_none());
         assert!(cache.get("u", 0).is_none(), "another token");

@@ -8,8 +8,10 @@ use axum::http::request::Parts;
 use retour_domain::policy::{self, Decision, Operation};
 use retour_domain::{Actor, ActorKind, Scope};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use uuid::Uuid;
 
-use super::token::{self, Subject};
+use super::cache::Verified;
+use super::token::{self, Rejection, Subject};
 use crate::client_addr::ClientAddr;
 use crate::layers::REQUEST_ID;
 use crate::{ApiError, AppState};
@@ -38,16 +40,22 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     }
 }
 
-/// A signed-in caller: a valid bearer token whose user (or service account) is active now.
-/// Anything else answers 401 with `WWW-Authenticate: Bearer`; a bearer token that is
-/// presented and refused leaves an `auth.token_rejected` event in the access log (why, the
-/// request id and the client address; never the token).
+/// A signed-in caller: a valid bearer token whose user (or service account) is active now,
+/// of a session that has not ended (or, for a service account, obtained with its current
+/// client secret) and not signed out. Anything else answers 401 with
+/// `WWW-Authenticate: Bearer`; a bearer token that is presented and refused leaves an
+/// `auth.token_rejected` event in the access log (why, the request id and the client address;
+/// never the token).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
     pub meta: RequestMeta,
     /// The token's id, for logout and the access log.
-    pub token_id: uuid::Uuid,
+    pub token_id: Uuid,
+    /// A user's session, which logout ends.
+    pub session_id: Option<Uuid>,
+    /// When the token expires (Unix seconds).
+    pub token_expires_at: i64,
 }
 
 /// Why a presented token was refused, and whom it named when its signature held.
@@ -79,9 +87,9 @@ impl FromRequestParts<AppState> for Caller {
         };
         let token = std::str::from_utf8(token).unwrap_or_default().trim();
         match authenticate(state, token).await? {
-            Ok((actor, token_id)) => {
+            Ok(Verified { actor, token_id, session_id, expires_at }) => {
                 audit::trail::identified(AuditActor::from(&actor));
-                Ok(Caller { actor, meta, token_id })
+                Ok(Caller { actor, meta, token_id, session_id, token_expires_at: expires_at })
             }
             Err(refusal) => {
                 let path: String = parts.uri.path().chars().take(MAX_LOGGED_PATH).collect();
@@ -100,12 +108,12 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The actor and token id of a valid token of an active subject, or why it is refused; the
-/// outer error is a failure of the store.
+/// A valid token of an active subject, or why it is refused; the outer error is a failure of
+/// the store.
 async fn authenticate(
     state: &AppState,
     token: &str,
-) -> Result<Result<(Actor, uuid::Uuid), Refusal>, ApiError> {
+) -> Result<Result<Verified, Refusal>, ApiError> {
     let now = chrono::Utc::now().timestamp();
     if let Some(hit) = state.tokens().get(token, now) {
         return Ok(Ok(hit));
@@ -129,15 +137,24 @@ async fn authenticate(
             role: None,
         },
     };
-    // The status is looked up (or kept only while changes to it are announced, see
-    // `auth::cache`), so disabling an account takes effect at once rather than when its last
-    // token expires.
-    let actor = match claims.sub_type {
-        Subject::User => state.store().active_user_actor(claims.sub, claims.jti).await?,
-        Subject::ServiceAccount => state.store().active_service_actor(claims.sub).await?,
+    // The standing is looked up (or kept only while changes to it are announced, see
+    // `auth::cache`), so that disabling an account, ending a session or rotating a secret
+    // takes effect at once rather than when the last token expires. A token without the
+    // claim its standing rests on (`sid`, `secret_generation`) was issued before there were
+    // such claims, 15 minutes at most before the upgrade: its client signs in again.
+    let store = state.store();
+    let standing = match (claims.sub_type, claims.sid, claims.secret_generation) {
+        (Subject::User, Some(session), _) => {
+            store.user_token_standing(claims.sub, claims.jti, session).await?
+        }
+        (Subject::ServiceAccount, _, Some(generation)) => {
+            store.service_token_standing(claims.sub, claims.jti, generation).await?
+        }
+        _ => return Ok(Err(Refusal { reason: Rejection::Claims.as_str(), actor: claimed })),
     };
-    let Some(mut actor) = actor else {
-        return Ok(Err(Refusal { reason: "inactive_or_revoked", actor: claimed }));
+    let mut actor = match standing.into_actor() {
+        Ok(actor) => actor,
+        Err(reason) => return Ok(Err(Refusal { reason, actor: claimed })),
     };
     // A role or institution changed since the token was issued ends it.
     if actor.institution_id != claims.institution || actor.role() != claims.role {
@@ -146,8 +163,10 @@ async fn authenticate(
     if let ActorKind::ServiceAccount { scopes } = &mut actor.kind {
         narrow_scopes(scopes, claims.scope.as_deref());
     }
-    state.tokens().insert(ticket, token, actor.clone(), claims.jti, claims.exp);
-    Ok(Ok((actor, claims.jti)))
+    let verified =
+        Verified { actor, token_id: claims.jti, session_id: claims.sid, expires_at: claims.exp };
+    state.tokens().insert(ticket, token, verified.clone());
+    Ok(Ok(verified))
 }
 
 impl Caller {

@@ -57,6 +57,13 @@ pub struct Claims {
     /// A service account's scopes, space-separated as in OAuth 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// A user's session (the sign-in the token descends from); ending it ends the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+    /// The generation of the client secret a service account's token was obtained with; a
+    /// rotation of the secret ends the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_generation: Option<i32>,
 }
 
 impl Claims {
@@ -74,6 +81,8 @@ impl Claims {
             role: None,
             institution,
             scope: None,
+            sid: None,
+            secret_generation: None,
         }
     }
 }

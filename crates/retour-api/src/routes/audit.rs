@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use retour_domain::FieldError;
 use retour_domain::policy::{Decision, Operation, decide};
+use retour_domain::validation::within_years;
 use retour_store::audit::{
     self, AuditActor, AuditEvent, Cursor, EventFilter, LoggedEvent, Outcome, Verification,
 };
@@ -92,7 +93,14 @@ impl AuditEventsQuery {
                 }
             };
             let time = |errors: &mut Vec<FieldError>| match DateTime::parse_from_rfc3339(&value) {
-                Ok(at) => Some(at.with_timezone(&Utc)),
+                // The database would take year 0 or a negative year for a time BC.
+                Ok(at) => match within_years(&name, at.to_utc().date_naive()) {
+                    Ok(_) => Some(at.to_utc()),
+                    Err(error) => {
+                        errors.push(error);
+                        None
+                    }
+                },
                 Err(_) => {
                     errors.push(FieldError::new(
                         &name,
@@ -206,10 +214,9 @@ fn decode_cursor(value: &str) -> Option<Cursor> {
     let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (micros, id) = text.split_once(':')?;
-    Some(Cursor {
-        occurred_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        id: Uuid::parse_str(id).ok()?,
-    })
+    let occurred_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    within_years("cursor", occurred_at.date_naive()).ok()?;
+    Some(Cursor { occurred_at, id: Uuid::parse_str(id).ok()? })
 }
 
 /// A page of access-log events, newest first.

@@ -106,7 +106,8 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// Optionally the refresh token of this session, to revoke just its family.
+/// Optionally the refresh token of this session, to end just this session rather than every
+/// session of the user.
 #[derive(Default, Deserialize, ToSchema)]
 pub struct LogoutRequest {
     #[serde(default)]
@@ -161,15 +162,17 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Issues an access token for a user and stores `refresh_token`'s family membership.
+/// Issues an access token for a user in session `session_id`.
 fn access_token(
     state: &AppState,
     user_id: Uuid,
     role: Role,
     institution: Uuid,
+    session_id: Uuid,
 ) -> Result<String, ApiError> {
     let mut claims = Claims::new(&state.config().tokens, user_id, Subject::User, institution);
     claims.role = Some(role);
+    claims.sid = Some(session_id);
     token::sign(state.keys(), &claims).map_err(ApiError::internal)
 }
 
@@ -250,7 +253,8 @@ async fn login(
         audit::record(state.store().pool(), &failed(actor, reason)).await?;
         return Err(ApiError::Unauthorized);
     }
-    let access = access_token(&state, user.id, user.role, user.institution_id)?;
+    let session_id = Uuid::now_v7();
+    let access = access_token(&state, user.id, user.role, user.institution_id, session_id)?;
     let refresh = random_token();
     let event = AuditEvent::new(actor, "auth.login", Outcome::Allowed)
         .request(meta.request_id, meta.client_addr);
@@ -259,7 +263,7 @@ async fn login(
         .store()
         .record_login_success(
             user.id,
-            Uuid::now_v7(),
+            session_id,
             &token_hash(&refresh),
             refresh_expiry(&state),
             &event,
@@ -269,7 +273,8 @@ async fn login(
 }
 
 /// Exchange a refresh token for a new pair. Each refresh token works once; presenting one
-/// that was already used revokes every token descended from the same sign-in.
+/// that was already used ends the sign-in it belongs to: every refresh and access token
+/// descended from it stops working at once.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenResponse),
@@ -309,18 +314,25 @@ async fn refresh(
             },
         )
         .await?;
-    let user_id = match rotation {
-        Rotation::Rotated { user_id, .. } => user_id,
-        Rotation::Reused { .. } | Rotation::Invalid { .. } => return Err(ApiError::Unauthorized),
+    let (user_id, session_id) = match rotation {
+        Rotation::Rotated { user_id, session_id } => (user_id, session_id),
+        Rotation::Reused { .. } => {
+            // The session's access tokens ended with it: forget them here at once.
+            state.auth_changed();
+            return Err(ApiError::Unauthorized);
+        }
+        Rotation::Invalid { .. } => return Err(ApiError::Unauthorized),
     };
     let user = state.store().get_user(user_id).await?;
-    let access = access_token(&state, user.id, user.role, user.institution_id)?;
+    let access = access_token(&state, user.id, user.role, user.institution_id, session_id)?;
     Ok(Json(token_response(&state, access, successor)))
 }
 
-/// Sign out: revokes this access token and the session's refresh tokens (all of the user's
-/// when no refresh token is given).
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>, description = "Optional: without a body, every refresh token of the user is revoked"),
+/// Sign out. A user's sign-in (session) ends with every access and refresh token of it;
+/// with a `refresh_token`, that token's session ends too, and without one every session of
+/// the user. A service account's logout ends the token it is made with (other tokens of the
+/// account end with a secret rotation or when the account is disabled).
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>, description = "Optional: without a body, every session of the user ends"),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
@@ -341,16 +353,23 @@ async fn logout(
         check_refresh_token(token)?;
     }
     let refresh = body.refresh_token.map(|t| token_hash(&t));
-    let expires = Utc::now()
-        + chrono::Duration::from_std(state.config().tokens.access_ttl)
-            .unwrap_or(chrono::Duration::minutes(15))
-        + chrono::Duration::minutes(1);
     let event = AuditEvent::new(AuditActor::from(&caller.actor), "auth.logout", Outcome::Allowed)
         .request(caller.meta.request_id, caller.meta.client_addr);
-    state
-        .store()
-        .logout(caller.actor.id, caller.token_id, expires, refresh.as_deref(), &event)
-        .await?;
+    match caller.session_id {
+        Some(session_id) => {
+            state
+                .store()
+                .logout_user(caller.actor.id, session_id, refresh.as_deref(), &event)
+                .await?;
+        }
+        None => {
+            // Kept until the token expires, with the leeway `token::verify` allows.
+            let expires = chrono::DateTime::from_timestamp(caller.token_expires_at, 0)
+                .unwrap_or_else(Utc::now)
+                + chrono::Duration::minutes(1);
+            state.store().revoke_access_token(caller.token_id, expires, &event).await?;
+        }
+    }
     state.auth_changed();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -553,7 +572,7 @@ async fn create_token(
             && c.account.status == UserStatus::Active
             && c.institution_active
     });
-    let Some(ClientCandidate { account, .. }) = authenticated else {
+    let Some(ClientCandidate { account, secret_generation, .. }) = authenticated else {
         let event = AuditEvent::new(AuditActor::anonymous(), "auth.token_failed", Outcome::Denied)
             .request(meta.request_id, meta.client_addr);
         audit::record(state.store().pool(), &event).await?;
@@ -586,6 +605,7 @@ async fn create_token(
         account.institution_id,
     );
     claims.scope = Some(scope.clone());
+    claims.secret_generation = Some(secret_generation);
     let access_token = token::sign(state.keys(), &claims).map_err(ApiError::internal)?;
     let actor = AuditActor {
         actor_type: "service_account",

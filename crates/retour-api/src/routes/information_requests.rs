@@ -92,7 +92,8 @@ fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (at, id) = text.split_once('|')?;
-    Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
+    let at = retour_domain::validation::parse_time("cursor", at).ok()?;
+    Some((at, Uuid::parse_str(id).ok()?))
 }
 
 /// Parses `status`, `cursor` and `limit`, naming every invalid or unknown parameter.

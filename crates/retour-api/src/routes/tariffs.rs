@@ -134,14 +134,9 @@ pub struct DestinationRulesResponse {
     pub suspended: Vec<SuspendedDestination>,
 }
 
-/// The day given as `on`; `None` when not given.
+/// The day given as `on`, in the years 1 to 9999; `None` when not given.
 fn parse_day(on: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
-    on.map(|text| {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-            FieldError::new("on", "invalid_date", "on must be a date written YYYY-MM-DD")
-        })
-    })
-    .transpose()
+    on.map(|text| retour_domain::validation::parse_date("on", text)).transpose()
 }
 
 fn parse_programme(programme: Option<&str>) -> Result<Option<Programme>, FieldError> {

@@ -14,8 +14,8 @@ use super::request::{
     Approve, BookTravel, Cancel, Close, ConfirmDeparture, PayoutInput, Reject, StartReintegration,
     TransitionRequest,
 };
-use crate::case::AMOUNT_MAX_RAPPEN;
-use crate::validation::text;
+use crate::money::AMOUNT_MAX_RAPPEN;
+use crate::validation::{DateSpan, parse_time, text};
 use crate::{FieldError, InstitutionKind, Role, Validation};
 
 /// Questions, answers, reasons and comments.
@@ -52,7 +52,7 @@ pub(super) fn check(
         TransitionRequest::Approve(input) => approve(&mut v, input).map(TransitionRecord::Approval),
         TransitionRequest::Reject(input) => reject(&mut v, input).map(TransitionRecord::Rejection),
         TransitionRequest::BookTravel(input) => {
-            book_travel(&mut v, role, input).map(TransitionRecord::Booking)
+            book_travel(&mut v, role, ctx, input).map(TransitionRecord::Booking)
         }
         TransitionRequest::ReportNoShow(input) => required_text(&mut v, "comment", &input.comment)
             .map(|comment| TransitionRecord::NoShow { comment }),
@@ -220,7 +220,12 @@ fn reject(v: &mut Validation, input: &Reject) -> Option<Rejection> {
 }
 
 /// The itinerary, booked by swissREPAT, or by the IOM coordinator when it is a SIM journey.
-fn book_travel(v: &mut Validation, role: Role, input: &BookTravel) -> Option<Itinerary> {
+fn book_travel(
+    v: &mut Validation,
+    role: Role,
+    ctx: &TransitionContext,
+    input: &BookTravel,
+) -> Option<Itinerary> {
     let Some(itinerary) = &input.itinerary else {
         missing(v, "itinerary");
         return None;
@@ -242,7 +247,10 @@ fn book_travel(v: &mut Validation, role: Role, input: &BookTravel) -> Option<Iti
             airport
         }
     };
-    let departure_at = timestamp(v, "itinerary.departure_at", &itinerary.departure_at);
+    // A flight booked may also be recorded after it left, within the same few years.
+    let field = "itinerary.departure_at";
+    let departure_at = timestamp(v, field, &itinerary.departure_at)
+        .and_then(|at| v.check(DateSpan::events(ctx.now.date_naive()).check_time(field, at)));
     let flights = match itinerary.flights.as_deref() {
         None | Some([]) => {
             v.push("itinerary.flights", "required", "at least one flight number is required");
@@ -345,7 +353,8 @@ fn confirm_departure(
             v.push("departed_at", "in_future", "departed_at must not be in the future");
             None
         }
-        other => other,
+        Some(at) => v.check(DateSpan::events(ctx.now.date_naive()).check_time("departed_at", at)),
+        None => None,
     };
     let payout = match &input.payout {
         None => {
@@ -528,24 +537,14 @@ fn amount(v: &mut Validation, field: &str, value: Option<i64>) -> Option<i64> {
     }
 }
 
-/// A required RFC 3339 timestamp.
+/// A required RFC 3339 timestamp in the years 1 to 9999.
 fn timestamp(v: &mut Validation, field: &str, value: &Option<String>) -> Option<DateTime<Utc>> {
     match value.as_deref().map(str::trim) {
         None | Some("") => {
             missing(v, field);
             None
         }
-        Some(value) => match DateTime::parse_from_rfc3339(value) {
-            Ok(at) => Some(at.with_timezone(&Utc)),
-            Err(_) => {
-                v.push(
-                    field,
-                    "invalid_format",
-                    format!("{field} must be an RFC 3339 timestamp such as 2026-12-15T09:40:00Z"),
-                );
-                None
-            }
-        },
+        Some(value) => v.check(parse_time(field, value)),
     }
 }
 

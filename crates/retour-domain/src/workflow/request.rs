@@ -132,7 +132,8 @@ pub struct ItineraryInput {
     /// `ZRH`, `GVA` or `BSL`.
     #[schema(value_type = super::record::DepartureAirport, required = true)]
     pub departure_airport: Option<String>,
-    /// Scheduled departure, RFC 3339.
+    /// Scheduled departure, RFC 3339: at most five years ago (a flight recorded after it
+    /// left) or three years ahead.
     #[schema(value_type = chrono::DateTime<chrono::Utc>, required = true)]
     pub departure_at: Option<String>,
     /// IATA flight numbers in travel order (`TK1912`), at least one.
@@ -161,7 +162,7 @@ pub struct ReportNoShow {
 /// Fields of `confirm_departure`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConfirmDeparture {
-    /// The actual departure, RFC 3339; not in the future.
+    /// The actual departure, RFC 3339: not in the future, at most five years ago.
     #[schema(value_type = chrono::DateTime<chrono::Utc>, required = true)]
     pub departed_at: Option<String>,
     #[schema(value_type = PayoutInput, required = true)]

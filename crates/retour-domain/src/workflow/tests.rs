@@ -831,6 +831,44 @@ fn confirm_departure_needs_the_time_and_a_payout_within_the_approval() {
 }
 
 #[test]
+fn departures_and_flights_lie_within_a_few_years_of_now() {
+    // The contexts' clock is 2026-12-15T12:00:00Z.
+    // The field errors of a request, none when it is valid.
+    let errors = |status: CaseStatus, body: serde_json::Value| match evaluate(
+        &user(Role::SwissrepatOfficer),
+        &complete_case(status, true),
+        &request(body),
+    ) {
+        Ok(_) => Vec::new(),
+        refused => codes(refused),
+    };
+    let confirm = |departed_at: &str| {
+        errors(
+            CaseStatus::TravelBooked,
+            json!({ "action": "confirm_departure", "departed_at": departed_at,
+                "payout": { "startup_cash_rappen": 0, "travel_money_rappen": 0,
+                    "receipt_reference": "ZRH-1" } }),
+        )
+    };
+    assert_eq!(confirm("0001-12-15T12:00:00Z"), pairs(&[("departed_at", "too_early")]));
+    assert_eq!(confirm("0000-12-15T12:00:00Z"), pairs(&[("departed_at", "out_of_range")]));
+    assert_eq!(confirm("2021-12-14T23:00:00Z"), pairs(&[("departed_at", "too_early")]));
+    assert_eq!(confirm("2021-12-15T00:00:00Z"), pairs(&[]));
+    let book = |departure_at: &str| {
+        errors(
+            CaseStatus::Approved,
+            json!({ "action": "book_travel", "itinerary": { "departure_airport": "ZRH",
+                "departure_at": departure_at, "flights": ["TK1912"],
+                "destination_airport": "EBL", "escort": "none", "sim": false } }),
+        )
+    };
+    assert_eq!(book("0000-01-01T10:00:00Z"), pairs(&[("itinerary.departure_at", "out_of_range")]));
+    assert_eq!(book("2030-01-01T10:00:00Z"), pairs(&[("itinerary.departure_at", "too_far")]));
+    assert_eq!(book("2021-12-01T10:00:00Z"), pairs(&[("itinerary.departure_at", "too_early")]));
+    assert_eq!(book("2026-12-01T10:00:00Z"), pairs(&[]), "recorded after the flight left");
+}
+
+#[test]
 fn start_reintegration_needs_an_active_iom_mission_of_the_destination_country() {
     let iom = user(Role::IomCoordinator);
     let start = |ctx: &TransitionContext, mission_id: serde_json::Value| {

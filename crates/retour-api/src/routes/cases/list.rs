@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::case::Programme;
 use retour_domain::policy;
+use retour_domain::validation::within_years;
 use retour_domain::{Canton, CaseStatus, CountryCode, FieldError, Validation};
 use retour_store::StoreError;
 use retour_store::audit::{self, Outcome};
@@ -129,15 +130,25 @@ fn decode_cursor(cursor: &str, sort: CaseSort) -> Option<(DateTime<Utc>, Uuid)> 
         return None;
     }
     let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
+    within_years("cursor", at.date_naive()).ok()?;
     Some((at, Uuid::parse_str(id).ok()?))
 }
 
-/// An RFC 3339 time, or a date meaning its midnight UTC.
-fn time(value: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value)
+/// An RFC 3339 time, or a date meaning its midnight UTC, in the years 1 to 9999 (the
+/// database would take year 0 or a negative year for a time BC).
+fn time(name: &str, value: &str) -> Result<DateTime<Utc>, FieldError> {
+    let at = DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| value.parse::<NaiveDate>().ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+        .ok_or_else(|| {
+            FieldError::new(
+                name,
+                "invalid_value",
+                format!("{name} must be an RFC 3339 time or a date YYYY-MM-DD"),
+            )
+        })?;
+    within_years(name, at.date_naive()).map(|_| at)
 }
 
 /// Parses the query string into a filter, reporting every bad parameter at once; also
@@ -199,15 +210,15 @@ fn parse_query(query: &str) -> Result<(CaseFilter, Vec<String>), ApiError> {
                     format!("programme must be one of: {}", Programme::names()),
                 ),
             },
-            "created_from" | "created_to" | "updated_from" | "updated_to" => match time(value) {
-                Some(t) => match name {
-                    "created_from" => filter.created_from = Some(t),
-                    "created_to" => filter.created_to = Some(t),
-                    "updated_from" => filter.updated_from = Some(t),
-                    _ => filter.updated_to = Some(t),
-                },
-                None => invalid(&mut v, name, "must be an RFC 3339 time or a date YYYY-MM-DD"),
-            },
+            "created_from" | "created_to" | "updated_from" | "updated_to" => {
+                let at = v.check(time(name, value));
+                match name {
+                    "created_from" => filter.created_from = at,
+                    "created_to" => filter.created_to = at,
+                    "updated_from" => filter.updated_from = at,
+                    _ => filter.updated_to = at,
+                }
+            }
             "q" => {
                 if value.chars().count() > Q_MAX_CHARS {
                     v.push(name, "too_long", format!("q must be at most {Q_MAX_CHARS} characters"));
@@ -317,10 +328,13 @@ mod tests {
     #[test]
     fn dates_and_times_bound_ranges() {
         assert_eq!(
-            time("2026-11-27").map(|t| t.to_rfc3339()),
-            Some("2026-11-27T00:00:00+00:00".into())
+            time("created_from", "2026-11-27").map(|t| t.to_rfc3339()),
+            Ok("2026-11-27T00:00:00+00:00".into())
         );
-        assert!(time("2026-11-27T10:00:00+01:00").is_some());
-        assert_eq!(time("27.11.2026"), None);
+        assert!(time("created_from", "2026-11-27T10:00:00+01:00").is_ok());
+        let code = |value: &str| time("created_from", value).map_err(|e| e.code);
+        assert_eq!(code("27.11.2026"), Err("invalid_value".into()));
+        assert_eq!(code("0000-11-27"), Err("out_of_range".into()));
+        assert_eq!(code("0000-11-27T10:00:00Z"), Err("out_of_range".into()));
     }
 }

@@ -21,8 +21,11 @@ use crate::path::Path;
 use crate::{ApiError, AppState};
 
 /// Record a reclaim: the amount a person who re-entered (`re_entry`) or did not leave
-/// (`non_departure`) must repay. SEM, once the case departed or was cancelled. Shown in the
-/// case to SEM and the counselling service.
+/// (`non_departure`) must repay. SEM, once the case departed or was cancelled. All reclaims
+/// of the case that are open or settled add up to at most what was paid out to it: the cash
+/// at the departure and the disbursements, or before a departure what SEM approved (422
+/// `exceeds_paid_out` on `amount_rappen`). Shown in the case to SEM and the counselling
+/// service.
 #[utoipa::path(post, path = "/v1/cases/{id}/reclaims", tag = "cases", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The case id")),
     request_body = ReclaimInput,
@@ -32,7 +35,7 @@ use crate::{ApiError, AppState};
         (status = 403, description = "Only SEM records reclaims", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`reclaim_not_possible`: the case neither departed nor was cancelled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid field, or more reclaimed than was paid out", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn add_reclaim(
     State(state): State<AppState>,
@@ -45,6 +48,9 @@ pub(super) async fn add_reclaim(
         lock_for(&state, &caller, id, Operation::ManageReclaims, ACTION, "reclaim_not_possible")
             .await?;
     let new = parse_reclaim(&input).map_err(ApiError::Validation)?;
+    // The case's row lock, held since `lock_for`, keeps concurrent reclaims from both fitting.
+    let basis = workflow::reclaim_basis(&mut tx, id).await?;
+    basis.check(new.amount_rappen).map_err(|error| ApiError::Validation(vec![error]))?;
     let reclaim = workflow::insert_reclaim(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
     // Which fields were given, never their values (the access log outlives them).

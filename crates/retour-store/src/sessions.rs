@@ -1,0 +1,269 @@
+//! Sessions and the standing of access tokens.
+//!
+//! A user's sign-in starts a session: its refresh tokens rotate within it and every access
+//! token issued in it names it. Ending the session (a logout, a replayed refresh token, the
+//! account disabled, a new password, the institution deactivated) revokes its refresh tokens
+//! and ends its access tokens at once: each request checks that its token's session is open.
+//! A service account's token names the generation of the client secret it was obtained with;
+//! a rotation starts a new one. Single access tokens are revoked in `revoked_access_tokens`
+//! (a service account's logout).
+
+use chrono::{DateTime, Utc};
+use retour_domain::{Actor, ActorKind, Role, Scope};
+use uuid::Uuid;
+
+use crate::audit::{self, AuditEvent};
+use crate::institutions::InstitutionFacts;
+use crate::{Store, StoreError};
+
+/// Why a session ended (`sessions.end_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    Logout,
+    /// A refresh token of the session was presented again: someone holds a copy.
+    RefreshReused,
+    AccountDisabled,
+    PasswordChanged,
+    InstitutionDeactivated,
+}
+
+impl SessionEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionEnd::Logout => "logout",
+            SessionEnd::RefreshReused => "refresh_reused",
+            SessionEnd::AccountDisabled => "account_disabled",
+            SessionEnd::PasswordChanged => "password_changed",
+            SessionEnd::InstitutionDeactivated => "institution_deactivated",
+        }
+    }
+}
+
+/// Which open sessions to end.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sessions {
+    One(Uuid),
+    OfUser(Uuid),
+    OfInstitution(Uuid),
+}
+
+/// Whether a verified access token may still act, and if not, why.
+#[derive(Debug, Clone)]
+pub enum Standing {
+    Valid(Actor),
+    /// No such account, or the account or its institution is disabled.
+    Inactive,
+    /// This very token was signed out.
+    Revoked,
+    /// The user's session has ended.
+    SessionEnded,
+    /// The service account's client secret was rotated after the token was issued.
+    SecretRotated,
+}
+
+impl Standing {
+    /// The actor of a valid token, or the reason a refused one is recorded with
+    /// (`auth.token_rejected`).
+    pub fn into_actor(self) -> Result<Actor, &'static str> {
+        match self {
+            Standing::Valid(actor) => Ok(actor),
+            Standing::Inactive => Err("inactive"),
+            Standing::Revoked => Err("revoked"),
+            Standing::SessionEnded => Err("session_ended"),
+            Standing::SecretRotated => Err("secret_rotated"),
+        }
+    }
+}
+
+/// What decides a token's standing, read in one query: the subject's own column (a user's
+/// `role` or a service account's `scopes`), then the institution's facts.
+#[derive(sqlx::FromRow)]
+struct StandingRow {
+    role: Option<String>,
+    scopes: Option<Vec<String>>,
+    /// The account and its institution are active.
+    active: bool,
+    /// The token is in `revoked_access_tokens`.
+    revoked: bool,
+    /// The user's session is open, or the service account's secret is still the one the
+    /// token was obtained with.
+    current: bool,
+    #[sqlx(flatten)]
+    institution: InstitutionFacts,
+}
+
+impl StandingRow {
+    fn judge(row: Option<Self>, id: Uuid, stale: Standing) -> Result<Standing, StoreError> {
+        let Some(row) = row else { return Ok(Standing::Inactive) };
+        if !row.active {
+            return Ok(Standing::Inactive);
+        }
+        if row.revoked {
+            return Ok(Standing::Revoked);
+        }
+        if !row.current {
+            return Ok(stale);
+        }
+        let kind = match (row.role, row.scopes) {
+            (Some(role), _) => ActorKind::User {
+                role: Role::parse(&role).ok_or_else(|| StoreError::corrupt("users.role", &role))?,
+            },
+            (None, scopes) => ActorKind::ServiceAccount {
+                scopes: scopes.unwrap_or_default().iter().filter_map(|s| Scope::parse(s)).collect(),
+            },
+        };
+        row.institution.actor(id, kind).map(Standing::Valid)
+    }
+}
+
+impl Store {
+    /// The standing of a user's access token `token_id` of session `session_id`: one
+    /// primary-key lookup with two index probes, made on every request whose token is not
+    /// kept in memory, so that an ended session or a disabled account stops at once.
+    pub async fn user_token_standing(
+        &self,
+        user_id: Uuid,
+        token_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Standing, StoreError> {
+        let row: Option<StandingRow> = sqlx::query_as(
+            "select u.role, null::text[] as scopes, u.status = 'active' and i.active as active, \
+                    exists (select 1 from revoked_access_tokens where jti = $2) as revoked, \
+                    exists (select 1 from sessions s \
+                            where s.id = $3 and s.user_id = u.id and s.ended_at is null) \
+                        as current, \
+                    i.id, i.kind, i.canton, i.country \
+             from users u join institutions i on i.id = u.institution_id \
+             where u.id = $1",
+        )
+        .bind(user_id)
+        .bind(token_id)
+        .bind(session_id)
+        .fetch_optional(self.pool())
+        .await?;
+        StandingRow::judge(row, user_id, Standing::SessionEnded)
+    }
+
+    /// The standing of a service account's access token `token_id`, obtained with the
+    /// account's client secret of `secret_generation`.
+    pub async fn service_token_standing(
+        &self,
+        id: Uuid,
+        token_id: Uuid,
+        secret_generation: i32,
+    ) -> Result<Standing, StoreError> {
+        let row: Option<StandingRow> = sqlx::query_as(
+            "select null::text as role, s.scopes, s.status = 'active' and i.active as active, \
+                    exists (select 1 from revoked_access_tokens where jti = $2) as revoked, \
+                    s.secret_generation = $3 as current, \
+                    i.id, i.kind, i.canton, i.country \
+             from service_accounts s join institutions i on i.id = s.institution_id \
+             where s.id = $1",
+        )
+        .bind(id)
+        .bind(token_id)
+        .bind(secret_generation)
+        .fetch_optional(self.pool())
+        .await?;
+        StandingRow::judge(row, id, Standing::SecretRotated)
+    }
+
+    /// Starts session `id` of a user, inside the caller's transaction.
+    pub(crate) async fn start_session_in(
+        tx: &mut sqlx::PgConnection,
+        id: Uuid,
+        user_id: Uuid,
+    ) -> Result<(), StoreError> {
+        sqlx::query("insert into sessions (id, user_id) values ($1, $2)")
+            .bind(id)
+            .bind(user_id)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the open sessions `which` for `reason` and revokes their refresh tokens, inside
+    /// the caller's transaction.
+    pub(crate) async fn end_sessions_in(
+        tx: &mut sqlx::PgConnection,
+        which: Sessions,
+        reason: SessionEnd,
+    ) -> Result<(), StoreError> {
+        let (condition, id) = match which {
+            Sessions::One(id) => ("id = $1", id),
+            Sessions::OfUser(id) => ("user_id = $1", id),
+            Sessions::OfInstitution(id) => {
+                ("user_id in (select id from users where institution_id = $1)", id)
+            }
+        };
+        let sql = format!(
+            "with ended as ( \
+                 update sessions set ended_at = now(), end_reason = $2 \
+                 where ended_at is null and {condition} returning id) \
+             update refresh_tokens set revoked_at = coalesce(revoked_at, now()) \
+             where session_id in (select id from ended)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(reason.as_str()).execute(tx).await?;
+        Ok(())
+    }
+
+    /// Signs a user out of session `session_id` and, when `refresh_hash` names a refresh
+    /// token of theirs, of that token's session too; without one, out of every session.
+    /// `event` is recorded in the same transaction.
+    pub async fn logout_user(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        refresh_hash: Option<&[u8]>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        match refresh_hash {
+            Some(hash) => {
+                let named: Option<Uuid> = sqlx::query_scalar(
+                    "select session_id from refresh_tokens where token_hash = $1 and user_id = $2",
+                )
+                .bind(hash)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                for id in std::iter::once(session_id).chain(named) {
+                    Self::end_sessions_in(&mut tx, Sessions::One(id), SessionEnd::Logout).await?;
+                }
+            }
+            None => {
+                Self::end_sessions_in(&mut tx, Sessions::OfUser(user_id), SessionEnd::Logout)
+                    .await?;
+            }
+        }
+        audit::record(&mut *tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Revokes the single access token `jti` (a service account's logout) until it expires
+    /// at `expires_at`, forgets revocations of tokens that have expired since, and records
+    /// `event`, in one transaction.
+    pub async fn revoke_access_token(
+        &self,
+        jti: Uuid,
+        expires_at: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "insert into revoked_access_tokens (jti, expires_at) values ($1, $2) \
+             on conflict (jti) do nothing",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("delete from revoked_access_tokens where expires_at < now()")
+            .execute(&mut *tx)
+            .await?;
+        audit::record(&mut *tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
