@@ -33,6 +33,7 @@ use utoipa_axum::routes;
 
 use super::audit::wants_csv;
 use crate::auth::Caller;
+use crate::csv_out::CsvWriter;
 use crate::error::Problem;
 use crate::json::Json;
 use crate::{ApiError, AppState};
@@ -823,17 +824,15 @@ pub struct YearlyStatistics {
 
 // --- CSV ----------------------------------------------------------------------------------
 
-/// RFC 4180 CSV (CRLF line ends, fields quoted where needed) with a header row, UTF-8.
+/// RFC 4180 CSV (CRLF line ends, fields quoted where needed) with a header row, UTF-8, no
+/// cell a spreadsheet would evaluate ([`crate::csv_out`]).
 fn csv_body(columns: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .has_headers(false)
-        .from_writer(Vec::new());
-    writer.write_record(columns).map_err(ApiError::internal)?;
+    let mut writer = CsvWriter::new();
+    writer.row(columns).map_err(ApiError::internal)?;
     for row in rows {
-        writer.write_record(row).map_err(ApiError::internal)?;
+        writer.row(row).map_err(ApiError::internal)?;
     }
-    writer.into_inner().map_err(|e| ApiError::internal(e.into_error()))
+    writer.into_bytes().map_err(ApiError::internal)
 }
 
 fn csv_response(
