@@ -8,6 +8,8 @@ use crate::macros::string_enum;
 use crate::policy::{Decision, Operation, decide};
 use crate::{Actor, ActorKind, Role};
 
+pub mod suppression;
+
 /// Figures over fewer cases than this are withheld from service accounts: a group of one to
 /// four households could single out a person (a family from a small canton to a rare
 /// destination).
