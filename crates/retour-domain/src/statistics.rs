@@ -320,7 +320,8 @@ impl Report {
         }
     }
 
-    /// The figures the report gives (each one omitted for a caller who may not receive it).
+    /// The figures the report gives (each one omitted for a caller who may not receive it):
+    /// what it declares it returns, for whoever checks what leaves.
     pub fn figures(self) -> &'static [Figure] {
         match self {
             Report::Cases => &[Figure::Cases],
@@ -328,7 +329,7 @@ impl Report {
                 &[Figure::Departures, Figure::Payouts, Figure::ApprovedReintegration]
             }
             Report::Pipeline => {
-                &[Figure::Statuses, Figure::DaysToDecision, Figure::DaysToDeparture]
+                &[Figure::Cases, Figure::Statuses, Figure::DaysToDecision, Figure::DaysToDeparture]
             }
             Report::Yearly => &[
                 Figure::Departures,
@@ -563,6 +564,25 @@ mod tests {
         assert!(access.allows(Figure::Departures));
         assert!(!access.allows(Figure::Payouts) && !access.allows(Figure::ApprovedReintegration));
         assert!(!access.allows(Figure::Decisions) && !access.allows(Figure::Statuses));
+    }
+
+    #[test]
+    fn a_report_refused_for_its_base_gives_nothing_and_an_allowed_one_gives_its_base() {
+        for report in Report::ALL {
+            assert!(report.figures().contains(&report.base()), "{report:?}");
+            for role in Role::ALL {
+                let Some(access) = statistics_access(&user(role)) else { continue };
+                let request = Request {
+                    report,
+                    group_by: report.default_dimensions(),
+                    filters: &[],
+                    period_of: report.default_period_of(),
+                };
+                let given: Vec<Figure> =
+                    report.figures().iter().copied().filter(|&f| access.allows(f)).collect();
+                assert_eq!(access.check(&request).is_ok(), given.contains(&report.base()));
+            }
+        }
     }
 
     #[test]
