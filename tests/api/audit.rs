@@ -681,6 +681,48 @@ async fn the_csv_export_has_a_header_quotes_fields_and_is_itself_logged(pool: Pg
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_request_id_chosen_as_a_formula_reaches_the_auditors_csv_as_text(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let formula = r#"=HYPERLINK("http://x","y")"#;
+    let failed = app
+        .send(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(&json!({ "email": "nobody@demo.test", "password": "wrong password" })),
+            &[("x-request-id", formula)],
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "{}", failed.text);
+    let (stored,): (Option<String>,) =
+        sqlx::query_as("select request_id from audit_events where action = 'auth.login_failed'")
+            .fetch_one(&pool)
+            .await
+            .expect("failed sign-in");
+    assert_eq!(stored.as_deref(), Some(formula), "the log keeps what was sent");
+
+    let token = app.login(AUDITOR).await;
+    seal(&pool).await;
+    let response = app
+        .send(Method::GET, "/v1/audit-events", Some(&token), None, &[("accept", "text/csv")])
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    assert!(response.text.contains(r#"'=HYPERLINK(""http://x"",""y"")"#), "{}", response.text);
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).from_reader(response.text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("csv");
+    let request_ids: Vec<&str> = rows.iter().map(|row| &row[12]).collect();
+    assert!(request_ids.contains(&format!("'{formula}").as_str()), "{request_ids:?}");
+    for cell in rows.iter().flat_map(|row| row.iter()) {
+        assert!(
+            !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                && (!cell.starts_with('-') || cell.parse::<f64>().is_ok()),
+            "a cell a spreadsheet would evaluate: {cell:?}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn prune_removes_a_whole_old_prefix_and_records_itself_in_the_chain(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     for days in [900, 850, 800] {

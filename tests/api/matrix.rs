@@ -14,6 +14,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use retour_domain::policy::{
     self, CaseScope, CaseView, Decision, FieldGroup, InformationRequestScope, Operation,
 };
+use retour_domain::statistics::{self, Report};
 use retour_domain::workflow::{self, Action, ApprovedAmount, TransitionContext};
 use retour_domain::{Actor, CaseStatus, Relationship, Role, Scope};
 use retour_store::cases::{CaseHead, CaseRead};
@@ -953,7 +954,24 @@ fn expected(
             allowed_or_403(Operation::ReadAuditLog, &[200])
         }
         Call::StatsCases | Call::StatsDepartures | Call::StatsPipeline | Call::StatsYearly => {
-            allowed_or_403(Operation::ReadStatistics, &[200])
+            let report = match call {
+                Call::StatsCases => Report::Cases,
+                Call::StatsDepartures => Report::Departures,
+                Call::StatsPipeline => Report::Pipeline,
+                _ => Report::Yearly,
+            };
+            // The matrix asks with the report's defaults: what it counts must be in the
+            // caller's case view.
+            let request = statistics::Request {
+                report,
+                group_by: report.default_dimensions(),
+                filters: &[],
+                period_of: report.default_period_of(),
+            };
+            match statistics::statistics_access(actor) {
+                Some(access) if access.check(&request).is_ok() => vec![200],
+                _ => vec![403],
+            }
         }
         Call::CreateCase => allowed_or_403(Operation::CreateCase, &[201]),
         Call::ListInformationRequests => match policy::information_request_scope(actor) {

@@ -294,7 +294,7 @@ async fn case_counts_by_canton_and_status_have_the_shape_of_the_contract(pool: P
     // Without group_by: the total; the order of group_by is the order of the groups.
     assert_eq!(groups(&app, "/v1/stats/cases", "sem@demo.test").await, json!([{ "count": 16 }]));
     assert_eq!(
-        groups(&app, "/v1/stats/cases?group_by=residence_status", "iom@demo.test").await,
+        groups(&app, "/v1/stats/cases?group_by=residence_status", "sem@demo.test").await,
         json!([
             { "residence_status": "F", "count": 3 },
             { "residence_status": "N", "count": 10 },
@@ -497,7 +497,7 @@ async fn the_pipeline_reports_statuses_now_and_duration_percentiles_per_canton(p
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn the_yearly_overview_lists_departures_destinations_cantons_and_amounts(pool: PgPool) {
     let app = setup(pool).await;
-    let body = get_ok(&app, "/v1/stats/yearly?year=2026", "iom@demo.test").await;
+    let body = get_ok(&app, "/v1/stats/yearly?year=2026", "sem@demo.test").await;
     let sums = |figures: [i64; 7]| {
         json!({
             "departures": figures[0], "persons": figures[1], "adults": figures[2],
@@ -532,9 +532,9 @@ async fn the_yearly_overview_lists_departures_destinations_cantons_and_amounts(p
         })
     );
     let empty = get_ok(&app, "/v1/stats/yearly?year=2024", "iom@demo.test").await;
-    assert_eq!(empty["departures"], sums([0; 7]));
+    assert_eq!(empty["departures"], sums([0; 7]), "zero is never withheld");
     assert_eq!(empty["top_destinations"], json!([]));
-    let zurich = get_ok(&app, "/v1/stats/yearly?year=2026&canton=ZH&top=1", "iom@demo.test").await;
+    let zurich = get_ok(&app, "/v1/stats/yearly?year=2026&canton=ZH&top=1", "sem@demo.test").await;
     assert_eq!(zurich["departures"]["departures"], 2);
     assert_eq!(zurich["opened_cases"]["count"], 4);
 }
@@ -544,40 +544,39 @@ async fn the_yearly_overview_lists_departures_destinations_cantons_and_amounts(p
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn a_counsellor_sees_only_their_own_services_figures(pool: PgPool) {
     let app = setup(pool).await;
+    let be = "counsellor.be@demo.test";
     assert_eq!(
-        groups(&app, "/v1/stats/cases?group_by=canton,status", "counsellor.be@demo.test").await,
+        groups(&app, "/v1/stats/cases?group_by=canton", be).await,
+        json!([{ "canton": "BE", "count": 11 }])
+    );
+    // Their own service's small groups are withheld too: 2, 2, 1, 4, 1, 1 cases per status.
+    let withheld = |canton: &str, status: &str| json!({ "canton": canton, "status": status, "count": null, "suppressed": true });
+    assert_eq!(
+        groups(&app, "/v1/stats/cases?group_by=canton,status", be).await,
         json!([
-            { "canton": "BE", "status": "approved", "count": 2 },
-            { "canton": "BE", "status": "closed", "count": 2 },
-            { "canton": "BE", "status": "counselling", "count": 1 },
-            { "canton": "BE", "status": "departed", "count": 4 },
-            { "canton": "BE", "status": "reintegration", "count": 1 },
-            { "canton": "BE", "status": "rejected", "count": 1 },
+            withheld("BE", "approved"),
+            withheld("BE", "closed"),
+            withheld("BE", "counselling"),
+            withheld("BE", "departed"),
+            withheld("BE", "reintegration"),
+            withheld("BE", "rejected"),
         ])
     );
     // Asking for another canton's figures finds nothing rather than them.
+    assert_eq!(groups(&app, "/v1/stats/cases?canton=ZH", be).await, json!([{ "count": 0 }]));
+    let zh = "counsellor.zh@demo.test";
     assert_eq!(
-        groups(&app, "/v1/stats/cases?canton=ZH", "counsellor.be@demo.test").await,
-        json!([{ "count": 0 }])
+        groups(&app, "/v1/stats/cases?group_by=canton", zh).await,
+        json!([{ "canton": "ZH", "count": null, "suppressed": true }])
     );
-    assert_eq!(
-        groups(&app, "/v1/stats/cases?group_by=canton", "counsellor.zh@demo.test").await,
-        json!([{ "canton": "ZH", "count": 4 }])
-    );
-    let departures = groups(
-        &app,
-        "/v1/stats/departures?group_by=canton&from=2026-01-01",
-        "counsellor.zh@demo.test",
-    )
-    .await;
-    assert_eq!(departures[0]["departures"], 2);
+    let departures = groups(&app, "/v1/stats/departures?group_by=canton&from=2026-01-01", zh).await;
     assert_eq!(departures.as_array().map(Vec::len), Some(1));
-    let pipeline =
-        get_ok(&app, "/v1/stats/pipeline?from=2026-01-01&to=2026-12-31", "counsellor.zh@demo.test")
-            .await;
+    assert_eq!(departures[0]["canton"], "ZH");
+    assert_eq!(departures[0]["suppressed"], true);
+    let pipeline = get_ok(&app, "/v1/stats/pipeline?from=2026-01-01&to=2026-12-31", zh).await;
     assert_eq!(pipeline["cantons"].as_array().map(Vec::len), Some(1));
-    assert_eq!(pipeline["total"]["submission_to_decision"]["cases"], 2);
-    let yearly = get_ok(&app, "/v1/stats/yearly?year=2026", "counsellor.be@demo.test").await;
+    assert_eq!(pipeline["total"]["submission_to_decision"]["suppressed"], true);
+    let yearly = get_ok(&app, "/v1/stats/yearly?year=2026", be).await;
     assert_eq!(yearly["departures"]["departures"], 6);
     assert_eq!(yearly["opened_cases"]["count"], 9);
 }
@@ -586,15 +585,10 @@ async fn a_counsellor_sees_only_their_own_services_figures(pool: PgPool) {
 async fn a_mission_officer_sees_only_the_cases_assigned_to_their_mission(pool: PgPool) {
     let app = setup(pool).await;
     let mission = "mission.iq@demo.test";
+    // Cases 1 and 2: two cases, withheld.
     assert_eq!(
-        groups(&app, "/v1/stats/cases?group_by=status", mission).await,
-        json!([{ "status": "closed", "count": 1 }, { "status": "reintegration", "count": 1 }])
-    );
-    assert_eq!(
-        groups(&app, "/v1/stats/departures?group_by=destination_country", mission).await,
-        json!([{ "destination_country": "IQ", "departures": 2, "persons": 4, "adults": 3,
-                 "minors": 1, "startup_cash_rappen": 350_000, "travel_money_rappen": 40_000,
-                 "approved_reintegration_rappen": 600_000 }])
+        groups(&app, "/v1/stats/cases?group_by=destination_country", mission).await,
+        json!([{ "destination_country": "IQ", "count": null, "suppressed": true }])
     );
     // A mission with no assigned case has no figures.
     let georgia = institution(&app.pool, "IOM Georgia").await;
@@ -656,7 +650,242 @@ async fn admins_and_service_accounts_without_stats_read_are_refused_and_logged(p
     assert_eq!(audit_events(&app, "stats.export").await[0].0, "denied");
 }
 
+// --- What each role may count -------------------------------------------------------------
+
+/// The detail of a 403 `dimension_not_allowed`, asserting that it names `parameter`.
+fn refused_parameter(response: &TestResponse, parameter: &str) {
+    response.assert_problem(StatusCode::FORBIDDEN, "dimension_not_allowed");
+    let detail = response.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(parameter), "{detail} names {parameter}");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_mission_officer_cannot_count_its_cases_by_residence_status_or_status(pool: PgPool) {
+    let app = setup(pool).await;
+    let token = app.login("mission.iq@demo.test").await;
+    let refused = app.get("/v1/stats/cases?group_by=residence_status,status", Some(&token)).await;
+    refused_parameter(&refused, "group_by");
+    refused_parameter(&refused, "residence_status");
+    assert!(refused.body.get("groups").is_none(), "{}", refused.text);
+    for (path, parameter) in [
+        ("/v1/stats/cases?group_by=status", "group_by"),
+        ("/v1/stats/cases?group_by=canton&residence_status=N", "residence_status"),
+        ("/v1/stats/cases?status=reintegration", "status"),
+        ("/v1/stats/cases?period_of=departed", "period_of"),
+        ("/v1/stats/pipeline?residence_status=N", "residence_status"),
+        ("/v1/stats/yearly?year=2026&residence_status=rejected", "residence_status"),
+    ] {
+        refused_parameter(&app.get(path, Some(&token)).await, parameter);
+    }
+    let csv = [("accept", "text/csv")];
+    let export =
+        app.send(Method::GET, "/v1/stats/cases?group_by=status", Some(&token), None, &csv).await;
+    refused_parameter(&export, "group_by");
+    // Each refusal is logged with the report and the parameter, and nothing is counted.
+    let denied = audit_events(&app, "stats.read").await;
+    assert_eq!(denied.len(), 7);
+    assert_eq!(
+        denied[0],
+        (
+            "denied".to_owned(),
+            json!({ "report": "cases", "refused": "dimension_not_allowed",
+                    "parameter": "group_by" })
+        )
+    );
+    assert_eq!(audit_events(&app, "stats.export").await[0].0, "denied");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_mission_officer_receives_no_departure_payout_status_or_decision_of_its_cases(
+    pool: PgPool,
+) {
+    let app = setup(pool).await;
+    let mission = "mission.iq@demo.test";
+    let token = app.login(mission).await;
+    let csv = [("accept", "text/csv")];
+    for headers in [&[][..], &csv[..]] {
+        let refused =
+            app.send(Method::GET, "/v1/stats/departures", Some(&token), None, headers).await;
+        refused.assert_problem(StatusCode::FORBIDDEN, "report_not_allowed");
+        assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("departures")));
+    }
+    // The pipeline without statuses and days to the departure: not zero, absent.
+    let pipeline = get_ok(&app, "/v1/stats/pipeline?from=2026-01-01&to=2026-12-31", mission).await;
+    let withheld =
+        json!({ "cases": null, "median_days": null, "p90_days": null, "suppressed": true });
+    assert_eq!(pipeline["total"], json!({ "submission_to_decision": withheld }));
+    assert_eq!(
+        pipeline["cantons"],
+        json!([{ "canton": "BE", "submission_to_decision": withheld }])
+    );
+    // The year: the cases opened, nothing of departures, money or decisions.
+    let yearly = get_ok(&app, "/v1/stats/yearly?year=2026", mission).await;
+    assert_eq!(
+        yearly,
+        json!({ "year": 2026, "opened_cases": { "count": null, "suppressed": true } })
+    );
+    let export =
+        app.send(Method::GET, "/v1/stats/yearly?year=2026", Some(&token), None, &csv).await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text);
+    assert_eq!(export.text, "section,value,count,suppressed\r\nopened_cases,,,true\r\n");
+    let export =
+        app.send(Method::GET, "/v1/stats/pipeline?from=2026-01-01", Some(&token), None, &csv).await;
+    let figures: Vec<String> =
+        csv_rows(&export).into_iter().skip(1).map(|r| r[2].clone()).collect();
+    assert_eq!(figures, ["submission_to_decision", "submission_to_decision"]);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn what_each_role_may_count_follows_its_view_of_a_case(pool: PgPool) {
+    let app = setup(pool).await;
+    // Grouped by residence status, by status, and departures (status of each answer).
+    let expected = [
+        ("counsellor.be@demo.test", [200, 200, 200]),
+        ("sem@demo.test", [200, 200, 200]),
+        ("swissrepat@demo.test", [403, 200, 200]),
+        ("iom@demo.test", [403, 200, 200]),
+        ("mission.iq@demo.test", [403, 403, 403]),
+        ("auditor@demo.test", [403, 403, 403]),
+    ];
+    for (email, statuses) in expected {
+        let token = app.login(email).await;
+        for (path, status) in [
+            "/v1/stats/cases?group_by=residence_status",
+            "/v1/stats/cases?group_by=status",
+            "/v1/stats/departures",
+        ]
+        .into_iter()
+        .zip(statuses)
+        {
+            assert_eq!(app.get(path, Some(&token)).await.status.as_u16(), status, "{email} {path}");
+        }
+    }
+    // IOM Bern's integration counts as IOM Bern's people: no residence status either.
+    let token = service_token(&app, &["stats:read"]).await;
+    refused_parameter(
+        &app.get("/v1/stats/cases?group_by=residence_status", Some(&token)).await,
+        "residence_status",
+    );
+    // An auditor counts what identifies a case: the pipeline's durations to a decision, the
+    // cases opened in a year, no amounts.
+    let auditor = get_ok(&app, "/v1/stats/yearly?year=2026", "auditor@demo.test").await;
+    assert_eq!(auditor, json!({ "year": 2026, "opened_cases": { "count": 14 } }));
+}
+
 // --- Small groups -------------------------------------------------------------------------
+
+/// GET as the service account `token`, asserting 200.
+async fn get_as(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app.get(path, Some(token)).await;
+    assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.text);
+    response.body
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_withheld_group_cannot_be_worked_out_from_the_total(pool: PgPool) {
+    let app = setup(pool).await;
+    let token = service_token(&app, &["stats:read"]).await;
+    // Finding 3: nine cases, eight of the cantonal programme and one of status S. With only
+    // the one withheld, it was 9 - 8.
+    let filter = "destination_country=IQ&programme=cantonal,status_s";
+    let total = get_as(&app, &format!("/v1/stats/cases?{filter}"), &token).await;
+    assert_eq!(total["groups"], json!([{ "count": 9 }]));
+    let withheld =
+        |programme: &str| json!({ "programme": programme, "count": null, "suppressed": true });
+    let expected = json!([withheld("cantonal"), withheld("status_s")]);
+    let by_programme = format!("/v1/stats/cases?group_by=programme&{filter}");
+    assert_eq!(get_as(&app, &by_programme, &token).await["groups"], expected);
+    // The same for a user outside SEM, and its CSV; SEM sees both figures.
+    assert_eq!(groups(&app, &by_programme, "iom@demo.test").await, expected);
+    let iom = app.login("iom@demo.test").await;
+    let rows = csv_rows(
+        &app.send(Method::GET, &by_programme, Some(&iom), None, &[("accept", "text/csv")]).await,
+    );
+    assert_eq!(
+        rows,
+        [["programme", "count", "suppressed"], ["cantonal", "", "true"], ["status_s", "", "true"]]
+    );
+    assert_eq!(
+        groups(&app, &by_programme, "sem@demo.test").await,
+        json!([{ "programme": "cantonal", "count": 8 }, { "programme": "status_s", "count": 1 }])
+    );
+
+    // Departures and their amounts: 7 cantonal and 1 of status S left in 2026.
+    let filter = "from=2026-01-01&programme=cantonal,status_s";
+    let total = get_as(&app, &format!("/v1/stats/departures?group_by=&{filter}"), &token).await;
+    assert_eq!(total["groups"][0]["departures"], 8);
+    assert_eq!(total["groups"][0]["startup_cash_rappen"], 1_050_000);
+    let by_programme =
+        get_as(&app, &format!("/v1/stats/departures?group_by=programme&{filter}"), &token).await;
+    for group in by_programme["groups"].as_array().expect("groups") {
+        assert_eq!(group["suppressed"], true, "{group}");
+        assert_eq!(group["startup_cash_rappen"], Value::Null, "{group}");
+    }
+
+    // The approvals and rejections of a year add up to its decisions, which anyone may count.
+    let decided = "/v1/stats/cases?period_of=decided&from=2026-01-01&to=2026-12-31";
+    assert_eq!(get_as(&app, decided, &token).await["groups"], json!([{ "count": 11 }]));
+    let yearly = get_as(&app, "/v1/stats/yearly?year=2026", &token).await;
+    assert_eq!(yearly["rejected_cases"], json!({ "count": null, "suppressed": true }));
+    assert_eq!(yearly["approved_cases"], json!({ "count": null, "suppressed": true }));
+}
+
+/// The groups of `path` (grouped by `dimensions`) as (their values, withheld).
+async fn answer(
+    app: &TestApp,
+    path: &str,
+    dimensions: &[&str],
+    token: &str,
+) -> Vec<(Vec<String>, bool)> {
+    let body = get_as(app, path, token).await;
+    body["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|group| {
+            let values = dimensions.iter().map(|d| group[*d].to_string()).collect();
+            let withheld = group["suppressed"] == true;
+            assert_eq!(withheld, group["count"].is_null(), "{group}");
+            (values, withheld)
+        })
+        .collect()
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn no_withheld_figure_is_alone_on_a_row_column_or_total_the_caller_can_ask_for(pool: PgPool) {
+    let app = setup(pool).await;
+    let token = service_token(&app, &["stats:read"]).await;
+    for (a, b) in [
+        ("canton", "status"),
+        ("canton", "programme"),
+        ("destination_country", "status"),
+        ("period", "canton"),
+        ("programme", "status"),
+    ] {
+        let path = |group_by: &str| format!("/v1/stats/cases?group_by={group_by}");
+        let table = answer(&app, &path(&format!("{a},{b}")), &[a, b], &token).await;
+        let rows = answer(&app, &path(a), &[a], &token).await;
+        let columns = answer(&app, &path(b), &[b], &token).await;
+        let total = answer(&app, &path(""), &[], &token).await;
+        let mut withheld_anywhere = false;
+        // Every row, every column, and the whole table, with its published total.
+        for (dimension, totals) in [(0, &rows), (1, &columns)] {
+            for (value, total_withheld) in totals {
+                let line: Vec<bool> = table
+                    .iter()
+                    .filter(|(values, _)| values[dimension] == value[0])
+                    .map(|(_, withheld)| *withheld)
+                    .collect();
+                let unknowns = line.iter().filter(|w| **w).count() + usize::from(*total_withheld);
+                withheld_anywhere |= unknowns > 0;
+                assert_ne!(unknowns, 1, "{a},{b}: the line of {value:?} gives its figure away");
+            }
+        }
+        let unknowns = table.iter().filter(|(_, w)| *w).count() + usize::from(total[0].1);
+        assert_ne!(unknowns, 1, "{a},{b}: the total gives a figure away");
+        assert!(withheld_anywhere, "{a},{b}: the fixture has small groups");
+    }
+}
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn service_accounts_get_groups_under_five_cases_withheld_never_as_zero(pool: PgPool) {

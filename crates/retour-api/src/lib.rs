@@ -14,6 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub mod admin;
 pub mod auth;
 pub mod client_addr;
+mod csv_out;
 pub mod demo;
 pub mod error;
 mod health;

@@ -48,7 +48,7 @@ pub struct Grouping {
 
 /// The values of a group; `None` where the dimension was not grouped by, or is empty for
 /// the group (the canton of federal asylum centres, a household without a principal).
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromRow)]
 pub struct GroupKey {
     pub canton: Option<String>,
     pub programme: Option<String>,

@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::csv_out::CsvWriter;
 use crate::error::Problem;
 use crate::json::Json;
 use crate::{ApiError, AppState};
@@ -437,17 +438,15 @@ fn time(at: DateTime<Utc>) -> String {
 
 /// CSV rows (and the header row first) for `events`.
 fn csv_chunk(events: &[LoggedEvent], header: bool) -> Result<Vec<u8>, csv::Error> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .has_headers(false)
-        .from_writer(Vec::new());
+    let mut writer = CsvWriter::new();
     if header {
-        writer.write_record(CSV_HEADER)?;
+        writer.row(CSV_HEADER)?;
     }
     let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
     for LoggedEvent { event, seal } in events {
         let ids: Vec<String> = event.resource_ids.iter().map(Uuid::to_string).collect();
-        writer.write_record([
+        // Request ids, actions and details come from outside: every cell is neutralised.
+        writer.row([
             event.id.to_string(),
             time(event.occurred_at),
             event.actor_type.clone(),
@@ -467,7 +466,7 @@ fn csv_chunk(events: &[LoggedEvent], header: bool) -> Result<Vec<u8>, csv::Error
             seal.as_ref().map(|s| time(s.sealed_at)).unwrap_or_default(),
         ])?;
     }
-    writer.into_inner().map_err(|e| e.into_error().into())
+    writer.into_bytes()
 }
 
 /// Streams every matching event as CSV, a chunk of events at a time, so an export of any

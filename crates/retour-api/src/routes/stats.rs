@@ -2,12 +2,14 @@
 //! departures with persons and amounts, the pipeline's statuses and durations, and a yearly
 //! overview. JSON, or RFC 4180 CSV (UTF-8, header row) with `Accept: text/csv`.
 //!
-//! Who sees which figures is `retour_domain::statistics`: SEM, swissREPAT, IOM Bern,
-//! auditors and service accounts with `stats:read` count every case, a counsellor their own
-//! service's, a mission officer their mission's (filtered in SQL). Figures for service
-//! accounts leave the partner institutions, so a group of fewer than five cases is withheld
-//! there: `count: null, suppressed: true`, never zero, and the same for every sum over it.
-//! Reads are logged as `stats.read`, CSV exports as `stats.export`, with their parameters.
+//! What a caller may count is `retour_domain::statistics`: the cases of their scope
+//! (filtered in SQL), by the dimensions and figures their case view holds (a dimension
+//! asked for without it is refused, any other figure left out), with figures over 1 to 4
+//! cases withheld outside SEM together with whatever would give them away (its
+//! `suppression` module works out which; this module lists the groups and totals of each
+//! answer). Withheld is `count: null, suppressed: true`, never zero, and the same for every
+//! sum over the group. Reads are logged as `stats.read`, CSV exports as `stats.export`,
+//! with their parameters, and so is every refusal.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,13 +19,16 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use retour_domain::case::Programme;
 use retour_domain::person::ResidenceStatus;
-use retour_domain::statistics::{Dimension, Period, PeriodOf, StatisticsAccess, statistics_access};
+use retour_domain::statistics::suppression::{Counts, Withheld};
+use retour_domain::statistics::{
+    Dimension, Figure, Period, PeriodOf, Report, Request, StatisticsAccess, statistics_access,
+};
 use retour_domain::{Canton, CaseStatus, CountryCode, FieldError, Validation};
 use retour_store::StoreError;
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
 use retour_store::stats::{
     Breakdown, CaseCount, DateRange, DepartureFigures, DepartureGroup, Durations, GroupKey,
-    Grouping, StatsFilter,
+    Grouping, PipelineDurations, StatsFilter,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -33,6 +38,7 @@ use utoipa_axum::routes;
 
 use super::audit::wants_csv;
 use crate::auth::Caller;
+use crate::csv_out::CsvWriter;
 use crate::error::Problem;
 use crate::json::Json;
 use crate::{ApiError, AppState};
@@ -63,76 +69,41 @@ const PIPELINE_MAX_DAYS: i64 = 366;
 
 // --- Parameters ---------------------------------------------------------------------------
 
-/// The four reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Report {
-    Cases,
-    Departures,
-    Pipeline,
-    Yearly,
+/// The parameters of the case counts; the departures take all but the last (their dates
+/// are always the departure days).
+const GROUPED: [&str; 10] = [
+    "group_by",
+    "period",
+    "from",
+    "to",
+    "canton",
+    "programme",
+    "destination_country",
+    "residence_status",
+    "status",
+    "period_of",
+];
+
+/// The query parameters each report takes.
+fn parameters(report: Report) -> &'static [&'static str] {
+    match report {
+        Report::Cases => &GROUPED,
+        Report::Departures => &GROUPED[..GROUPED.len() - 1],
+        Report::Pipeline => {
+            &["from", "to", "canton", "programme", "destination_country", "residence_status"]
+        }
+        Report::Yearly => {
+            &["year", "top", "canton", "programme", "destination_country", "residence_status"]
+        }
+    }
 }
 
-impl Report {
-    fn name(self) -> &'static str {
-        match self {
-            Report::Cases => "cases",
-            Report::Departures => "departures",
-            Report::Pipeline => "pipeline",
-            Report::Yearly => "yearly",
-        }
-    }
-
-    fn parameters(self) -> &'static [&'static str] {
-        match self {
-            Report::Cases => &[
-                "group_by",
-                "period",
-                "period_of",
-                "from",
-                "to",
-                "canton",
-                "programme",
-                "destination_country",
-                "residence_status",
-                "status",
-            ],
-            Report::Departures => &[
-                "group_by",
-                "period",
-                "from",
-                "to",
-                "canton",
-                "programme",
-                "destination_country",
-                "residence_status",
-                "status",
-            ],
-            Report::Pipeline => {
-                &["from", "to", "canton", "programme", "destination_country", "residence_status"]
-            }
-            Report::Yearly => {
-                &["year", "top", "canton", "programme", "destination_country", "residence_status"]
-            }
-        }
-    }
-
-    /// The grouping when `group_by` is not given.
-    fn default_dimensions(self) -> Vec<Dimension> {
-        match self {
-            Report::Departures => {
-                vec![Dimension::Period, Dimension::DestinationCountry, Dimension::Canton]
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn file_name(self) -> &'static str {
-        match self {
-            Report::Cases => "attachment; filename=\"case-statistics.csv\"",
-            Report::Departures => "attachment; filename=\"departure-statistics.csv\"",
-            Report::Pipeline => "attachment; filename=\"pipeline-statistics.csv\"",
-            Report::Yearly => "attachment; filename=\"yearly-statistics.csv\"",
-        }
+fn file_name(report: Report) -> &'static str {
+    match report {
+        Report::Cases => "attachment; filename=\"case-statistics.csv\"",
+        Report::Departures => "attachment; filename=\"departure-statistics.csv\"",
+        Report::Pipeline => "attachment; filename=\"pipeline-statistics.csv\"",
+        Report::Yearly => "attachment; filename=\"yearly-statistics.csv\"",
     }
 }
 
@@ -146,6 +117,8 @@ struct Params {
     period_of: PeriodOf,
     year: Option<i32>,
     top: usize,
+    /// The dimensions the filters restrict.
+    filtered: Vec<Dimension>,
     /// The parameters as given, for the access log (figures' filters, never personal data).
     given: BTreeMap<String, String>,
 }
@@ -193,22 +166,23 @@ impl Params {
             range: DateRange::default(),
             dimensions: Vec::new(),
             period: Period::Month,
-            period_of: PeriodOf::Opened,
+            period_of: report.default_period_of(),
             year: None,
             top: DEFAULT_TOP,
+            filtered: Vec::new(),
             given: BTreeMap::new(),
         };
         let mut group_by: Option<Vec<Dimension>> = None;
         let mut period = None;
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let (name, value) = (name.as_ref(), value.trim());
-            if !report.parameters().contains(&name) {
+            if !parameters(report).contains(&name) {
                 v.push(
                     name,
                     "unknown_parameter",
                     format!(
                         "{name} is not a parameter of this report; it takes: {}",
-                        report.parameters().join(", ")
+                        parameters(report).join(", ")
                     ),
                 );
                 continue;
@@ -322,13 +296,17 @@ impl Params {
             }
         }
         let filter = &params.filter;
-        for (name, count) in [
-            ("canton", filter.cantons.len()),
-            ("programme", filter.programmes.len()),
-            ("destination_country", filter.destination_countries.len()),
-            ("status", filter.statuses.len()),
-            ("residence_status", filter.residence_statuses.len()),
+        for (dimension, count) in [
+            (Dimension::Canton, filter.cantons.len()),
+            (Dimension::Programme, filter.programmes.len()),
+            (Dimension::DestinationCountry, filter.destination_countries.len()),
+            (Dimension::Status, filter.statuses.len()),
+            (Dimension::ResidenceStatus, filter.residence_statuses.len()),
         ] {
+            if count > 0 {
+                params.filtered.push(dimension);
+            }
+            let name = dimension.as_str();
             if count > MAX_VALUES {
                 v.push(
                     name,
@@ -342,7 +320,7 @@ impl Params {
         {
             v.push("to", "before_from", "to must not be before from");
         }
-        params.dimensions = group_by.unwrap_or_else(|| report.default_dimensions());
+        params.dimensions = group_by.unwrap_or_else(|| report.default_dimensions().to_vec());
         if let Some(p) = period {
             if params.dimensions.contains(&Dimension::Period) {
                 params.period = p;
@@ -381,6 +359,16 @@ impl Params {
         if errors.is_empty() { Ok(params) } else { Err(ApiError::Validation(errors)) }
     }
 
+    /// What the request asks for, for the access policy.
+    fn request(&self, report: Report) -> Request<'_> {
+        Request {
+            report,
+            group_by: &self.dimensions,
+            filters: &self.filtered,
+            period_of: self.period_of,
+        }
+    }
+
     /// The parameters for the access log.
     fn details(&self, report: Report, csv: bool, rows: usize) -> serde_json::Value {
         json!({
@@ -398,26 +386,49 @@ fn action(csv: bool) -> &'static str {
     if csv { "stats.export" } else { "stats.read" }
 }
 
-/// What the caller may see of the statistics; a refusal is logged and answered 403.
+/// What the caller may see of the statistics, and the request's parameters. A caller without
+/// statistics, or a request for what their case view does not hold (a dimension, a report),
+/// is logged and answered 403; invalid parameters 422.
 async fn authorise(
     state: &AppState,
     caller: &Caller,
     report: Report,
     csv: bool,
-) -> Result<StatisticsAccess, ApiError> {
-    if let Some(access) = statistics_access(&caller.actor) {
-        return Ok(access);
+    query: Option<&str>,
+) -> Result<(StatisticsAccess, Params), ApiError> {
+    let Some(access) = statistics_access(&caller.actor) else {
+        deny(state, caller, csv, json!({ "report": report.name() })).await?;
+        return Err(ApiError::Forbidden {
+            code: "forbidden",
+            detail: "statistics are for the partner institutions, auditors and service \
+                accounts with stats:read"
+                .to_owned(),
+        });
+    };
+    let params = Params::parse(report, query.unwrap_or_default())?;
+    if let Err(refusal) = access.check(&params.request(report)) {
+        let details = json!({
+            "report": report.name(),
+            "refused": refusal.code,
+            "parameter": refusal.parameter,
+        });
+        deny(state, caller, csv, details).await?;
+        return Err(ApiError::Forbidden { code: refusal.code, detail: refusal.message });
     }
+    Ok((access, params))
+}
+
+async fn deny(
+    state: &AppState,
+    caller: &Caller,
+    csv: bool,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
     let event = AuditEvent::new(AuditActor::from(&caller.actor), action(csv), Outcome::Denied)
-        .details(json!({ "report": report.name() }))
+        .details(details)
         .request(caller.meta.request_id.clone(), caller.meta.client_addr);
     audit::record(state.store().pool(), &event).await?;
-    Err(ApiError::Forbidden {
-        code: "forbidden",
-        detail: "statistics are for the partner institutions, auditors and service accounts \
-            with stats:read"
-            .to_owned(),
-    })
+    Ok(())
 }
 
 /// Logs the read or export of a report.
@@ -445,6 +456,107 @@ fn too_many_groups() -> ApiError {
              a longer period, or filter"
         ),
     )
+}
+
+// --- Groups and what is withheld ----------------------------------------------------------
+
+/// A group's value of one dimension as the suppression orders it: as the store orders the
+/// groups (codes by their bytes, a period by its first day), an empty value last.
+type Value = (bool, String);
+
+fn value(text: Option<&str>) -> Value {
+    (text.is_none(), text.unwrap_or_default().to_owned())
+}
+
+/// The values of `key` for `dimensions`, in their order.
+fn values(key: &GroupKey, dimensions: &[Dimension]) -> Vec<Value> {
+    dimensions
+        .iter()
+        .map(|dimension| match dimension {
+            Dimension::Canton => value(key.canton.as_deref()),
+            Dimension::Programme => value(key.programme.as_deref()),
+            Dimension::DestinationCountry => value(key.destination_country.as_deref()),
+            Dimension::Status => value(key.status.as_deref()),
+            Dimension::ResidenceStatus => value(key.residence_status.as_deref()),
+            Dimension::Period => value(key.period_start.map(|d| d.to_string()).as_deref()),
+        })
+        .collect()
+}
+
+/// The group of `values` for `dimensions` (the inverse of [`values`]).
+fn group_key(values: &[Value], dimensions: &[Dimension]) -> Result<GroupKey, ApiError> {
+    let mut key = GroupKey::default();
+    for ((empty, text), dimension) in values.iter().zip(dimensions) {
+        let text = (!empty).then(|| text.clone());
+        match dimension {
+            Dimension::Canton => key.canton = text,
+            Dimension::Programme => key.programme = text,
+            Dimension::DestinationCountry => key.destination_country = text,
+            Dimension::Status => key.status = text,
+            Dimension::ResidenceStatus => key.residence_status = text,
+            Dimension::Period => {
+                key.period_start = typed(text.as_deref(), "case_statistics.period", |t| {
+                    NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()
+                })?
+            }
+        }
+    }
+    Ok(key)
+}
+
+/// What of `counts` is withheld from the caller, worked out off the async runtime: a table
+/// of thousands of groups by several dimensions takes a while.
+async fn withhold(
+    access: StatisticsAccess,
+    counts: Counts<Value>,
+) -> Result<Withheld<Value>, ApiError> {
+    if !access.suppress_small_groups {
+        return Ok(Withheld::nothing());
+    }
+    tokio::task::spawn_blocking(move || access.withhold(&counts)).await.map_err(ApiError::internal)
+}
+
+/// One group of an answer: its values, its figures (none for a group without cases listed
+/// only to be withheld), and whether it is withheld.
+struct Listed<T> {
+    values: Vec<Value>,
+    figures: Option<T>,
+    withheld: bool,
+}
+
+/// The groups of an answer grouped by `dimensions`, each with `cases`, and what the caller
+/// may see of them: the withheld ones flagged, and the groups without cases that are withheld
+/// to protect another among them, in the order of their values.
+async fn suppressed<T>(
+    access: StatisticsAccess,
+    dimensions: &[Dimension],
+    groups: Vec<(GroupKey, T)>,
+    cases: impl Fn(&T) -> i64,
+) -> Result<Vec<Listed<T>>, ApiError> {
+    let all: Vec<usize> = (0..dimensions.len()).collect();
+    let groups: Vec<(Vec<Value>, T)> =
+        groups.into_iter().map(|(key, figures)| (values(&key, dimensions), figures)).collect();
+    let counts =
+        Counts::finest(dimensions.len(), groups.iter().map(|(v, f)| (v.clone(), cases(f))));
+    let withheld = withhold(access, counts).await?;
+    let mut listed: Vec<Listed<T>> = groups
+        .into_iter()
+        .map(|(values, figures)| Listed {
+            withheld: withheld.is_withheld(&all, &values),
+            values,
+            figures: Some(figures),
+        })
+        .collect();
+    let added = withheld.added(&all);
+    if !added.is_empty() {
+        listed.extend(added.iter().map(|values| Listed {
+            values: values.clone(),
+            figures: None,
+            withheld: true,
+        }));
+        listed.sort_by(|a, b| a.values.cmp(&b.values));
+    }
+    Ok(listed)
 }
 
 // --- Response bodies ----------------------------------------------------------------------
@@ -492,8 +604,9 @@ fn typed<T>(
 }
 
 impl GroupValues {
-    /// The values of `key` for the grouped `dimensions`.
-    fn new(key: &GroupKey, dimensions: &[Dimension], period: Period) -> Result<Self, ApiError> {
+    /// The values of a group for the grouped `dimensions`.
+    fn new(values: &[Value], dimensions: &[Dimension], period: Period) -> Result<Self, ApiError> {
+        let key = group_key(values, dimensions)?;
         let mut values = GroupValues::default();
         for dimension in dimensions {
             match dimension {
@@ -558,8 +671,8 @@ impl GroupValues {
     }
 }
 
-/// A number of cases; null and `suppressed` when withheld (fewer than five cases, for
-/// service accounts).
+/// A number of cases; null and `suppressed` when withheld (outside SEM: over 1 to 4 cases, or
+/// to keep such a figure from being worked out from the others; never shown as zero).
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Count {
     #[schema(required = true)]
@@ -570,11 +683,11 @@ pub struct Count {
 }
 
 impl Count {
-    fn new(access: &StatisticsAccess, cases: i64) -> Self {
-        if access.shows(cases) {
-            Count { count: Some(cases), suppressed: false }
-        } else {
+    fn new(cases: i64, withheld: bool) -> Self {
+        if withheld {
             Count { count: None, suppressed: true }
+        } else {
+            Count { count: Some(cases), suppressed: false }
         }
     }
 
@@ -592,15 +705,16 @@ pub struct CaseGroup {
     pub count: Count,
 }
 
-/// Case counts, one entry per group that has cases.
+/// Case counts, one entry per group that has cases (and, rarely, a withheld group without
+/// any: see the statistics in the README).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseStatistics {
     pub groups: Vec<CaseGroup>,
 }
 
 /// Departed households, their persons and the amounts paid and approved for them; every
-/// figure null and `suppressed` true when withheld (fewer than five departures, for service
-/// accounts).
+/// figure null and `suppressed` true when withheld. The amounts are absent for callers whose
+/// access to cases does not include the assistance.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct DepartureSums {
     /// Departed cases (households).
@@ -615,69 +729,70 @@ pub struct DepartureSums {
     #[schema(required = true)]
     pub minors: Option<i64>,
     /// Start-up cash paid at the departure.
-    #[schema(required = true)]
-    pub startup_cash_rappen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub startup_cash_rappen: Option<Option<i64>>,
     /// Travel money paid at the departure.
-    #[schema(required = true)]
-    pub travel_money_rappen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub travel_money_rappen: Option<Option<i64>>,
     /// Reintegration projects SEM approved for these households.
-    #[schema(required = true)]
-    pub approved_reintegration_rappen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub approved_reintegration_rappen: Option<Option<i64>>,
     /// Present (true) only when the figures are withheld.
     #[serde(skip_serializing_if = "is_false")]
     pub suppressed: bool,
 }
 
-const DEPARTURE_COLUMNS: [&str; 8] = [
-    "departures",
-    "persons",
-    "adults",
-    "minors",
-    "startup_cash_rappen",
-    "travel_money_rappen",
-    "approved_reintegration_rappen",
-    "suppressed",
-];
-
 impl DepartureSums {
-    fn new(access: &StatisticsAccess, f: &DepartureFigures) -> Self {
-        if access.shows(f.departures) {
-            DepartureSums {
-                departures: Some(f.departures),
-                persons: Some(f.persons),
-                adults: Some(f.adults),
-                minors: Some(f.minors),
-                startup_cash_rappen: Some(f.startup_cash_rappen),
-                travel_money_rappen: Some(f.travel_money_rappen),
-                approved_reintegration_rappen: Some(f.approved_reintegration_rappen),
-                suppressed: false,
-            }
-        } else {
-            DepartureSums {
-                departures: None,
-                persons: None,
-                adults: None,
-                minors: None,
-                startup_cash_rappen: None,
-                travel_money_rappen: None,
-                approved_reintegration_rappen: None,
-                suppressed: true,
-            }
+    /// The sums of `figures` (none: a group without departures), as `access` may see them.
+    fn new(access: &StatisticsAccess, figures: Option<&DepartureFigures>, withheld: bool) -> Self {
+        let shown = figures.filter(|_| !withheld);
+        let figure = |value: fn(&DepartureFigures) -> i64| shown.map(value);
+        let amount = |allowed: Figure, value: fn(&DepartureFigures) -> i64| {
+            access.allows(allowed).then(|| shown.map(value))
+        };
+        DepartureSums {
+            departures: figure(|f| f.departures),
+            persons: figure(|f| f.persons),
+            adults: figure(|f| f.adults),
+            minors: figure(|f| f.minors),
+            startup_cash_rappen: amount(Figure::Payouts, |f| f.startup_cash_rappen),
+            travel_money_rappen: amount(Figure::Payouts, |f| f.travel_money_rappen),
+            approved_reintegration_rappen: amount(Figure::ApprovedReintegration, |f| {
+                f.approved_reintegration_rappen
+            }),
+            suppressed: shown.is_none(),
         }
     }
 
+    /// The CSV columns for `access`.
+    fn columns(access: &StatisticsAccess) -> Vec<&'static str> {
+        let mut columns = vec!["departures", "persons", "adults", "minors"];
+        if access.allows(Figure::Payouts) {
+            columns.extend(["startup_cash_rappen", "travel_money_rappen"]);
+        }
+        if access.allows(Figure::ApprovedReintegration) {
+            columns.push("approved_reintegration_rappen");
+        }
+        columns.push("suppressed");
+        columns
+    }
+
+    /// The CSV fields, in the order of [`DepartureSums::columns`].
     fn fields(&self) -> Vec<String> {
         let text = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        vec![
-            text(self.departures),
-            text(self.persons),
-            text(self.adults),
-            text(self.minors),
-            text(self.startup_cash_rappen),
-            text(self.travel_money_rappen),
-            text(self.approved_reintegration_rappen),
-            self.suppressed.to_string(),
-        ]
+        let mut fields: Vec<String> =
+            [self.departures, self.persons, self.adults, self.minors].map(text).into();
+        let amounts = [
+            self.startup_cash_rappen,
+            self.travel_money_rappen,
+            self.approved_reintegration_rappen,
+        ];
+        fields.extend(amounts.into_iter().flatten().map(text));
+        fields.push(self.suppressed.to_string());
+        fields
     }
 }
 
@@ -690,7 +805,8 @@ pub struct DepartureGroupFigures {
     pub figures: DepartureSums,
 }
 
-/// Departures, one entry per group that has departures.
+/// Departures, one entry per group that has departures (and, rarely, a withheld group
+/// without any).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DepartureStatistics {
     pub groups: Vec<DepartureGroupFigures>,
@@ -705,8 +821,7 @@ pub struct StatusFigure {
 }
 
 /// Median and 90th percentile of a duration in days, over `cases` cases; all null and
-/// `suppressed` when withheld (fewer than five cases, for service accounts). The days are
-/// null when there were no cases.
+/// `suppressed` when withheld. The days are null when there were no cases.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct DurationFigures {
     #[schema(required = true)]
@@ -726,30 +841,35 @@ fn days(value: Option<f64>) -> Option<f64> {
 }
 
 impl DurationFigures {
-    fn new(access: &StatisticsAccess, d: &Durations) -> Self {
-        if access.shows(d.cases) {
+    fn new(d: &Durations, withheld: bool) -> Self {
+        if withheld {
+            DurationFigures { cases: None, median_days: None, p90_days: None, suppressed: true }
+        } else {
             DurationFigures {
                 cases: Some(d.cases),
                 median_days: days(d.median_days),
                 p90_days: days(d.p90_days),
                 suppressed: false,
             }
-        } else {
-            DurationFigures { cases: None, median_days: None, p90_days: None, suppressed: true }
         }
     }
 }
 
-/// The pipeline of all cases of the caller's scope, or of one canton.
+/// The pipeline of all cases of the caller's scope, or of one canton. A figure the caller's
+/// access to cases does not include is absent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PipelineFigures {
     /// Cases per status now, in the order of the workflow; statuses without cases are left
-    /// out.
-    pub statuses: Vec<StatusFigure>,
+    /// out (unless withheld). Absent without access to the assistance and the travel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statuses: Option<Vec<StatusFigure>>,
     /// Days from the (first) submission to SEM's decision, of the decisions in the range.
-    pub submission_to_decision: DurationFigures,
-    /// Days from SEM's decision to the departure, of the departures in the range.
-    pub decision_to_departure: DurationFigures,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submission_to_decision: Option<DurationFigures>,
+    /// Days from SEM's decision to the departure, of the departures in the range. Absent
+    /// without access to the travel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_to_departure: Option<DurationFigures>,
 }
 
 /// The pipeline of one canton.
@@ -802,38 +922,44 @@ pub struct ProgrammeFigures {
 }
 
 /// A year in figures: departures, persons and amounts, the top destinations, the cantons
-/// and programmes they left from, and the cases opened and decided.
+/// and programmes they left from, and the cases opened and decided. A figure the caller's
+/// access to cases does not include is absent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct YearlyStatistics {
     pub year: i32,
-    /// All departures of the year.
-    pub departures: DepartureSums,
+    /// All departures of the year. Absent without access to the travel, as are the lists of
+    /// departures by destination, canton and programme.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departures: Option<DepartureSums>,
     /// Cases opened in the year.
     pub opened_cases: Count,
-    /// SEM's approvals and rejections in the year.
-    pub approved_cases: Count,
-    pub rejected_cases: Count,
+    /// SEM's approvals and rejections in the year. Absent without access to the assistance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_cases: Option<Count>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_cases: Option<Count>,
     /// The destinations with the most departures, most first (at most `top`).
-    pub top_destinations: Vec<DestinationFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_destinations: Option<Vec<DestinationFigures>>,
     /// Departures per canton, most first.
-    pub cantons: Vec<CantonFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cantons: Option<Vec<CantonFigures>>,
     /// Departures per programme, most first.
-    pub programmes: Vec<ProgrammeFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programmes: Option<Vec<ProgrammeFigures>>,
 }
 
 // --- CSV ----------------------------------------------------------------------------------
 
-/// RFC 4180 CSV (CRLF line ends, fields quoted where needed) with a header row, UTF-8.
+/// RFC 4180 CSV (CRLF line ends, fields quoted where needed) with a header row, UTF-8, no
+/// cell a spreadsheet would evaluate ([`crate::csv_out`]).
 fn csv_body(columns: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .has_headers(false)
-        .from_writer(Vec::new());
-    writer.write_record(columns).map_err(ApiError::internal)?;
+    let mut writer = CsvWriter::new();
+    writer.row(columns).map_err(ApiError::internal)?;
     for row in rows {
-        writer.write_record(row).map_err(ApiError::internal)?;
+        writer.row(row).map_err(ApiError::internal)?;
     }
-    writer.into_inner().map_err(|e| ApiError::internal(e.into_error()))
+    writer.into_bytes().map_err(ApiError::internal)
 }
 
 fn csv_response(
@@ -848,7 +974,7 @@ fn csv_response(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8; header=present"),
     );
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(report.file_name()));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(file_name(report)));
     Ok(response)
 }
 
@@ -866,12 +992,19 @@ fn csv_response(
 /// (departed) cases. `from` and `to` (both inclusive) limit that date; days, months and
 /// years are Swiss time. Filters take comma-separated values, any of which matches.
 ///
-/// Scope: SEM, swissREPAT, IOM Bern, auditors and service accounts with `stats:read` count
-/// every case; a counsellor their own service's, a mission officer their mission's.
+/// Scope: SEM, swissREPAT, IOM Bern and auditors count every case; a counsellor their own
+/// service's, a mission officer their mission's; a service account with `stats:read` as a
+/// user of its institution would.
 ///
-/// Small groups: for service accounts, whose figures leave the partner institutions, a
-/// group of fewer than 5 cases is withheld so that no person can be singled out: `count`
-/// is null and `suppressed` true (never shown as zero).
+/// What may be counted follows the caller's case view: `residence_status` needs the asylum
+/// procedure, `status` the assistance and the travel, `period_of=departed` the travel.
+/// Grouping or filtering by a dimension the view lacks answers 403 `dimension_not_allowed`,
+/// naming the parameter.
+///
+/// Small groups: outside SEM a group of 1 to 4 cases is withheld (`count` null, `suppressed`
+/// true, never shown as zero), and so are enough other groups that none can be worked out
+/// from the totals the caller can ask for (see the README); rarely that lists a withheld
+/// group without cases.
 ///
 /// With `Accept: text/csv` the same groups as RFC 4180 CSV with a header row (the
 /// dimensions grouped by, `count`, `suppressed`). Reads are logged as `stats.read`,
@@ -895,7 +1028,7 @@ fn csv_response(
             (String = "text/csv")
         )),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No access to statistics (administrators, service accounts without stats:read)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: no access to statistics (administrators, service accounts without stats:read); `dimension_not_allowed`: a dimension grouped or filtered by is derived from a part of cases the caller may not receive", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid parameter; `too_many_groups` beyond 10,000 groups", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_case_stats(
@@ -906,10 +1039,10 @@ async fn get_case_stats(
 ) -> Result<Response, ApiError> {
     let report = Report::Cases;
     let csv = wants_csv(&headers);
-    let access = authorise(&state, &caller, report, csv).await?;
-    let params = Params::parse(report, query.as_deref().unwrap_or_default())?;
+    let (access, params) = authorise(&state, &caller, report, csv, query.as_deref()).await?;
+    let dimensions = &params.dimensions;
     let grouping = Grouping {
-        dimensions: params.dimensions.clone(),
+        dimensions: dimensions.clone(),
         period: params.period,
         period_of: params.period_of,
     };
@@ -920,12 +1053,14 @@ async fn get_case_stats(
     if rows.len() > MAX_GROUPS as usize {
         return Err(too_many_groups());
     }
-    let groups = rows
-        .iter()
-        .map(|CaseCount { key, cases }| {
+    let rows = rows.into_iter().map(|CaseCount { key, cases }| (key, cases)).collect();
+    let groups = suppressed(access, dimensions, rows, |cases| *cases)
+        .await?
+        .into_iter()
+        .map(|group| {
             Ok(CaseGroup {
-                values: GroupValues::new(key, &params.dimensions, params.period)?,
-                count: Count::new(&access, *cases),
+                values: GroupValues::new(&group.values, dimensions, params.period)?,
+                count: Count::new(group.figures.unwrap_or_default(), group.withheld),
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -933,12 +1068,12 @@ async fn get_case_stats(
     if !csv {
         return Ok(Json(CaseStatistics { groups }).into_response());
     }
-    let mut header: Vec<&str> = params.dimensions.iter().map(|d| d.as_str()).collect();
+    let mut header: Vec<&str> = dimensions.iter().map(|d| d.as_str()).collect();
     header.extend(["count", "suppressed"]);
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|g| {
-            let mut row = g.values.fields(&params.dimensions);
+            let mut row = g.values.fields(dimensions);
             row.extend(g.count.fields());
             row
         })
@@ -954,9 +1089,11 @@ async fn get_case_stats(
 /// SEM approved for them (`approved_reintegration_rappen`), all amounts in Rappen.
 /// `from` and `to` (inclusive) limit the departure day, in Swiss time.
 ///
-/// Scope as for `/v1/stats/cases`. Small groups: for service accounts a group of fewer than
-/// 5 departures is withheld: every figure of it is null and `suppressed` true (never zero).
-/// With `Accept: text/csv`, RFC 4180 CSV with a header row; logged as `stats.read` /
+/// Scope as for `/v1/stats/cases`. Departures need the travel in the caller's case view
+/// (else 403 `report_not_allowed`), the amounts the assistance (else they are absent);
+/// dimensions as for `/v1/stats/cases`. Small groups as there, counted in departures: every
+/// figure of a withheld group is null and `suppressed` true (never zero). With
+/// `Accept: text/csv`, RFC 4180 CSV with a header row; logged as `stats.read` /
 /// `stats.export`.
 #[utoipa::path(get, path = "/v1/stats/departures", tag = "statistics", security(("bearer" = [])),
     params(
@@ -976,7 +1113,7 @@ async fn get_case_stats(
             (String = "text/csv")
         )),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No access to statistics", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: no access to statistics; `report_not_allowed`: the caller's case view holds no travel; `dimension_not_allowed` as for /v1/stats/cases", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid parameter; `too_many_groups` beyond 10,000 groups", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_departure_stats(
@@ -987,14 +1124,14 @@ async fn get_departure_stats(
 ) -> Result<Response, ApiError> {
     let report = Report::Departures;
     let csv = wants_csv(&headers);
-    let access = authorise(&state, &caller, report, csv).await?;
-    let params = Params::parse(report, query.as_deref().unwrap_or_default())?;
+    let (access, params) = authorise(&state, &caller, report, csv, query.as_deref()).await?;
+    let dimensions = &params.dimensions;
     let rows = state
         .store()
         .departures(
             access.scope,
             &params.filter,
-            &params.dimensions,
+            dimensions,
             params.period,
             params.range,
             MAX_GROUPS,
@@ -1003,12 +1140,14 @@ async fn get_departure_stats(
     if rows.len() > MAX_GROUPS as usize {
         return Err(too_many_groups());
     }
-    let groups = rows
-        .iter()
-        .map(|DepartureGroup { key, figures }| {
+    let rows = rows.into_iter().map(|DepartureGroup { key, figures }| (key, figures)).collect();
+    let groups = suppressed(access, dimensions, rows, |f: &DepartureFigures| f.departures)
+        .await?
+        .into_iter()
+        .map(|group| {
             Ok(DepartureGroupFigures {
-                values: GroupValues::new(key, &params.dimensions, params.period)?,
-                figures: DepartureSums::new(&access, figures),
+                values: GroupValues::new(&group.values, dimensions, params.period)?,
+                figures: DepartureSums::new(&access, group.figures.as_ref(), group.withheld),
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -1016,17 +1155,63 @@ async fn get_departure_stats(
     if !csv {
         return Ok(Json(DepartureStatistics { groups }).into_response());
     }
-    let mut header: Vec<&str> = params.dimensions.iter().map(|d| d.as_str()).collect();
-    header.extend(DEPARTURE_COLUMNS);
+    let mut header: Vec<&str> = dimensions.iter().map(|d| d.as_str()).collect();
+    header.extend(DepartureSums::columns(&access));
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|g| {
-            let mut row = g.values.fields(&params.dimensions);
+            let mut row = g.values.fields(dimensions);
             row.extend(g.figures.fields());
             row
         })
         .collect();
     csv_response(report, &header, &rows)
+}
+
+/// One duration of the pipeline, in total and per canton, and what of it is withheld: the
+/// cantons' counts and their total are one line.
+struct DurationTable<'a> {
+    rows: &'a [PipelineDurations],
+    of: fn(&PipelineDurations) -> &Durations,
+    withheld: Withheld<Value>,
+}
+
+impl<'a> DurationTable<'a> {
+    async fn new(
+        access: StatisticsAccess,
+        rows: &'a [PipelineDurations],
+        of: fn(&PipelineDurations) -> &Durations,
+    ) -> Result<Self, ApiError> {
+        let cells =
+            rows.iter().filter(|d| !d.total).map(|d| (vec![canton_value(d.canton)], of(d).cases));
+        let withheld = withhold(access, Counts::finest(1, cells)).await?;
+        Ok(DurationTable { rows, of, withheld })
+    }
+
+    fn total(&self) -> DurationFigures {
+        let none = Durations { cases: 0, median_days: None, p90_days: None };
+        let total = self.rows.iter().find(|d| d.total).map_or(&none, self.of);
+        DurationFigures::new(total, self.withheld.is_withheld(&[], &[]))
+    }
+
+    fn canton(&self, canton: &Value) -> DurationFigures {
+        let row = self.rows.iter().find(|d| !d.total && canton_value(d.canton) == *canton);
+        let none = Durations { cases: 0, median_days: None, p90_days: None };
+        let withheld = self.withheld.is_withheld(&[0], std::slice::from_ref(canton));
+        DurationFigures::new(row.map_or(&none, self.of), withheld)
+    }
+
+    /// The cantons with cases.
+    fn cantons(&self) -> impl Iterator<Item = Value> + '_ {
+        self.rows
+            .iter()
+            .filter(|d| !d.total && (self.of)(d).cases > 0)
+            .map(|d| canton_value(d.canton))
+    }
+}
+
+fn canton_value(canton: Option<Canton>) -> Value {
+    value(canton.map(|c| c.code()))
 }
 
 /// The pipeline: cases per status now, and the median and 90th percentile of the days from
@@ -1036,12 +1221,14 @@ async fn get_departure_stats(
 /// to `to`, without `to` the 365 days from `from`, without either the 365 days up to today.
 /// The response names the range. The status counts are of now and ignore it.
 ///
-/// Scope as for `/v1/stats/cases`. Small groups: for service accounts a status count or a
-/// duration over fewer than 5 cases is withheld (null, `suppressed` true; never zero).
-/// With `Accept: text/csv`, one row per figure: `level` (`total` or `canton`), `canton`,
-/// `figure` (`status`, `submission_to_decision`, `decision_to_departure`), `status`,
-/// `cases`, `median_days`, `p90_days`, `suppressed`. Logged as `stats.read` /
-/// `stats.export`.
+/// Scope as for `/v1/stats/cases`. The statuses need the assistance and the travel in the
+/// caller's case view, the days to the departure the travel; a figure the view lacks is
+/// absent. Small groups as for `/v1/stats/cases`: a status count or a duration over 1 to 4
+/// cases is withheld (null, `suppressed` true; never zero), with enough others (per canton,
+/// per status, in total) that none can be worked out. With `Accept: text/csv`, one row per
+/// figure: `level` (`total` or `canton`), `canton`, `figure` (`status`,
+/// `submission_to_decision`, `decision_to_departure`), `status`, `cases`, `median_days`,
+/// `p90_days`, `suppressed`. Logged as `stats.read` / `stats.export`.
 #[utoipa::path(get, path = "/v1/stats/pipeline", tag = "statistics", security(("bearer" = [])),
     params(
         ("from" = Option<NaiveDate>, Query, description = "First decision/departure day the durations count (inclusive; default: 364 days before to)"),
@@ -1057,7 +1244,7 @@ async fn get_departure_stats(
             (String = "text/csv")
         )),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No access to statistics", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: no access to statistics; `dimension_not_allowed`: a filter the caller's case view does not allow (residence_status)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid parameter; a range longer than 366 days", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_pipeline_stats(
@@ -1068,67 +1255,89 @@ async fn get_pipeline_stats(
 ) -> Result<Response, ApiError> {
     let report = Report::Pipeline;
     let csv = wants_csv(&headers);
-    let access = authorise(&state, &caller, report, csv).await?;
-    let params = Params::parse(report, query.as_deref().unwrap_or_default())?;
+    let (access, params) = authorise(&state, &caller, report, csv, query.as_deref()).await?;
     let range = params.range;
     let store = state.store();
+    let statuses_allowed = access.allows(Figure::Statuses);
     // Two scans, side by side on two connections.
     let (counts, durations) = tokio::try_join!(
-        store.status_counts(access.scope, &params.filter),
+        async {
+            if statuses_allowed {
+                store.status_counts(access.scope, &params.filter).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
         store.pipeline_durations(access.scope, &params.filter, range),
     )?;
 
-    // Status counts per canton, and their totals (summed before any is withheld).
-    let mut per_canton: BTreeMap<(bool, Option<Canton>), BTreeMap<usize, i64>> = BTreeMap::new();
-    let mut totals: BTreeMap<usize, i64> = BTreeMap::new();
+    // Cases by canton and status: the statuses of each canton, and of all, are one table.
+    let mut cells: Vec<(Vec<Value>, i64)> = Vec::with_capacity(counts.len());
     for count in &counts {
-        let canton = typed(count.canton.as_deref(), "case_statistics.canton", Canton::parse)?;
-        let status = CaseStatus::parse(&count.status)
+        CaseStatus::parse(&count.status)
             .ok_or_else(|| corrupt("case_statistics.status", &count.status))?;
-        let order = CaseStatus::ALL.iter().position(|s| *s == status).unwrap_or_default();
-        *per_canton.entry((canton.is_none(), canton)).or_default().entry(order).or_default() +=
-            count.cases;
-        *totals.entry(order).or_default() += count.cases;
+        cells.push((vec![value(count.canton.as_deref()), value(Some(&count.status))], count.cases));
     }
-    let statuses = |counts: &BTreeMap<usize, i64>| -> Vec<StatusFigure> {
-        counts
-            .iter()
-            .map(|(order, cases)| StatusFigure {
-                status: CaseStatus::ALL[*order],
-                count: Count::new(&access, *cases),
-            })
-            .collect()
-    };
-    let none = Durations { cases: 0, median_days: None, p90_days: None };
-    let figures = |counts: Option<&BTreeMap<usize, i64>>,
-                   d: Option<&retour_store::stats::PipelineDurations>| {
-        PipelineFigures {
-            statuses: counts.map(statuses).unwrap_or_default(),
-            submission_to_decision: DurationFigures::new(
-                &access,
-                d.map_or(&none, |d| &d.submission_to_decision),
-            ),
-            decision_to_departure: DurationFigures::new(
-                &access,
-                d.map_or(&none, |d| &d.decision_to_departure),
-            ),
+    let statuses_withheld = withhold(access, Counts::finest(2, cells.clone())).await?;
+    let statuses = |canton: Option<&Value>| -> Vec<StatusFigure> {
+        let mut figures = Vec::new();
+        for status in CaseStatus::ALL {
+            let status_value = value(Some(status.as_str()));
+            let of_status = cells.iter().filter(|(key, _)| key[1] == status_value);
+            let (cases, withheld) = match canton {
+                None => (
+                    of_status.map(|(_, cases)| cases).sum(),
+                    statuses_withheld.is_withheld(&[1], std::slice::from_ref(&status_value)),
+                ),
+                Some(canton) => {
+                    let cases = of_status.filter(|(k, _)| k[0] == *canton).map(|(_, n)| n).sum();
+                    let key = [canton.clone(), status_value.clone()];
+                    (cases, statuses_withheld.is_withheld(&[0, 1], &key))
+                }
+            };
+            // Statuses without cases are left out, unless withheld to protect another.
+            if cases > 0 || withheld {
+                figures.push(StatusFigure { status, count: Count::new(cases, withheld) });
+            }
         }
+        figures
     };
-    let total = figures(Some(&totals), durations.iter().find(|d| d.total));
+    let decisions = if access.allows(Figure::DaysToDecision) {
+        Some(DurationTable::new(access, &durations, |d| &d.submission_to_decision).await?)
+    } else {
+        None
+    };
+    let departures = if access.allows(Figure::DaysToDeparture) {
+        Some(DurationTable::new(access, &durations, |d| &d.decision_to_departure).await?)
+    } else {
+        None
+    };
+    let figures = |canton: Option<&Value>| PipelineFigures {
+        statuses: statuses_allowed.then(|| statuses(canton)),
+        submission_to_decision: decisions
+            .as_ref()
+            .map(|t| canton.map_or_else(|| t.total(), |c| t.canton(c))),
+        decision_to_departure: departures
+            .as_ref()
+            .map(|t| canton.map_or_else(|| t.total(), |c| t.canton(c))),
+    };
     // Cantons in the order of their codes, federal asylum centres (no canton) last.
-    let mut cantons: BTreeSet<(bool, Option<Canton>)> = per_canton.keys().copied().collect();
-    cantons.extend(durations.iter().filter(|d| !d.total).map(|d| (d.canton.is_none(), d.canton)));
-    let cantons: Vec<CantonPipeline> = cantons
-        .into_iter()
-        .map(|key| CantonPipeline {
-            canton: key.1,
-            figures: figures(
-                per_canton.get(&key),
-                durations.iter().find(|d| !d.total && d.canton == key.1),
-            ),
+    let mut cantons: BTreeSet<Value> = cells.iter().map(|(key, _)| key[0].clone()).collect();
+    for table in decisions.iter().chain(&departures) {
+        cantons.extend(table.cantons());
+    }
+    let cantons = cantons
+        .iter()
+        .map(|canton| {
+            let code = (!canton.0).then_some(canton.1.as_str());
+            Ok(CantonPipeline {
+                canton: typed(code, "case_statistics.canton", Canton::parse)?,
+                figures: figures(Some(canton)),
+            })
         })
-        .collect();
-    let pipeline = PipelineStatistics { from: range.from, to: range.to, total, cantons };
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let pipeline =
+        PipelineStatistics { from: range.from, to: range.to, total: figures(None), cantons };
     record(&state, &caller, &params, report, csv, pipeline.cantons.len() + 1).await?;
     if !csv {
         return Ok(Json(pipeline).into_response());
@@ -1136,7 +1345,7 @@ async fn get_pipeline_stats(
     let mut rows = Vec::new();
     let mut push = |level: &str, canton: Option<Canton>, f: &PipelineFigures| {
         let canton = canton.map(|c| c.code().to_owned()).unwrap_or_default();
-        for s in &f.statuses {
+        for s in f.statuses.iter().flatten() {
             rows.push(vec![
                 level.to_owned(),
                 canton.clone(),
@@ -1152,6 +1361,7 @@ async fn get_pipeline_stats(
             ("submission_to_decision", &f.submission_to_decision),
             ("decision_to_departure", &f.decision_to_departure),
         ] {
+            let Some(d) = d else { continue };
             let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
             rows.push(vec![
                 level.to_owned(),
@@ -1176,16 +1386,28 @@ async fn get_pipeline_stats(
     )
 }
 
+/// The first `take` of `lines`, each as an entry of the yearly overview.
+fn entries<T>(
+    lines: Vec<&Breakdown>,
+    take: usize,
+    entry: impl Fn(&Breakdown) -> Result<T, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    lines.into_iter().take(take).map(entry).collect()
+}
+
 /// A year in figures, like IOM Bern's yearly report: the departures of the year (households,
 /// persons, adults and minors, start-up cash and travel money paid, reintegration approved,
 /// in Rappen), the `top` destinations (default 10), the cantons and programmes they left
 /// from, and the cases opened, approved and rejected in the year. Days and years are Swiss
 /// time.
 ///
-/// Scope as for `/v1/stats/cases`. Small groups: for service accounts every figure over
-/// fewer than 5 cases is withheld (null, `suppressed` true; never zero), and withheld
-/// destinations, cantons and programmes are listed after the others in the order of their
-/// codes. With `Accept: text/csv`, one row per figure: `section` (`departures`,
+/// Scope as for `/v1/stats/cases`. The departures (and their lists) need the travel in the
+/// caller's case view, their amounts and the approvals and rejections the assistance; a
+/// figure the view lacks is absent. Small groups as for `/v1/stats/cases`: a figure over 1 to
+/// 4 cases is withheld (null, `suppressed` true; never zero) with enough others of its list
+/// (and the approvals with the rejections) that none can be worked out from the total, and
+/// withheld destinations, cantons and programmes are listed after the others in the order of
+/// their codes. With `Accept: text/csv`, one row per figure: `section` (`departures`,
 /// `destination_country`, `canton`, `programme`, `opened_cases`, `approved_cases`,
 /// `rejected_cases`), `value` (the country, canton or programme), `count` (departures, or
 /// cases), the persons and amounts, and `suppressed`. Logged as `stats.read` /
@@ -1205,7 +1427,7 @@ async fn get_pipeline_stats(
             (String = "text/csv")
         )),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No access to statistics", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: no access to statistics; `dimension_not_allowed`: a filter the caller's case view does not allow (residence_status)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid parameter (year is required)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_yearly_stats(
@@ -1216,8 +1438,7 @@ async fn get_yearly_stats(
 ) -> Result<Response, ApiError> {
     let report = Report::Yearly;
     let csv = wants_csv(&headers);
-    let access = authorise(&state, &caller, report, csv).await?;
-    let params = Params::parse(report, query.as_deref().unwrap_or_default())?;
+    let (access, params) = authorise(&state, &caller, report, csv, query.as_deref()).await?;
     let year =
         params.year.ok_or_else(|| ApiError::validation("year", "required", "year is required"))?;
     let range = DateRange {
@@ -1225,18 +1446,40 @@ async fn get_yearly_stats(
         to: NaiveDate::from_ymd_opt(year, 12, 31),
     };
     let store = state.store();
+    let travel = access.allows(Figure::Departures);
     let dimensions = [Dimension::DestinationCountry, Dimension::Canton, Dimension::Programme];
     let (breakdowns, throughput) = tokio::try_join!(
-        store.departure_breakdowns(access.scope, &params.filter, &dimensions, range),
+        async {
+            if travel {
+                store.departure_breakdowns(access.scope, &params.filter, &dimensions, range).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
         store.throughput(access.scope, &params.filter, range),
     )?;
 
+    // The departures by destination, by canton and by programme, each a line to the total.
+    let line = |b: &Breakdown| b.by.and_then(|by| dimensions.iter().position(|d| *d == by));
+    let key = |b: &Breakdown| -> Vec<Value> {
+        line(b).map_or_else(Vec::new, |i| values(&b.key, &dimensions[i..=i]))
+    };
+    let mut counts = Counts::new(dimensions.len());
+    for grouping in [None, Some(0), Some(1), Some(2)] {
+        let groups = breakdowns.iter().filter(|b| line(b) == grouping);
+        let cells: Vec<(Vec<Value>, i64)> =
+            groups.map(|b| (key(b), b.figures.departures)).collect();
+        counts = counts.grouping(grouping.as_slice(), cells);
+    }
+    let departures_withheld = withhold(access, counts).await?;
+    let withheld = |b: &Breakdown| departures_withheld.is_withheld(line(b).as_slice(), &key(b));
+    let sums = |b: &Breakdown| DepartureSums::new(&access, Some(&b.figures), withheld(b));
     // Withheld lines go last, in the order of their codes, so their order says nothing of
     // their hidden sizes.
     let lines = |by: Dimension| -> Vec<&Breakdown> {
         let mut lines: Vec<&Breakdown> = breakdowns.iter().filter(|b| b.by == Some(by)).collect();
-        lines.sort_by_key(|b| !access.shows(b.figures.departures));
-        let first_hidden = lines.iter().position(|b| !access.shows(b.figures.departures));
+        lines.sort_by_key(|b| withheld(b));
+        let first_hidden = lines.iter().position(|b| withheld(b));
         if let Some(i) = first_hidden {
             lines[i..].sort_by(|a, b| {
                 let key = |k: &GroupKey| {
@@ -1247,54 +1490,65 @@ async fn get_yearly_stats(
         }
         lines
     };
-    let total = breakdowns
-        .iter()
-        .find(|b| b.by.is_none())
-        .map(|b| DepartureSums::new(&access, &b.figures))
-        .ok_or_else(|| corrupt("departure_breakdowns", "no total"))?;
-    let top_destinations = lines(Dimension::DestinationCountry)
-        .into_iter()
-        .take(params.top)
-        .map(|b| {
+    let (mut total, mut top_destinations, mut cantons, mut programmes) = (None, None, None, None);
+    if travel {
+        total = Some(
+            breakdowns
+                .iter()
+                .find(|b| b.by.is_none())
+                .map(sums)
+                .ok_or_else(|| corrupt("departure_breakdowns", "no total"))?,
+        );
+        top_destinations = Some(entries(lines(Dimension::DestinationCountry), params.top, |b| {
             let country = b.key.destination_country.as_deref().unwrap_or_default();
             Ok(DestinationFigures {
                 destination_country: CountryCode::parse(country)
                     .ok_or_else(|| corrupt("case_statistics.destination_country", country))?,
-                figures: DepartureSums::new(&access, &b.figures),
+                figures: sums(b),
             })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let cantons = lines(Dimension::Canton)
-        .into_iter()
-        .map(|b| {
+        })?);
+        cantons = Some(entries(lines(Dimension::Canton), usize::MAX, |b| {
             Ok(CantonFigures {
                 canton: typed(b.key.canton.as_deref(), "case_statistics.canton", Canton::parse)?,
-                figures: DepartureSums::new(&access, &b.figures),
+                figures: sums(b),
             })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let programmes = lines(Dimension::Programme)
-        .into_iter()
-        .map(|b| {
+        })?);
+        programmes = Some(entries(lines(Dimension::Programme), usize::MAX, |b| {
             let programme = b.key.programme.as_deref().unwrap_or_default();
             Ok(ProgrammeFigures {
                 programme: Programme::parse(programme)
                     .ok_or_else(|| corrupt("case_statistics.programme", programme))?,
-                figures: DepartureSums::new(&access, &b.figures),
+                figures: sums(b),
             })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        })?);
+    }
+    // Cases opened stand alone; approvals and rejections add up to the year's decisions.
+    let opened = withhold(access, Counts::finest(0, [(Vec::new(), throughput.opened)])).await?;
+    let (mut approved_cases, mut rejected_cases) = (None, None);
+    if access.allows(Figure::Decisions) {
+        let decisions = [("approved", throughput.approved), ("rejected", throughput.rejected)]
+            .map(|(decision, cases)| (vec![value(Some(decision))], cases));
+        let withheld = withhold(access, Counts::finest(1, decisions.clone())).await?;
+        let [approved, rejected] =
+            decisions.map(|(key, cases)| Count::new(cases, withheld.is_withheld(&[0], &key)));
+        (approved_cases, rejected_cases) = (Some(approved), Some(rejected));
+    }
     let yearly = YearlyStatistics {
         year,
         departures: total,
-        opened_cases: Count::new(&access, throughput.opened),
-        approved_cases: Count::new(&access, throughput.approved),
-        rejected_cases: Count::new(&access, throughput.rejected),
+        opened_cases: Count::new(throughput.opened, opened.is_withheld(&[], &[])),
+        approved_cases,
+        rejected_cases,
         top_destinations,
         cantons,
         programmes,
     };
-    let rows = 4 + yearly.top_destinations.len() + yearly.cantons.len() + yearly.programmes.len();
+    let listed = |list: Option<usize>| list.map_or(0, |n| n + 1);
+    let rows = 1
+        + 2 * usize::from(yearly.approved_cases.is_some())
+        + listed(yearly.top_destinations.as_ref().map(Vec::len))
+        + yearly.cantons.as_ref().map_or(0, Vec::len)
+        + yearly.programmes.as_ref().map_or(0, Vec::len);
     record(&state, &caller, &params, report, csv, rows).await?;
     if !csv {
         return Ok(Json(yearly).into_response());
@@ -1305,29 +1559,37 @@ async fn get_yearly_stats(
         row.extend(f.fields());
         rows.push(row);
     };
-    departures("departures", String::new(), &yearly.departures);
-    for d in &yearly.top_destinations {
+    if let Some(total) = &yearly.departures {
+        departures("departures", String::new(), total);
+    }
+    for d in yearly.top_destinations.iter().flatten() {
         departures("destination_country", d.destination_country.to_string(), &d.figures);
     }
-    for c in &yearly.cantons {
+    for c in yearly.cantons.iter().flatten() {
         departures("canton", c.canton.map(|c| c.code().to_owned()).unwrap_or_default(), &c.figures);
     }
-    for p in &yearly.programmes {
+    for p in yearly.programmes.iter().flatten() {
         departures("programme", p.programme.to_string(), &p.figures);
     }
+    let mut header = vec!["section", "value", "count"];
+    // Without departures, a count and whether it is withheld.
+    let columns = match yearly.departures {
+        Some(_) => DepartureSums::columns(&access),
+        None => vec!["count", "suppressed"],
+    };
+    header.extend(&columns[1..]);
     for (section, count) in [
-        ("opened_cases", yearly.opened_cases),
+        ("opened_cases", Some(yearly.opened_cases)),
         ("approved_cases", yearly.approved_cases),
         ("rejected_cases", yearly.rejected_cases),
     ] {
+        let Some(count) = count else { continue };
         let [count, suppressed] = count.fields();
         let mut row = vec![section.to_owned(), String::new(), count];
-        row.extend(std::iter::repeat_n(String::new(), 6));
+        row.extend(std::iter::repeat_n(String::new(), columns.len() - 2));
         row.push(suppressed);
         rows.push(row);
     }
-    let mut header = vec!["section", "value", "count"];
-    header.extend(&DEPARTURE_COLUMNS[1..]);
     csv_response(report, &header, &rows)
 }
 
