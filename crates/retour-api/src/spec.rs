@@ -2,8 +2,11 @@
 //! layers around it, so that a handler's `#[utoipa::path]` lists only its own outcomes and no
 //! route can forget one: 503 everywhere (database down, request timeout), 401 where a bearer
 //! token is required, 400/413/415/422 where a body is read, 400/422 where parameters are.
+//! It also declares the headers of a 429, which the rate-limit layer sends.
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
 use crate::error::PROBLEM_JSON;
@@ -22,7 +25,32 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
+            declare_rate_limit_headers(operation);
         }
+    }
+}
+
+/// The headers of a 429 from the sign-in rate limit (`auth::rate_limit`).
+fn declare_rate_limit_headers(operation: &mut Operation) {
+    let Some(RefOr::T(response)) = operation.responses.responses.get_mut("429") else {
+        return;
+    };
+    let seconds = "Seconds until the next attempt from this address is accepted";
+    let headers = [
+        ("Retry-After", seconds),
+        ("RateLimit-Limit", "Attempts per client address and minute"),
+        ("RateLimit-Remaining", "Attempts left now: 0"),
+        ("RateLimit-Reset", seconds),
+    ];
+    for (name, description) in headers {
+        response.headers.entry(name.to_owned()).or_insert_with(|| {
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
+                    .description(Some(description))
+                    .build(),
+            )
+        });
     }
 }
 
@@ -113,6 +141,42 @@ mod tests {
                 if operation.get("requestBody").is_some() {
                     for code in ["400", "413", "415", "422"] {
                         assert!(codes.contains(&code.to_owned()), "{method} {path}: {codes:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every operation of the document, as (method, path, operation).
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut all = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                all.push((method.clone(), path.clone(), operation.clone()));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn answers_declare_the_headers_they_carry() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        for (method, path, operation) in operations(&doc) {
+            let responses = operation["responses"].as_object().expect("responses");
+            for (status, response) in responses {
+                let headers = &response["headers"];
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                if status == "201" {
+                    assert!(headers["Location"].is_object(), "{method} {path} {status}");
+                }
+                if schema == "#/components/schemas/CaseResponse" {
+                    assert!(headers["ETag"].is_object(), "{method} {path} {status}");
+                }
+                if status == "429" {
+                    for name in
+                        ["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+                    {
+                        assert!(headers[name].is_object(), "{method} {path} {status} {name}");
                     }
                 }
             }

@@ -112,7 +112,8 @@ async fn finish(
     ),
     request_body = PersonInput,
     responses(
-        (status = 201, description = "The case with the new person; `Location` names the person, `ETag` the case's new version", body = CaseResponse),
+        (status = 201, description = "The case with the new person; `Location` names the person, `ETag` the case's new version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"), ("Location" = String, description = "The new person's URL (to change or remove them)"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -166,7 +167,8 @@ pub(super) async fn add_person(
     request_body(content = PersonInput, content_type = "application/merge-patch+json",
         description = "The fields to change"),
     responses(
-        (status = 200, description = "The changed case; `ETag` holds its new version", body = CaseResponse),
+        (status = 200, description = "The changed case; `ETag` holds its new version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such person in it", body = Problem, content_type = "application/problem+json"),
@@ -227,7 +229,8 @@ pub(super) async fn patch_person(
         ("If-Match" = String, Header, description = "The case's current ETag"),
     ),
     responses(
-        (status = 204, description = "Removed; `ETag` holds the case's new version"),
+        (status = 204, description = "Removed; `ETag` holds the case's new version",
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such person in it", body = Problem, content_type = "application/problem+json"),

@@ -125,7 +125,8 @@ async fn check_against_entitlement(
     ),
     request_body = TransitionRequest,
     responses(
-        (status = 200, description = "The case after the transition; `ETag` holds the new version", body = CaseResponse),
+        (status = 200, description = "The case after the transition; `ETag` holds the new version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden_action`: the caller sees the case, but their role may not take this action", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
