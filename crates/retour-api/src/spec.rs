@@ -2,14 +2,17 @@
 //! layers around it, so that a handler's `#[utoipa::path]` lists only its own outcomes and no
 //! route can forget one: 503 everywhere (database down, request timeout), 401 where a bearer
 //! token is required, 400/413/415/422 where a body is read, 400/422 where parameters are.
-//! It also declares the headers of a 429, which the rate-limit layer sends.
+//! It also states what the handlers leave implicit: that an operation without a security
+//! requirement is public, the headers of a 429 (sent by the rate-limit layer), and the range
+//! of every `limit` parameter (from the constants the lists check it against).
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
 use crate::error::PROBLEM_JSON;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Adds the layers' error answers to every operation that does not document them itself.
 pub(crate) fn complete(doc: &mut OpenApi) {
@@ -25,9 +28,17 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
+            declare_public(operation);
             declare_rate_limit_headers(operation);
+            declare_page_limit(operation);
         }
     }
+}
+
+/// An operation without a security requirement needs no token: `security: []` says so, so
+/// that a client or linter does not have to guess.
+fn declare_public(operation: &mut Operation) {
+    operation.security.get_or_insert_with(Vec::new);
 }
 
 /// The headers of a 429 from the sign-in rate limit (`auth::rate_limit`).
@@ -51,6 +62,24 @@ fn declare_rate_limit_headers(operation: &mut Operation) {
                     .build(),
             )
         });
+    }
+}
+
+/// Every list takes `limit` from 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+fn declare_page_limit(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let RefOr::T(parameter) = parameter else { continue };
+        if parameter.name == "limit" && matches!(parameter.parameter_in, ParameterIn::Query) {
+            parameter.schema = Some(RefOr::T(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_LIMIT))
+                    .default(Some(DEFAULT_LIMIT.into()))
+                    .into(),
+            ));
+        }
     }
 }
 
@@ -135,7 +164,7 @@ mod tests {
             for (method, operation) in item.as_object().expect("path item") {
                 let codes = responses(&doc, path, method);
                 assert!(codes.contains(&"503".to_owned()), "{method} {path}: {codes:?}");
-                if operation.get("security").is_some() {
+                if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
                     assert!(codes.contains(&"401".to_owned()), "{method} {path}: {codes:?}");
                 }
                 if operation.get("requestBody").is_some() {
@@ -156,6 +185,31 @@ mod tests {
             }
         }
         all
+    }
+
+    #[test]
+    fn only_the_sign_in_endpoints_keys_and_probes_are_public() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        let mut public: Vec<String> = operations(&doc)
+            .into_iter()
+            .filter(|(_, _, operation)| operation["security"] == serde_json::json!([]))
+            .map(|(method, path, _)| format!("{method} {path}"))
+            .collect();
+        public.sort();
+        assert_eq!(
+            public,
+            [
+                "get /.well-known/jwks.json",
+                "get /health/live",
+                "get /health/ready",
+                "post /v1/auth/login",
+                "post /v1/auth/refresh",
+                "post /v1/auth/token",
+            ]
+        );
+        for (method, path, operation) in operations(&doc) {
+            assert!(operation["security"].is_array(), "{method} {path} states its security");
+        }
     }
 
     #[test]
@@ -181,6 +235,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_limit_parameter_has_the_range_the_lists_accept() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        let mut lists = 0;
+        for (method, path, operation) in operations(&doc) {
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            for parameter in parameters.iter().filter(|p| p["name"] == "limit") {
+                let schema = &parameter["schema"];
+                assert_eq!(schema["minimum"], 1, "{method} {path}");
+                assert_eq!(schema["maximum"], crate::pagination::MAX_LIMIT, "{method} {path}");
+                assert_eq!(schema["default"], crate::pagination::DEFAULT_LIMIT, "{method} {path}");
+                lists += 1;
+            }
+        }
+        assert_eq!(lists, 4);
     }
 
     #[test]

@@ -21,12 +21,9 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::path::Path;
 use crate::{ApiError, AppState};
-
-/// Page size when `limit` is not given, and the largest page.
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -19,6 +19,7 @@ use crate::admin::{self, Administrator, UserRequest, query_error};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::path::Path;
 use crate::{ApiError, AppState};
 
@@ -166,9 +167,13 @@ async fn list_users(
 ) -> Result<Json<UserList>, ApiError> {
     caller.require(Operation::Administer)?;
     let Query(query) = query.map_err(query_error)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit", "out_of_range", "limit must be 1 to 200"));
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            "out_of_range",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     // No address is longer (RFC 5321).
     if query.email.as_ref().is_some_and(|email| email.chars().count() > 254) {

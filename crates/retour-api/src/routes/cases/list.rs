@@ -17,12 +17,9 @@ use super::event;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::{ApiError, AppState};
 
-/// Page size when `limit` is not given.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The largest page.
-pub const MAX_LIMIT: u32 = 200;
 /// The longest free-text query, and the most words in it.
 const Q_MAX_CHARS: usize = 200;
 const Q_MAX_WORDS: usize = 8;
