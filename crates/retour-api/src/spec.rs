@@ -188,6 +188,20 @@ mod tests {
     }
 
     #[test]
+    fn every_operation_has_a_one_line_summary_and_a_description() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        for (method, path, operation) in operations(&doc) {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && summary.len() <= 60 && !summary.contains('\n'),
+                "{method} {path}: {summary:?}"
+            );
+            let description = operation["description"].as_str().unwrap_or_default();
+            assert!(!description.trim().is_empty(), "{method} {path}");
+        }
+    }
+
+    #[test]
     fn only_the_sign_in_endpoints_keys_and_probes_are_public() {
         let doc = serde_json::to_value(crate::openapi()).expect("spec");
         let mut public: Vec<String> = operations(&doc)

@@ -352,6 +352,8 @@ pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
     })
 }
 
+/// List access-log events
+///
 /// The access log, newest first, filtered by actor, case, action, outcome and time, in
 /// cursor-paged JSON, or with `Accept: text/csv` every matching event as RFC 4180 CSV with
 /// a header row. For auditors and service accounts with `events:read`; the read (or
@@ -501,6 +503,8 @@ fn csv_response(state: AppState, query: AuditEventsQuery) -> Response {
     response
 }
 
+/// Verify the access log's hash chain
+///
 /// Recomputes the access log's hash chain from its anchor (the start, or the latest prune)
 /// to its newest link and reports the first missing, altered or forged link. For auditors
 /// and service accounts with `events:read`; logged as `audit.verify`.

@@ -188,6 +188,8 @@ fn token_response(state: &AppState, access_token: String, refresh_token: String)
     }
 }
 
+/// Sign in with email and password
+///
 /// Sign in with email and password. Unknown email, wrong password, a disabled or locked
 /// account all get the same 401. Repeated wrong passwords lock the account for a while
 /// (by default 10 within 15 minutes lock it for 15 minutes), and each client address may try
@@ -268,6 +270,8 @@ async fn login(
     Ok(Json(token_response(&state, access, refresh)))
 }
 
+/// Refresh a token pair
+///
 /// Exchange a refresh token for a new pair. Each refresh token works once; presenting one
 /// that was already used revokes every token descended from the same sign-in.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
@@ -318,6 +322,8 @@ async fn refresh(
     Ok(Json(token_response(&state, access, successor)))
 }
 
+/// Sign out
+///
 /// Sign out: revokes this access token and the session's refresh tokens (all of the user's
 /// when no refresh token is given).
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>, description = "Optional: without a body, every refresh token of the user is revoked"),
@@ -355,6 +361,8 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Get the signed-in user
+///
 /// The signed-in user and their institution.
 #[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
     responses(
@@ -381,6 +389,8 @@ async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
     }))
 }
 
+/// Get the keys that sign access tokens
+///
 /// The public keys that verify access tokens (RFC 7517). Public, so caches may keep them
 /// for five minutes; every other answer of the API says `Cache-Control: no-store`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
@@ -494,6 +504,8 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
     })())
 }
 
+/// Get a service account's access token
+///
 /// Get an access token for a service account with the OAuth 2 client-credentials grant.
 /// Errors follow RFC 6749 §5.2 (`application/json`, not problem documents); a failed client
 /// authentication answers 401 `invalid_client` with `WWW-Authenticate: Basic`.

@@ -124,6 +124,8 @@ fn parse_query(query: &str) -> Result<InformationRequestFilter, ApiError> {
     v.finish(filter).map_err(ApiError::Validation)
 }
 
+/// List country information requests
+///
 /// The country information requests the caller deals with, oldest first: for IOM Bern's
 /// coordinator every request (the question, the destination, the dates, the status and the
 /// answer — not the case); for a counsellor the requests about their own service's cases,
@@ -178,6 +180,8 @@ pub(crate) async fn list_information_requests(
     Ok(Json(InformationRequestList { items, next_cursor }))
 }
 
+/// Answer a country information request
+///
 /// Answer an open country information request (IOM Bern's coordinator). A request is answered
 /// once: a second answer is refused with 409 `already_answered`.
 #[utoipa::path(post, path = "/v1/information-requests/{id}/answer", tag = "information-requests",

@@ -854,6 +854,8 @@ fn csv_response(
 
 // --- Handlers -----------------------------------------------------------------------------
 
+/// Count cases
+///
 /// Case counts grouped by any of `canton`, `programme`, `destination_country`, `status`
 /// (now), `residence_status` (of the principal applicant) and `period`, e.g.
 /// `group_by=canton,status` → `{ "groups": [{ "canton": "BE", "status": "approved",
@@ -946,6 +948,8 @@ async fn get_case_stats(
     csv_response(report, &header, &rows)
 }
 
+/// Count departures
+///
 /// Departures grouped by `period` (of the departure day), `destination_country` and
 /// `canton` unless `group_by` names other dimensions (any of those of `/v1/stats/cases`),
 /// each group with the departed households (`departures`), the persons who left (`persons`,
@@ -1029,6 +1033,8 @@ async fn get_departure_stats(
     csv_response(report, &header, &rows)
 }
 
+/// Get the pipeline's figures
+///
 /// The pipeline: cases per status now, and the median and 90th percentile of the days from
 /// submission to SEM's decision and from the decision to the departure, in total and per
 /// canton. The durations count the decisions (resp. departures) whose day is within `from`
@@ -1176,6 +1182,8 @@ async fn get_pipeline_stats(
     )
 }
 
+/// Get a year's figures
+///
 /// A year in figures, like IOM Bern's yearly report: the departures of the year (households,
 /// persons, adults and minors, start-up cash and travel money paid, reintegration approved,
 /// in Rappen), the `top` destinations (default 10), the cantons and programmes they left

@@ -166,6 +166,8 @@ async fn day_or_today(state: &AppState, day: Option<NaiveDate>) -> Result<NaiveD
     }
 }
 
+/// List the tariffs on a day
+///
 /// The tariffs that apply on a day (default today), optionally of one programme. Values
 /// with `is_example: true` are not official (the federal-centre phase table is not public).
 #[utoipa::path(get, path = "/v1/tariffs", tag = "assistance", params(TariffQuery),
@@ -195,6 +197,8 @@ async fn list_tariffs(
     Ok(Json(TariffList { on, items: items.into_iter().map(TariffResponse::from).collect() }))
 }
 
+/// Add a tariff version
+///
 /// Adds a new version of a tariff (administrators). A past version is never edited: the new
 /// one starts today or later, after every existing version of the same tariff, and the
 /// current version ends the day the new one starts.
@@ -272,6 +276,8 @@ async fn create_tariff(
     }
 }
 
+/// Get the destination rules on a day
+///
 /// The visa-exempt and suspended destination countries on a day (default today).
 #[utoipa::path(get, path = "/v1/destination-rules", tag = "assistance", params(OnQuery),
     security(("bearer" = [])),

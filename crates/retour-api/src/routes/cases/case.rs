@@ -55,6 +55,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     })
 }
 
+/// Open a case
+///
 /// Open a case for the caller's counselling service (counsellors only). The canton, the
 /// counselling service and the responsible counsellor come from the caller. With an
 /// `Idempotency-Key`, repeating the same request within 24 hours answers the first response
@@ -179,6 +181,8 @@ async fn replay(
     ))
 }
 
+/// Get a case
+///
 /// A case with its household, as the caller's role may see it (see the schema for the parts
 /// some roles do not receive). `ETag` holds its version. A case outside the caller's scope
 /// answers 404.
@@ -219,6 +223,8 @@ pub(super) async fn get_case(
     Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
 }
 
+/// Change a case
+///
 /// Change a case's fields with a JSON merge patch (RFC 7396; `application/merge-patch+json`
 /// or `application/json`): a field sent replaces the stored one, `null` removes it, objects
 /// (`medical`, `eligibility`) merge field by field, arrays are replaced whole. Editable:

@@ -16,6 +16,8 @@ use crate::routes::information_requests::InformationRequestResponse;
 use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// Ask IOM Bern for country information
+///
 /// Ask IOM Bern a question about the case's destination (cost of rent, a medicine's
 /// availability): the case's counselling service, while the case is in counselling. IOM sees
 /// the question and the country, not the case.

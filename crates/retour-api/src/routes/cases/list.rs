@@ -24,6 +24,8 @@ use crate::{ApiError, AppState};
 const Q_MAX_CHARS: usize = 200;
 const Q_MAX_WORDS: usize = 8;
 
+/// List and search cases
+///
 /// The cases the caller may see, newest first, filtered. Only cases within the caller's scope
 /// are ever selected. `q` searches, without regard to case or accents (`muller` finds
 /// `Müller`), the persons' surnames, given names and aliases and the reference — and the ZEMIS

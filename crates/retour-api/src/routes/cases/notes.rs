@@ -17,6 +17,8 @@ use crate::path::Path;
 use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// List a case's notes
+///
 /// The notes of a case the caller may read: the shared ones and those of their own
 /// institution, oldest first.
 #[utoipa::path(get, path = "/v1/cases/{id}/notes", tag = "cases", security(("bearer" = [])),
@@ -50,6 +52,8 @@ pub(super) async fn list_notes(
     Ok(Json(NoteList { items: notes.into_iter().map(NoteResponse::from).collect() }))
 }
 
+/// Add a note to a case
+///
 /// Add a note to a case the caller works on. `visibility` `institution` (the default) keeps
 /// it within the author's institution; `shared` shows it to everyone who may see the case.
 /// Notes are never changed or deleted.

@@ -103,6 +103,8 @@ async fn finish(
     Ok(CaseResponse::new(*case, &view, actions))
 }
 
+/// Add a person to a household
+///
 /// Add a person to the household of an editable case (at most 20 persons; the principal
 /// applicant is set when the case is opened). Needs `If-Match`.
 #[utoipa::path(post, path = "/v1/cases/{id}/persons", tag = "cases", security(("bearer" = [])),
@@ -154,6 +156,8 @@ pub(super) async fn add_person(
     Ok(case_reply(StatusCode::CREATED, body, Some(format!("/v1/cases/{id}/persons/{person_id}"))))
 }
 
+/// Change a person
+///
 /// Change a person with a JSON merge patch (`application/merge-patch+json` or
 /// `application/json`); `null` removes an optional value. The principal applicant stays the
 /// principal. Needs `If-Match` with the case's ETag; the access log records the names of
@@ -220,6 +224,8 @@ pub(super) async fn patch_person(
     Ok(case_reply(StatusCode::OK, body, None))
 }
 
+/// Remove a person from a household
+///
 /// Remove a person from the household. The principal applicant cannot be removed (409
 /// `principal_required`). Needs `If-Match`; answers 204 with the case's new `ETag`.
 #[utoipa::path(delete, path = "/v1/cases/{id}/persons/{person_id}", tag = "cases", security(("bearer" = [])),

@@ -20,6 +20,8 @@ use crate::path::Path;
 use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// Record a reclaim
+///
 /// Record a reclaim: the amount a person who re-entered (`re_entry`) or did not leave
 /// (`non_departure`) must repay. SEM, once the case departed or was cancelled. Shown in the
 /// case to SEM and the counselling service.
@@ -61,6 +63,8 @@ pub(super) async fn add_reclaim(
     Ok(created(format!("/v1/cases/{id}/reclaims/{}", reclaim.id), reclaim))
 }
 
+/// Settle or waive a reclaim
+///
 /// Settle or waive an open reclaim (SEM). An open reclaim changes once: a settled or waived
 /// one answers 409 `reclaim_not_open`.
 #[utoipa::path(patch, path = "/v1/cases/{id}/reclaims/{reclaim_id}", tag = "cases",

@@ -22,6 +22,8 @@ use crate::path::Path;
 use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// Record a disbursement
+///
 /// Record a disbursement of the reintegration project (the IOM mission assigned to the case,
 /// while the case is in reintegration). With the earlier disbursements it may not exceed the
 /// approved reintegration project (422 `exceeds_approval` on `amount_rappen`).
@@ -71,6 +73,8 @@ pub(super) async fn add_disbursement(
     Ok(created(format!("/v1/cases/{id}"), record))
 }
 
+/// Record a monitoring visit
+///
 /// Record a monitoring visit of the reintegration, planned (`due_on`) or done (`done_on`,
 /// `outcome`, an optional `sustainability_score` from 0 to 1): the IOM mission assigned to
 /// the case, while the case is in reintegration.

@@ -111,6 +111,8 @@ async fn check_against_entitlement(
     .map_err(ApiError::Validation)
 }
 
+/// Move a case on in the workflow
+///
 /// Move the case on in the return workflow: one object tagged by `action`, each action with
 /// its own fields (see `TransitionRequest`). `If-Match` with the case's ETag is required.
 /// The transition's record (decision, question, answer, booking, payout, mission, ending),
@@ -243,6 +245,8 @@ pub struct CaseEventList {
     pub items: Vec<CaseEvent>,
 }
 
+/// Get a case's history
+///
 /// The history of a case, oldest first: its opening and every transition, with who took it
 /// (user, institution, role), from → to, when, and the comment: SEM's questions, the
 /// answers, the reasons of a decision and of a withdrawal or cancellation only for the
