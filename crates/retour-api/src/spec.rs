@@ -1,7 +1,8 @@
 //! Completes the OpenAPI document with the error answers every route can give because of the
 //! layers around it, so that a handler's `#[utoipa::path]` lists only its own outcomes and no
 //! route can forget one: 503 everywhere (database down, request timeout), 401 where a bearer
-//! token is required, 400/413/415/422 where a body is read, 400/422 where parameters are.
+//! token is required, 400/413/415/422 where a body is read, 400 where parameters are, and 422
+//! everywhere (a body or parameter, or a NUL character in any query string).
 //! It also states what the handlers leave implicit: that an operation without a security
 //! requirement is public, the headers of a 429 (sent by the rate-limit layer), and the range
 //! of every `limit` parameter (from the constants the lists check it against).
@@ -120,6 +121,13 @@ fn complete_operation(operation: &mut Operation) {
             422,
             "A field or parameter is invalid (`validation_failed`); `errors` names each one",
         );
+    } else {
+        // `layers::refuse_nul_in_query` reads the query string of every route.
+        add(
+            operation,
+            422,
+            "A query parameter holds a NUL character (`validation_failed`); `errors` names it",
+        );
     }
     add(
         operation,
@@ -163,7 +171,9 @@ mod tests {
         for (path, item) in paths {
             for (method, operation) in item.as_object().expect("path item") {
                 let codes = responses(&doc, path, method);
-                assert!(codes.contains(&"503".to_owned()), "{method} {path}: {codes:?}");
+                for code in ["422", "503"] {
+                    assert!(codes.contains(&code.to_owned()), "{method} {path}: {codes:?}");
+                }
                 if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
                     assert!(codes.contains(&"401".to_owned()), "{method} {path}: {codes:?}");
                 }
@@ -277,6 +287,6 @@ mod tests {
             login["413"]["content"]["application/problem+json"]["schema"]["$ref"],
             "#/components/schemas/Problem"
         );
-        assert_eq!(responses(&doc, "/health/live", "get"), ["200", "503"]);
+        assert_eq!(responses(&doc, "/health/live", "get"), ["200", "422", "503"]);
     }
 }

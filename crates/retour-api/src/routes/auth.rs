@@ -368,6 +368,7 @@ async fn logout(
     responses(
         (status = 200, description = "The caller", body = Me),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A service account has no profile (`not_found`)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     // Service accounts have no profile of their own.
