@@ -21,18 +21,9 @@ ROLES=(counsellor.be sem iom mission.iq auditor admin)
 
 log() { printf '\n==> %s\n' "$*"; }
 
-workdir=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    psql "$PG_URL/postgres" -qAt -c "drop database if exists $DATABASE with (force)" \
-        >/dev/null 2>&1 || echo "warning: could not drop database $DATABASE" >&2
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
+# A scratch folder ($workdir) and the throwaway server, stopped on exit.
+# shellcheck source=scripts/demo-server.sh
+source scripts/demo-server.sh
 
 log "schemathesis $SCHEMATHESIS_VERSION in .venv/"
 if [ "$(.venv/bin/schemathesis --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
@@ -42,20 +33,8 @@ fi
 .venv/bin/schemathesis --version
 
 log "retour serve --demo on database $DATABASE"
-cargo build --locked --quiet --bin retour
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-# The sign-in rate limit is off so that the fuzzer reaches the handlers behind it.
-DATABASE_URL="$PG_URL/$DATABASE" RETOUR_ADDR="127.0.0.1:$port" RETOUR_LOG=json RETOUR_LOGIN_RATE_PER_MINUTE=0 \
-    RUST_LOG="warn,retour=info" "${CARGO_TARGET_DIR:-target}/debug/retour" serve --demo \
-    >"$workdir/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 120); do
-    curl -sf "$base/health/ready" >/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$workdir/server.log" >&2; exit 1; }
-    sleep 0.5
-done
-curl -sf "$base/health/ready" >/dev/null || { echo "the server did not get ready" >&2; exit 1; }
+demo_server_start "$PG_URL" "$DATABASE" "$workdir/server.log"
+base=$demo_base
 
 # Requests the server has answered so far, from /metrics: to the API (not the OpenAPI
 # document or the metrics themselves), and with a 5xx status (any route).

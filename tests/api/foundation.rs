@@ -122,6 +122,11 @@ async fn cors_allows_only_configured_origins(pool: PgPool) {
         .send(Method::GET, "/health/live", None, None, &[("origin", "https://retour.example")])
         .await;
     assert_eq!(allowed.header("access-control-allow-origin"), Some("https://retour.example"));
+    // A browser client reads the headers the OpenAPI document declares.
+    let exposed = allowed.header("access-control-expose-headers").unwrap_or_default();
+    for name in ["etag", "location", "retry-after", "ratelimit-reset", "x-request-id"] {
+        assert!(exposed.split(',').any(|h| h.trim() == name), "{name} in {exposed}");
+    }
     let other = app
         .send(Method::GET, "/health/live", None, None, &[("origin", "https://evil.example")])
         .await;

@@ -424,6 +424,8 @@ async fn a_nul_character_in_a_text_filter_is_a_422_naming_it(pool: PgPool) {
         (&auditor, "/v1/audit-events?action=case%00read", "action"),
         (&admin, "/v1/users?email=a%00b@demo.test", "email"),
         (&be, "/v1/tariffs?programme=cantonal%00", "programme"),
+        // Also where the route reads no parameter (the OpenAPI document declares 422 there).
+        (&be, "/health/live?probe=%00", "probe"),
     ] {
         let response = app.get(path, Some(token)).await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", response.text);

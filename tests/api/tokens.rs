@@ -875,6 +875,9 @@ async fn the_sign_in_endpoints_answer_429_per_client_address_beyond_the_limit(po
     let retry_after: u64 =
         limited.header("retry-after").expect("Retry-After").parse().expect("seconds");
     assert!((1..=20).contains(&retry_after), "{retry_after}");
+    assert_eq!(limited.header("ratelimit-limit"), Some("3"));
+    assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(limited.header("ratelimit-reset"), Some(retry_after.to_string().as_str()));
 
     // Another address has its own allowance; other endpoints are not limited.
     assert_eq!(login_from(&app, "198.51.100.8", None).await.status, StatusCode::OK);

@@ -280,6 +280,7 @@ async fn the_whole_return_path_runs_with_the_demo_roles_and_is_kept_in_the_histo
         .await;
     assert_eq!(disbursement.status, StatusCode::CREATED, "{}", disbursement.text);
     assert_eq!(disbursement.body["amount_rappen"], 120000);
+    assert_eq!(disbursement.header("location"), Some(path.as_str()));
     let visit = app
         .post(
             &format!("{path}/monitoring-visits"),
@@ -289,6 +290,7 @@ async fn the_whole_return_path_runs_with_the_demo_roles_and_is_kept_in_the_histo
         )
         .await;
     assert_eq!(visit.status, StatusCode::CREATED, "{}", visit.text);
+    assert_eq!(visit.header("location"), Some(path.as_str()));
     let mission_view = fetch(&app, &team.mission, &case).await;
     assert_eq!(mission_view["reintegration"]["disbursed_rappen"], 120000);
     assert_eq!(

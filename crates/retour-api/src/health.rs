@@ -21,6 +21,8 @@ pub struct Health {
     pub status: String,
 }
 
+/// Check liveness
+///
 /// Liveness: the process is up and serving HTTP.
 #[utoipa::path(get, path = "/health/live", tag = "operations", operation_id = "get_health_live",
     responses((status = 200, description = "The process is up", body = Health)))]
@@ -28,6 +30,8 @@ async fn live() -> Json<Health> {
     Json(Health { status: "ok".to_owned() })
 }
 
+/// Check readiness
+///
 /// Readiness: the database answers and every migration has been applied.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", operation_id = "get_health_ready",
     responses(

@@ -16,6 +16,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::ApiConfig;
+use crate::auth::rate_limit;
 use crate::error::{PROBLEM_JSON, problem, problem_response};
 
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -75,7 +76,15 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
                     HeaderName::from_static("idempotency-key"),
                     REQUEST_ID,
                 ])
-                .expose_headers([header::ETAG, REQUEST_ID]),
+                .expose_headers([
+                    header::ETAG,
+                    header::LOCATION,
+                    header::RETRY_AFTER,
+                    rate_limit::RATELIMIT_LIMIT,
+                    rate_limit::RATELIMIT_REMAINING,
+                    rate_limit::RATELIMIT_RESET,
+                    REQUEST_ID,
+                ]),
         )
     }
 }

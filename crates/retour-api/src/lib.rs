@@ -120,9 +120,12 @@ impl AppState {
         title = "Retour",
         description = "Case management for Swiss voluntary return assistance (Rückkehrhilfe): \
             counselling services, SEM, IOM Bern and IOM missions work on one case from first \
-            counselling to closure. Errors are RFC 9457 problem documents with a stable `code`.",
+            counselling to closure. Errors are RFC 9457 problem documents with a stable `code`. \
+            Every answer carries `X-Request-Id` (the client's, or a new UUID).",
+        contact(name = "Retour maintainers"),
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
+    servers((url = "/", description = "The server that serves this document")),
     tags(
         (name = "audit", description = "The access log (DSV Art. 4), for those who check compliance"),
         (name = "auth", description = "Signing in, tokens and the caller's profile"),

@@ -10,7 +10,6 @@
 //! struct ListCasesQuery {
 //!     status: Option<CaseStatus>,
 //!     /// Items per page, 1 to 200 (default 50).
-//!     #[param(minimum = 1, maximum = 200)]
 //!     limit: Option<i64>,
 //!     /// `next_cursor` of the previous page.
 //!     cursor: Option<String>,
@@ -38,7 +37,8 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
-/// Items per page when the request does not say.
+/// Items per page when the request does not say. The OpenAPI document declares every
+/// `limit` parameter with this default and [`MAX_LIMIT`] (see `spec.rs`).
 pub const DEFAULT_LIMIT: u32 = 50;
 /// The most items one page holds.
 pub const MAX_LIMIT: u32 = 200;

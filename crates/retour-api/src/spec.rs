@@ -1,12 +1,19 @@
 //! Completes the OpenAPI document with the error answers every route can give because of the
 //! layers around it, so that a handler's `#[utoipa::path]` lists only its own outcomes and no
 //! route can forget one: 503 everywhere (database down, request timeout), 401 where a bearer
-//! token is required, 400/413/415/422 where a body is read, 400/422 where parameters are.
+//! token is required, 400/413/415/422 where a body is read, 400 where parameters are, and 422
+//! everywhere (a body or parameter, or a NUL character in any query string).
+//! It also states what the handlers leave implicit: that an operation without a security
+//! requirement is public, the headers of a 429 (sent by the rate-limit layer), and the range
+//! of every `limit` parameter (from the constants the lists check it against).
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
 use crate::error::PROBLEM_JSON;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Adds the layers' error answers to every operation that does not document them itself.
 pub(crate) fn complete(doc: &mut OpenApi) {
@@ -22,6 +29,57 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
+            declare_public(operation);
+            declare_rate_limit_headers(operation);
+            declare_page_limit(operation);
+        }
+    }
+}
+
+/// An operation without a security requirement needs no token: `security: []` says so, so
+/// that a client or linter does not have to guess.
+fn declare_public(operation: &mut Operation) {
+    operation.security.get_or_insert_with(Vec::new);
+}
+
+/// The headers of a 429 from the sign-in rate limit (`auth::rate_limit`).
+fn declare_rate_limit_headers(operation: &mut Operation) {
+    let Some(RefOr::T(response)) = operation.responses.responses.get_mut("429") else {
+        return;
+    };
+    let seconds = "Seconds until the next attempt from this address is accepted";
+    let headers = [
+        ("Retry-After", seconds),
+        ("RateLimit-Limit", "Attempts per client address and minute"),
+        ("RateLimit-Remaining", "Attempts left now: 0"),
+        ("RateLimit-Reset", seconds),
+    ];
+    for (name, description) in headers {
+        response.headers.entry(name.to_owned()).or_insert_with(|| {
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
+                    .description(Some(description))
+                    .build(),
+            )
+        });
+    }
+}
+
+/// Every list takes `limit` from 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+fn declare_page_limit(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let RefOr::T(parameter) = parameter else { continue };
+        if parameter.name == "limit" && matches!(parameter.parameter_in, ParameterIn::Query) {
+            parameter.schema = Some(RefOr::T(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_LIMIT))
+                    .default(Some(DEFAULT_LIMIT.into()))
+                    .into(),
+            ));
         }
     }
 }
@@ -62,6 +120,13 @@ fn complete_operation(operation: &mut Operation) {
             operation,
             422,
             "A field or parameter is invalid (`validation_failed`); `errors` names each one",
+        );
+    } else {
+        // `layers::refuse_nul_in_query` reads the query string of every route.
+        add(
+            operation,
+            422,
+            "A query parameter holds a NUL character (`validation_failed`); `errors` names it",
         );
     }
     add(
@@ -106,8 +171,10 @@ mod tests {
         for (path, item) in paths {
             for (method, operation) in item.as_object().expect("path item") {
                 let codes = responses(&doc, path, method);
-                assert!(codes.contains(&"503".to_owned()), "{method} {path}: {codes:?}");
-                if operation.get("security").is_some() {
+                for code in ["422", "503"] {
+                    assert!(codes.contains(&code.to_owned()), "{method} {path}: {codes:?}");
+                }
+                if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
                     assert!(codes.contains(&"401".to_owned()), "{method} {path}: {codes:?}");
                 }
                 if operation.get("requestBody").is_some() {
@@ -119,6 +186,98 @@ mod tests {
         }
     }
 
+    /// Every operation of the document, as (method, path, operation).
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut all = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                all.push((method.clone(), path.clone(), operation.clone()));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_operation_has_a_one_line_summary_and_a_description() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        for (method, path, operation) in operations(&doc) {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && summary.len() <= 60 && !summary.contains('\n'),
+                "{method} {path}: {summary:?}"
+            );
+            let description = operation["description"].as_str().unwrap_or_default();
+            assert!(!description.trim().is_empty(), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn only_the_sign_in_endpoints_keys_and_probes_are_public() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        let mut public: Vec<String> = operations(&doc)
+            .into_iter()
+            .filter(|(_, _, operation)| operation["security"] == serde_json::json!([]))
+            .map(|(method, path, _)| format!("{method} {path}"))
+            .collect();
+        public.sort();
+        assert_eq!(
+            public,
+            [
+                "get /.well-known/jwks.json",
+                "get /health/live",
+                "get /health/ready",
+                "post /v1/auth/login",
+                "post /v1/auth/refresh",
+                "post /v1/auth/token",
+            ]
+        );
+        for (method, path, operation) in operations(&doc) {
+            assert!(operation["security"].is_array(), "{method} {path} states its security");
+        }
+    }
+
+    #[test]
+    fn answers_declare_the_headers_they_carry() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        for (method, path, operation) in operations(&doc) {
+            let responses = operation["responses"].as_object().expect("responses");
+            for (status, response) in responses {
+                let headers = &response["headers"];
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                if status == "201" {
+                    assert!(headers["Location"].is_object(), "{method} {path} {status}");
+                }
+                if schema == "#/components/schemas/CaseResponse" {
+                    assert!(headers["ETag"].is_object(), "{method} {path} {status}");
+                }
+                if status == "429" {
+                    for name in
+                        ["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+                    {
+                        assert!(headers[name].is_object(), "{method} {path} {status} {name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_limit_parameter_has_the_range_the_lists_accept() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        let mut lists = 0;
+        for (method, path, operation) in operations(&doc) {
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            for parameter in parameters.iter().filter(|p| p["name"] == "limit") {
+                let schema = &parameter["schema"];
+                assert_eq!(schema["minimum"], 1, "{method} {path}");
+                assert_eq!(schema["maximum"], crate::pagination::MAX_LIMIT, "{method} {path}");
+                assert_eq!(schema["default"], crate::pagination::DEFAULT_LIMIT, "{method} {path}");
+                lists += 1;
+            }
+        }
+        assert_eq!(lists, 4);
+    }
+
     #[test]
     fn a_handlers_own_description_of_a_status_is_kept() {
         let doc = serde_json::to_value(crate::openapi()).expect("spec");
@@ -128,6 +287,6 @@ mod tests {
             login["413"]["content"]["application/problem+json"]["schema"]["$ref"],
             "#/components/schemas/Problem"
         );
-        assert_eq!(responses(&doc, "/health/live", "get"), ["200", "503"]);
+        assert_eq!(responses(&doc, "/health/live", "get"), ["200", "422", "503"]);
     }
 }

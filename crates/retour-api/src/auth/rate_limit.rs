@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use tower_governor::GovernorError;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
@@ -35,6 +35,10 @@ impl KeyExtractor for ClientKey {
         }))
     }
 }
+
+pub(crate) const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+pub(crate) const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+pub(crate) const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// How often addresses not seen for a while are forgotten.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
@@ -68,11 +72,15 @@ pub(crate) fn limit(router: OpenApiRouter<AppState>, per_minute: u32) -> OpenApi
             }
         });
     }
-    router.layer(GovernorLayer::new(config).error_handler(too_many_requests))
+    router.layer(
+        GovernorLayer::new(config).error_handler(move |error| too_many_requests(error, per_minute)),
+    )
 }
 
-/// 429 as a problem document, with `Retry-After` in whole seconds (at least 1).
-fn too_many_requests(error: GovernorError) -> Response<Body> {
+/// 429 as a problem document, with `Retry-After` in whole seconds (at least 1) and the
+/// limit's state in `RateLimit-Limit` (`per_minute`), `RateLimit-Remaining` (0) and
+/// `RateLimit-Reset` (as `Retry-After`).
+fn too_many_requests(error: GovernorError, per_minute: u32) -> Response<Body> {
     let (status, code, detail, retry_after) = match error {
         GovernorError::TooManyRequests { wait_time, .. } => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -86,7 +94,11 @@ fn too_many_requests(error: GovernorError) -> Response<Body> {
     };
     let mut response = problem_response(&problem(status, code, detail.to_owned(), Vec::new()));
     if let Some(seconds) = retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        let headers = response.headers_mut();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        headers.insert(RATELIMIT_LIMIT, HeaderValue::from(per_minute));
+        headers.insert(RATELIMIT_REMAINING, HeaderValue::from(0));
+        headers.insert(RATELIMIT_RESET, HeaderValue::from(seconds));
     }
     response
 }

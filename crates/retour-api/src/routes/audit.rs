@@ -27,16 +27,13 @@ use crate::auth::Caller;
 use crate::csv_out::CsvWriter;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_audit_events)).routes(routes!(verify_audit_log))
 }
 
-/// Events per page unless `limit` says otherwise.
-const DEFAULT_LIMIT: u32 = 50;
-/// The largest page.
-const MAX_LIMIT: u32 = 200;
 /// Events fetched per chunk of a CSV export.
 const EXPORT_CHUNK: u32 = 1000;
 
@@ -70,7 +67,6 @@ pub struct AuditEventsQuery {
     cursor: Option<String>,
     /// Events per page, 1 to 200 (default 50). A CSV export ignores it and returns every
     /// matching event.
-    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
@@ -364,6 +360,8 @@ pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
     })
 }
 
+/// List access-log events
+///
 /// The access log, newest first, filtered by actor, case, action, outcome and time, in
 /// cursor-paged JSON, or with `Accept: text/csv` every matching event as RFC 4180 CSV with
 /// a header row. For auditors and service accounts with `events:read`; the read (or
@@ -511,6 +509,8 @@ fn csv_response(state: AppState, query: AuditEventsQuery) -> Response {
     response
 }
 
+/// Verify the access log's hash chain
+///
 /// Recomputes the access log's hash chain from its anchor (the start, or the latest prune)
 /// to its newest link and reports the first missing, altered or forged link. For auditors
 /// and service accounts with `events:read`; logged as `audit.verify`.

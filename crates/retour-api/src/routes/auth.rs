@@ -191,6 +191,8 @@ fn token_response(state: &AppState, access_token: String, refresh_token: String)
     }
 }
 
+/// Sign in with email and password
+///
 /// Sign in with email and password. Unknown email, wrong password, a disabled or locked
 /// account all get the same 401. Repeated wrong passwords lock the account for a while
 /// (by default 10 within 15 minutes lock it for 15 minutes), and each client address may try
@@ -272,6 +274,8 @@ async fn login(
     Ok(Json(token_response(&state, access, refresh)))
 }
 
+/// Refresh a token pair
+///
 /// Exchange a refresh token for a new pair. Each refresh token works once; presenting one
 /// that was already used ends the sign-in it belongs to: every refresh and access token
 /// descended from it stops working at once.
@@ -328,9 +332,11 @@ async fn refresh(
     Ok(Json(token_response(&state, access, successor)))
 }
 
-/// Sign out. A user's sign-in (session) ends with every access and refresh token of it;
-/// with a `refresh_token`, that token's session ends too, and without one every session of
-/// the user. A service account's logout ends the token it is made with (other tokens of the
+/// Sign out
+///
+/// A user's sign-in (session) ends with every access and refresh token of it; with a
+/// `refresh_token`, that token's session ends too, and without one every session of the
+/// user. A service account's logout ends the token it is made with (other tokens of the
 /// account end with a secret rotation or when the account is disabled).
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>, description = "Optional: without a body, every session of the user ends"),
     security(("bearer" = [])),
@@ -374,11 +380,14 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Get the signed-in user
+///
 /// The signed-in user and their institution.
 #[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A service account has no profile (`not_found`)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     // Service accounts have no profile of their own.
@@ -400,6 +409,8 @@ async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
     }))
 }
 
+/// Get the keys that sign access tokens
+///
 /// The public keys that verify access tokens (RFC 7517). Public, so caches may keep them
 /// for five minutes; every other answer of the API says `Cache-Control: no-store`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
@@ -513,6 +524,8 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
     })())
 }
 
+/// Get a service account's access token
+///
 /// Get an access token for a service account with the OAuth 2 client-credentials grant.
 /// Errors follow RFC 6749 §5.2 (`application/json`, not problem documents); a failed client
 /// authentication answers 401 `invalid_client` with `WWW-Authenticate: Basic`.

@@ -21,12 +21,9 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::path::Path;
 use crate::{ApiError, AppState};
-
-/// Page size when `limit` is not given, and the largest page.
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -128,6 +125,8 @@ fn parse_query(query: &str) -> Result<InformationRequestFilter, ApiError> {
     v.finish(filter).map_err(ApiError::Validation)
 }
 
+/// List country information requests
+///
 /// The country information requests the caller deals with, oldest first: for IOM Bern's
 /// coordinator every request (the question, the destination, the dates, the status and the
 /// answer — not the case); for a counsellor the requests about their own service's cases,
@@ -182,6 +181,8 @@ pub(crate) async fn list_information_requests(
     Ok(Json(InformationRequestList { items, next_cursor }))
 }
 
+/// Answer a country information request
+///
 /// Answer an open country information request (IOM Bern's coordinator). A request is answered
 /// once: a second answer is refused with 409 `already_answered`.
 #[utoipa::path(post, path = "/v1/information-requests/{id}/answer", tag = "information-requests",

@@ -129,6 +129,8 @@ fn is_admin(caller: &Caller) -> bool {
     caller.actor.has_role(Role::Admin)
 }
 
+/// List institutions
+///
 /// List the partner institutions, by kind and name. Every signed-in caller may; contact
 /// data is shown to administrators only.
 #[utoipa::path(get, path = "/v1/institutions", tag = "institutions", params(InstitutionQuery),
@@ -152,6 +154,8 @@ async fn list_institutions(
     }))
 }
 
+/// Get an institution
+///
 /// One institution. Every signed-in caller may read it; contact data is shown to
 /// administrators only.
 #[utoipa::path(get, path = "/v1/institutions/{id}", tag = "institutions",
@@ -171,6 +175,8 @@ async fn get_institution(
     Ok(Json(InstitutionView::new(institution, is_admin(&caller))))
 }
 
+/// Create an institution
+///
 /// Create an institution (administrators only). A counselling service needs a `canton` or a
 /// `federal_region`, an IOM mission its `country`; other kinds have neither.
 #[utoipa::path(post, path = "/v1/institutions", tag = "institutions",
@@ -210,6 +216,8 @@ async fn create_institution(
     ))
 }
 
+/// Change an institution
+///
 /// Change an institution's name, contact data or `active` flag (administrators only).
 #[utoipa::path(patch, path = "/v1/institutions/{id}", tag = "institutions",
     params(("id" = Uuid, Path, description = "The institution's id")),

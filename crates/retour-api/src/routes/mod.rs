@@ -9,3 +9,15 @@ pub(crate) mod service_accounts;
 pub(crate) mod stats;
 pub(crate) mod tariffs;
 pub(crate) mod users;
+
+use axum::http::{HeaderName, StatusCode, header};
+
+use crate::json::Json;
+
+/// A 201 answer. Every one names in `Location` the new item's own URL, or where it has none
+/// (notes, reintegration records, tariff versions), the URL it is read at.
+pub(crate) type Created<T> = (StatusCode, [(HeaderName, String); 1], Json<T>);
+
+pub(crate) fn created<T>(location: String, body: T) -> Created<T> {
+    (StatusCode::CREATED, [(header::LOCATION, location)], Json(body))
+}

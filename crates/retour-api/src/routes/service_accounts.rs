@@ -129,6 +129,8 @@ fn parse_scopes(scopes: Vec<Scope>, errors: &mut Validation) -> Option<Vec<Scope
     Some(Scope::ALL.into_iter().filter(|s| scopes.contains(s)).collect())
 }
 
+/// List service accounts
+///
 /// List the service accounts (administrators only).
 #[utoipa::path(get, path = "/v1/service-accounts", tag = "service-accounts",
     params(ServiceAccountQuery),
@@ -156,6 +158,8 @@ async fn list_service_accounts(
     }))
 }
 
+/// Get a service account
+///
 /// One service account (administrators only).
 #[utoipa::path(get, path = "/v1/service-accounts/{id}", tag = "service-accounts",
     params(("id" = Uuid, Path, description = "The service account's id")),
@@ -176,6 +180,8 @@ async fn get_service_account(
     Ok(Json(ServiceAccountView::new(account, None)))
 }
 
+/// Create a service account
+///
 /// Create a service account for an institution (administrators only). The answer carries
 /// the `client_secret`, which is not shown again.
 #[utoipa::path(post, path = "/v1/service-accounts", tag = "service-accounts",
@@ -224,6 +230,8 @@ async fn create_service_account(
     ))
 }
 
+/// Change a service account
+///
 /// Change a service account's name, scopes or status, or rotate its secret (administrators
 /// only). With `rotate_secret`, the answer carries the new `client_secret`, once.
 #[utoipa::path(patch, path = "/v1/service-accounts/{id}", tag = "service-accounts",

@@ -980,6 +980,8 @@ fn csv_response(
 
 // --- Handlers -----------------------------------------------------------------------------
 
+/// Count cases
+///
 /// Case counts grouped by any of `canton`, `programme`, `destination_country`, `status`
 /// (now), `residence_status` (of the principal applicant) and `period`, e.g.
 /// `group_by=canton,status` → `{ "groups": [{ "canton": "BE", "status": "approved",
@@ -1081,6 +1083,8 @@ async fn get_case_stats(
     csv_response(report, &header, &rows)
 }
 
+/// Count departures
+///
 /// Departures grouped by `period` (of the departure day), `destination_country` and
 /// `canton` unless `group_by` names other dimensions (any of those of `/v1/stats/cases`),
 /// each group with the departed households (`departures`), the persons who left (`persons`,
@@ -1214,6 +1218,8 @@ fn canton_value(canton: Option<Canton>) -> Value {
     value(canton.map(|c| c.code()))
 }
 
+/// Get the pipeline's figures
+///
 /// The pipeline: cases per status now, and the median and 90th percentile of the days from
 /// submission to SEM's decision and from the decision to the departure, in total and per
 /// canton. The durations count the decisions (resp. departures) whose day is within `from`
@@ -1395,6 +1401,8 @@ fn entries<T>(
     lines.into_iter().take(take).map(entry).collect()
 }
 
+/// Get a year's figures
+///
 /// A year in figures, like IOM Bern's yearly report: the departures of the year (households,
 /// persons, adults and minors, start-up cash and travel money paid, reintegration approved,
 /// in Rappen), the `top` destinations (default 10), the cantons and programmes they left

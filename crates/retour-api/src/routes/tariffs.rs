@@ -3,7 +3,6 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::assistance::{
     AssistanceComponent, PersonCategory, ProcedurePhase, Programme, TariffBasis, TariffRate,
@@ -22,6 +21,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -161,6 +161,8 @@ async fn day_or_today(state: &AppState, day: Option<NaiveDate>) -> Result<NaiveD
     }
 }
 
+/// List the tariffs on a day
+///
 /// The tariffs that apply on a day (default today), optionally of one programme. Values
 /// with `is_example: true` are not official (the federal-centre phase table is not public).
 #[utoipa::path(get, path = "/v1/tariffs", tag = "assistance", params(TariffQuery),
@@ -190,13 +192,16 @@ async fn list_tariffs(
     Ok(Json(TariffList { on, items: items.into_iter().map(TariffResponse::from).collect() }))
 }
 
+/// Add a tariff version
+///
 /// Adds a new version of a tariff (administrators). A past version is never edited: the new
 /// one starts today or later, after every existing version of the same tariff, and the
 /// current version ends the day the new one starts.
 #[utoipa::path(post, path = "/v1/tariffs", tag = "assistance", request_body = NewTariffRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The new version", body = TariffResponse),
+        (status = 201, description = "The new version", body = TariffResponse,
+            headers(("Location" = String, description = "The programme's tariffs on the day the new version starts"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another version was added at the same time", body = Problem, content_type = "application/problem+json"),
@@ -206,7 +211,7 @@ async fn create_tariff(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<NewTariffRequest>,
-) -> Result<(StatusCode, Json<TariffResponse>), ApiError> {
+) -> Result<Created<TariffResponse>, ApiError> {
     let actor = &caller.actor;
     if policy::decide(actor, Operation::Administer, None) != Decision::Allow {
         let event = AuditEvent::new(AuditActor::from(actor), "tariff.create", Outcome::Denied)
@@ -248,7 +253,12 @@ async fn create_tariff(
     match state.store().add_tariff_version(&tariff, actor.id, &event).await? {
         AddedTariff::Added(version) => {
             tracing::info!(tariff.id = %version.id, valid_from = %version.tariff.valid_from, "tariff version added");
-            Ok((StatusCode::CREATED, Json(version.into())))
+            let location = format!(
+                "/v1/tariffs?programme={}&on={}",
+                version.tariff.programme.as_str(),
+                version.tariff.valid_from
+            );
+            Ok(created(location, version.into()))
         }
         AddedTariff::NotAfterLatest { latest_valid_from } => Err(ApiError::validation(
             "valid_from",
@@ -261,6 +271,8 @@ async fn create_tariff(
     }
 }
 
+/// Get the destination rules on a day
+///
 /// The visa-exempt and suspended destination countries on a day (default today).
 #[utoipa::path(get, path = "/v1/destination-rules", tag = "assistance", params(OnQuery),
     security(("bearer" = [])),

@@ -19,6 +19,7 @@ use crate::admin::{self, Administrator, UserRequest, query_error};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::path::Path;
 use crate::{ApiError, AppState};
 
@@ -150,6 +151,8 @@ pub struct UpdateUser {
     pub password: Option<String>,
 }
 
+/// List user accounts
+///
 /// List user accounts (administrators only), in creation order, a page at a time.
 #[utoipa::path(get, path = "/v1/users", tag = "users", params(UserQuery),
     security(("bearer" = [])),
@@ -166,9 +169,13 @@ async fn list_users(
 ) -> Result<Json<UserList>, ApiError> {
     caller.require(Operation::Administer)?;
     let Query(query) = query.map_err(query_error)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit", "out_of_range", "limit must be 1 to 200"));
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            "out_of_range",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     // No address is longer (RFC 5321).
     if query.email.as_ref().is_some_and(|email| email.chars().count() > 254) {
@@ -193,6 +200,8 @@ async fn list_users(
     Ok(Json(UserList { items: users.into_iter().map(UserView::from).collect(), next_cursor }))
 }
 
+/// Get a user account
+///
 /// One user account (administrators only).
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users",
     params(("id" = Uuid, Path, description = "The user's id")),
@@ -212,6 +221,8 @@ async fn get_user(
     Ok(Json(state.store().get_user(id).await?.into()))
 }
 
+/// Create a user account
+///
 /// Create a user with an initial password (administrators only). The role must fit the
 /// institution's kind; the email must not be in use, in any case.
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
@@ -243,6 +254,8 @@ async fn create_user(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(UserView::from(user))))
 }
 
+/// Change a user account
+///
 /// Change a user's display name, role, status or password (administrators only).
 /// Disabling the account or setting a password revokes its refresh tokens in the same
 /// transaction; its access tokens stop working at the next request.

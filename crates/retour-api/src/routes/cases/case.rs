@@ -55,6 +55,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     })
 }
 
+/// Open a case
+///
 /// Open a case for the caller's counselling service (counsellors only). The canton, the
 /// counselling service and the responsible counsellor come from the caller. With an
 /// `Idempotency-Key`, repeating the same request within 24 hours answers the first response
@@ -65,7 +67,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     request_body = NewCaseInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried creation safe: 1 to 255 characters, kept 24 hours")),
     responses(
-        (status = 201, description = "Opened; `ETag` holds the version, `Location` the URL", body = CaseResponse),
+        (status = 201, description = "Opened; `ETag` holds the version, `Location` the URL", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"), ("Location" = String, description = "The new case's URL"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only counsellors open cases", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`duplicate_case`: a person's ZEMIS number belongs to another open case", body = Problem, content_type = "application/problem+json"),
@@ -178,13 +181,16 @@ async fn replay(
     ))
 }
 
+/// Get a case
+///
 /// A case with its household, as the caller's role may see it (see the schema for the parts
 /// some roles do not receive). `ETag` holds its version. A case outside the caller's scope
 /// answers 404.
 #[utoipa::path(get, path = "/v1/cases/{id}", tag = "cases", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
-        (status = 200, description = "The case; `ETag` holds its version", body = CaseResponse),
+        (status = 200, description = "The case; `ETag` holds its version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -217,6 +223,8 @@ pub(super) async fn get_case(
     Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
 }
 
+/// Change a case
+///
 /// Change a case's fields with a JSON merge patch (RFC 7396; `application/merge-patch+json`
 /// or `application/json`): a field sent replaces the stored one, `null` removes it, objects
 /// (`medical`, `eligibility`) merge field by field, arrays are replaced whole. Editable:
@@ -232,7 +240,8 @@ pub(super) async fn get_case(
     request_body(content = CaseFieldsInput, content_type = "application/merge-patch+json",
         description = "The fields to change; `null` removes a value"),
     responses(
-        (status = 200, description = "The changed case; `ETag` holds the new version", body = CaseResponse),
+        (status = 200, description = "The changed case; `ETag` holds the new version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),

@@ -82,6 +82,8 @@ fn sees_assistance(actor: &Actor) -> bool {
     policy::case_view(actor).assistance
 }
 
+/// Get a case's entitlement
+///
 /// The most the case's household may receive per assistance component, each with the rules
 /// that produced it (`explanation`), on the planned departure date (today when none is
 /// planned): ages on that date (minor = under 18), the stay since entry (cantonal start-up

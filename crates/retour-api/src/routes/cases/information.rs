@@ -1,7 +1,6 @@
 //! A counsellor's country information request about a case's destination (programme RIF).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use retour_domain::information::{QuestionInput, parse_question};
 use retour_domain::policy::Operation;
 use retour_store::audit::{self, Outcome};
@@ -14,8 +13,11 @@ use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::information_requests::InformationRequestResponse;
+use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// Ask IOM Bern for country information
+///
 /// Ask IOM Bern a question about the case's destination (cost of rent, a medicine's
 /// availability): the case's counselling service, while the case is in counselling. IOM sees
 /// the question and the country, not the case.
@@ -24,7 +26,8 @@ use crate::{ApiError, AppState};
     params(("id" = Uuid, Path, description = "The case id")),
     request_body = QuestionInput,
     responses(
-        (status = 201, description = "The request", body = InformationRequestResponse),
+        (status = 201, description = "The request", body = InformationRequestResponse,
+            headers(("Location" = String, description = "The counselling service's information requests, where IOM's answer is read"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the case's counselling service asks", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -36,7 +39,7 @@ pub(super) async fn create_information_request(
     caller: Caller,
     Path(id): Path<Uuid>,
     Json(input): Json<QuestionInput>,
-) -> Result<(StatusCode, Json<InformationRequestResponse>), ApiError> {
+) -> Result<Created<InformationRequestResponse>, ApiError> {
     const ACTION: &str = "information_request.create";
     let (mut tx, head) =
         lock_for(&state, &caller, id, Operation::AskInformation, ACTION, "case_not_in_counselling")
@@ -55,5 +58,8 @@ pub(super) async fn create_information_request(
         .details(serde_json::json!({ "information_request_id": request.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(InformationRequestResponse::new(request, true))))
+    Ok(created(
+        "/v1/information-requests".to_owned(),
+        InformationRequestResponse::new(request, true),
+    ))
 }

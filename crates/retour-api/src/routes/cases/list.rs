@@ -18,16 +18,15 @@ use super::event;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::{ApiError, AppState};
 
-/// Page size when `limit` is not given.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The largest page.
-pub const MAX_LIMIT: u32 = 200;
 /// The longest free-text query, and the most words in it.
 const Q_MAX_CHARS: usize = 200;
 const Q_MAX_WORDS: usize = 8;
 
+/// List and search cases
+///
 /// The cases the caller may see, newest first, filtered. Only cases within the caller's scope
 /// are ever selected. `q` searches, without regard to case or accents (`muller` finds
 /// `Müller`), the persons' surnames, given names and aliases and the reference — and the ZEMIS

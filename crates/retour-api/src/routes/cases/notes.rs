@@ -2,7 +2,6 @@
 //! everyone who may see the case.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use retour_domain::case::{NoteInput, parse_note};
 use retour_domain::policy::{self, Decision, Operation};
 use retour_store::audit::{self, Outcome};
@@ -15,8 +14,11 @@ use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
+use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// List a case's notes
+///
 /// The notes of a case the caller may read: the shared ones and those of their own
 /// institution, oldest first.
 #[utoipa::path(get, path = "/v1/cases/{id}/notes", tag = "cases", security(("bearer" = [])),
@@ -50,6 +52,8 @@ pub(super) async fn list_notes(
     Ok(Json(NoteList { items: notes.into_iter().map(NoteResponse::from).collect() }))
 }
 
+/// Add a note to a case
+///
 /// Add a note to a case the caller works on. `visibility` `institution` (the default) keeps
 /// it within the author's institution; `shared` shows it to everyone who may see the case.
 /// Notes are never changed or deleted.
@@ -57,7 +61,8 @@ pub(super) async fn list_notes(
     params(("id" = Uuid, Path, description = "The case id")),
     request_body = NoteInput,
     responses(
-        (status = 201, description = "The note", body = NoteResponse),
+        (status = 201, description = "The note", body = NoteResponse,
+            headers(("Location" = String, description = "The case's notes, where the note is read"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Integrations (service accounts) do not write notes", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -68,7 +73,7 @@ pub(super) async fn add_note(
     caller: Caller,
     Path(id): Path<Uuid>,
     Json(input): Json<NoteInput>,
-) -> Result<(StatusCode, Json<NoteResponse>), ApiError> {
+) -> Result<Created<NoteResponse>, ApiError> {
     let actor = &caller.actor;
     let mut tx = state.store().begin().await?;
     let head = cases::case_head(&mut tx, id).await?;
@@ -94,5 +99,5 @@ pub(super) async fn add_note(
         .details(serde_json::json!({ "note_id": stored.id, "visibility": note.visibility }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(stored.into())))
+    Ok(created(format!("/v1/cases/{id}/notes"), stored.into()))
 }

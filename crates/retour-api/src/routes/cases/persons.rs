@@ -103,6 +103,8 @@ async fn finish(
     Ok(CaseResponse::new(*case, &view, actions))
 }
 
+/// Add a person to a household
+///
 /// Add a person to the household of an editable case (at most 20 persons; the principal
 /// applicant is set when the case is opened). Needs `If-Match`.
 #[utoipa::path(post, path = "/v1/cases/{id}/persons", tag = "cases", security(("bearer" = [])),
@@ -112,7 +114,8 @@ async fn finish(
     ),
     request_body = PersonInput,
     responses(
-        (status = 201, description = "The case with the new person; `Location` names the person, `ETag` the case's new version", body = CaseResponse),
+        (status = 201, description = "The case with the new person; `Location` names the person, `ETag` the case's new version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"), ("Location" = String, description = "The new person's URL (to change or remove them)"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -153,6 +156,8 @@ pub(super) async fn add_person(
     Ok(case_reply(StatusCode::CREATED, body, Some(format!("/v1/cases/{id}/persons/{person_id}"))))
 }
 
+/// Change a person
+///
 /// Change a person with a JSON merge patch (`application/merge-patch+json` or
 /// `application/json`); `null` removes an optional value. The principal applicant stays the
 /// principal. Needs `If-Match` with the case's ETag; the access log records the names of
@@ -166,7 +171,8 @@ pub(super) async fn add_person(
     request_body(content = PersonInput, content_type = "application/merge-patch+json",
         description = "The fields to change"),
     responses(
-        (status = 200, description = "The changed case; `ETag` holds its new version", body = CaseResponse),
+        (status = 200, description = "The changed case; `ETag` holds its new version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such person in it", body = Problem, content_type = "application/problem+json"),
@@ -218,6 +224,8 @@ pub(super) async fn patch_person(
     Ok(case_reply(StatusCode::OK, body, None))
 }
 
+/// Remove a person from a household
+///
 /// Remove a person from the household. The principal applicant cannot be removed (409
 /// `principal_required`). Needs `If-Match`; answers 204 with the case's new `ETag`.
 #[utoipa::path(delete, path = "/v1/cases/{id}/persons/{person_id}", tag = "cases", security(("bearer" = [])),
@@ -227,7 +235,8 @@ pub(super) async fn patch_person(
         ("If-Match" = String, Header, description = "The case's current ETag"),
     ),
     responses(
-        (status = 204, description = "Removed; `ETag` holds the case's new version"),
+        (status = 204, description = "Removed; `ETag` holds the case's new version",
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such person in it", body = Problem, content_type = "application/problem+json"),

@@ -2,7 +2,6 @@
 //! (re-entry) or a cancellation (non-departure), then settled or waived.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use retour_domain::policy::Operation;
 use retour_domain::reclaim::{
     ReclaimInput, ReclaimUpdateInput, parse_reclaim, parse_reclaim_update,
@@ -18,8 +17,11 @@ use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
+use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// Record a reclaim
+///
 /// Record a reclaim: the amount a person who re-entered (`re_entry`) or did not leave
 /// (`non_departure`) must repay. SEM, once the case departed or was cancelled. All reclaims
 /// of the case that are open or settled add up to at most what was paid out to it: the cash
@@ -30,7 +32,8 @@ use crate::{ApiError, AppState};
     params(("id" = Uuid, Path, description = "The case id")),
     request_body = ReclaimInput,
     responses(
-        (status = 201, description = "The reclaim, open", body = Reclaim),
+        (status = 201, description = "The reclaim, open", body = Reclaim,
+            headers(("Location" = String, description = "The reclaim's URL (to settle or waive it)"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only SEM records reclaims", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -42,7 +45,7 @@ pub(super) async fn add_reclaim(
     caller: Caller,
     Path(id): Path<Uuid>,
     Json(input): Json<ReclaimInput>,
-) -> Result<(StatusCode, Json<Reclaim>), ApiError> {
+) -> Result<Created<Reclaim>, ApiError> {
     const ACTION: &str = "case.reclaim_add";
     let (mut tx, head) =
         lock_for(&state, &caller, id, Operation::ManageReclaims, ACTION, "reclaim_not_possible")
@@ -63,9 +66,11 @@ pub(super) async fn add_reclaim(
         .details(serde_json::json!({ "reclaim_id": reclaim.id, "fields": fields }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(reclaim)))
+    Ok(created(format!("/v1/cases/{id}/reclaims/{}", reclaim.id), reclaim))
 }
 
+/// Settle or waive a reclaim
+///
 /// Settle or waive an open reclaim (SEM). An open reclaim changes once: a settled or waived
 /// one answers 409 `reclaim_not_open`.
 #[utoipa::path(patch, path = "/v1/cases/{id}/reclaims/{reclaim_id}", tag = "cases",

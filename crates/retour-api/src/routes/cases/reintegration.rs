@@ -3,7 +3,6 @@
 //! `If-Match` is needed, and the case's row lock keeps the total check free of races.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use retour_domain::assistance::AssistanceComponent;
 use retour_domain::policy::Operation;
 use retour_domain::records::{Disbursement, MonitoringVisit};
@@ -20,8 +19,11 @@ use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
+use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
+/// Record a disbursement
+///
 /// Record a disbursement of the reintegration project (the IOM mission assigned to the case,
 /// while the case is in reintegration). With the earlier disbursements it may not exceed the
 /// approved reintegration project (422 `exceeds_approval` on `amount_rappen`).
@@ -29,7 +31,8 @@ use crate::{ApiError, AppState};
     params(("id" = Uuid, Path, description = "The case id")),
     request_body = DisbursementInput,
     responses(
-        (status = 201, description = "The disbursement", body = Disbursement),
+        (status = 201, description = "The disbursement", body = Disbursement,
+            headers(("Location" = String, description = "The case, whose `reintegration` lists the disbursement"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the assigned IOM mission records disbursements", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -41,7 +44,7 @@ pub(super) async fn add_disbursement(
     caller: Caller,
     Path(id): Path<Uuid>,
     Json(input): Json<DisbursementInput>,
-) -> Result<(StatusCode, Json<Disbursement>), ApiError> {
+) -> Result<Created<Disbursement>, ApiError> {
     const ACTION: &str = "case.disbursement_add";
     let (mut tx, head) = lock_for(
         &state,
@@ -67,9 +70,11 @@ pub(super) async fn add_disbursement(
         .details(serde_json::json!({ "disbursement_id": record.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(record)))
+    Ok(created(format!("/v1/cases/{id}"), record))
 }
 
+/// Record a monitoring visit
+///
 /// Record a monitoring visit of the reintegration, planned (`due_on`) or done (`done_on`,
 /// `outcome`, an optional `sustainability_score` from 0 to 1): the IOM mission assigned to
 /// the case, while the case is in reintegration.
@@ -77,7 +82,8 @@ pub(super) async fn add_disbursement(
     params(("id" = Uuid, Path, description = "The case id")),
     request_body = MonitoringVisitInput,
     responses(
-        (status = 201, description = "The visit", body = MonitoringVisit),
+        (status = 201, description = "The visit", body = MonitoringVisit,
+            headers(("Location" = String, description = "The case, whose `reintegration` lists the visit"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the assigned IOM mission records visits", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -89,7 +95,7 @@ pub(super) async fn add_monitoring_visit(
     caller: Caller,
     Path(id): Path<Uuid>,
     Json(input): Json<MonitoringVisitInput>,
-) -> Result<(StatusCode, Json<MonitoringVisit>), ApiError> {
+) -> Result<Created<MonitoringVisit>, ApiError> {
     const ACTION: &str = "case.monitoring_visit_add";
     let (mut tx, head) = lock_for(
         &state,
@@ -108,5 +114,5 @@ pub(super) async fn add_monitoring_visit(
         .details(serde_json::json!({ "monitoring_visit_id": record.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(record)))
+    Ok(created(format!("/v1/cases/{id}"), record))
 }

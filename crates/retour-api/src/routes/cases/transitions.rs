@@ -111,6 +111,8 @@ async fn check_against_entitlement(
     .map_err(ApiError::Validation)
 }
 
+/// Move a case on in the workflow
+///
 /// Move the case on in the return workflow: one object tagged by `action`, each action with
 /// its own fields (see `TransitionRequest`). `If-Match` with the case's ETag is required.
 /// The transition's record (decision, question, answer, booking, payout, mission, ending),
@@ -125,7 +127,8 @@ async fn check_against_entitlement(
     ),
     request_body = TransitionRequest,
     responses(
-        (status = 200, description = "The case after the transition; `ETag` holds the new version", body = CaseResponse),
+        (status = 200, description = "The case after the transition; `ETag` holds the new version", body = CaseResponse,
+            headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden_action`: the caller sees the case, but their role may not take this action", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -242,6 +245,8 @@ pub struct CaseEventList {
     pub items: Vec<CaseEvent>,
 }
 
+/// Get a case's history
+///
 /// The history of a case, oldest first: its opening and every transition, with who took it
 /// (user, institution, role), from → to, when, and the comment: SEM's questions, the
 /// answers, the reasons of a decision and of a withdrawal or cancellation only for the
