@@ -1450,7 +1450,11 @@ async fn service_callers(app: &TestApp, admin: &str) -> Vec<Caller> {
             let token = app.send_request(request).await;
             assert_eq!(token.status, StatusCode::OK, "{}", token.text);
             let id: Uuid = created["id"].as_str().expect("id").parse().expect("uuid");
-            let actor = app.store.active_service_actor(id).await.expect("actor").expect("active");
+            let retour_store::sessions::Standing::Valid(actor) =
+                app.store.service_token_standing(id, Uuid::nil(), 1).await.expect("standing")
+            else {
+                panic!("the new service account is not active");
+            };
             callers.push(Caller {
                 email: None,
                 label: format!("{kind} service account with {}", scope.as_str()),

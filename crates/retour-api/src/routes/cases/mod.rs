@@ -309,8 +309,15 @@ mod tests {
         assert!(matches!(check_if_match(&headers(&["*"]), 3), Err(ApiError::PreconditionRequired)));
         assert!(check_if_match(&headers(&["\"3\""]), 3).is_ok());
         assert!(check_if_match(&headers(&["\"1\", \"3\""]), 3).is_ok());
-        for stale in ["\"2\"", "W/\"3\"", "3", "\"x\""] {
+        for stale in ["\"2\"", "W/\"3\"", "\"x\""] {
             assert!(matches!(check_if_match(&headers(&[stale]), 3), Err(ApiError::StaleVersion)));
+        }
+        // An unquoted value is no entity tag at all.
+        for malformed in ["3", "\"3", "3\""] {
+            assert!(
+                matches!(check_if_match(&headers(&[malformed]), 3), Err(ApiError::Validation(_))),
+                "{malformed}"
+            );
         }
     }
 
