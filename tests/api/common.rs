@@ -117,11 +117,16 @@ impl TestApp {
         self.send_request(request).await
     }
 
+    /// Sends a request; its answer must agree with the OpenAPI document (see
+    /// [`crate::conformance`]).
     pub async fn send_request(&self, request: Request<Body>) -> TestResponse {
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         let response = self.router.clone().oneshot(request).await.expect("response");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        crate::conformance::check(&method, &path, status, content_type, &bytes);
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         TestResponse { status, headers, body, text }

@@ -10,6 +10,7 @@ mod auth;
 mod bounds;
 mod cases;
 mod cli;
+mod conformance;
 mod contract;
 mod entitlement;
 mod fixtures;

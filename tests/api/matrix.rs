@@ -554,7 +554,7 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
         }
         if status == "departed" {
             let comment = format!("Seen in Basel again, ref LZ{i:02}");
-            let body = json!({ "reason": "re_entry", "amount_rappen": 170000, "comment": comment });
+            let body = json!({ "reason": "re_entry", "amount_rappen": 160000, "comment": comment });
             let added = app.post(&format!("/v1/cases/{id}/reclaims"), Some(sem), &body).await;
             let added = must(added, StatusCode::CREATED, "reclaim").await;
             reclaim = Some((i, added["id"].as_str().expect("id").parse().expect("uuid")));

@@ -1,6 +1,7 @@
 //! Completes the OpenAPI document with the error answers every route can give because of the
 //! layers around it, so that a handler's `#[utoipa::path]` lists only its own outcomes and no
-//! route can forget one: 503 everywhere (database down, request timeout), 401 where a bearer
+//! route can forget one: 500 and 503 everywhere (an unexpected failure; the database down, a
+//! request timeout), 406 on the API's routes (an Accept it cannot answer), 401 where a bearer
 //! token is required, 400/413/415/422 where a body is read, 400 where parameters are, and 422
 //! everywhere (a body or parameter, or a NUL character in any query string).
 //! It also states what the handlers leave implicit: that an operation without a security
@@ -17,7 +18,7 @@ use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Adds the layers' error answers to every operation that does not document them itself.
 pub(crate) fn complete(doc: &mut OpenApi) {
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -29,6 +30,14 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
+            if path.starts_with("/v1/") {
+                // `layers::refuse_unacceptable` reads the Accept header of every API route.
+                add(
+                    operation,
+                    406,
+                    "The Accept header allows nothing this operation answers (`not_acceptable`)",
+                );
+            }
             declare_public(operation);
             declare_rate_limit_headers(operation);
             declare_page_limit(operation);
@@ -131,6 +140,12 @@ fn complete_operation(operation: &mut Operation) {
     }
     add(
         operation,
+        500,
+        "An unexpected failure (`internal_error`); the answer says nothing more, the server's \
+         log holds the cause",
+    );
+    add(
+        operation,
         503,
         "The database is unavailable (`service_unavailable`) or the request took too long \
          (`request_timeout`); retry later",
@@ -171,8 +186,11 @@ mod tests {
         for (path, item) in paths {
             for (method, operation) in item.as_object().expect("path item") {
                 let codes = responses(&doc, path, method);
-                for code in ["422", "503"] {
+                for code in ["422", "500", "503"] {
                     assert!(codes.contains(&code.to_owned()), "{method} {path}: {codes:?}");
+                }
+                if path.starts_with("/v1/") {
+                    assert!(codes.contains(&"406".to_owned()), "{method} {path}: {codes:?}");
                 }
                 if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
                     assert!(codes.contains(&"401".to_owned()), "{method} {path}: {codes:?}");
@@ -287,6 +305,6 @@ mod tests {
             login["413"]["content"]["application/problem+json"]["schema"]["$ref"],
             "#/components/schemas/Problem"
         );
-        assert_eq!(responses(&doc, "/health/live", "get"), ["200", "422", "503"]);
+        assert_eq!(responses(&doc, "/health/live", "get"), ["200", "422", "500", "503"]);
     }
 }
