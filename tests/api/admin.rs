@@ -227,7 +227,9 @@ async fn disabling_an_institution_stops_its_users(pool: PgPool) {
     assert_eq!(changed.body["active"], false);
     assert_eq!(changed.body["contact_phone"], "+41 44 000 00 00");
     assert!(changed.body["contact_email"].is_null());
-    app.get("/v1/me", Some(&access)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.get("/v1/me", Some(&access))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     app.post("/v1/auth/refresh", None, &json!({"refresh_token": refresh}))
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
@@ -361,7 +363,7 @@ async fn an_admin_updates_a_user_and_the_audit_names_the_fields_only(pool: PgPoo
     // The token issued for the old role stops working.
     app.get("/v1/me", Some(&old_token))
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
 
     // A role of another institution kind, a weak password: 422, nothing changes.
     assert_field(
@@ -405,7 +407,9 @@ async fn disabling_a_user_revokes_their_refresh_tokens_and_stops_their_access_to
     .await
     .expect("tokens");
     assert_eq!(unrevoked, 0);
-    app.get("/v1/me", Some(&access)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.get("/v1/me", Some(&access))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     app.post("/v1/auth/refresh", None, &json!({"refresh_token": refresh}))
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
@@ -415,7 +419,7 @@ async fn disabling_a_user_revokes_their_refresh_tokens_and_stops_their_access_to
         &json!({"email": "counsellor.be@demo.test", "password": DEMO_PASSWORD}),
     )
     .await
-    .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
 
     // Enabled again, they sign in as before.
     let enabled =
@@ -447,7 +451,7 @@ async fn a_new_password_replaces_the_old_one_and_ends_the_sessions(pool: PgPool)
         &json!({"email": "auditor@demo.test", "password": DEMO_PASSWORD}),
     )
     .await
-    .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     let login = app
         .post(
             "/v1/auth/login",

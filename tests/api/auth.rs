@@ -60,8 +60,9 @@ async fn unknown_email_wrong_password_and_disabled_account_get_the_same_401(pool
     for (email, password) in attempts {
         let response =
             app.post("/v1/auth/login", None, &json!({"email": email, "password": password})).await;
-        response.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
-        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+        response.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        // A failed sign-in is no bearer-token problem: no challenge.
+        assert_eq!(response.header("www-authenticate"), None);
         bodies.push(response.text);
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
@@ -73,12 +74,12 @@ async fn requests_without_a_valid_token_get_401(pool: PgPool) {
     app.get("/v1/me", None).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
     app.get("/v1/me", Some("not.a.token"))
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     let token = app.login("counsellor.be@demo.test").await;
     let truncated = &token[..token.len() - 10];
     app.get("/v1/me", Some(truncated))
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
@@ -104,7 +105,7 @@ async fn a_disabled_users_access_token_stops_working_at_once(pool: PgPool) {
         )
         .await;
     assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
-    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
 }
 
 /// `/v1/me` as `token` until it answers 401, for up to two seconds; whether it did.
@@ -219,7 +220,7 @@ async fn logout_ends_the_access_and_refresh_tokens(pool: PgPool) {
     let refresh = login.body["refresh_token"].clone();
     let out = app.post("/v1/auth/logout", Some(access), &json!({"refresh_token": refresh})).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
-    app.get("/v1/me", Some(access)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.get("/v1/me", Some(access)).await.assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     app.post("/v1/auth/refresh", None, &json!({"refresh_token": refresh}))
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
@@ -275,7 +276,7 @@ async fn fail_logins(app: &TestApp, email: &str, times: usize) {
     for _ in 0..times {
         login_with(app, email, "not-the-password")
             .await
-            .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     }
 }
 
@@ -300,7 +301,7 @@ async fn ten_failed_sign_ins_lock_the_account_even_against_the_right_password(po
     // Nine failures: not locked yet.
     let wrong = login_with(&app, email, "not-the-password").await;
     let locked = login_with(&app, email, crate::common::DEMO_PASSWORD).await;
-    locked.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    locked.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     assert_eq!(locked.text, wrong.text, "a locked account looks like a wrong password");
 
     let details = audit_details(&app, "auth.login_failed").await;
@@ -319,7 +320,7 @@ async fn a_lock_ends_after_its_duration_and_a_success_clears_the_count(pool: PgP
     fail_logins(&app, email, 10).await;
     login_with(&app, email, crate::common::DEMO_PASSWORD)
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     // Failures while locked do not extend the lock.
     fail_logins(&app, email, 3).await;
     let (remaining,): (f64,) = sqlx::query_as(
@@ -397,7 +398,7 @@ async fn the_lockout_threshold_is_configurable(pool: PgPool) {
     fail_logins(&app, "auditor@demo.test", 3).await;
     login_with(&app, "auditor@demo.test", crate::common::DEMO_PASSWORD)
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     let (remaining,): (f64,) = sqlx::query_as(
         "select extract(epoch from locked_until - now())::float8 from users \
          where email = 'auditor@demo.test'",
@@ -417,8 +418,8 @@ async fn users_of_a_disabled_institution_cannot_sign_in(pool: PgPool) {
         .await
         .expect("disable");
     let refused = login_with(&app, "mission.iq@demo.test", crate::common::DEMO_PASSWORD).await;
-    refused.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
-    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    refused.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     let details = audit_details(&app, "auth.login_failed").await;
     assert_eq!(details.last().expect("event")["reason"], "institution_inactive");
 }

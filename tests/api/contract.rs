@@ -108,3 +108,45 @@ async fn every_metric_has_help_and_the_process_is_measured(pool: PgPool) {
         );
     }
 }
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_token_without_the_scope_for_case_data_is_refused_not_answered_empty(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let admin = app.login("admin@demo.test").await;
+    let sem: uuid::Uuid =
+        sqlx::query_scalar("select id from institutions where kind = 'sem' limit 1")
+            .fetch_one(&app.pool)
+            .await
+            .expect("sem");
+    let account = json!({ "institution_id": sem, "name": "Figures", "scopes": ["stats:read"] });
+    let created = app.post("/v1/service-accounts", Some(&admin), &account).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        created.body["client_id"].as_str().expect("client id"),
+        created.body["client_secret"].as_str().expect("secret"),
+    );
+    let request = axum::http::Request::post("/v1/auth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(form))
+        .expect("request");
+    let token = app.send_request(request).await;
+    let token = token.body["access_token"].as_str().expect("token").to_owned();
+    for path in ["/v1/cases", "/v1/information-requests"] {
+        let refused = app.get(path, Some(&token)).await;
+        refused.assert_problem(StatusCode::FORBIDDEN, "insufficient_scope");
+        assert_eq!(
+            refused.header("www-authenticate"),
+            Some("Bearer error=\"insufficient_scope\", scope=\"cases:read\"")
+        );
+    }
+    // What the scope allows still answers.
+    assert_eq!(app.get("/v1/stats/cases", Some(&token)).await.status, StatusCode::OK);
+    // A refused token says so, and differs from none at all.
+    let forged = app.get("/v1/cases", Some("not-a-token")).await;
+    forged.assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(forged.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+    let none = app.get("/v1/cases", None).await;
+    none.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(none.header("www-authenticate"), Some("Bearer"));
+}

@@ -128,7 +128,7 @@ async fn an_over_long_email_or_password_is_a_422_naming_each_field(pool: PgPool)
     let at_limit = json!({"email": "é".repeat(254), "password": "ü".repeat(1024)});
     app.post("/v1/auth/login", None, &at_limit)
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
 }
 
 /// PostgreSQL cannot store a NUL character in text; such a value is refused up front,

@@ -637,7 +637,7 @@ async fn admins_and_service_accounts_without_stats_read_are_refused_and_logged(p
         app.get(path, None).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
         app.get(path, Some("not-a-token"))
             .await
-            .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     }
     let denied = audit_events(&app, "stats.read").await;
     assert_eq!(denied.len(), 8);

@@ -149,7 +149,7 @@ async fn tariffs_and_destination_rules_need_a_signed_in_user(pool: PgPool) {
     app.get("/v1/tariffs", None).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
     app.get("/v1/destination-rules", Some("not-a-token"))
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     app.post("/v1/tariffs", None, &startup_adult_version(NaiveDate::MAX, 1))
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");

@@ -98,8 +98,12 @@ async fn assert_refused_as(app: &TestApp, token: &str, what: &str, reasons: &[&s
     request.extensions_mut().insert(ConnectInfo(peer));
     let response = app.send_request(request).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{what}: {}", response.text);
-    response.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_eq!(response.header("www-authenticate"), Some("Bearer"), "{what}");
+    response.assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(
+        response.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\""),
+        "{what}"
+    );
     assert_rejection_logged(app, &request_id, token, what, reasons).await
 }
 
@@ -756,7 +760,7 @@ async fn a_disabled_service_account_gets_no_token_and_its_tokens_stop_at_once(po
     assert_eq!(disabled.body["status"], "disabled");
     app.get("/v1/institutions", Some(&token))
         .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     assert_oauth_error(
         &token_request(&app, &body, &[]).await,
         StatusCode::UNAUTHORIZED,

@@ -32,8 +32,20 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{} field(s) are invalid", .0.len())]
     Validation(Vec<FieldError>),
-    #[error("authentication is required")]
+    #[error("authentication is required: send a bearer token")]
     Unauthorized,
+    /// A sign-in refused: wrong email or password, or a locked or disabled account (one
+    /// answer for all, so that none is told apart).
+    #[error("the email or the password is wrong, or the account is locked or disabled")]
+    InvalidCredentials,
+    /// A bearer token presented and refused (expired, revoked, forged, of a closed session).
+    #[error(
+        "the bearer token is not valid (expired, signed out or not issued here); sign in again"
+    )]
+    InvalidToken,
+    /// A service account's token without the scope the operation needs.
+    #[error("this token lacks the scope {scope}, which this operation needs")]
+    InsufficientScope { scope: &'static str },
     #[error("{detail}")]
     Forbidden { code: &'static str, detail: String },
     #[error("the resource does not exist")]
@@ -76,7 +88,10 @@ impl ApiError {
             ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::InvalidCredentials | ApiError::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -96,6 +111,9 @@ impl ApiError {
             ApiError::BadRequest(_) => "malformed_request",
             ApiError::Validation(_) => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::InvalidToken => "invalid_token",
+            ApiError::InsufficientScope { .. } => "insufficient_scope",
             ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. } => code,
@@ -163,10 +181,18 @@ impl IntoResponse for ApiError {
             code: self.code(),
             fields: problem.errors.iter().map(|e| e.field.clone()).collect(),
         });
-        if matches!(self, ApiError::Unauthorized) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        // RFC 6750: the challenge says what was wrong with the token. A failed sign-in is no
+        // bearer-token problem and carries none.
+        let challenge = match &self {
+            ApiError::Unauthorized => Some("Bearer".to_owned()),
+            ApiError::InvalidToken => Some("Bearer error=\"invalid_token\"".to_owned()),
+            ApiError::InsufficientScope { scope } => {
+                Some(format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""))
+            }
+            _ => None,
+        };
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }

@@ -165,7 +165,17 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every documented route, with its OpenAPI description; `config` sets up the layers of
 /// particular routes (the sign-in rate limit) and is not needed for the document alone.
-fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
+fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter<AppState> {
+    // Case data answers a service account only with `cases:read` (the document alone needs
+    // no state, and no layer).
+    let case_data = routes::cases::routes().merge(routes::information_requests::routes());
+    let case_data = match state {
+        Some(state) => case_data.route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), retour_domain::Scope::CasesRead),
+            auth::require_scope,
+        )),
+        None => case_data,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(routes::tariffs::routes())
@@ -174,21 +184,20 @@ fn routes(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
         .merge(routes::users::routes())
         .merge(routes::service_accounts::routes())
         .merge(routes::audit::routes())
-        .merge(routes::cases::routes())
-        .merge(routes::information_requests::routes())
+        .merge(case_data)
         .merge(routes::stats::routes())
 }
 
 /// The OpenAPI document generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = routes(None).into_openapi();
+    let mut doc = routes(None, None).into_openapi();
     spec::complete(&mut doc);
     doc
 }
 
 /// The complete application: documented routes, docs, metrics and the HTTP layers.
 pub fn router(state: AppState) -> Router {
-    let (api, mut spec) = routes(Some(state.config())).split_for_parts();
+    let (api, mut spec) = routes(Some(state.config()), Some(&state)).split_for_parts();
     spec::complete(&mut spec);
     let operations = refusals::Operations::of(&spec);
     let app = api

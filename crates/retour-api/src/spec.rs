@@ -30,6 +30,15 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
+            if path.starts_with("/v1/cases") || path.starts_with("/v1/information-requests") {
+                add(
+                    operation,
+                    403,
+                    "A service account's token lacks `cases:read` (`insufficient_scope`, with \
+                     `WWW-Authenticate: Bearer error=\"insufficient_scope\"`), or the caller may \
+                     not do this",
+                );
+            }
             if path.starts_with("/v1/") {
                 // `layers::refuse_unacceptable` reads the Accept header of every API route.
                 add(
@@ -112,8 +121,9 @@ fn complete_operation(operation: &mut Operation) {
         add(
             operation,
             401,
-            "No valid bearer token, or its account is disabled (`unauthorized`); \
-             answered with `WWW-Authenticate: Bearer`",
+            "No bearer token (`unauthorized`, with `WWW-Authenticate: Bearer`), or one that \
+             is refused: expired, signed out, of a disabled account or a closed session \
+             (`invalid_token`, with `WWW-Authenticate: Bearer error=\"invalid_token\"`)",
         );
     }
     if has_body {

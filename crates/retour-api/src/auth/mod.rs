@@ -9,6 +9,7 @@ pub mod rate_limit;
 pub mod token;
 
 pub use cache::TokenCache;
+pub(crate) use caller::require_scope;
 pub use caller::{Caller, RequestMeta};
 pub use keys::Keys;
 pub use retour_store::users::Lockout;

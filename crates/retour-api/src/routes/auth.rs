@@ -222,7 +222,7 @@ async fn login(
     let Some(LoginCandidate { user, institution_active, .. }) = candidate else {
         audit::record(state.store().pool(), &failed(AuditActor::anonymous(), "unknown_email"))
             .await?;
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::InvalidCredentials);
     };
     let actor = AuditActor::user(user.id, user.institution_id, user.role.as_str());
     if !valid {
@@ -240,7 +240,7 @@ async fn login(
         if outcome == FailedLogin::Locked {
             tracing::warn!(user.id = %user.id, "account locked after repeated failed sign-ins");
         }
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::InvalidCredentials);
     }
     let refusal = if user.locked_until.is_some_and(|until| until > Utc::now()) {
         Some("locked")
@@ -253,7 +253,7 @@ async fn login(
     };
     if let Some(reason) = refusal {
         audit::record(state.store().pool(), &failed(actor, reason)).await?;
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::InvalidCredentials);
     }
     let session_id = Uuid::now_v7();
     let access = access_token(&state, user.id, user.role, user.institution_id, session_id)?;
