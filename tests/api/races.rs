@@ -109,6 +109,8 @@ async fn of_fifty_clients_approving_one_version_of_a_case_exactly_one_succeeds(
         statuses.iter().filter(|s| **s == 412).count(),
         statuses.iter().filter(|s| **s == 409).count()
     );
+    // The test made its own pool: closed, the harness can drop the test's database.
+    app.pool.close().await;
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
@@ -146,4 +148,5 @@ async fn fifty_concurrent_openings_in_one_canton_number_their_references_without
     println!(
         "race: {CLIENTS} concurrent openings in Bern (and 10 in Zurich): references 1 to {CLIENTS}, no gap"
     );
+    app.pool.close().await;
 }
