@@ -332,6 +332,15 @@ async fn id_of(pool: &PgPool, sql: &'static str, name: &str) -> Uuid {
 struct Tokens(Vec<(&'static str, String)>);
 
 impl Tokens {
+    /// Every demo user of [`CALLERS`], signed in.
+    async fn sign_in(app: &TestApp) -> Self {
+        let mut tokens = Vec::new();
+        for email in CALLERS.into_iter().flatten() {
+            tokens.push((email, app.login(email).await));
+        }
+        Tokens(tokens)
+    }
+
     fn of(&self, email: &str) -> &str {
         &self.0.iter().find(|(e, _)| *e == email).expect(email).1
     }
@@ -1093,11 +1102,7 @@ async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leak
         .collect();
     assert!(stale.is_empty(), "matrix entries for endpoints the document lacks: {stale:?}");
 
-    let mut tokens = Vec::new();
-    for email in CALLERS.into_iter().flatten() {
-        tokens.push((email, app.login(email).await));
-    }
-    let tokens = Tokens(tokens);
+    let tokens = Tokens::sign_in(&app).await;
     let fixture = fixture(&app, &tokens).await;
     let callers = callers(&app, &tokens).await;
     let mut snapshots = snapshots(&app, &fixture).await;
@@ -1248,11 +1253,7 @@ fn listed(response: &TestResponse, fixture: &Fixture) -> Vec<usize> {
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn no_list_search_or_refusal_reveals_a_case_outside_the_callers_scope(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let mut tokens = Vec::new();
-    for email in CALLERS.into_iter().flatten() {
-        tokens.push((email, app.login(email).await));
-    }
-    let tokens = Tokens(tokens);
+    let tokens = Tokens::sign_in(&app).await;
     let fixture = fixture(&app, &tokens).await;
     let callers = callers(&app, &tokens).await;
     let snapshots = snapshots(&app, &fixture).await;
@@ -1478,11 +1479,7 @@ async fn every_read_gives_every_role_and_service_account_only_the_field_groups_i
     pool: PgPool,
 ) {
     let app = TestApp::new(pool).await;
-    let mut tokens = Vec::new();
-    for email in CALLERS.into_iter().flatten() {
-        tokens.push((email, app.login(email).await));
-    }
-    let tokens = Tokens(tokens);
+    let tokens = Tokens::sign_in(&app).await;
     let fixture = fixture(&app, &tokens).await;
     let mut callers = callers(&app, &tokens).await;
     let accounts = service_callers(&app, tokens.of("admin@demo.test")).await;
