@@ -211,9 +211,11 @@ pub(crate) fn push_insert(
         Some(expression) => values.push(expression),
         None => values.push_bind(event.outcome.as_str()),
     };
-    values
-        .push_bind(details.unwrap_or_else(|| event.details.clone()))
-        .push_bind(&event.request_id)
-        .push_bind(event.client_addr);
+    // The event's own details are bound by reference: only an enriched copy is owned.
+    let values = match details {
+        Some(details) => values.push_bind(details),
+        None => values.push_bind(&event.details),
+    };
+    values.push_bind(&event.request_id).push_bind(event.client_addr);
     qb.push(")");
 }
