@@ -125,14 +125,18 @@ const CSV_PATHS: [&str; 2] = ["/v1/audit-events", "/v1/stats/"];
 /// the resource exports it.
 fn acceptable(accept: &str, path: &str) -> bool {
     let csv = CSV_PATHS.iter().any(|prefix| path.starts_with(prefix));
-    accept.split(',').any(|range| {
-        let essence = range.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        match essence.as_str() {
-            "" | "*/*" | "application/*" | "application/json" | "application/problem+json" => true,
-            "text/*" | "text/csv" => csv,
-            _ => false,
-        }
+    media_ranges(accept).any(|essence| match essence.as_str() {
+        "" | "*/*" | "application/*" | "application/json" | "application/problem+json" => true,
+        "text/*" | "text/csv" => csv,
+        _ => false,
     })
+}
+
+/// The media ranges of an `Accept` header value, lowercase, without their parameters.
+pub(crate) fn media_ranges(accept: &str) -> impl Iterator<Item = String> + '_ {
+    accept
+        .split(',')
+        .map(|range| range.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }
 
 /// 406 for a request to the API whose `Accept` allows nothing the API answers, before any

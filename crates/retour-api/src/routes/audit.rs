@@ -353,11 +353,11 @@ async fn authorise(state: &AppState, caller: &Caller, action: &str) -> Result<()
 
 /// Whether the client asked for CSV.
 pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|accept| {
-        accept.split(',').any(|range| {
-            range.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"))
-        })
-    })
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|accept| crate::layers::media_ranges(accept).any(|range| range == "text/csv"))
 }
 
 /// List access-log events
