@@ -63,7 +63,7 @@ async fn unknown_email_wrong_password_and_disabled_account_get_the_same_401(pool
         response.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
         // A failed sign-in is no bearer-token problem: no challenge.
         assert_eq!(response.header("www-authenticate"), None);
-        bodies.push(response.text);
+        bodies.push(response.told());
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
 }
@@ -302,7 +302,7 @@ async fn ten_failed_sign_ins_lock_the_account_even_against_the_right_password(po
     let wrong = login_with(&app, email, "not-the-password").await;
     let locked = login_with(&app, email, crate::common::DEMO_PASSWORD).await;
     locked.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
-    assert_eq!(locked.text, wrong.text, "a locked account looks like a wrong password");
+    assert_eq!(locked.told(), wrong.told(), "a locked account looks like a wrong password");
 
     let details = audit_details(&app, "auth.login_failed").await;
     assert_eq!(details.len(), 11);

@@ -104,6 +104,22 @@ pub fn check(
         errors.join("\n"),
         instance.to_string().chars().take(600).collect::<String>()
     );
+    if media == "application/problem+json" {
+        check_problem_type(&instance, status);
+    }
+}
+
+/// A problem's `type` is its code's entry in the catalogue, and the catalogue gives the status
+/// it was answered with.
+fn check_problem_type(problem: &Value, status: StatusCode) {
+    let code = problem["code"].as_str().unwrap_or_default();
+    let Some(known) = retour_api::problems::ProblemCode::parse(code) else {
+        panic!("problem code {code} is not in the catalogue: {problem}")
+    };
+    assert_eq!(problem["type"], format!("/problems/{code}"), "{problem}");
+    if let Some(declared) = known.status() {
+        assert_eq!(declared, status, "the catalogue gives {code} another status: {problem}");
+    }
 }
 
 #[test]
@@ -121,7 +137,7 @@ fn a_status_the_document_does_not_declare_fails_the_test_that_received_it() {
 
 #[test]
 fn an_answer_that_agrees_with_the_document_passes() {
-    let body = br#"{"type": "about:blank", "title": "Not Found", "status": 404, "detail": "no", "code": "not_found"}"#;
+    let body = br#"{"type": "/problems/not_found", "title": "Not Found", "status": 404, "detail": "no", "code": "not_found"}"#;
     check(
         &Method::GET,
         &format!("/v1/cases/{}", uuid::Uuid::now_v7()),

@@ -44,6 +44,8 @@ const CALLERS: [Option<&str>; 9] = [
 enum Call {
     Jwks,
     HealthLive,
+    ListProblemTypes,
+    GetProblemType,
     HealthReady,
     Login,
     Refresh,
@@ -96,6 +98,8 @@ enum Call {
 const ENTRIES: &[(&str, &str, Call)] = &[
     ("GET", "/.well-known/jwks.json", Call::Jwks),
     ("GET", "/health/live", Call::HealthLive),
+    ("GET", "/problems", Call::ListProblemTypes),
+    ("GET", "/problems/{code}", Call::GetProblemType),
     ("GET", "/health/ready", Call::HealthReady),
     ("GET", "/v1/audit-events", Call::ListAuditEvents),
     ("GET", "/v1/audit/verify", Call::VerifyAuditLog),
@@ -775,7 +779,8 @@ fn request(
     let filled = path
         .replace("{id}", &resource.unwrap_or_else(|| case_id(case)).to_string())
         .replace("{person_id}", &other_person(case).to_string())
-        .replace("{reclaim_id}", &fixture.reclaim.1.to_string());
+        .replace("{reclaim_id}", &fixture.reclaim.1.to_string())
+        .replace("{code}", "not_found");
     let mut out = outgoing(method, filled);
     let if_match = format!("\"{}\"", version(case));
     let today = today();
@@ -950,7 +955,11 @@ fn expected(
     }
     let exists = !matches!(target, Target::Resource(None));
     match call {
-        Call::Jwks | Call::HealthLive | Call::HealthReady => vec![200],
+        Call::Jwks
+        | Call::HealthLive
+        | Call::HealthReady
+        | Call::ListProblemTypes
+        | Call::GetProblemType => vec![200],
         Call::Login | Call::Refresh | Call::CreateToken => vec![401],
         Call::Logout => vec![204],
         Call::GetMe
@@ -1144,7 +1153,11 @@ async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leak
                 let expected = match &caller.actor {
                     None if secured => vec![401],
                     None => match call {
-                        Call::Jwks | Call::HealthLive | Call::HealthReady => vec![200],
+                        Call::Jwks
+                        | Call::HealthLive
+                        | Call::HealthReady
+                        | Call::ListProblemTypes
+                        | Call::GetProblemType => vec![200],
                         _ => vec![401],
                     },
                     Some(actor) => expected(*call, target, actor, &fixture, &snapshots),
@@ -1176,11 +1189,11 @@ async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leak
                 let case_target = matches!(target, Target::Case(_) | Target::Action(..));
                 if case_target && status == 404 {
                     match &not_found_body {
-                        None => not_found_body = Some(response.text.clone()),
-                        Some(body) if *body != response.text => failures.push(format!(
+                        None => not_found_body = Some(response.told()),
+                        Some(body) if *body != response.told() => failures.push(format!(
                             "{what}: its 404 differs from that of an id that names nothing: \
                              {} vs {body}",
-                            response.text
+                            response.told()
                         )),
                         Some(_) => {}
                     }
@@ -1399,7 +1412,7 @@ async fn no_list_search_or_refusal_reveals_a_case_outside_the_callers_scope(pool
                     .await;
                 malformed += 1;
                 assert!(leaks(&response.text, zh_actor, &fixture, &snapshots).is_empty());
-                answers.push((response.status, response.text.replace(&id.to_string(), "{id}")));
+                answers.push((response.status, response.told().replace(&id.to_string(), "{id}")));
             }
             assert_eq!(answers[0], answers[1], "{method} {path} with {body}");
         }

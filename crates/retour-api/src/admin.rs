@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::ApiError;
 use crate::auth::{Caller, RequestMeta, password};
+use crate::error::ProblemCode;
 
 /// Who makes an administrative change, as the access log records it.
 #[derive(Debug, Clone)]
@@ -163,10 +164,9 @@ pub async fn create_user(
         role: request.role,
         password_hash: hash_new_password(password).await?,
     };
-    store
-        .create_user(&new, |user| by.event("user.create", "user", user.id, &[]))
-        .await
-        .map_err(|e| conflict(e, "users_email_key", "email_taken", "this email is already in use"))
+    store.create_user(&new, |user| by.event("user.create", "user", user.id, &[])).await.map_err(
+        |e| conflict(e, "users_email_key", ProblemCode::EmailTaken, "this email is already in use"),
+    )
 }
 
 /// What is asked for to create an institution.
@@ -287,7 +287,9 @@ pub async fn create_institution(
     store
         .create_institution(&new, |i| by.event("institution.create", "institution", i.id, &[]))
         .await
-        .map_err(|e| conflict(e, "institutions_name_key", "name_taken", "this name is taken"))
+        .map_err(|e| {
+            conflict(e, "institutions_name_key", ProblemCode::NameTaken, "this name is taken")
+        })
 }
 
 /// For JSON merge patch fields: absent is `None`, `null` is `Some(None)`.
@@ -315,7 +317,7 @@ pub(crate) fn query_error(rejection: axum::extract::rejection::QueryRejection) -
 pub(crate) fn conflict(
     error: StoreError,
     constraint: &str,
-    code: &'static str,
+    code: ProblemCode,
     detail: &str,
 ) -> ApiError {
     match error {

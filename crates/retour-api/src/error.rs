@@ -1,25 +1,38 @@
 //! The one error type of the API, rendered as RFC 9457 `application/problem+json`.
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use retour_domain::FieldError;
 use retour_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use crate::problems::ProblemCode;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
-    /// A URI naming the problem type.
+    /// The problem type: `/problems/{code}`, relative to the API's address, which describes
+    /// it.
     #[serde(rename = "type")]
+    #[schema(format = "uri-reference")]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable machine-readable code, e.g. `validation_failed`, `stale_version`.
-    pub code: String,
+    /// Stable machine-readable code; `GET /problems` lists them all.
+    pub code: ProblemCode,
+    /// This occurrence: `urn:uuid:` and the request id (`X-Request-Id`), which the server's
+    /// log and the access log also carry. Absent when the client sent a request id that is no
+    /// UUID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri", nullable = false)]
+    pub instance: Option<String>,
     /// For `validation_failed`: every invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -47,16 +60,16 @@ pub enum ApiError {
     #[error("this token lacks the scope {scope}, which this operation needs")]
     InsufficientScope { scope: &'static str },
     #[error("{detail}")]
-    Forbidden { code: &'static str, detail: String },
+    Forbidden { code: ProblemCode, detail: String },
     #[error("the resource does not exist")]
     NotFound,
     #[error("the method is not allowed on this resource")]
     MethodNotAllowed,
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ProblemCode, detail: String },
     /// A well-formed request that cannot be processed, with its own code (422).
     #[error("{detail}")]
-    Unprocessable { code: &'static str, detail: String },
+    Unprocessable { code: ProblemCode, detail: String },
     #[error("the resource was changed since it was read; fetch it again and retry")]
     StaleVersion,
     #[error("this request needs an If-Match header with the resource's ETag")]
@@ -106,26 +119,26 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            ApiError::BadRequest(_) => "malformed_request",
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::InvalidCredentials => "invalid_credentials",
-            ApiError::InvalidToken => "invalid_token",
-            ApiError::InsufficientScope { .. } => "insufficient_scope",
+            ApiError::BadRequest(_) => ProblemCode::MalformedRequest,
+            ApiError::Validation(_) => ProblemCode::ValidationFailed,
+            ApiError::Unauthorized => ProblemCode::Unauthorized,
+            ApiError::InvalidCredentials => ProblemCode::InvalidCredentials,
+            ApiError::InvalidToken => ProblemCode::InvalidToken,
+            ApiError::InsufficientScope { .. } => ProblemCode::InsufficientScope,
             ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
-            ApiError::NotFound => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::StaleVersion => "stale_version",
-            ApiError::PreconditionRequired => "precondition_required",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::TooManyRequests => "too_many_requests",
-            ApiError::Unavailable(_) => "service_unavailable",
-            ApiError::Internal(_) => "internal_error",
+            | ApiError::Unprocessable { code, .. } => *code,
+            ApiError::NotFound => ProblemCode::NotFound,
+            ApiError::MethodNotAllowed => ProblemCode::MethodNotAllowed,
+            ApiError::StaleVersion => ProblemCode::StaleVersion,
+            ApiError::PreconditionRequired => ProblemCode::PreconditionRequired,
+            ApiError::PayloadTooLarge => ProblemCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => ProblemCode::UnsupportedMediaType,
+            ApiError::TooManyRequests => ProblemCode::TooManyRequests,
+            ApiError::Unavailable(_) => ProblemCode::ServiceUnavailable,
+            ApiError::Internal(_) => ProblemCode::InternalError,
         }
     }
 
@@ -145,16 +158,37 @@ impl ApiError {
     }
 }
 
-/// Builds a problem document for `status`.
-pub fn problem(status: StatusCode, code: &str, detail: String, errors: Vec<FieldError>) -> Problem {
+/// Builds a problem document for `status`, naming the request being served as its instance.
+pub fn problem(
+    status: StatusCode,
+    code: ProblemCode,
+    detail: String,
+    errors: Vec<FieldError>,
+) -> Problem {
     Problem {
-        kind: format!("https://retour.example/problems/{}", code.replace('_', "-")),
+        kind: code.type_uri(),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
         status: status.as_u16(),
         detail,
-        code: code.to_owned(),
+        code,
+        instance: REQUEST_ID.try_with(|id| id.map(|id| id.urn().to_string())).ok().flatten(),
         errors,
     }
+}
+
+tokio::task_local! {
+    /// The request id of the request being served, when it is a UUID.
+    static REQUEST_ID: Option<Uuid>;
+}
+
+/// Serves the request with its request id at hand, for the problem documents' `instance`.
+pub(crate) async fn with_request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&crate::layers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok());
+    REQUEST_ID.scope(id, next.run(request)).await
 }
 
 /// Renders a problem document with its media type.
@@ -178,7 +212,7 @@ impl IntoResponse for ApiError {
         let mut response = problem_response(&problem);
         // For the access log's record of the refusal: the code and the fields, no values.
         response.extensions_mut().insert(crate::refusals::RefusalSummary {
-            code: self.code(),
+            code: self.code().as_str(),
             fields: problem.errors.iter().map(|e| e.field.clone()).collect(),
         });
         // RFC 6750: the challenge says what was wrong with the token. A failed sign-in is no
@@ -212,10 +246,16 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => {
                 ApiError::Unavailable("the database is unavailable; retry shortly".to_owned())
             }
-            StoreError::Constraint(name) => ApiError::Conflict {
-                code: "conflict",
-                detail: format!("the request conflicts with existing data ({name})"),
-            },
+            StoreError::Constraint(name) => {
+                // The constraint's name is the schema's business, not the client's.
+                tracing::warn!(constraint = %name, "request refused by a database constraint");
+                ApiError::Conflict {
+                    code: ProblemCode::Conflict,
+                    detail: "the request conflicts with data already stored; fetch it again \
+                             and check it before retrying"
+                        .to_owned(),
+                }
+            }
             other => ApiError::internal(other),
         }
     }

@@ -54,23 +54,31 @@ fn nul_errors(bytes: &[u8]) -> Vec<FieldError> {
 
 /// Parses a JSON body read by other means (e.g. one that may be empty) with the same
 /// answers as [`Json`]: 400 when it is not JSON, 422 naming the field when it has the wrong
-/// shape.
+/// shape. A number written with a zero fraction (`433.0`) is the integer it equals, as JSON
+/// Schema counts it.
 pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        if error.inner().is_data() {
-            ApiError::Validation(vec![field_error(
-                &error.path().to_string(),
-                &error.inner().to_string(),
-            )])
-        } else {
-            ApiError::BadRequest(format!("the body is not valid JSON: {}", error.inner()))
-        }
-    })?;
-    deserializer
-        .end()
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
-    Ok(value)
+    integral_numbers(&mut value);
+    from_value(value)
+}
+
+/// Writes every number with a zero fraction that fits an `i64` as that integer.
+fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64()
+                && float.fract() == 0.0
+                && float >= i64::MIN as f64
+                && float < i64::MAX as f64
+            {
+                *value = serde_json::Value::from(float as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(members) => members.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// Reads `value` (a parsed body, e.g. after a merge patch) as `T`, naming the field of any
@@ -337,6 +345,22 @@ mod tests {
         for (_, _, message) in [error_of(r#"{"persons": 1}"#), error_of(r#"{}"#)] {
             assert!(!message.contains("line") && !message.contains("column"), "{message}");
         }
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_of_zero_is_that_integer() {
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        struct Amount {
+            amount_rappen: i64,
+        }
+        let read: Amount = from_bytes(br#"{"amount_rappen": 433.0}"#).expect("433.0");
+        assert_eq!(read, Amount { amount_rappen: 433 });
+        let fraction = from_bytes::<Amount>(br#"{"amount_rappen": 433.5}"#).expect_err("433.5");
+        let crate::ApiError::Validation(errors) = fraction else { panic!("{fraction:?}") };
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].code.as_str()),
+            ("amount_rappen", "invalid_type")
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::ApiConfig;
 use crate::auth::rate_limit;
-use crate::error::{PROBLEM_JSON, problem, problem_response};
+use crate::error::{PROBLEM_JSON, ProblemCode, problem, problem_response};
 
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,6 +34,7 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
         ServiceBuilder::new()
             .layer(middleware::from_fn(drop_unusable_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(middleware::from_fn(crate::error::with_request_id))
             .layer(middleware::from_fn_with_state(
                 config.trusted_proxies.clone().into(),
                 crate::client_addr::resolve_layer,
@@ -157,7 +158,7 @@ async fn refuse_unacceptable(request: Request, next: Next) -> Response {
     };
     problem_response(&problem(
         StatusCode::NOT_ACCEPTABLE,
-        "not_acceptable",
+        ProblemCode::NotAcceptable,
         detail.to_owned(),
         Vec::new(),
     ))
@@ -179,7 +180,7 @@ async fn problem_for_bare_errors(
         );
         let (parts, _) = response.into_parts();
         let mut rendered =
-            problem_response(&problem(status, "payload_too_large", detail, Vec::new()));
+            problem_response(&problem(status, ProblemCode::PayloadTooLarge, detail, Vec::new()));
         rendered.extensions_mut().extend(parts.extensions);
         return rendered;
     }
@@ -193,21 +194,26 @@ async fn problem_for_bare_errors(
     }
     let (code, detail) = match status {
         // axum's own rejections, e.g. a path parameter that does not parse.
-        StatusCode::BAD_REQUEST => ("malformed_request", "the request is malformed"),
+        StatusCode::BAD_REQUEST => (ProblemCode::MalformedRequest, "the request is malformed"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
+            ProblemCode::UnsupportedMediaType,
             "the media type of the request body is not supported; send application/json",
         ),
-        StatusCode::NOT_FOUND => ("not_found", "the resource does not exist"),
+        StatusCode::NOT_FOUND => (ProblemCode::NotFound, "the resource does not exist"),
         StatusCode::METHOD_NOT_ALLOWED => {
-            ("method_not_allowed", "the method is not allowed on this resource")
+            (ProblemCode::MethodNotAllowed, "the method is not allowed on this resource")
         }
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-        StatusCode::SERVICE_UNAVAILABLE => {
-            ("request_timeout", "the request took too long and was abandoned; retry later")
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            (ProblemCode::PayloadTooLarge, "the request body is too large")
         }
-        StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "too many requests; retry later"),
-        _ => ("http_error", status.canonical_reason().unwrap_or("error")),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            ProblemCode::RequestTimeout,
+            "the request took too long and was abandoned; retry later",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => {
+            (ProblemCode::TooManyRequests, "too many requests; retry later")
+        }
+        _ => (ProblemCode::HttpError, status.canonical_reason().unwrap_or("error")),
     };
     let (parts, _) = response.into_parts();
     let mut rendered = problem_response(&problem(status, code, detail.to_owned(), Vec::new()));

@@ -23,6 +23,7 @@ mod layers;
 mod metrics;
 pub mod pagination;
 pub mod path;
+pub mod problems;
 pub mod query;
 mod refusals;
 mod routes;
@@ -135,13 +136,17 @@ impl AppState {
         (name = "cases", description = "Cases and their households, notes, search; the return workflow, its history, entitlement, reintegration records and reclaims"),
         (name = "information-requests", description = "Country information requests (programme RIF) from counsellors to IOM Bern"),
         (name = "operations", description = "Health, metrics and the API description"),
+        (name = "problems", description = "The catalogue of problem types: what each error `code` means and what to do"),
         (name = "assistance", description = "Tariffs of return assistance and destination rules"),
         (name = "statistics", description = "Figures and CSV exports for SEM, IOM Bern and the cantons; for service accounts, figures over fewer than 5 cases are withheld (null, `suppressed: true`)"),
     ),
     components(schemas(
         error::Problem,
         retour_domain::statistics::Period,
-        retour_domain::statistics::PeriodOf
+        retour_domain::statistics::PeriodOf,
+        retour_domain::statistics::Dimension,
+        retour_domain::case::CaseSort,
+        routes::cases::TimeOrDate
     )),
     modifiers(&BearerAuth)
 )]
@@ -178,6 +183,7 @@ fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
+        .merge(problems::routes())
         .merge(routes::tariffs::routes())
         .merge(routes::auth::routes(config.map(|c| &c.login)))
         .merge(routes::institutions::routes())

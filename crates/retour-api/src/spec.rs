@@ -52,6 +52,80 @@ pub(crate) fn complete(doc: &mut OpenApi) {
             declare_page_limit(operation);
         }
     }
+    close_request_bodies(doc);
+}
+
+/// The server refuses a JSON body with a field it does not know (422 `unknown_field`): every
+/// object schema a JSON request body reaches says so with `additionalProperties: false`.
+fn close_request_bodies(doc: &mut OpenApi) {
+    let Ok(mut value) = serde_json::to_value(&*doc) else { return };
+    let mut pending: Vec<String> = Vec::new();
+    if let Some(paths) = value["paths"].as_object() {
+        for item in paths.values() {
+            for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+                let content = &operation["requestBody"]["content"];
+                for (media, body) in content.as_object().into_iter().flatten() {
+                    if media.ends_with("json") {
+                        references(&body["schema"], &mut pending);
+                    }
+                }
+            }
+        }
+    }
+    let mut closed: Vec<String> = Vec::new();
+    while let Some(name) = pending.pop() {
+        if closed.contains(&name) {
+            continue;
+        }
+        let schema = &mut value["components"]["schemas"][&name];
+        close(schema);
+        references(schema, &mut pending);
+        closed.push(name);
+    }
+    if let Ok(completed) = serde_json::from_value(value) {
+        *doc = completed;
+    }
+}
+
+/// The component schemas `schema` refers to, at any depth.
+fn references(schema: &serde_json::Value, found: &mut Vec<String>) {
+    match schema {
+        serde_json::Value::Object(members) => {
+            if let Some(reference) = members.get("$ref").and_then(|r| r.as_str())
+                && let Some(name) = reference.strip_prefix("#/components/schemas/")
+            {
+                found.push(name.to_owned());
+            }
+            members.values().for_each(|member| references(member, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
+/// Closes the object schemas within `schema` (not those behind a `$ref`, which are closed
+/// by name) that do not say what to do with other properties.
+fn close(schema: &mut serde_json::Value) {
+    let serde_json::Value::Object(members) = schema else { return };
+    if members.contains_key("properties") && !members.contains_key("additionalProperties") {
+        members.insert("additionalProperties".to_owned(), false.into());
+    }
+    for (key, member) in members.iter_mut() {
+        match key.as_str() {
+            "properties" => {
+                for property in member.as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+                    close(property);
+                }
+            }
+            "items" | "additionalProperties" => close(member),
+            "oneOf" | "anyOf" | "allOf" => {
+                for variant in member.as_array_mut().into_iter().flatten() {
+                    close(variant);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// An operation without a security requirement needs no token: `security: []` says so, so
@@ -240,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_sign_in_endpoints_keys_and_probes_are_public() {
+    fn only_the_sign_in_endpoints_keys_probes_and_problem_types_are_public() {
         let doc = serde_json::to_value(crate::openapi()).expect("spec");
         let mut public: Vec<String> = operations(&doc)
             .into_iter()
@@ -254,6 +328,8 @@ mod tests {
                 "get /.well-known/jwks.json",
                 "get /health/live",
                 "get /health/ready",
+                "get /problems",
+                "get /problems/{code}",
                 "post /v1/auth/login",
                 "post /v1/auth/refresh",
                 "post /v1/auth/token",
@@ -262,6 +338,18 @@ mod tests {
         for (method, path, operation) in operations(&doc) {
             assert!(operation["security"].is_array(), "{method} {path} states its security");
         }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = serde_json::to_value(crate::openapi()).expect("spec");
+        let mut found = Vec::new();
+        super::references(&doc, &mut found);
+        assert!(found.len() > 50, "{found:?}");
+        let schemas = &doc["components"]["schemas"];
+        let missing: Vec<&String> =
+            found.iter().filter(|name| schemas[name.as_str()].is_null()).collect();
+        assert!(missing.is_empty(), "references to schemas the document lacks: {missing:?}");
     }
 
     #[test]

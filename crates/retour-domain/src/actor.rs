@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use crate::string_enum;
 use crate::{Canton, InstitutionKind, Role};
 
 /// The authenticated caller of a request, as the access policy sees it.
@@ -25,32 +26,12 @@ pub enum ActorKind {
     ServiceAccount { scopes: Vec<Scope> },
 }
 
-/// What a service account may do.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-pub enum Scope {
-    #[serde(rename = "cases:read")]
-    CasesRead,
-    #[serde(rename = "stats:read")]
-    StatsRead,
-    #[serde(rename = "events:read")]
-    EventsRead,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::CasesRead, Scope::StatsRead, Scope::EventsRead];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::CasesRead => "cases:read",
-            Scope::StatsRead => "stats:read",
-            Scope::EventsRead => "events:read",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
+string_enum! {
+    /// What a service account may do.
+    pub enum Scope {
+        CasesRead = "cases:read",
+        StatsRead = "stats:read",
+        EventsRead = "events:read",
     }
 }
 

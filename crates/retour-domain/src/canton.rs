@@ -1,72 +1,40 @@
 //! The 26 Swiss cantons by their official two-letter codes.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use crate::string_enum;
 
-/// A Swiss canton, written as its two-letter code (`BE`, `ZH`, …).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Canton {
-    Ag,
-    Ai,
-    Ar,
-    Be,
-    Bl,
-    Bs,
-    Fr,
-    Ge,
-    Gl,
-    Gr,
-    Ju,
-    Lu,
-    Ne,
-    Nw,
-    Ow,
-    Sg,
-    Sh,
-    So,
-    Sz,
-    Tg,
-    Ti,
-    Ur,
-    Vd,
-    Vs,
-    Zg,
-    Zh,
+string_enum! {
+    /// A Swiss canton, written as its two-letter code (`BE`, `ZH`, …).
+    pub enum Canton {
+        Ag = "AG",
+        Ai = "AI",
+        Ar = "AR",
+        Be = "BE",
+        Bl = "BL",
+        Bs = "BS",
+        Fr = "FR",
+        Ge = "GE",
+        Gl = "GL",
+        Gr = "GR",
+        Ju = "JU",
+        Lu = "LU",
+        Ne = "NE",
+        Nw = "NW",
+        Ow = "OW",
+        Sg = "SG",
+        Sh = "SH",
+        So = "SO",
+        Sz = "SZ",
+        Tg = "TG",
+        Ti = "TI",
+        Ur = "UR",
+        Vd = "VD",
+        Vs = "VS",
+        Zg = "ZG",
+        Zh = "ZH",
+    }
 }
 
 impl Canton {
-    pub const ALL: [Canton; 26] = [
-        Canton::Ag,
-        Canton::Ai,
-        Canton::Ar,
-        Canton::Be,
-        Canton::Bl,
-        Canton::Bs,
-        Canton::Fr,
-        Canton::Ge,
-        Canton::Gl,
-        Canton::Gr,
-        Canton::Ju,
-        Canton::Lu,
-        Canton::Ne,
-        Canton::Nw,
-        Canton::Ow,
-        Canton::Sg,
-        Canton::Sh,
-        Canton::So,
-        Canton::Sz,
-        Canton::Tg,
-        Canton::Ti,
-        Canton::Ur,
-        Canton::Vd,
-        Canton::Vs,
-        Canton::Zg,
-        Canton::Zh,
-    ];
-
     pub fn code(self) -> &'static str {
         match self {
             Canton::Ag => "AG",
@@ -97,11 +65,6 @@ impl Canton {
             Canton::Zh => "ZH",
         }
     }
-
-    pub fn parse(code: &str) -> Option<Canton> {
-        Canton::ALL.into_iter().find(|c| c.code() == code)
-    }
-
     /// The canton's name as its counselling service presents itself (German or French).
     pub fn name(self) -> &'static str {
         match self {
@@ -132,12 +95,6 @@ impl Canton {
             Canton::Zg => "Zug",
             Canton::Zh => "Zürich",
         }
-    }
-}
-
-impl std::fmt::Display for Canton {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
     }
 }
 

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::assistance::{AssistanceComponent, ProcedurePhase, Programme};
-use crate::macros::string_enum;
 use crate::person::{PersonInput, country, date, one_of, parse_person, path, required};
+use crate::string_enum;
 use crate::validation::{DateSpan, FieldError, Validation, text};
 use crate::workflow::{self, Action, TransitionContext};
 use crate::{Actor, Canton, CaseStatus, CountryCode, Person, Relationship};
@@ -266,7 +266,7 @@ pub struct NewCaseInput {
     #[schema(value_type = Option<NaiveDate>)]
     pub planned_departure_date: Option<String>,
     /// The household: 1 to 20 persons, exactly one of them the principal applicant.
-    #[schema(required = true, min_items = 1, max_items = 20)]
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 20)]
     pub persons: Option<Vec<PersonInput>>,
     #[schema(value_type = Option<Vec<Vulnerability>>, max_items = 6)]
     pub vulnerabilities: Option<Vec<String>>,
@@ -982,5 +982,17 @@ mod tests {
         assert_eq!(reference_prefix(None, Some("Zürich")), "FZH");
         assert_eq!(reference_prefix(None, Some("Nowhere")), "FED");
         assert_eq!(format_reference("ZH", 2027, 123_456), "ZH-2027-123456");
+    }
+}
+
+string_enum! {
+    /// The order of a case list: newest first by this timestamp, then by id.
+    #[derive(Default)]
+    pub enum CaseSort {
+        /// The last change (the default).
+        #[default]
+        UpdatedAt = "updated_at",
+        /// The opening.
+        CreatedAt = "created_at",
     }
 }

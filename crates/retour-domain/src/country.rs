@@ -26,9 +26,35 @@ const ASSIGNED: [&str; 250] = [
 
 /// A country, as its ISO 3166-1 alpha-2 code (`IQ`, `CH`, `XK` for Kosovo). Only assigned
 /// codes parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ToSchema)]
-#[schema(value_type = String, example = "IQ", pattern = "^[A-Z]{2}$")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode(&'static str);
+
+/// In the OpenAPI document, the codes that parse, as an `enum`.
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An ISO 3166-1 alpha-2 country code (`IQ`, `CH`), or `XK` for Kosovo",
+            ))
+            .enum_values(Some(ASSIGNED))
+            .examples(["IQ"])
+            .into()
+    }
+}
+
+impl ToSchema for CountryCode {}
+
+// The codes are a closed set of wire names like the enums declared with `string_enum!`, and
+// are held against the OpenAPI document with them.
+inventory::submit! {
+    crate::macros::WireEnum {
+        name: "CountryCode",
+        names: || ASSIGNED.to_vec(),
+        serialised: || ASSIGNED.iter().map(|&c| serde_json::Value::from(c)).collect(),
+    }
+}
 
 impl CountryCode {
     /// Parses a code, ignoring surrounding whitespace and letter case; unassigned codes

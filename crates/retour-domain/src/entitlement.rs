@@ -221,7 +221,7 @@ pub fn calculate(input: &EntitlementInput) -> Result<Entitlement, EntitlementErr
     let travel_only = travel_only_reasons(input);
 
     let mut components = Vec::new();
-    for &component in AssistanceComponent::ALL {
+    for component in AssistanceComponent::ALL {
         let rows: Vec<&Tariff> =
             tariffs.iter().copied().filter(|t| t.component == component).collect();
         if rows.is_empty() {

@@ -6,32 +6,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::person::required;
+use crate::string_enum;
 use crate::validation::{FieldError, Validation, text};
 
 /// The longest question or answer.
 pub const TEXT_MAX: usize = 10_000;
 
-/// Whether IOM answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum InformationRequestStatus {
-    Open,
-    Answered,
-}
-
-impl InformationRequestStatus {
-    pub const ALL: [InformationRequestStatus; 2] =
-        [InformationRequestStatus::Open, InformationRequestStatus::Answered];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InformationRequestStatus::Open => "open",
-            InformationRequestStatus::Answered => "answered",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
+string_enum! {
+    /// Whether IOM answered.
+    pub enum InformationRequestStatus {
+        Open = "open",
+        Answered = "answered",
     }
 }
 

@@ -9,7 +9,7 @@ pub mod country;
 pub mod entitlement;
 pub mod information;
 pub mod institution;
-mod macros;
+pub mod macros;
 pub mod money;
 pub mod password;
 pub mod person;

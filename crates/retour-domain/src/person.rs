@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::CountryCode;
-use crate::macros::string_enum;
+use crate::string_enum;
 pub use crate::validation::EARLIEST_BIRTH;
 use crate::validation::{DateSpan, Validation, parse_date, text};
 

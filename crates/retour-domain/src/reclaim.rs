@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Rappen;
-use crate::macros::string_enum;
 use crate::person::{one_of, required};
+use crate::string_enum;
 use crate::validation::{FieldError, Validation, text};
 
 pub use crate::money::AMOUNT_MAX_RAPPEN;

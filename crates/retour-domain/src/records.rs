@@ -12,14 +12,14 @@ use crate::assistance::AssistanceAmount;
 use crate::policy::{CaseView, FieldGroup};
 use crate::reclaim::{ReclaimReason, ReclaimStatus};
 use crate::workflow::{Itinerary, LegalGround, Payout};
-use crate::{CaseStatus, Rappen, Role};
+use crate::{CaseStatus, Rappen, Role, string_enum};
 
-/// SEM's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionKind {
-    Approved,
-    Rejected,
+string_enum! {
+    /// SEM's decision.
+    pub enum DecisionKind {
+        Approved = "approved",
+        Rejected = "rejected",
+    }
 }
 
 /// SEM's decision on the application. Never edited.
@@ -130,13 +130,13 @@ pub struct MonitoringVisit {
     pub created_at: DateTime<Utc>,
 }
 
-/// How a case ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EndingKind {
-    Closed,
-    Withdrawn,
-    Cancelled,
+string_enum! {
+    /// How a case ended.
+    pub enum EndingKind {
+        Closed = "closed",
+        Withdrawn = "withdrawn",
+        Cancelled = "cancelled",
+    }
 }
 
 /// The end of a case: closed by IOM with an outcome, withdrawn by the counselling service,

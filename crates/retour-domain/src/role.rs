@@ -1,50 +1,22 @@
 //! User roles, and which institution kind each belongs to.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use crate::InstitutionKind;
+use crate::string_enum;
 
-/// What a user does within their institution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Counsellor,
-    SemOfficer,
-    SwissrepatOfficer,
-    IomCoordinator,
-    IomMissionOfficer,
-    Auditor,
-    Admin,
+string_enum! {
+    /// What a user does within their institution.
+    pub enum Role {
+        Counsellor = "counsellor",
+        SemOfficer = "sem_officer",
+        SwissrepatOfficer = "swissrepat_officer",
+        IomCoordinator = "iom_coordinator",
+        IomMissionOfficer = "iom_mission_officer",
+        Auditor = "auditor",
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
-        Role::Counsellor,
-        Role::SemOfficer,
-        Role::SwissrepatOfficer,
-        Role::IomCoordinator,
-        Role::IomMissionOfficer,
-        Role::Auditor,
-        Role::Admin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Counsellor => "counsellor",
-            Role::SemOfficer => "sem_officer",
-            Role::SwissrepatOfficer => "swissrepat_officer",
-            Role::IomCoordinator => "iom_coordinator",
-            Role::IomMissionOfficer => "iom_mission_officer",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == value)
-    }
-
     /// The one institution kind whose users may hold this role.
     pub fn institution_kind(self) -> InstitutionKind {
         match self {

@@ -9,8 +9,8 @@
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
-use crate::macros::string_enum;
 use crate::policy::{self, CaseView, Decision, FieldGroup, Operation, decide};
+use crate::string_enum;
 use crate::{Actor, ActorKind, InstitutionKind, Role};
 
 pub mod suppression;
@@ -112,7 +112,7 @@ impl StatisticsAccess {
         let report = request.report;
         if !self.allows(report.base()) {
             return Err(Refusal::new(
-                "report_not_allowed",
+                RefusalCode::ReportNotAllowed,
                 None,
                 format!("the {} report counts {}", report.name(), report.base().describe()),
                 missing(report.base().groups()),
@@ -122,7 +122,7 @@ impl StatisticsAccess {
         for &dimension in request.group_by {
             if !self.allows_dimension(dimension, period_of) {
                 return Err(Refusal::new(
-                    "dimension_not_allowed",
+                    RefusalCode::DimensionNotAllowed,
                     Some("group_by"),
                     format!("group_by names {dimension}"),
                     missing(dimension.groups(period_of)),
@@ -132,7 +132,7 @@ impl StatisticsAccess {
         for &dimension in request.filters {
             if !self.allows_dimension(dimension, period_of) {
                 return Err(Refusal::new(
-                    "dimension_not_allowed",
+                    RefusalCode::DimensionNotAllowed,
                     Some(dimension.as_str()),
                     format!("the filter {dimension}"),
                     missing(dimension.groups(period_of)),
@@ -141,7 +141,7 @@ impl StatisticsAccess {
         }
         if !self.view.allows_all(period_of.groups()) {
             return Err(Refusal::new(
-                "dimension_not_allowed",
+                RefusalCode::DimensionNotAllowed,
                 Some("period_of"),
                 format!("period_of={period_of} counts the cases by the day they {period_of}"),
                 missing(period_of.groups()),
@@ -168,11 +168,20 @@ pub struct Request<'a> {
     pub period_of: PeriodOf,
 }
 
+string_enum! {
+    /// What a refused request for statistics asked for.
+    pub enum RefusalCode {
+        /// A report the caller's access does not cover.
+        ReportNotAllowed = "report_not_allowed",
+        /// A dimension, filter or range the caller's access does not cover.
+        DimensionNotAllowed = "dimension_not_allowed",
+    }
+}
+
 /// Why a request for statistics is refused (403).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// `report_not_allowed` or `dimension_not_allowed`.
-    pub code: &'static str,
+    pub code: RefusalCode,
     /// The query parameter that asked for it.
     pub parameter: Option<&'static str>,
     /// The field groups the caller's view lacks.
@@ -184,7 +193,7 @@ pub struct Refusal {
 
 impl Refusal {
     fn new(
-        code: &'static str,
+        code: RefusalCode,
         parameter: Option<&'static str>,
         asked: String,
         missing: Vec<FieldGroup>,
@@ -523,7 +532,7 @@ mod tests {
         let refusal = access
             .check(&request(&[Dimension::ResidenceStatus, Dimension::Status], &[]))
             .expect_err("residence status");
-        assert_eq!(refusal.code, "dimension_not_allowed");
+        assert_eq!(refusal.code, RefusalCode::DimensionNotAllowed);
         assert_eq!(refusal.parameter, Some("group_by"));
         assert_eq!(refusal.missing, [FieldGroup::AsylumProcedure]);
         assert!(refusal.message.contains("residence_status"), "{}", refusal.message);
@@ -553,7 +562,7 @@ mod tests {
         for role in [Role::IomMissionOfficer, Role::Auditor] {
             let access = statistics_access(&user(role)).expect("statistics");
             let refusal = departures(access).expect_err("departures");
-            assert_eq!((refusal.code, refusal.parameter), ("report_not_allowed", None));
+            assert_eq!((refusal.code, refusal.parameter), (RefusalCode::ReportNotAllowed, None));
             assert_eq!(refusal.missing, [FieldGroup::Travel]);
         }
         // A view with the travel but not the assistance (no role has one today) counts
@@ -589,8 +598,8 @@ mod tests {
     fn every_dimension_is_allowed_exactly_when_the_view_holds_its_groups() {
         for role in Role::ALL {
             let Some(access) = statistics_access(&user(role)) else { continue };
-            for &dimension in Dimension::ALL {
-                for &period_of in PeriodOf::ALL {
+            for dimension in Dimension::ALL {
+                for period_of in PeriodOf::ALL {
                     let request = Request {
                         report: Report::Cases,
                         group_by: std::slice::from_ref(&dimension),

@@ -1,67 +1,30 @@
 //! The statuses a case moves through (see the workflow in `workflow`).
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use crate::string_enum;
 
-/// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseStatus {
-    /// Being prepared with the counselling service; editable.
-    Counselling,
-    /// Filed with SEM, waiting for review.
-    Submitted,
-    /// A SEM officer is reviewing it.
-    UnderReview,
-    /// SEM asked the counselling service a question; editable until answered.
-    InfoRequested,
-    Approved,
-    Rejected,
-    TravelBooked,
-    Departed,
-    Reintegration,
-    Closed,
-    Withdrawn,
-    Cancelled,
+string_enum! {
+    /// Where a case stands.
+    pub enum CaseStatus {
+        /// Being prepared with the counselling service; editable.
+        Counselling = "counselling",
+        /// Filed with SEM, waiting for review.
+        Submitted = "submitted",
+        /// A SEM officer is reviewing it.
+        UnderReview = "under_review",
+        /// SEM asked the counselling service a question; editable until answered.
+        InfoRequested = "info_requested",
+        Approved = "approved",
+        Rejected = "rejected",
+        TravelBooked = "travel_booked",
+        Departed = "departed",
+        Reintegration = "reintegration",
+        Closed = "closed",
+        Withdrawn = "withdrawn",
+        Cancelled = "cancelled",
+    }
 }
 
 impl CaseStatus {
-    pub const ALL: [CaseStatus; 12] = [
-        CaseStatus::Counselling,
-        CaseStatus::Submitted,
-        CaseStatus::UnderReview,
-        CaseStatus::InfoRequested,
-        CaseStatus::Approved,
-        CaseStatus::Rejected,
-        CaseStatus::TravelBooked,
-        CaseStatus::Departed,
-        CaseStatus::Reintegration,
-        CaseStatus::Closed,
-        CaseStatus::Withdrawn,
-        CaseStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseStatus::Counselling => "counselling",
-            CaseStatus::Submitted => "submitted",
-            CaseStatus::UnderReview => "under_review",
-            CaseStatus::InfoRequested => "info_requested",
-            CaseStatus::Approved => "approved",
-            CaseStatus::Rejected => "rejected",
-            CaseStatus::TravelBooked => "travel_booked",
-            CaseStatus::Departed => "departed",
-            CaseStatus::Reintegration => "reintegration",
-            CaseStatus::Closed => "closed",
-            CaseStatus::Withdrawn => "withdrawn",
-            CaseStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
     /// The counselling service may still edit the application.
     pub fn is_editable(self) -> bool {
         matches!(self, CaseStatus::Counselling | CaseStatus::InfoRequested)
@@ -76,12 +39,6 @@ impl CaseStatus {
                 | CaseStatus::Withdrawn
                 | CaseStatus::Cancelled
         )
-    }
-}
-
-impl std::fmt::Display for CaseStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

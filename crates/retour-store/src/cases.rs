@@ -1360,26 +1360,7 @@ impl Store {
     }
 }
 
-/// The order of a case list: newest first by this timestamp, then by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CaseSort {
-    #[default]
-    UpdatedAt,
-    CreatedAt,
-}
-
-impl CaseSort {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseSort::UpdatedAt => "updated_at",
-            CaseSort::CreatedAt => "created_at",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [CaseSort::UpdatedAt, CaseSort::CreatedAt].into_iter().find(|s| s.as_str() == value)
-    }
-}
+pub use retour_domain::case::CaseSort;
 
 /// Filters of a case list; all given ones apply.
 #[derive(Debug, Clone, Default)]

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::cache::Verified;
 use super::token::{self, Rejection, Subject};
 use crate::client_addr::ClientAddr;
+use crate::error::ProblemCode;
 use crate::layers::REQUEST_ID;
 use crate::{ApiError, AppState};
 
@@ -181,7 +182,7 @@ impl Caller {
             Decision::Allow => Ok(()),
             Decision::NotFound => Err(ApiError::NotFound),
             Decision::Forbidden => Err(ApiError::Forbidden {
-                code: "forbidden",
+                code: ProblemCode::Forbidden,
                 detail: "your role does not allow this".to_owned(),
             }),
         }

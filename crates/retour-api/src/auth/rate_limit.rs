@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::client_addr::ClientAddr;
-use crate::error::{problem, problem_response};
+use crate::error::{ProblemCode, problem, problem_response};
 
 /// Keys the limit by client address. Requests without one (a router driven without connect
 /// info, as in tests) share a single bucket.
@@ -84,12 +84,12 @@ fn too_many_requests(error: GovernorError, per_minute: u32) -> Response<Body> {
     let (status, code, detail, retry_after) = match error {
         GovernorError::TooManyRequests { wait_time, .. } => (
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
+            ProblemCode::TooManyRequests,
             "too many sign-in attempts from this address; retry later",
             Some(wait_time.max(1)),
         ),
         GovernorError::UnableToExtractKey | GovernorError::Other { .. } => {
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error", None)
+            (StatusCode::INTERNAL_SERVER_ERROR, ProblemCode::InternalError, "internal error", None)
         }
     };
     let mut response = problem_response(&problem(status, code, detail.to_owned(), Vec::new()));

@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use retour_domain::FieldError;
 use retour_domain::policy::{Decision, Operation, decide};
 use retour_domain::validation::within_years;
+use retour_domain::{FieldError, string_enum};
 use retour_store::audit::{
     self, AuditActor, AuditEvent, Cursor, EventFilter, LoggedEvent, Outcome, Verification,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::csv_out::CsvWriter;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::{ApiError, AppState};
@@ -37,12 +37,12 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Events fetched per chunk of a CSV export.
 const EXPORT_CHUNK: u32 = 1000;
 
-/// Whether an event's operation was carried out or refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditOutcome {
-    Allowed,
-    Denied,
+string_enum! {
+    /// Whether an event's operation was carried out or refused.
+    pub enum AuditOutcome {
+        Allowed = "allowed",
+        Denied = "denied",
+    }
 }
 
 /// Filters and paging of `GET /v1/audit-events`. Every given filter must match.
@@ -64,6 +64,7 @@ pub struct AuditEventsQuery {
     /// Events before this time (RFC 3339).
     to: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
     /// Events per page, 1 to 200 (default 50). A CSV export ignores it and returns every
     /// matching event.
@@ -346,7 +347,7 @@ async fn authorise(state: &AppState, caller: &Caller, action: &str) -> Result<()
         .request(caller.meta.request_id.clone(), caller.meta.client_addr);
     audit::record(state.store().pool(), &event).await?;
     Err(ApiError::Forbidden {
-        code: "forbidden",
+        code: ProblemCode::Forbidden,
         detail: "only auditors may read the access log".to_owned(),
     })
 }

@@ -47,6 +47,7 @@ pub(crate) fn routes(limits: Option<&LoginLimits>) -> OpenApiRouter<AppState> {
 
 /// Email and password.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(max_length = 254)]
     pub email: String,
@@ -101,6 +102,7 @@ pub struct TokenResponse {
 
 /// A refresh token.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[schema(max_length = 256)]
     pub refresh_token: String,
@@ -109,6 +111,7 @@ pub struct RefreshRequest {
 /// Optionally the refresh token of this session, to end just this session rather than every
 /// session of the user.
 #[derive(Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     #[serde(default)]
     #[schema(max_length = 256)]
@@ -429,10 +432,16 @@ async fn get_jwks(State(state): State<AppState>) -> impl IntoResponse {
 #[derive(Default, Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// Always `client_credentials`.
+    #[schema(value_type = String, required = true, pattern = "^client_credentials$")]
     pub grant_type: Option<String>,
+    #[schema(min_length = 1)]
     pub client_id: Option<String>,
+    #[schema(min_length = 1)]
     pub client_secret: Option<String>,
     /// Space-separated scopes to request (a subset of the account's); all of them if absent.
+    #[schema(
+        pattern = "^(cases:read|stats:read|events:read)( (cases:read|stats:read|events:read))*$"
+    )]
     pub scope: Option<String>,
 }
 

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::path::Path;
@@ -135,7 +135,7 @@ fn parse_query(query: &str) -> Result<InformationRequestFilter, ApiError> {
     security(("bearer" = [])),
     params(
         ("status" = Option<InformationRequestStatus>, Query, description = "`open` or `answered`"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("cursor" = Option<String>, Query, min_length = 1, description = "`next_cursor` of the previous page"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 200 (default 50)"),
     ),
     responses(
@@ -161,7 +161,7 @@ pub(crate) async fn list_information_requests(
         InformationRequestScope::Nothing => {
             audit::record(state.store().pool(), &event(&caller, ACTION, Outcome::Denied)).await?;
             return Err(ApiError::Forbidden {
-                code: "forbidden",
+                code: ProblemCode::Forbidden,
                 detail: "country information requests are for IOM Bern and counsellors".to_owned(),
             });
         }
@@ -209,7 +209,7 @@ pub(crate) async fn answer_information_request(
         let event = event(&caller, ACTION, Outcome::Denied).resource("information_request", id);
         audit::record(state.store().pool(), &event).await?;
         return Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ProblemCode::Forbidden,
             detail: "country information requests are answered by IOM Bern".to_owned(),
         });
     }
@@ -220,7 +220,7 @@ pub(crate) async fn answer_information_request(
         Answered::Answered(request) => request,
         Answered::AlreadyAnswered => {
             return Err(ApiError::Conflict {
-                code: "already_answered",
+                code: ProblemCode::AlreadyAnswered,
                 detail: "this request was answered already".to_owned(),
             });
         }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::admin::{self, Administrator, InstitutionRequest, double_option, query_error};
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::{ApiError, AppState};
@@ -267,7 +267,12 @@ async fn update_institution(
         })
         .await
         .map_err(|e| {
-            admin::conflict(e, "institutions_name_key", "name_taken", "this name is taken")
+            admin::conflict(
+                e,
+                "institutions_name_key",
+                ProblemCode::NameTaken,
+                "this name is taken",
+            )
         })?;
     state.auth_changed();
     Ok(Json(InstitutionView::new(institution, true)))

@@ -21,7 +21,8 @@ use retour_domain::case::Programme;
 use retour_domain::person::ResidenceStatus;
 use retour_domain::statistics::suppression::{Counts, Withheld};
 use retour_domain::statistics::{
-    Dimension, Figure, Period, PeriodOf, Report, Request, StatisticsAccess, statistics_access,
+    Dimension, Figure, Period, PeriodOf, RefusalCode, Report, Request, StatisticsAccess,
+    statistics_access,
 };
 use retour_domain::{Canton, CaseStatus, CountryCode, FieldError, Validation};
 use retour_store::StoreError;
@@ -39,7 +40,7 @@ use utoipa_axum::routes;
 use super::audit::wants_csv;
 use crate::auth::Caller;
 use crate::csv_out::CsvWriter;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::{ApiError, AppState};
 
@@ -56,7 +57,9 @@ const MAX_GROUPS: u32 = 10_000;
 /// The most values one filter takes.
 const MAX_VALUES: usize = 50;
 /// The years dates and `year` may be in.
-const YEARS: std::ops::RangeInclusive<i32> = 1970..=2100;
+/// The years statistics cover; the document states them in the `year`, `from` and `to`
+/// parameters (as bounds and as a pattern), and a test holds the two together.
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1970..=2100;
 /// Top destinations of the yearly overview unless `top` says otherwise, and the most.
 const DEFAULT_TOP: usize = 10;
 const MAX_TOP: usize = 50;
@@ -128,8 +131,11 @@ const LISTS: [&str; 6] =
     ["group_by", "canton", "programme", "destination_country", "status", "residence_status"];
 
 /// The values of a list parameter (comma-separated; empty parts ignored).
+/// The comma-separated parts of a list parameter. An empty part (`status=` or
+/// `status=approved,`) is kept, so that a filter refuses it as naming nothing, as the case list
+/// does.
 fn parts(value: &str) -> impl Iterator<Item = &str> {
-    value.split(',').map(str::trim).filter(|p| !p.is_empty())
+    value.split(',').map(str::trim)
 }
 
 /// Adds `value` once.
@@ -204,7 +210,8 @@ impl Params {
             match name {
                 "group_by" => {
                     let dimensions = group_by.get_or_insert_with(Vec::new);
-                    for part in parts(value) {
+                    // `group_by=` groups by nothing: one group, the total.
+                    for part in parts(value).filter(|p| !p.is_empty()) {
                         match Dimension::parse(part) {
                             Some(d) if dimensions.contains(&d) => v.push(
                                 name,
@@ -399,7 +406,7 @@ async fn authorise(
     let Some(access) = statistics_access(&caller.actor) else {
         deny(state, caller, csv, json!({ "report": report.name() })).await?;
         return Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ProblemCode::Forbidden,
             detail: "statistics are for the partner institutions, auditors and service \
                 accounts with stats:read"
                 .to_owned(),
@@ -409,11 +416,15 @@ async fn authorise(
     if let Err(refusal) = access.check(&params.request(report)) {
         let details = json!({
             "report": report.name(),
-            "refused": refusal.code,
+            "refused": refusal.code.as_str(),
             "parameter": refusal.parameter,
         });
         deny(state, caller, csv, details).await?;
-        return Err(ApiError::Forbidden { code: refusal.code, detail: refusal.message });
+        let code = match refusal.code {
+            RefusalCode::ReportNotAllowed => ProblemCode::ReportNotAllowed,
+            RefusalCode::DimensionNotAllowed => ProblemCode::DimensionNotAllowed,
+        };
+        return Err(ApiError::Forbidden { code, detail: refusal.message });
     }
     Ok((access, params))
 }
@@ -1013,16 +1024,16 @@ fn csv_response(
 /// exports as `stats.export`, with their parameters.
 #[utoipa::path(get, path = "/v1/stats/cases", tag = "statistics", security(("bearer" = [])),
     params(
-        ("group_by" = Option<String>, Query, description = "Dimensions, comma-separated: canton, programme, destination_country, status, residence_status, period"),
+        ("group_by" = Option<Vec<Dimension>>, Query, style = Form, explode = false, description = "Dimensions, comma-separated"),
         ("period" = Option<Period>, Query, description = "Length of the period dimension (default month); only with group_by=period"),
         ("period_of" = Option<PeriodOf>, Query, description = "The date period, from and to refer to (default opened)"),
-        ("from" = Option<NaiveDate>, Query, description = "First day (inclusive), YYYY-MM-DD"),
-        ("to" = Option<NaiveDate>, Query, description = "Last day (inclusive), YYYY-MM-DD"),
-        ("canton" = Option<String>, Query, description = "Cantons (two-letter codes), comma-separated"),
-        ("programme" = Option<String>, Query, description = "Programmes, comma-separated"),
-        ("destination_country" = Option<String>, Query, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
-        ("status" = Option<String>, Query, description = "Statuses now, comma-separated"),
-        ("residence_status" = Option<String>, Query, description = "The principal applicant's residence statuses, comma-separated"),
+        ("from" = Option<NaiveDate>, Query, pattern = "^(19[7-9][0-9]|20[0-9][0-9]|2100)-", description = "First day (inclusive), YYYY-MM-DD"),
+        ("to" = Option<NaiveDate>, Query, pattern = "^(19[7-9][0-9]|20[0-9][0-9]|2100)-", description = "Last day (inclusive), YYYY-MM-DD"),
+        ("canton" = Option<Vec<Canton>>, Query, style = Form, explode = false, min_items = 1, description = "Cantons (two-letter codes), comma-separated"),
+        ("programme" = Option<Vec<Programme>>, Query, style = Form, explode = false, min_items = 1, description = "Programmes, comma-separated"),
+        ("destination_country" = Option<Vec<CountryCode>>, Query, style = Form, explode = false, min_items = 1, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
+        ("status" = Option<Vec<CaseStatus>>, Query, style = Form, explode = false, min_items = 1, description = "Statuses now, comma-separated"),
+        ("residence_status" = Option<Vec<ResidenceStatus>>, Query, style = Form, explode = false, min_items = 1, description = "The principal applicant's residence statuses, comma-separated"),
     ),
     responses(
         (status = 200, description = "Case counts, or their CSV export", content(
@@ -1101,15 +1112,15 @@ async fn get_case_stats(
 /// `stats.export`.
 #[utoipa::path(get, path = "/v1/stats/departures", tag = "statistics", security(("bearer" = [])),
     params(
-        ("group_by" = Option<String>, Query, description = "Dimensions, comma-separated (default period,destination_country,canton)"),
+        ("group_by" = Option<Vec<Dimension>>, Query, style = Form, explode = false, description = "Dimensions, comma-separated (default period,destination_country,canton)"),
         ("period" = Option<Period>, Query, description = "Length of the period dimension (default month)"),
-        ("from" = Option<NaiveDate>, Query, description = "First departure day (inclusive), YYYY-MM-DD"),
-        ("to" = Option<NaiveDate>, Query, description = "Last departure day (inclusive), YYYY-MM-DD"),
-        ("canton" = Option<String>, Query, description = "Cantons (two-letter codes), comma-separated"),
-        ("programme" = Option<String>, Query, description = "Programmes, comma-separated"),
-        ("destination_country" = Option<String>, Query, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
-        ("status" = Option<String>, Query, description = "Statuses now, comma-separated"),
-        ("residence_status" = Option<String>, Query, description = "The principal applicant's residence statuses, comma-separated"),
+        ("from" = Option<NaiveDate>, Query, pattern = "^(19[7-9][0-9]|20[0-9][0-9]|2100)-", description = "First departure day (inclusive), YYYY-MM-DD"),
+        ("to" = Option<NaiveDate>, Query, pattern = "^(19[7-9][0-9]|20[0-9][0-9]|2100)-", description = "Last departure day (inclusive), YYYY-MM-DD"),
+        ("canton" = Option<Vec<Canton>>, Query, style = Form, explode = false, min_items = 1, description = "Cantons (two-letter codes), comma-separated"),
+        ("programme" = Option<Vec<Programme>>, Query, style = Form, explode = false, min_items = 1, description = "Programmes, comma-separated"),
+        ("destination_country" = Option<Vec<CountryCode>>, Query, style = Form, explode = false, min_items = 1, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
+        ("status" = Option<Vec<CaseStatus>>, Query, style = Form, explode = false, min_items = 1, description = "Statuses now, comma-separated"),
+        ("residence_status" = Option<Vec<ResidenceStatus>>, Query, style = Form, explode = false, min_items = 1, description = "The principal applicant's residence statuses, comma-separated"),
     ),
     responses(
         (status = 200, description = "Departures, or their CSV export", content(
@@ -1237,12 +1248,12 @@ fn canton_value(canton: Option<Canton>) -> Value {
 /// `p90_days`, `suppressed`. Logged as `stats.read` / `stats.export`.
 #[utoipa::path(get, path = "/v1/stats/pipeline", tag = "statistics", security(("bearer" = [])),
     params(
-        ("from" = Option<NaiveDate>, Query, description = "First decision/departure day the durations count (inclusive; default: 364 days before to)"),
-        ("to" = Option<NaiveDate>, Query, description = "Last decision/departure day the durations count (inclusive; default: today, or 364 days after from); at most 366 days after from"),
-        ("canton" = Option<String>, Query, description = "Cantons (two-letter codes), comma-separated"),
-        ("programme" = Option<String>, Query, description = "Programmes, comma-separated"),
-        ("destination_country" = Option<String>, Query, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
-        ("residence_status" = Option<String>, Query, description = "The principal applicant's residence statuses, comma-separated"),
+        ("from" = Option<NaiveDate>, Query, pattern = "^(19[7-9][0-9]|20[0-9][0-9]|2100)-", description = "First decision/departure day the durations count (inclusive; default: 364 days before to)"),
+        ("to" = Option<NaiveDate>, Query, pattern = "^(19[7-9][0-9]|20[0-9][0-9]|2100)-", description = "Last decision/departure day the durations count (inclusive; default: today, or 364 days after from); at most 366 days after from"),
+        ("canton" = Option<Vec<Canton>>, Query, style = Form, explode = false, min_items = 1, description = "Cantons (two-letter codes), comma-separated"),
+        ("programme" = Option<Vec<Programme>>, Query, style = Form, explode = false, min_items = 1, description = "Programmes, comma-separated"),
+        ("destination_country" = Option<Vec<CountryCode>>, Query, style = Form, explode = false, min_items = 1, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
+        ("residence_status" = Option<Vec<ResidenceStatus>>, Query, style = Form, explode = false, min_items = 1, description = "The principal applicant's residence statuses, comma-separated"),
     ),
     responses(
         (status = 200, description = "The pipeline, or its CSV export", content(
@@ -1422,12 +1433,12 @@ fn entries<T>(
 /// `stats.export`.
 #[utoipa::path(get, path = "/v1/stats/yearly", tag = "statistics", security(("bearer" = [])),
     params(
-        ("year" = i32, Query, description = "The year, e.g. 2026"),
-        ("top" = Option<u32>, Query, description = "How many destinations to list, 1 to 50 (default 10)"),
-        ("canton" = Option<String>, Query, description = "Cantons (two-letter codes), comma-separated"),
-        ("programme" = Option<String>, Query, description = "Programmes, comma-separated"),
-        ("destination_country" = Option<String>, Query, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
-        ("residence_status" = Option<String>, Query, description = "The principal applicant's residence statuses, comma-separated"),
+        ("year" = i32, Query, minimum = 1970, maximum = 2100, description = "The year, e.g. 2026"),
+        ("top" = Option<u32>, Query, minimum = 1, maximum = 50, description = "How many destinations to list, 1 to 50 (default 10)"),
+        ("canton" = Option<Vec<Canton>>, Query, style = Form, explode = false, min_items = 1, description = "Cantons (two-letter codes), comma-separated"),
+        ("programme" = Option<Vec<Programme>>, Query, style = Form, explode = false, min_items = 1, description = "Programmes, comma-separated"),
+        ("destination_country" = Option<Vec<CountryCode>>, Query, style = Form, explode = false, min_items = 1, description = "ISO 3166-1 alpha-2 codes, comma-separated"),
+        ("residence_status" = Option<Vec<ResidenceStatus>>, Query, style = Form, explode = false, min_items = 1, description = "The principal applicant's residence statuses, comma-separated"),
     ),
     responses(
         (status = 200, description = "The year in figures, or its CSV export", content(
@@ -1604,6 +1615,32 @@ async fn get_yearly_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_document_states_the_years_and_the_top_the_parameters_accept() {
+        let document = serde_json::to_value(crate::openapi()).expect("document");
+        let parameter = |path: &str, name: &str| {
+            document["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|all| all.iter().find(|p| p["name"] == name))
+                .map(|p| p["schema"].clone())
+                .unwrap_or_default()
+        };
+        let year = parameter("/v1/stats/yearly", "year");
+        assert_eq!((year["minimum"].as_i64(), year["maximum"].as_i64()), (Some(1970), Some(2100)));
+        assert_eq!(YEARS, 1970..=2100);
+        let top = parameter("/v1/stats/yearly", "top");
+        assert_eq!(
+            (top["minimum"].as_u64(), top["maximum"].as_u64()),
+            (Some(1), Some(MAX_TOP as u64))
+        );
+        for path in ["/v1/stats/cases", "/v1/stats/departures", "/v1/stats/pipeline"] {
+            for name in ["from", "to"] {
+                // 1970–1999, 2000–2099, 2100: the years of YEARS.
+                assert_eq!(parameter(path, name)["pattern"], "^(19[7-9][0-9]|20[0-9][0-9]|2100)-");
+            }
+        }
+    }
 
     fn fields(result: Result<Params, ApiError>) -> Vec<(String, String)> {
         match result {

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
@@ -79,6 +79,7 @@ pub struct TariffList {
 /// person_category, phase and rate; the new version starts on `valid_from` (today or later,
 /// and after every existing version) and ends the current one that day.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTariffRequest {
     pub programme: Programme,
     pub component: AssistanceComponent,
@@ -218,7 +219,7 @@ async fn create_tariff(
             .request(caller.meta.request_id, caller.meta.client_addr);
         audit::record(state.store().pool(), &event).await?;
         return Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ProblemCode::Forbidden,
             detail: "only administrators add tariff versions".to_owned(),
         });
     }

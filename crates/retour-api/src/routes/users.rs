@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use retour_domain::policy::Operation;
 use retour_domain::validation::text;
-use retour_domain::{Password, Role, Validation};
+use retour_domain::{Password, Role, Validation, string_enum};
 use retour_store::users::{User, UserChanges, UserFilter, UserStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -29,12 +29,12 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user))
 }
 
-/// Whether an account (a user or a service account) may sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountStatus {
-    Active,
-    Disabled,
+string_enum! {
+    /// Whether an account (a user or a service account) may sign in.
+    pub enum AccountStatus {
+        Active = "active",
+        Disabled = "disabled",
+    }
 }
 
 impl From<UserStatus> for AccountStatus {

@@ -15,9 +15,6 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 pub use context::{EligibilityAnswers, MissionFacts, PersonFacts, TransitionContext};
 pub use record::{
     Approval, ApprovedAmount, CancelReason, Cancellation, Closure, ClosureOutcome, Departure,
@@ -30,25 +27,26 @@ pub use request::{
 };
 
 use crate::policy::{CaseView, FieldGroup};
+use crate::string_enum;
 use crate::{Actor, CaseStatus, FieldError, Role};
 
-/// Something that moves a case from one status to the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Submit,
-    StartReview,
-    RequestInfo,
-    AnswerInfo,
-    Approve,
-    Reject,
-    BookTravel,
-    ReportNoShow,
-    ConfirmDeparture,
-    StartReintegration,
-    Close,
-    Withdraw,
-    Cancel,
+string_enum! {
+    /// Something that moves a case from one status to the next.
+    pub enum Action {
+        Submit = "submit",
+        StartReview = "start_review",
+        RequestInfo = "request_info",
+        AnswerInfo = "answer_info",
+        Approve = "approve",
+        Reject = "reject",
+        BookTravel = "book_travel",
+        ReportNoShow = "report_no_show",
+        ConfirmDeparture = "confirm_departure",
+        StartReintegration = "start_reintegration",
+        Close = "close",
+        Withdraw = "withdraw",
+        Cancel = "cancel",
+    }
 }
 
 impl Action {
@@ -76,50 +74,6 @@ impl Action {
     /// The actions whose history comments a reader with `view` may not receive.
     pub fn comments_withheld_from(view: &CaseView) -> Vec<Action> {
         Action::ALL.into_iter().filter(|a| !view.allows(a.comment_group())).collect()
-    }
-
-    pub const ALL: [Action; 13] = [
-        Action::Submit,
-        Action::StartReview,
-        Action::RequestInfo,
-        Action::AnswerInfo,
-        Action::Approve,
-        Action::Reject,
-        Action::BookTravel,
-        Action::ReportNoShow,
-        Action::ConfirmDeparture,
-        Action::StartReintegration,
-        Action::Close,
-        Action::Withdraw,
-        Action::Cancel,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Submit => "submit",
-            Action::StartReview => "start_review",
-            Action::RequestInfo => "request_info",
-            Action::AnswerInfo => "answer_info",
-            Action::Approve => "approve",
-            Action::Reject => "reject",
-            Action::BookTravel => "book_travel",
-            Action::ReportNoShow => "report_no_show",
-            Action::ConfirmDeparture => "confirm_departure",
-            Action::StartReintegration => "start_reintegration",
-            Action::Close => "close",
-            Action::Withdraw => "withdraw",
-            Action::Cancel => "cancel",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == value)
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a transition leaves behind: the parsed, typed record the store keeps beside the new
 //! status (a decision, an itinerary, a payout, …), and the closed vocabularies it uses.
 
+use crate::string_enum;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -103,49 +104,21 @@ pub struct Rejection {
     pub reasons: String,
 }
 
-/// The legal ground of a rejection (AsylV 2 Art. 62–64, 76a).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LegalGround {
-    /// Excluded for a crime or repeated offences.
-    CrimeOrRepeatedOffences,
-    /// Obvious abuse.
-    Abuse,
-    SufficientAssets,
-    /// Assistance is granted only once, including by other European states.
-    AlreadyReceived,
-    /// Nationals of visa-exempt countries get travel costs only.
-    VisaExemptTravelOnly,
-    /// The justice department suspended assistance for the destination country.
-    CountrySuspended,
-    Other,
-}
-
-impl LegalGround {
-    pub const ALL: [LegalGround; 7] = [
-        LegalGround::CrimeOrRepeatedOffences,
-        LegalGround::Abuse,
-        LegalGround::SufficientAssets,
-        LegalGround::AlreadyReceived,
-        LegalGround::VisaExemptTravelOnly,
-        LegalGround::CountrySuspended,
-        LegalGround::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LegalGround::CrimeOrRepeatedOffences => "crime_or_repeated_offences",
-            LegalGround::Abuse => "abuse",
-            LegalGround::SufficientAssets => "sufficient_assets",
-            LegalGround::AlreadyReceived => "already_received",
-            LegalGround::VisaExemptTravelOnly => "visa_exempt_travel_only",
-            LegalGround::CountrySuspended => "country_suspended",
-            LegalGround::Other => "other",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|g| g.as_str() == value)
+string_enum! {
+    /// The legal ground of a rejection (AsylV 2 Art. 62–64, 76a).
+    pub enum LegalGround {
+        /// Excluded for a crime or repeated offences.
+        CrimeOrRepeatedOffences = "crime_or_repeated_offences",
+        /// Obvious abuse.
+        Abuse = "abuse",
+        SufficientAssets = "sufficient_assets",
+        /// Assistance is granted only once, including by other European states.
+        AlreadyReceived = "already_received",
+        /// Nationals of visa-exempt countries get travel costs only.
+        VisaExemptTravelOnly = "visa_exempt_travel_only",
+        /// The justice department suspended assistance for the destination country.
+        CountrySuspended = "country_suspended",
+        Other = "other",
     }
 }
 
@@ -163,32 +136,15 @@ pub struct Itinerary {
     pub sim: bool,
 }
 
-/// The Swiss airports swissREPAT departs from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum DepartureAirport {
-    /// Zurich.
-    Zrh,
-    /// Geneva.
-    Gva,
-    /// Basel-Mulhouse.
-    Bsl,
-}
-
-impl DepartureAirport {
-    pub const ALL: [DepartureAirport; 3] =
-        [DepartureAirport::Zrh, DepartureAirport::Gva, DepartureAirport::Bsl];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DepartureAirport::Zrh => "ZRH",
-            DepartureAirport::Gva => "GVA",
-            DepartureAirport::Bsl => "BSL",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == value)
+string_enum! {
+    /// The Swiss airports swissREPAT departs from.
+    pub enum DepartureAirport {
+        /// Zurich.
+        Zrh = "ZRH",
+        /// Geneva.
+        Gva = "GVA",
+        /// Basel-Mulhouse.
+        Bsl = "BSL",
     }
 }
 
@@ -215,40 +171,18 @@ pub struct Closure {
     pub comment: Option<String>,
 }
 
-/// The outcome recorded when IOM closes a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClosureOutcome {
-    /// The support was delivered as planned (for a case without reintegration project: the
-    /// person returned and received what was approved).
-    Completed,
-    /// The returnee gave up the reintegration before it was completed.
-    Abandoned,
-    /// The mission lost contact with the returnee.
-    Unreachable,
-    /// Anything else, explained in the comment.
-    Other,
-}
-
-impl ClosureOutcome {
-    pub const ALL: [ClosureOutcome; 4] = [
-        ClosureOutcome::Completed,
-        ClosureOutcome::Abandoned,
-        ClosureOutcome::Unreachable,
-        ClosureOutcome::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClosureOutcome::Completed => "completed",
-            ClosureOutcome::Abandoned => "abandoned",
-            ClosureOutcome::Unreachable => "unreachable",
-            ClosureOutcome::Other => "other",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.as_str() == value)
+string_enum! {
+    /// The outcome recorded when IOM closes a case.
+    pub enum ClosureOutcome {
+        /// The support was delivered as planned (for a case without reintegration project: the
+        /// person returned and received what was approved).
+        Completed = "completed",
+        /// The returnee gave up the reintegration before it was completed.
+        Abandoned = "abandoned",
+        /// The mission lost contact with the returnee.
+        Unreachable = "unreachable",
+        /// Anything else, explained in the comment.
+        Other = "other",
     }
 }
 
@@ -259,42 +193,18 @@ pub struct Cancellation {
     pub comment: Option<String>,
 }
 
-/// The reason SEM cancels an approved case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CancelReason {
-    /// The person did not come to the departure and is not rebooked.
-    NoShow,
-    /// The person's whereabouts are unknown.
-    Absconded,
-    /// The approval was revoked.
-    Revoked,
-    Deceased,
-    /// Anything else, explained in the comment.
-    Other,
-}
-
-impl CancelReason {
-    pub const ALL: [CancelReason; 5] = [
-        CancelReason::NoShow,
-        CancelReason::Absconded,
-        CancelReason::Revoked,
-        CancelReason::Deceased,
-        CancelReason::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CancelReason::NoShow => "no_show",
-            CancelReason::Absconded => "absconded",
-            CancelReason::Revoked => "revoked",
-            CancelReason::Deceased => "deceased",
-            CancelReason::Other => "other",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == value)
+string_enum! {
+    /// The reason SEM cancels an approved case.
+    pub enum CancelReason {
+        /// The person did not come to the departure and is not rebooked.
+        NoShow = "no_show",
+        /// The person's whereabouts are unknown.
+        Absconded = "absconded",
+        /// The approval was revoked.
+        Revoked = "revoked",
+        Deceased = "deceased",
+        /// Anything else, explained in the comment.
+        Other = "other",
     }
 }
 
@@ -310,7 +220,7 @@ mod tests {
         for value in DepartureAirport::ALL {
             assert_eq!(DepartureAirport::parse(value.as_str()), Some(value));
         }
-        for &value in Escort::ALL {
+        for value in Escort::ALL {
             assert_eq!(Escort::parse(value.as_str()), Some(value));
         }
         for value in ClosureOutcome::ALL {
@@ -333,7 +243,7 @@ mod tests {
         for value in DepartureAirport::ALL {
             assert_eq!(json(&value), format!("\"{}\"", value.as_str()));
         }
-        for &value in Escort::ALL {
+        for value in Escort::ALL {
             assert_eq!(json(&value), format!("\"{}\"", value.as_str()));
         }
         for value in ClosureOutcome::ALL {

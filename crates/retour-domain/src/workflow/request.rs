@@ -70,6 +70,7 @@ impl TransitionRequest {
 
 /// Fields of `request_info`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RequestInfo {
     /// SEM's question to the counselling service.
     #[schema(value_type = String, required = true)]
@@ -78,6 +79,7 @@ pub struct RequestInfo {
 
 /// Fields of `answer_info`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AnswerInfo {
     /// The counselling service's answer to SEM's open question.
     #[schema(value_type = String, required = true)]
@@ -86,6 +88,7 @@ pub struct AnswerInfo {
 
 /// Fields of `approve`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Approve {
     /// Why SEM grants the assistance.
     #[schema(value_type = String, required = true)]
@@ -99,9 +102,9 @@ pub struct Approve {
 
 /// One approved component of an `approve`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ApprovedAmountInput {
-    /// `startup_cash`, `reintegration_project`, `medical`, `travel_money` or `travel_costs`.
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = crate::assistance::AssistanceComponent, required = true)]
     pub component: Option<String>,
     /// 0 to 100,000,000 (CHF 1,000,000).
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 100_000_000)]
@@ -110,6 +113,7 @@ pub struct ApprovedAmountInput {
 
 /// Fields of `reject`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Reject {
     /// `crime_or_repeated_offences`, `abuse`, `sufficient_assets`, `already_received`,
     /// `visa_exempt_travel_only`, `country_suspended` or `other`.
@@ -121,6 +125,7 @@ pub struct Reject {
 
 /// Fields of `book_travel`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BookTravel {
     #[schema(value_type = ItineraryInput, required = true)]
     pub itinerary: Option<ItineraryInput>,
@@ -128,6 +133,7 @@ pub struct BookTravel {
 
 /// The journey booked by `book_travel`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ItineraryInput {
     /// `ZRH`, `GVA` or `BSL`.
     #[schema(value_type = super::record::DepartureAirport, required = true)]
@@ -153,6 +159,7 @@ pub struct ItineraryInput {
 
 /// Fields of `report_no_show`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReportNoShow {
     /// What happened at the departure.
     #[schema(value_type = String, required = true)]
@@ -161,6 +168,7 @@ pub struct ReportNoShow {
 
 /// Fields of `confirm_departure`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmDeparture {
     /// The actual departure, RFC 3339: not in the future, at most five years ago.
     #[schema(value_type = chrono::DateTime<chrono::Utc>, required = true)]
@@ -171,6 +179,7 @@ pub struct ConfirmDeparture {
 
 /// Cash paid at the departure; each part at most what SEM approved for its component.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PayoutInput {
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 100_000_000)]
     pub startup_cash_rappen: Option<i64>,
@@ -183,6 +192,7 @@ pub struct PayoutInput {
 
 /// Fields of `start_reintegration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartReintegration {
     /// The IOM mission of the destination country that delivers the reintegration.
     #[schema(value_type = Uuid, required = true)]
@@ -191,6 +201,7 @@ pub struct StartReintegration {
 
 /// Fields of `close`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Close {
     /// `completed`, `abandoned`, `unreachable` or `other`.
     #[schema(value_type = super::record::ClosureOutcome, required = true)]
@@ -201,6 +212,7 @@ pub struct Close {
 
 /// Fields of `withdraw`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Withdraw {
     /// Why the person no longer wishes to return with assistance.
     #[schema(value_type = String, required = true)]
@@ -209,6 +221,7 @@ pub struct Withdraw {
 
 /// Fields of `cancel`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Cancel {
     /// `no_show`, `absconded`, `revoked`, `deceased` or `other`.
     #[schema(value_type = super::record::CancelReason, required = true)]

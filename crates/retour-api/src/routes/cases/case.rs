@@ -20,7 +20,7 @@ use super::{
     merge_patch_body, only_editable, store_error, today,
 };
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::{ApiError, AppState};
@@ -85,7 +85,7 @@ pub(super) async fn create_case(
         let event = event(&caller, "case.create", Outcome::Denied);
         audit::record(state.store().pool(), &event).await?;
         return Err(ApiError::Forbidden {
-            code: "forbidden",
+            code: ProblemCode::Forbidden,
             detail: "only counsellors open cases".to_owned(),
         });
     }
@@ -101,7 +101,7 @@ pub(super) async fn create_case(
             tx.rollback().await?;
             if first[..] != request_hash[..] {
                 return Err(ApiError::Unprocessable {
-                    code: "idempotency_key_reused",
+                    code: ProblemCode::IdempotencyKeyReused,
                     detail: "this Idempotency-Key was used for a different request in the last \
                              24 hours; use a new key for a new request"
                         .to_owned(),

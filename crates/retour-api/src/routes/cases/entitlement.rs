@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{denied, event};
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::{ApiError, AppState};
@@ -132,7 +132,7 @@ pub(super) async fn get_case_entitlement(
     if !sees_assistance(actor) {
         drop(conn);
         let error = ApiError::Forbidden {
-            code: "forbidden",
+            code: ProblemCode::Forbidden,
             detail: "your role does not see a case's assistance".to_owned(),
         };
         return Err(denied(&state, &caller, ACTION, id, error).await);

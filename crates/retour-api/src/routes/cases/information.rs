@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{event, lock_for};
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::information_requests::InformationRequestResponse;
@@ -41,9 +41,15 @@ pub(super) async fn create_information_request(
     Json(input): Json<QuestionInput>,
 ) -> Result<Created<InformationRequestResponse>, ApiError> {
     const ACTION: &str = "information_request.create";
-    let (mut tx, head) =
-        lock_for(&state, &caller, id, Operation::AskInformation, ACTION, "case_not_in_counselling")
-            .await?;
+    let (mut tx, head) = lock_for(
+        &state,
+        &caller,
+        id,
+        Operation::AskInformation,
+        ACTION,
+        ProblemCode::CaseNotInCounselling,
+    )
+    .await?;
     let question = parse_question(&input).map_err(ApiError::Validation)?;
     let request = workflow::insert_information_request(
         &mut tx,

@@ -25,6 +25,29 @@ use crate::{ApiError, AppState};
 const Q_MAX_CHARS: usize = 200;
 const Q_MAX_WORDS: usize = 8;
 
+/// A bound of a time filter: an RFC 3339 time, or a date `YYYY-MM-DD` (00:00 UTC).
+pub(crate) struct TimeOrDate;
+
+impl utoipa::PartialSchema for TimeOrDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type,
+        };
+        let format = |f| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(f)))
+        };
+        AnyOfBuilder::new()
+            .description(Some("An RFC 3339 time, or a date YYYY-MM-DD (00:00 UTC)"))
+            .item(format(KnownFormat::DateTime))
+            .item(format(KnownFormat::Date))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TimeOrDate {}
+
 /// List and search cases
 ///
 /// The cases the caller may see, newest first, filtered. Only cases within the caller's scope
@@ -35,19 +58,19 @@ const Q_MAX_WORDS: usize = 8;
 /// case that existed when the first page was read.
 #[utoipa::path(get, path = "/v1/cases", tag = "cases", security(("bearer" = [])),
     params(
-        ("status" = Option<Vec<CaseStatus>>, Query, description = "Statuses; repeat the parameter or separate with commas", explode = true),
+        ("status" = Option<Vec<CaseStatus>>, Query, min_items = 1, description = "Statuses; repeat the parameter or separate with commas", explode = true),
         ("canton" = Option<Canton>, Query, description = "The counselling service's canton"),
         ("counselling_service_id" = Option<Uuid>, Query, description = "The counselling service"),
-        ("destination_country" = Option<String>, Query, description = "ISO 3166-1 alpha-2"),
+        ("destination_country" = Option<CountryCode>, Query, description = "ISO 3166-1 alpha-2"),
         ("programme" = Option<Programme>, Query, description = "The programme"),
         ("counsellor_id" = Option<Uuid>, Query, description = "The responsible counsellor"),
-        ("created_from" = Option<String>, Query, description = "Created at or after: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
-        ("created_to" = Option<String>, Query, description = "Created before: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
-        ("updated_from" = Option<String>, Query, description = "Changed at or after"),
-        ("updated_to" = Option<String>, Query, description = "Changed before"),
+        ("created_from" = Option<TimeOrDate>, Query, description = "Created at or after: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
+        ("created_to" = Option<TimeOrDate>, Query, description = "Created before: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
+        ("updated_from" = Option<TimeOrDate>, Query, description = "Changed at or after"),
+        ("updated_to" = Option<TimeOrDate>, Query, description = "Changed before"),
         ("q" = Option<String>, Query, description = "Free text: names, aliases, reference, ZEMIS and N numbers (at most 200 characters, 8 words)"),
-        ("sort" = Option<String>, Query, description = "`updated_at` (default) or `created_at`, newest first"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("sort" = Option<CaseSort>, Query, description = "The timestamp the list is ordered by, newest first"),
+        ("cursor" = Option<String>, Query, min_length = 1, description = "`next_cursor` of the previous page"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 200 (default 50)"),
     ),
     responses(

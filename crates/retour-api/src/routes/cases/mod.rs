@@ -21,6 +21,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::error::ProblemCode;
 use crate::json::Json;
 use crate::{ApiError, AppState};
 
@@ -29,6 +30,7 @@ pub mod dto;
 mod entitlement;
 mod information;
 mod list;
+pub(crate) use list::TimeOrDate;
 mod notes;
 mod persons;
 mod reclaims;
@@ -87,7 +89,7 @@ async fn lock_for(
     id: Uuid,
     operation: Operation,
     action: &str,
-    conflict_code: &'static str,
+    conflict_code: ProblemCode,
 ) -> Result<(Transaction<'static, Postgres>, CaseHead), ApiError> {
     let actor = &caller.actor;
     let mut tx = state.store().begin().await?;
@@ -111,7 +113,7 @@ async fn lock_for(
                 });
             }
             ApiError::Forbidden {
-                code: "forbidden",
+                code: ProblemCode::Forbidden,
                 detail: "your role may not do this on a case".to_owned(),
             }
         }
@@ -131,7 +133,7 @@ fn may_update(actor: &Actor, facts: &CaseFacts) -> Result<(), ApiError> {
             let editable = CaseFacts { status: CaseStatus::Counselling, ..facts.clone() };
             if policy::decide(actor, Operation::UpdateCase, Some(&editable)) == Decision::Allow {
                 Err(ApiError::Conflict {
-                    code: "case_not_editable",
+                    code: ProblemCode::CaseNotEditable,
                     detail: format!(
                         "the case is {}; it can only be changed in counselling or while SEM \
                          asks for information",
@@ -140,7 +142,7 @@ fn may_update(actor: &Actor, facts: &CaseFacts) -> Result<(), ApiError> {
                 })
             } else {
                 Err(ApiError::Forbidden {
-                    code: "forbidden",
+                    code: ProblemCode::Forbidden,
                     detail: "your role may not change this case".to_owned(),
                 })
             }
@@ -213,7 +215,7 @@ fn duplicate(actor: &Actor, existing: &ExistingCase, field: &str) -> ApiError {
         } else {
             format!("{field}: this ZEMIS number already belongs to another open case")
         };
-    ApiError::Conflict { code: "duplicate_case", detail }
+    ApiError::Conflict { code: ProblemCode::DuplicateCase, detail }
 }
 
 /// Named constraints of the case tables as the errors a client can act on.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::dto::{NoteList, NoteResponse};
 use super::{denied, event};
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::{Created, created};
@@ -84,7 +84,7 @@ pub(super) async fn add_note(
         Decision::Allow => None,
         Decision::NotFound => Some(ApiError::NotFound),
         Decision::Forbidden => Some(ApiError::Forbidden {
-            code: "forbidden",
+            code: ProblemCode::Forbidden,
             detail: "integrations may not write notes".to_owned(),
         }),
     };

@@ -20,7 +20,7 @@ use super::{
     merge_patch_body, only_editable, store_error, today,
 };
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::{ApiError, AppState};
@@ -254,7 +254,7 @@ pub(super) async fn delete_person(
     let current = case.person(person_id).ok_or(ApiError::NotFound)?;
     if current.person.relationship == Relationship::Principal {
         return Err(ApiError::Conflict {
-            code: "principal_required",
+            code: ProblemCode::PrincipalRequired,
             detail: "the principal applicant cannot be removed from the case".to_owned(),
         });
     }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{event, lock_for};
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::{Created, created};
@@ -47,9 +47,15 @@ pub(super) async fn add_reclaim(
     Json(input): Json<ReclaimInput>,
 ) -> Result<Created<Reclaim>, ApiError> {
     const ACTION: &str = "case.reclaim_add";
-    let (mut tx, head) =
-        lock_for(&state, &caller, id, Operation::ManageReclaims, ACTION, "reclaim_not_possible")
-            .await?;
+    let (mut tx, head) = lock_for(
+        &state,
+        &caller,
+        id,
+        Operation::ManageReclaims,
+        ACTION,
+        ProblemCode::ReclaimNotPossible,
+    )
+    .await?;
     let new = parse_reclaim(&input).map_err(ApiError::Validation)?;
     // The case's row lock, held since `lock_for`, keeps concurrent reclaims from both fitting.
     let basis = workflow::reclaim_basis(&mut tx, id).await?;
@@ -95,15 +101,21 @@ pub(super) async fn patch_reclaim(
     Json(input): Json<ReclaimUpdateInput>,
 ) -> Result<Json<Reclaim>, ApiError> {
     const ACTION: &str = "case.reclaim_update";
-    let (mut tx, head) =
-        lock_for(&state, &caller, id, Operation::ManageReclaims, ACTION, "reclaim_not_possible")
-            .await?;
+    let (mut tx, head) = lock_for(
+        &state,
+        &caller,
+        id,
+        Operation::ManageReclaims,
+        ACTION,
+        ProblemCode::ReclaimNotPossible,
+    )
+    .await?;
     let update = parse_reclaim_update(&input).map_err(ApiError::Validation)?;
     let reclaim = match workflow::update_reclaim(&mut tx, id, reclaim_id, &update).await? {
         ReclaimChange::Changed(reclaim) => reclaim,
         ReclaimChange::NotOpen(status) => {
             return Err(ApiError::Conflict {
-                code: "reclaim_not_open",
+                code: ProblemCode::ReclaimNotOpen,
                 detail: format!("the reclaim is {status} already"),
             });
         }

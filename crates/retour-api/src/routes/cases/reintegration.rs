@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{event, lock_for, today};
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::{Created, created};
@@ -52,7 +52,7 @@ pub(super) async fn add_disbursement(
         id,
         Operation::RecordReintegration,
         ACTION,
-        "case_not_in_reintegration",
+        ProblemCode::CaseNotInReintegration,
     )
     .await?;
     let new = parse_disbursement(&input, today()).map_err(ApiError::Validation)?;
@@ -103,7 +103,7 @@ pub(super) async fn add_monitoring_visit(
         id,
         Operation::RecordReintegration,
         ACTION,
-        "case_not_in_reintegration",
+        ProblemCode::CaseNotInReintegration,
     )
     .await?;
     let new = parse_monitoring_visit(&input, today()).map_err(ApiError::Validation)?;

@@ -31,7 +31,7 @@ use super::dto::CaseResponse;
 use super::entitlement::entitlement_of;
 use super::{case_reply, check_if_match, denied, event};
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::{ApiError, AppState};
@@ -172,12 +172,15 @@ pub(super) async fn transition_case(
         Ok(transition) => transition,
         Err(error @ TransitionError::Forbidden { .. }) => {
             tx.rollback().await?;
-            let error = ApiError::Forbidden { code: "forbidden_action", detail: error.to_string() };
+            let error = ApiError::Forbidden {
+                code: ProblemCode::ForbiddenAction,
+                detail: error.to_string(),
+            };
             return Err(denied(&state, &caller, ACTION, id, error).await);
         }
         Err(error @ TransitionError::InvalidTransition { .. }) => {
             return Err(ApiError::Conflict {
-                code: "invalid_transition",
+                code: ProblemCode::InvalidTransition,
                 detail: error.to_string(),
             });
         }
@@ -199,7 +202,7 @@ pub(super) async fn transition_case(
         _ => Vec::new(),
     };
     let role = actor.role().ok_or_else(|| ApiError::Forbidden {
-        code: "forbidden_action",
+        code: ProblemCode::ForbiddenAction,
         detail: "integrations do not move cases".to_owned(),
     })?;
     store::apply_transition(

@@ -1,0 +1,309 @@
+//! The catalogue of problem types: every `code` a problem document of this API can carry, with
+//! its status, what it means and what the client can do. A problem's `type` is the address of
+//! its entry, `/problems/{code}`, which the API serves, so every type URI resolves.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use retour_domain::{FieldError, string_enum};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(show))
+}
+
+string_enum! {
+    /// The stable machine-readable code of a problem document (`code`). Clients branch on it;
+    /// `GET /problems/{code}` says what each one means.
+    pub enum ProblemCode {
+        MalformedRequest = "malformed_request",
+        ValidationFailed = "validation_failed",
+        Unauthorized = "unauthorized",
+        InvalidCredentials = "invalid_credentials",
+        InvalidToken = "invalid_token",
+        InsufficientScope = "insufficient_scope",
+        Forbidden = "forbidden",
+        ForbiddenAction = "forbidden_action",
+        DimensionNotAllowed = "dimension_not_allowed",
+        ReportNotAllowed = "report_not_allowed",
+        NotFound = "not_found",
+        MethodNotAllowed = "method_not_allowed",
+        NotAcceptable = "not_acceptable",
+        Conflict = "conflict",
+        DuplicateCase = "duplicate_case",
+        CaseNotEditable = "case_not_editable",
+        CaseNotInCounselling = "case_not_in_counselling",
+        CaseNotInReintegration = "case_not_in_reintegration",
+        InvalidTransition = "invalid_transition",
+        PrincipalRequired = "principal_required",
+        AlreadyAnswered = "already_answered",
+        ReclaimNotOpen = "reclaim_not_open",
+        ReclaimNotPossible = "reclaim_not_possible",
+        EmailTaken = "email_taken",
+        NameTaken = "name_taken",
+        StaleVersion = "stale_version",
+        PayloadTooLarge = "payload_too_large",
+        UnsupportedMediaType = "unsupported_media_type",
+        IdempotencyKeyReused = "idempotency_key_reused",
+        PreconditionRequired = "precondition_required",
+        TooManyRequests = "too_many_requests",
+        InternalError = "internal_error",
+        ServiceUnavailable = "service_unavailable",
+        RequestTimeout = "request_timeout",
+        HttpError = "http_error",
+    }
+}
+
+impl ProblemCode {
+    /// The status a problem with this code is answered with; `None` for `http_error`, which
+    /// stands for any other status the HTTP stack answers.
+    pub fn status(self) -> Option<StatusCode> {
+        use ProblemCode::*;
+        Some(match self {
+            MalformedRequest => StatusCode::BAD_REQUEST,
+            ValidationFailed | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Unauthorized | InvalidCredentials | InvalidToken => StatusCode::UNAUTHORIZED,
+            InsufficientScope | Forbidden | ForbiddenAction | DimensionNotAllowed
+            | ReportNotAllowed => StatusCode::FORBIDDEN,
+            NotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Conflict
+            | DuplicateCase
+            | CaseNotEditable
+            | CaseNotInCounselling
+            | CaseNotInReintegration
+            | InvalidTransition
+            | PrincipalRequired
+            | AlreadyAnswered
+            | ReclaimNotOpen
+            | ReclaimNotPossible
+            | EmailTaken
+            | NameTaken => StatusCode::CONFLICT,
+            StaleVersion => StatusCode::PRECONDITION_FAILED,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceUnavailable | RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError => return None,
+        })
+    }
+
+    /// What the problem means and what the client can do about it.
+    pub fn description(self) -> &'static str {
+        use ProblemCode::*;
+        match self {
+            MalformedRequest => {
+                "The request could not be read: the body is not JSON, or a path or header value \
+                 does not parse. Fix the request; sending it again unchanged fails again."
+            }
+            ValidationFailed => {
+                "One or more fields are invalid. `errors` lists each one with the path of the \
+                 field (`persons[1].zemis_number`), a code (`required`, `too_long`, \
+                 `invalid_value`, `unknown_field`, ...) and a message naming the field."
+            }
+            Unauthorized => {
+                "No bearer token was sent. Sign in (`POST /v1/auth/login`, or the \
+                 client-credentials grant at `POST /v1/auth/token`) and send the access token."
+            }
+            InvalidCredentials => {
+                "The sign-in was refused: the email or the password is wrong, or the account is \
+                 locked or disabled. The answer is the same in every case, so that none can be \
+                 told apart."
+            }
+            InvalidToken => {
+                "The bearer token was refused: expired, signed out, of a closed session or not \
+                 issued here. Refresh it or sign in again."
+            }
+            InsufficientScope => {
+                "The service account's token lacks the scope this operation needs; the \
+                 `WWW-Authenticate` header names it. An administrator can grant it."
+            }
+            Forbidden => {
+                "The caller's institution and role do not allow this operation on this \
+                 resource. Repeating it does not help; the access log records the refusal."
+            }
+            ForbiddenAction => {
+                "The caller's role may not take this workflow action on the case; \
+                 `allowed_actions` on the case lists the ones it may take."
+            }
+            DimensionNotAllowed => {
+                "A statistics dimension or filter was asked for that derives from case data the \
+                 caller's access does not include; `detail` names it."
+            }
+            ReportNotAllowed => {
+                "A statistics report was asked for that derives from case data the caller's \
+                 access does not include."
+            }
+            NotFound => {
+                "The resource does not exist, or the caller may not know that it exists \
+                 (cases outside the caller's scope answer the same)."
+            }
+            MethodNotAllowed => {
+                "The resource does not support this method; `Allow` lists those it does."
+            }
+            NotAcceptable => {
+                "The `Accept` header allows no media type this resource answers with \
+                 (`application/json`, and `text/csv` for exports)."
+            }
+            Conflict => {
+                "The request conflicts with data already stored. Fetch the resource again and \
+                 check it before retrying."
+            }
+            DuplicateCase => {
+                "A case for a person with this ZEMIS number is already open; `detail` names its \
+                 reference when the caller may see it."
+            }
+            CaseNotEditable => {
+                "The case's status no longer allows this change (for example after the \
+                 application was submitted)."
+            }
+            CaseNotInCounselling => "The change is only possible while the case is in counselling.",
+            CaseNotInReintegration => {
+                "Reintegration records (disbursements, monitoring visits) are kept only while the \
+                 case is in reintegration."
+            }
+            InvalidTransition => {
+                "The workflow action is not possible from the case's current status, or its \
+                 conditions are not met; `detail` says which."
+            }
+            PrincipalRequired => {
+                "A household keeps exactly one principal applicant; this change would remove it."
+            }
+            AlreadyAnswered => {
+                "The information request was already answered; answers are not edited."
+            }
+            ReclaimNotOpen => "The reclaim is settled or waived and no longer changes.",
+            ReclaimNotPossible => {
+                "Nothing can be reclaimed on this case: no assistance was paid out, or the case \
+                 is not in a status that allows it."
+            }
+            EmailTaken => "Another account already uses this email address.",
+            NameTaken => "Another institution or service account already has this name.",
+            StaleVersion => {
+                "The resource changed since the `ETag` sent in `If-Match` was read. Fetch it \
+                 again, reapply the change and retry."
+            }
+            PayloadTooLarge => "The request body is larger than the limit `detail` states.",
+            UnsupportedMediaType => {
+                "The body's `Content-Type` is not one this operation reads (`application/json`, \
+                 or `application/merge-patch+json` for PATCH)."
+            }
+            IdempotencyKeyReused => {
+                "The `Idempotency-Key` was already used for a different request body; use a new \
+                 key for a new request."
+            }
+            PreconditionRequired => {
+                "This change needs an `If-Match` header carrying the resource's `ETag` (quoted, \
+                 as the `ETag` header gives it)."
+            }
+            TooManyRequests => {
+                "Too many requests from this address; `Retry-After` says after how many seconds \
+                 to retry."
+            }
+            InternalError => {
+                "The server failed. Nothing was changed; the request id in `X-Request-Id` \
+                 identifies the failure in the server's log."
+            }
+            ServiceUnavailable => "The database cannot be reached just now; retry shortly.",
+            RequestTimeout => {
+                "The request took too long and was abandoned; nothing was changed. Retry later."
+            }
+            HttpError => "Any other error status of the HTTP stack; `title` names the status.",
+        }
+    }
+
+    /// The problem's `type`: the address of this code's entry in the catalogue.
+    pub fn type_uri(self) -> String {
+        format!("/problems/{}", self.as_str())
+    }
+
+    fn entry(self) -> ProblemType {
+        ProblemType {
+            kind: self.type_uri(),
+            code: self,
+            status: self.status().map(|s| s.as_u16()),
+            title: self.status().and_then(|s| s.canonical_reason()).unwrap_or("Error"),
+            description: self.description(),
+        }
+    }
+}
+
+/// One entry of the catalogue of problem types.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemType {
+    /// The `type` of problem documents with this code.
+    #[serde(rename = "type")]
+    #[schema(format = "uri-reference")]
+    pub kind: String,
+    pub code: ProblemCode,
+    /// The status it is answered with; absent for `http_error`, which has any.
+    pub status: Option<u16>,
+    pub title: &'static str,
+    /// What it means and what the client can do.
+    pub description: &'static str,
+}
+
+/// The catalogue of problem types.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemTypes {
+    pub items: Vec<ProblemType>,
+}
+
+/// List the problem types
+///
+/// Every `code` a problem document of this API can carry, with its status and what the
+/// client can do about it. Public: it holds no data.
+#[utoipa::path(
+    get,
+    path = "/problems",
+    operation_id = "listProblemTypes",
+    tag = "problems",
+    security(),
+    responses(
+        (status = 200, description = "The catalogue", body = ProblemTypes),
+        (status = 422, description = "A query parameter was given; the catalogue takes none",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(RawQuery(query): RawQuery) -> Result<Json<ProblemTypes>, ApiError> {
+    // The catalogue is short and whole: it takes no parameters, and says so.
+    let errors: Vec<FieldError> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(name, _)| {
+            let message = format!("{name} is not a parameter of the catalogue");
+            FieldError::new(name, "unknown_parameter", message)
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(Json(ProblemTypes { items: ProblemCode::ALL.iter().map(|c| c.entry()).collect() }))
+}
+
+/// Describe a problem type
+///
+/// The entry a problem document's `type` points to.
+#[utoipa::path(
+    get,
+    path = "/problems/{code}",
+    operation_id = "getProblemType",
+    tag = "problems",
+    security(),
+    params(("code" = ProblemCode, Path, description = "The problem's code")),
+    responses(
+        (status = 200, description = "The problem type", body = ProblemType),
+        (status = 404, description = "No problem type has this code", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+pub async fn show(Path(code): Path<String>) -> Result<Json<ProblemType>, ApiError> {
+    ProblemCode::parse(&code).map(|c| Json(c.entry())).ok_or(ApiError::NotFound)
+}
