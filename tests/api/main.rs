@@ -23,5 +23,6 @@ mod side_doors;
 mod stats;
 mod synthetic;
 mod tariffs;
+mod tls;
 mod tokens;
 mod workflow;
