@@ -307,7 +307,7 @@ def main() -> None:
             reasons="Eligible; family returns together.",
             override_justification=None,
             approved_assistance=[
-                ApprovedAmountInput(component=component.value, amount_rappen=amount)
+                ApprovedAmountInput(component=component, amount_rappen=amount)
                 for component, amount in ASSISTANCE.items()
             ],
         ),
