@@ -3,7 +3,9 @@
 /// A failure in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A row that the caller asked for does not exist.
+    /// A row that the caller asked for does not exist. Only a lookup that means it (by an id
+    /// or a name a client gave) answers this; a statement that expected a row and found none
+    /// (`sqlx::Error::RowNotFound`) is a bug, and stays a database error (500, logged).
     #[error("not found")]
     NotFound,
     /// A named unique or check constraint refused the write.
@@ -34,7 +36,6 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(ref e) if e.constraint().is_some() => {
                 StoreError::Constraint(e.constraint().unwrap_or_default().to_owned())
             }
@@ -77,7 +78,8 @@ mod tests {
             let shown = error.to_string();
             assert!(matches!(StoreError::from(error), StoreError::Unavailable(_)), "{shown}");
         }
-        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::NotFound));
+        // A statement that expected a row and found none is a bug, not "no such record".
+        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::Database(_)));
         assert!(matches!(
             StoreError::from(sqlx::Error::Protocol("bug".to_owned())),
             StoreError::Database(_)

@@ -145,8 +145,9 @@ impl Store {
         let sql = format!("select {COLUMNS} from institutions where lower(name) = lower($1)");
         let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name.trim())
-            .fetch_one(self.pool())
-            .await?;
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
         row.try_into()
     }
 
@@ -194,8 +195,9 @@ impl Store {
         let sql = format!("select {COLUMNS} from institutions where id = $1 for update");
         let current: Institution = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?
+            .ok_or(StoreError::NotFound)?
             .try_into()?;
         let mut changed = Vec::new();
         if changes.name.as_ref().is_some_and(|n| *n != current.name) {
@@ -242,8 +244,9 @@ impl Store {
 
     pub async fn get_institution(&self, id: Uuid) -> Result<Institution, StoreError> {
         let sql = format!("select {COLUMNS} from institutions where id = $1");
-        let row: Row =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(self.pool()).await?;
+        let row: Option<Row> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = row.ok_or(StoreError::NotFound)?;
         row.try_into()
     }
 

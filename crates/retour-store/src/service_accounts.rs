@@ -137,8 +137,9 @@ impl Store {
 
     pub async fn get_service_account(&self, id: Uuid) -> Result<ServiceAccount, StoreError> {
         let sql = format!("select {COLUMNS} from service_accounts where id = $1");
-        let row: Row =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(self.pool()).await?;
+        let row: Option<Row> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = row.ok_or(StoreError::NotFound)?;
         row.try_into()
     }
 
@@ -173,8 +174,9 @@ impl Store {
         let sql = format!("select {COLUMNS} from service_accounts where id = $1 for update");
         let current: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?
+            .ok_or(StoreError::NotFound)?
             .try_into()?;
         let mut changed = Vec::new();
         if changes.name.as_ref().is_some_and(|n| *n != current.name) {

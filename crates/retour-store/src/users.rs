@@ -234,8 +234,9 @@ impl Store {
         let sql = format!("select {COLUMNS} from users where id = $1 for update");
         let current: User = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?
+            .ok_or(StoreError::NotFound)?
             .try_into()?;
         let mut changed = Vec::new();
         if changes.display_name.as_ref().is_some_and(|n| *n != current.display_name) {
@@ -386,8 +387,9 @@ impl Store {
 
     pub async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
         let sql = format!("select {COLUMNS} from users where id = $1");
-        let row: Row =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(self.pool()).await?;
+        let row: Option<Row> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = row.ok_or(StoreError::NotFound)?;
         row.try_into()
     }
 
