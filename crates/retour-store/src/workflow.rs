@@ -61,6 +61,49 @@ pub struct TransitionWrite<'a> {
     pub itinerary_id: Option<Uuid>,
 }
 
+/// What a transition stamps on the case besides its status: decided here, by a match the
+/// compiler holds to every action, rather than in SQL on the action's name.
+#[derive(Debug, Default, PartialEq)]
+struct Stamps {
+    submitted: bool,
+    reviewer_id: Option<Uuid>,
+    approved: bool,
+    decided: bool,
+    departed_at: Option<DateTime<Utc>>,
+    mission_id: Option<Uuid>,
+    closed: bool,
+}
+
+impl Stamps {
+    fn of(action: Action, record: &TransitionRecord, actor_id: Uuid) -> Self {
+        let none = Stamps::default();
+        match (action, record) {
+            (Action::Submit, _) => Stamps { submitted: true, ..none },
+            (Action::StartReview, _) => Stamps { reviewer_id: Some(actor_id), ..none },
+            (Action::Approve, _) => Stamps { approved: true, decided: true, ..none },
+            (Action::Reject, _) => Stamps { decided: true, ..none },
+            (Action::ConfirmDeparture, TransitionRecord::Departure(d)) => {
+                Stamps { departed_at: Some(d.departed_at), ..none }
+            }
+            (Action::StartReintegration, TransitionRecord::ReintegrationStarted { mission_id }) => {
+                Stamps { mission_id: Some(*mission_id), ..none }
+            }
+            (Action::Close | Action::Withdraw | Action::Cancel, _) => {
+                Stamps { closed: true, ..none }
+            }
+            (
+                Action::RequestInfo
+                | Action::AnswerInfo
+                | Action::BookTravel
+                | Action::ReportNoShow
+                | Action::ConfirmDeparture
+                | Action::StartReintegration,
+                _,
+            ) => none,
+        }
+    }
+}
+
 /// Writes a transition: its record, the case's new status, version and timestamps, and the
 /// history entry. Returns the new version; [`StoreError::StaleVersion`] when the case has
 /// another version by now.
@@ -69,25 +112,19 @@ pub async fn apply_transition(
     w: TransitionWrite<'_>,
 ) -> Result<i32, StoreError> {
     let t = w.transition;
-    let (departed_at, mission_id) = match &t.record {
-        TransitionRecord::Departure(d) => (Some(d.departed_at), None),
-        TransitionRecord::ReintegrationStarted { mission_id } => (None, Some(*mission_id)),
-        _ => (None, None),
-    };
+    let stamps = Stamps::of(t.action, &t.record, w.actor_id);
     // The case and its history entry in one statement; neither when the version moved on.
     let version: Option<i32> = sqlx::query_scalar(
         "with moved as (update cases set status = $3, version = version + 1, updated_at = now(), \
-             submitted_at = case when $4 = 'submit' then coalesce(submitted_at, now()) \
+             submitted_at = case when $13 then coalesce(submitted_at, now()) \
                  else submitted_at end, \
-             reviewer_id = case when $4 = 'start_review' then $5 else reviewer_id end, \
-             approved_at = case when $4 = 'approve' then coalesce(approved_at, now()) \
+             reviewer_id = coalesce($14, reviewer_id), \
+             approved_at = case when $15 then coalesce(approved_at, now()) \
                  else approved_at end, \
-             decided_at = case when $4 in ('approve', 'reject') then now() else decided_at end, \
-             departed_at = case when $4 = 'confirm_departure' then $6 else departed_at end, \
-             reintegration_mission_id = case when $4 = 'start_reintegration' then $7 \
-                 else reintegration_mission_id end, \
-             closed_at = case when $4 in ('close', 'withdraw', 'cancel') then now() \
-                 else closed_at end \
+             decided_at = case when $16 then now() else decided_at end, \
+             departed_at = coalesce($6, departed_at), \
+             reintegration_mission_id = coalesce($7, reintegration_mission_id), \
+             closed_at = case when $17 then now() else closed_at end \
          where id = $1 and version = $2 returning version), \
          history as (insert into case_events (id, case_id, action, from_status, to_status, \
              actor_id, actor_institution_id, actor_role, comment) \
@@ -99,13 +136,18 @@ pub async fn apply_transition(
     .bind(t.to.as_str())
     .bind(t.action.as_str())
     .bind(w.actor_id)
-    .bind(departed_at)
-    .bind(mission_id)
+    .bind(stamps.departed_at)
+    .bind(stamps.mission_id)
     .bind(Uuid::now_v7())
     .bind(t.from.as_str())
     .bind(w.institution_id)
     .bind(w.role.as_str())
     .bind(t.record.comment())
+    .bind(stamps.submitted)
+    .bind(stamps.reviewer_id)
+    .bind(stamps.approved)
+    .bind(stamps.decided)
+    .bind(stamps.closed)
     .fetch_optional(&mut *conn)
     .await?;
     let version = version.ok_or(StoreError::StaleVersion)?;
@@ -631,4 +673,38 @@ pub async fn approved_amount(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(amount.map(Rappen::new))
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use retour_domain::workflow::{Action, TransitionRecord};
+    use uuid::Uuid;
+
+    use super::Stamps;
+
+    #[test]
+    fn each_action_stamps_what_its_step_of_the_process_is() {
+        let actor = Uuid::now_v7();
+        let of = |action| Stamps::of(action, &TransitionRecord::Submission, actor);
+        assert_eq!(of(Action::Submit), Stamps { submitted: true, ..Stamps::default() });
+        assert_eq!(of(Action::StartReview).reviewer_id, Some(actor));
+        let approve = of(Action::Approve);
+        assert!(approve.approved && approve.decided && !approve.closed);
+        let reject = of(Action::Reject);
+        assert!(reject.decided && !reject.approved);
+        for action in [Action::Close, Action::Withdraw, Action::Cancel] {
+            assert_eq!(of(action), Stamps { closed: true, ..Stamps::default() }, "{action}");
+        }
+        for action in
+            [Action::RequestInfo, Action::AnswerInfo, Action::BookTravel, Action::ReportNoShow]
+        {
+            assert_eq!(of(action), Stamps::default(), "{action}");
+        }
+        let mission_id = Uuid::now_v7();
+        let started = TransitionRecord::ReintegrationStarted { mission_id };
+        assert_eq!(
+            Stamps::of(Action::StartReintegration, &started, actor).mission_id,
+            Some(mission_id)
+        );
+    }
 }
