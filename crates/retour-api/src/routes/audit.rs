@@ -375,7 +375,6 @@ pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
             (String = "text/csv")
         )),
         (status = 400, description = "Malformed query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an auditor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter, cursor or limit", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -518,7 +517,6 @@ fn csv_response(state: AppState, query: AuditEventsQuery) -> Response {
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     responses(
         (status = 200, description = "The verification's result", body = AuditVerification),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an auditor", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn verify_audit_log(

@@ -140,7 +140,6 @@ fn parse_query(query: &str) -> Result<InformationRequestFilter, ApiError> {
     ),
     responses(
         (status = 200, description = "A page of requests", body = InformationRequestList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only IOM Bern's coordinators and counsellors", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid parameter", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -191,7 +190,6 @@ pub(crate) async fn list_information_requests(
     request_body = AnswerInput,
     responses(
         (status = 200, description = "The answered request", body = InformationRequestResponse),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only IOM Bern's coordinators answer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_answered`", body = Problem, content_type = "application/problem+json"),

@@ -137,7 +137,6 @@ fn is_admin(caller: &Caller) -> bool {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The institutions", body = InstitutionList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_institutions(
@@ -163,7 +162,6 @@ async fn list_institutions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The institution", body = InstitutionView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such institution", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_institution(
@@ -185,7 +183,6 @@ async fn get_institution(
     responses(
         (status = 201, description = "Created", body = InstitutionView,
             headers(("Location" = String, description = "The new institution's URL"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`name_taken`: another institution has this name", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -225,7 +222,6 @@ async fn create_institution(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed institution", body = InstitutionView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such institution", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`name_taken`: another institution has this name", body = Problem, content_type = "application/problem+json"),

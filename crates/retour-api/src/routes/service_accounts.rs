@@ -137,7 +137,6 @@ fn parse_scopes(scopes: Vec<Scope>, errors: &mut Validation) -> Option<Vec<Scope
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The service accounts", body = ServiceAccountList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -166,7 +165,6 @@ async fn list_service_accounts(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The service account", body = ServiceAccountView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -190,7 +188,6 @@ async fn get_service_account(
     responses(
         (status = 201, description = "Created; the answer holds the client secret", body = ServiceAccountView,
             headers(("Location" = String, description = "The new service account's URL"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -240,7 +237,6 @@ async fn create_service_account(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed service account", body = ServiceAccountView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),

@@ -170,7 +170,6 @@ async fn day_or_today(state: &AppState, day: Option<NaiveDate>) -> Result<NaiveD
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The tariffs on the day", body = TariffList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid programme or date", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_tariffs(
@@ -203,7 +202,6 @@ async fn list_tariffs(
     responses(
         (status = 201, description = "The new version", body = TariffResponse,
             headers(("Location" = String, description = "The programme's tariffs on the day the new version starts"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another version was added at the same time", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid tariff, or valid_from not after the latest version", body = Problem, content_type = "application/problem+json"),
@@ -279,7 +277,6 @@ async fn create_tariff(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The destination lists on the day", body = DestinationRulesResponse),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid date", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_destination_rules(

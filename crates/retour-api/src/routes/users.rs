@@ -158,7 +158,6 @@ pub struct UpdateUser {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of users", body = UserList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -208,7 +207,6 @@ async fn list_users(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = UserView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -230,7 +228,6 @@ async fn get_user(
     responses(
         (status = 201, description = "Created", body = UserView,
             headers(("Location" = String, description = "The new user's URL"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`: another account has this email", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, a weak `password`, or a `role` that does not fit the institution", body = Problem, content_type = "application/problem+json"),
@@ -265,7 +262,6 @@ async fn create_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed user", body = UserView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, a weak `password`, or a `role` that does not fit the institution", body = Problem, content_type = "application/problem+json"),

@@ -69,7 +69,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     responses(
         (status = 201, description = "Opened; `ETag` holds the version, `Location` the URL", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"), ("Location" = String, description = "The new case's URL"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only counsellors open cases", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`duplicate_case`: a person's ZEMIS number belongs to another open case", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid field, or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
@@ -191,7 +190,6 @@ async fn replay(
     responses(
         (status = 200, description = "The case; `ETag` holds its version", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn get_case(
@@ -242,7 +240,6 @@ pub(super) async fn get_case(
     responses(
         (status = 200, description = "The changed case; `ETag` holds the new version", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_not_editable`: the case left counselling", body = Problem, content_type = "application/problem+json"),

@@ -101,7 +101,6 @@ fn sees_assistance(actor: &Actor) -> bool {
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
         (status = 200, description = "The entitlement", body = Entitlement),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not see the case's assistance", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: a federal-centre case without its procedure phase", body = Problem, content_type = "application/problem+json"),

@@ -28,7 +28,6 @@ use crate::{ApiError, AppState};
     responses(
         (status = 201, description = "The request", body = InformationRequestResponse,
             headers(("Location" = String, description = "The counselling service's information requests, where IOM's answer is read"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the case's counselling service asks", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_not_in_counselling`", body = Problem, content_type = "application/problem+json"),

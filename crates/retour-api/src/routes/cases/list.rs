@@ -75,7 +75,6 @@ impl utoipa::ToSchema for TimeOrDate {}
     ),
     responses(
         (status = 200, description = "A page of cases", body = CaseList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid parameter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn list_cases(

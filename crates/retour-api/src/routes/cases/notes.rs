@@ -25,7 +25,6 @@ use crate::{ApiError, AppState};
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
         (status = 200, description = "The notes", body = NoteList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn list_notes(
@@ -63,7 +62,6 @@ pub(super) async fn list_notes(
     responses(
         (status = 201, description = "The note", body = NoteResponse,
             headers(("Location" = String, description = "The case's notes, where the note is read"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Integrations (service accounts) do not write notes", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),

@@ -116,7 +116,6 @@ async fn finish(
     responses(
         (status = 201, description = "The case with the new person; `Location` names the person, `ETag` the case's new version", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"), ("Location" = String, description = "The new person's URL (to change or remove them)"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_not_editable`, or `duplicate_case`: the ZEMIS number belongs to another open case", body = Problem, content_type = "application/problem+json"),
@@ -173,7 +172,6 @@ pub(super) async fn add_person(
     responses(
         (status = 200, description = "The changed case; `ETag` holds its new version", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such person in it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_not_editable`, or `duplicate_case`", body = Problem, content_type = "application/problem+json"),
@@ -237,7 +235,6 @@ pub(super) async fn patch_person(
     responses(
         (status = 204, description = "Removed; `ETag` holds the case's new version",
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such person in it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_not_editable`, or `principal_required`", body = Problem, content_type = "application/problem+json"),

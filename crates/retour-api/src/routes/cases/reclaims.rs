@@ -34,7 +34,6 @@ use crate::{ApiError, AppState};
     responses(
         (status = 201, description = "The reclaim, open", body = Reclaim,
             headers(("Location" = String, description = "The reclaim's URL (to settle or waive it)"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only SEM records reclaims", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`reclaim_not_possible`: the case neither departed nor was cancelled", body = Problem, content_type = "application/problem+json"),
@@ -88,7 +87,6 @@ pub(super) async fn add_reclaim(
     request_body = ReclaimUpdateInput,
     responses(
         (status = 200, description = "The reclaim", body = Reclaim),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only SEM changes reclaims", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such reclaim of it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`reclaim_not_open`", body = Problem, content_type = "application/problem+json"),

@@ -33,7 +33,6 @@ use crate::{ApiError, AppState};
     responses(
         (status = 201, description = "The disbursement", body = Disbursement,
             headers(("Location" = String, description = "The case, whose `reintegration` lists the disbursement"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the assigned IOM mission records disbursements", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_not_in_reintegration`", body = Problem, content_type = "application/problem+json"),
@@ -84,7 +83,6 @@ pub(super) async fn add_disbursement(
     responses(
         (status = 201, description = "The visit", body = MonitoringVisit,
             headers(("Location" = String, description = "The case, whose `reintegration` lists the visit"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the assigned IOM mission records visits", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`case_not_in_reintegration`", body = Problem, content_type = "application/problem+json"),

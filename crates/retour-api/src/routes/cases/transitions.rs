@@ -129,7 +129,6 @@ async fn check_against_entitlement(
     responses(
         (status = 200, description = "The case after the transition; `ETag` holds the new version", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden_action`: the caller sees the case, but their role may not take this action", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: not possible in the case's status", body = Problem, content_type = "application/problem+json"),
@@ -259,7 +258,6 @@ pub struct CaseEventList {
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
         (status = 200, description = "The history", body = CaseEventList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn list_case_events(
