@@ -1,0 +1,327 @@
+//! The command line: every command, flag and environment variable of `retour`, parsed by clap.
+
+use std::net::{IpAddr, SocketAddr};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
+use retour_domain::{Canton, InstitutionKind, Role};
+
+/// Retour: case management for Swiss voluntary return assistance.
+///
+/// Every option can also be given as the environment variable shown beside it.
+#[derive(Debug, Parser)]
+#[command(name = "retour", version, about, long_about, args_conflicts_with_subcommands = true)]
+pub(crate) struct Cli {
+    /// Options of `serve`, which runs when no command is given.
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "RETOUR_LOG",
+        value_name = "RETOUR_LOG",
+        default_value = "pretty",
+        global = true
+    )]
+    pub(crate) log: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP server (the default). Applies pending migrations first.
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Print the OpenAPI document generated from the code.
+    Openapi,
+    /// Seed reference data into the database.
+    Seed(SeedArgs),
+    /// Manage partner institutions (e.g. create the operator institution of a new installation).
+    #[command(subcommand)]
+    Institution(InstitutionCommand),
+    /// Manage user accounts (e.g. create the first administrator).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The access log: verify its hash chain, seal pending events, prune past the retention.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InstitutionCommand {
+    /// Create an institution and print its id.
+    Create(CreateInstitutionArgs),
+    /// List the institutions: id, kind and name, one a line.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateInstitutionArgs {
+    /// counselling_service, sem, iom_bern, iom_mission, oversight or operator.
+    #[arg(long, value_parser = parse_kind)]
+    pub(crate) kind: InstitutionKind,
+    /// Unique name, e.g. "Retour operator".
+    #[arg(long)]
+    pub(crate) name: String,
+    /// A cantonal counselling service's canton (BE, ZH, …).
+    #[arg(long, value_parser = parse_canton)]
+    pub(crate) canton: Option<Canton>,
+    /// The federal asylum region of a counselling service in a federal asylum centre.
+    #[arg(long)]
+    pub(crate) federal_region: Option<String>,
+    /// An IOM mission's country (ISO 3166-1 alpha-2).
+    #[arg(long)]
+    pub(crate) country: Option<String>,
+    #[arg(long)]
+    pub(crate) contact_email: Option<String>,
+    #[arg(long)]
+    pub(crate) contact_phone: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a user and print their id. The password is asked for at a terminal, or read
+    /// from the first line of standard input when it is not one (or with --password-stdin).
+    Create(CreateUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateUserArgs {
+    #[arg(long)]
+    pub(crate) email: String,
+    /// counsellor, sem_officer, swissrepat_officer, iom_coordinator, iom_mission_officer,
+    /// auditor or admin; it must fit the institution's kind (admin: an operator).
+    #[arg(long, value_parser = parse_role)]
+    pub(crate) role: Role,
+    /// The institution's id, or its exact name.
+    #[arg(long)]
+    pub(crate) institution: String,
+    /// Defaults to the email.
+    #[arg(long)]
+    pub(crate) display_name: Option<String>,
+    /// Read the password from standard input even at a terminal.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute the hash chain; exit 0 when intact, 1 when a link is missing, altered or
+    /// forged.
+    Verify,
+    /// Seal every committed event that is not sealed yet (the server does this continually).
+    Seal,
+    /// Export the sealed events that occurred before a date, then delete exactly those and
+    /// record the prune in the chain. Only whole sealed ranges from the start of the chain
+    /// go, and only past the retention.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// Prune events that occurred before this day (UTC), e.g. 2025-01-01. Must be at least
+    /// the retention in the past.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) before: chrono::NaiveDate,
+
+    /// Where to write the exported events first, one JSON object per line (JSON Lines) with
+    /// its link of the chain. Must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) export: std::path::PathBuf,
+
+    /// Days the access log is kept at least; the law requires one year, so less is refused.
+    #[arg(long, env = "RETOUR_AUDIT_RETENTION_DAYS", value_name = "RETOUR_AUDIT_RETENTION_DAYS",
+        default_value_t = 365, value_parser = clap::value_parser!(u32).range(365..=36500))]
+    pub(crate) retention_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DatabaseArgs {
+    /// PostgreSQL URL; the database is created if it does not exist.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/retour",
+        value_parser = parse_database_url,
+        global = true
+    )]
+    pub(crate) database_url: String,
+
+    /// Most database connections this process keeps open.
+    #[arg(long, env = "RETOUR_DB_MAX_CONNECTIONS", value_name = "RETOUR_DB_MAX_CONNECTIONS",
+        default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub(crate) db_max_connections: u32,
+
+    /// Seconds a request waits for a free database connection before it fails with 503.
+    #[arg(long, env = "RETOUR_DB_ACQUIRE_TIMEOUT", value_name = "RETOUR_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub(crate) db_acquire_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RETOUR_ADDR", value_name = "RETOUR_ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) addr: SocketAddr,
+
+    /// Browser origins allowed by CORS, comma-separated (e.g. `https://retour.example`).
+    /// None by default: browsers on other origins are refused.
+    #[arg(long, env = "RETOUR_CORS_ORIGINS", value_name = "RETOUR_CORS_ORIGINS",
+        value_delimiter = ',', value_parser = parse_origin)]
+    pub(crate) cors_origins: Vec<Option<String>>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "RETOUR_BODY_LIMIT", value_name = "RETOUR_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub(crate) body_limit: usize,
+
+    /// Seconds a request may take before it is abandoned with 503.
+    #[arg(long, env = "RETOUR_REQUEST_TIMEOUT", value_name = "RETOUR_REQUEST_TIMEOUT",
+        default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub(crate) request_timeout: u64,
+
+    /// Ed25519 private key (PKCS#8 PEM) that signs access tokens. Without one, the
+    /// installation generates a key once and keeps it in the database.
+    #[arg(long, env = "RETOUR_JWT_KEY", value_name = "RETOUR_JWT_KEY", hide_env_values = true)]
+    pub(crate) jwt_key: Option<String>,
+
+    /// Failed sign-ins of one account, within the lockout window, that lock it.
+    #[arg(long, env = "RETOUR_LOCKOUT_THRESHOLD", value_name = "RETOUR_LOCKOUT_THRESHOLD",
+        default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) lockout_threshold: u32,
+
+    /// Seconds within which failed sign-ins are counted towards the lockout.
+    #[arg(long, env = "RETOUR_LOCKOUT_WINDOW_SECS", value_name = "RETOUR_LOCKOUT_WINDOW_SECS",
+        default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub(crate) lockout_window_secs: u64,
+
+    /// Seconds a locked account stays locked.
+    #[arg(long, env = "RETOUR_LOCKOUT_SECS", value_name = "RETOUR_LOCKOUT_SECS",
+        default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub(crate) lockout_secs: u64,
+
+    /// Requests per minute and client address to the endpoints that take credentials
+    /// (login, refresh, token), in this process; 0 turns the limit off.
+    #[arg(long, env = "RETOUR_LOGIN_RATE_PER_MINUTE", value_name = "RETOUR_LOGIN_RATE_PER_MINUTE",
+        default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub(crate) login_rate_per_minute: u32,
+
+    /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For header
+    /// names the client. None by default: the header is ignored.
+    #[arg(long, env = "RETOUR_TRUSTED_PROXIES", value_name = "RETOUR_TRUSTED_PROXIES",
+        value_delimiter = ',', value_parser = parse_proxy)]
+    pub(crate) trusted_proxies: Vec<Option<IpNet>>,
+
+    /// Seed the demo institutions and demo users (password `retour-demo`) before serving.
+    #[arg(long)]
+    pub(crate) demo: bool,
+
+    /// Milliseconds between two sealing rounds of the access log: the longest an event
+    /// waits for its link in the hash chain.
+    #[arg(long, env = "RETOUR_AUDIT_SEAL_INTERVAL_MS", value_name = "RETOUR_AUDIT_SEAL_INTERVAL_MS",
+        default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub(crate) audit_seal_interval_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SeedArgs {
+    /// Seed the demo institutions and one demo user per role (password `retour-demo`).
+    /// Never use on a production installation.
+    #[arg(long)]
+    pub(crate) demo: bool,
+
+    /// Also generate this many realistic synthetic cases (with the demo data, a counsellor
+    /// per counselling service and an officer per IOM mission), for load tests and
+    /// benchmarks. Run it on an idle database.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub(crate) synthetic: Option<u64>,
+
+    /// Seed value of the synthetic cases: the same value (with the same --as-of and N) gives
+    /// the same cases.
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "synthetic")]
+    pub(crate) seed: u64,
+
+    /// Synthetic cases per transaction.
+    #[arg(long, value_name = "B", default_value_t = 10_000, requires = "synthetic",
+        value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub(crate) batch: u64,
+
+    /// Batches of synthetic cases loaded at the same time, each on its own connection.
+    #[arg(long, value_name = "C", default_value_t = 2, requires = "synthetic",
+        value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub(crate) connections: u64,
+
+    /// The day the synthetic data is "as of": every case's history ends before it, and the
+    /// cases still open then are in progress. Defaults to today (UTC).
+    #[arg(long, value_name = "DATE", requires = "synthetic")]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
+
+    /// The first day synthetic cases are opened.
+    #[arg(long, value_name = "DATE", requires = "synthetic", default_value_t = retour_store::synthetic::default_from())]
+    pub(crate) from: chrono::NaiveDate,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    Pretty,
+    Json,
+}
+
+pub(crate) fn parse_database_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "postgres" | "postgresql" => Ok(value.to_owned()),
+        other => Err(format!("expected a postgres:// URL, got scheme `{other}`")),
+    }
+}
+
+/// An origin; an empty value (an empty variable in an env file) stands for none.
+pub(crate) fn parse_origin(value: &str) -> Result<Option<String>, String> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let url = url::Url::parse(value.trim()).map_err(|e| format!("not an origin: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.path() != "/" {
+        return Err("an origin is scheme://host[:port], without a path".to_owned());
+    }
+    Ok(Some(url.origin().ascii_serialization()))
+}
+
+/// An address or network; an empty value stands for none.
+pub(crate) fn parse_proxy(value: &str) -> Result<Option<IpNet>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .map(Some)
+        .map_err(|_| format!("`{value}` is not an IP address or network (e.g. 10.0.0.0/8)"))
+}
+
+pub(crate) fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| {
+        let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("expected one of {}", all.join(", "))
+    })
+}
+
+pub(crate) fn parse_kind(value: &str) -> Result<InstitutionKind, String> {
+    InstitutionKind::parse(value).ok_or_else(|| {
+        let all: Vec<_> = InstitutionKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("expected one of {}", all.join(", "))
+    })
+}
+
+pub(crate) fn parse_canton(value: &str) -> Result<Canton, String> {
+    Canton::parse(&value.trim().to_uppercase())
+        .ok_or_else(|| "expected a canton's two-letter code, e.g. BE".to_owned())
+}

@@ -1,0 +1,104 @@
+//! `retour serve`: the HTTP server until a signal stops it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use retour_api::auth::Lockout;
+use retour_api::{ApiConfig, AppState, LoginLimits};
+use retour_store::PoolConfig;
+
+use crate::cli::ServeArgs;
+use crate::connect;
+
+pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<()> {
+    let store = connect(url, pool).await?;
+    store.migrate().await.context("applying migrations")?;
+    if args.demo {
+        retour_api::demo::seed(&store)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("seeding the demo data")?;
+        tracing::info!("demo institutions and users seeded (password: retour-demo)");
+    }
+    let keys = retour_api::Keys::load(&store, args.jwt_key.as_deref())
+        .await
+        .context("loading the token signing key (RETOUR_JWT_KEY)")?;
+    let cors_origins = args
+        .cors_origins
+        .iter()
+        .flatten()
+        .map(|o| o.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .context("RETOUR_CORS_ORIGINS")?;
+    let config = ApiConfig {
+        cors_origins,
+        body_limit: args.body_limit,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        login: LoginLimits {
+            lockout: Lockout {
+                threshold: args.lockout_threshold,
+                window: Duration::from_secs(args.lockout_window_secs),
+                duration: Duration::from_secs(args.lockout_secs),
+            },
+            rate_per_minute: args.login_rate_per_minute,
+        },
+        trusted_proxies: args.trusted_proxies.into_iter().flatten().collect(),
+        ..ApiConfig::default()
+    };
+    let addr = args.addr;
+    let (stop_sealer, sealer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sealer = tokio::spawn(retour_store::audit::run_sealer(
+        store.pool().clone(),
+        Duration::from_millis(args.audit_seal_interval_ms),
+        async move {
+            let _ = sealer_stopped.await;
+        },
+    ));
+    let state = AppState::new(store, config, keys);
+    let watcher = state.watch_auth_changes();
+    let app = retour_api::router(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} (RETOUR_ADDR)"))?;
+    tracing::info!(%addr, "retour is listening; API docs at /docs");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    // The requests are done: seal what they recorded, then stop.
+    watcher.abort();
+    let _ = stop_sealer.send(());
+    sealer.await.context("stopping the access log sealer")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM; in-flight requests then finish before the server exits.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "could not listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
