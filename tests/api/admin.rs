@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::{DEMO_PASSWORD, TestApp, TestResponse};
+use crate::support::{DEMO_PASSWORD, TestApp, TestResponse};
 
 const NON_ADMINS: [&str; 7] = [
     "counsellor.be@demo.test",

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::TestApp;
+use crate::support::TestApp;
 
 const AUDITOR: &str = "auditor@demo.test";
 

@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::TestApp;
+use crate::support::TestApp;
 
 const DEMO_USERS: [&str; 8] = [
     "counsellor.be@demo.test",
@@ -268,7 +268,7 @@ async fn sign_ins_and_failures_are_in_the_access_log(pool: PgPool) {
 
 // --- Lockout ------------------------------------------------------------------------------
 
-async fn login_with(app: &TestApp, email: &str, password: &str) -> crate::common::TestResponse {
+async fn login_with(app: &TestApp, email: &str, password: &str) -> crate::support::TestResponse {
     app.post("/v1/auth/login", None, &json!({"email": email, "password": password})).await
 }
 
@@ -300,7 +300,7 @@ async fn ten_failed_sign_ins_lock_the_account_even_against_the_right_password(po
     fail_logins(&app, email, 9).await;
     // Nine failures: not locked yet.
     let wrong = login_with(&app, email, "not-the-password").await;
-    let locked = login_with(&app, email, crate::common::DEMO_PASSWORD).await;
+    let locked = login_with(&app, email, crate::support::DEMO_PASSWORD).await;
     locked.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     assert_eq!(locked.told(), wrong.told(), "a locked account looks like a wrong password");
 
@@ -318,7 +318,7 @@ async fn a_lock_ends_after_its_duration_and_a_success_clears_the_count(pool: PgP
     let app = TestApp::new(pool).await;
     let email = "iom@demo.test";
     fail_logins(&app, email, 10).await;
-    login_with(&app, email, crate::common::DEMO_PASSWORD)
+    login_with(&app, email, crate::support::DEMO_PASSWORD)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     // Failures while locked do not extend the lock.
@@ -396,7 +396,7 @@ async fn the_lockout_threshold_is_configurable(pool: PgPool) {
     };
     let app = TestApp::with_config(pool, config).await;
     fail_logins(&app, "auditor@demo.test", 3).await;
-    login_with(&app, "auditor@demo.test", crate::common::DEMO_PASSWORD)
+    login_with(&app, "auditor@demo.test", crate::support::DEMO_PASSWORD)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     let (remaining,): (f64,) = sqlx::query_as(
@@ -417,7 +417,7 @@ async fn users_of_a_disabled_institution_cannot_sign_in(pool: PgPool) {
         .execute(&app.pool)
         .await
         .expect("disable");
-    let refused = login_with(&app, "mission.iq@demo.test", crate::common::DEMO_PASSWORD).await;
+    let refused = login_with(&app, "mission.iq@demo.test", crate::support::DEMO_PASSWORD).await;
     refused.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     app.get("/v1/me", Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     let details = audit_details(&app, "auth.login_failed").await;

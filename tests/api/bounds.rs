@@ -7,13 +7,13 @@ use chrono::{Days, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::cases::{case_body, count, open_case};
-use crate::common::{TestApp, TestResponse};
-use crate::limits::assert_names;
-use crate::workflow::{
+use crate::support::assert_names;
+use crate::support::{
     Team, act, approval, approved_case, booking, departed_case, departure, id_of, ready,
     reintegration_case, transition,
 };
+use crate::support::{TestApp, TestResponse};
+use crate::support::{case_body, count, open_case};
 
 /// Year 0 (which PostgreSQL would store as 1 BC) and a negative year, as clients write them.
 const BEFORE_THE_ERA: [&str; 2] = ["0000-05-01", "-0001-05-01"];

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::common::TestApp;
+use crate::support::TestApp;
 
 /// Runs `retour args…` against the test's database, with `stdin` as standard input.
 fn retour(pool: &PgPool, args: &[&str], stdin: &str) -> Output {

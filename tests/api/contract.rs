@@ -8,8 +8,8 @@ use sqlx::PgPool;
 
 use retour_api::problems::ProblemCode;
 
-use crate::cases::{BE, case_body, open_case};
-use crate::common::TestApp;
+use crate::support::TestApp;
+use crate::support::{BE, case_body, open_case};
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn a_body_of_the_wrong_shape_is_answered_with_the_field_and_what_to_send(pool: PgPool) {
@@ -294,7 +294,7 @@ async fn a_field_the_document_does_not_declare_is_refused_on_every_kind_of_body(
         body["colour"] = json!("blue");
         body
     };
-    let login = json!({ "email": BE, "password": crate::common::DEMO_PASSWORD });
+    let login = json!({ "email": BE, "password": crate::support::DEMO_PASSWORD });
     let answers = [
         app.post("/v1/auth/login", None, &unknown(login)).await,
         app.post("/v1/auth/logout", Some(&token), &unknown(json!({}))).await,

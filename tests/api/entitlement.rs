@@ -7,12 +7,12 @@ use chrono::{Datelike, Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::cases::{BE, ZH, case_body, count, open_case};
-use crate::common::{TestApp, TestResponse};
-use crate::workflow::{
+use crate::support::{BE, ZH, case_body, count, open_case};
+use crate::support::{
     Team, act, approval, approved_case, departed_case, id_of, ready, ready_case,
     reintegration_case, transition,
 };
+use crate::support::{TestApp, TestResponse};
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -290,8 +290,8 @@ async fn an_approval_above_the_entitlement_needs_a_justification_which_is_kept(p
     assert_eq!(details["overridden_components"], json!(["startup_cash"]));
     assert!(!details.to_string().contains("Insulin"), "{details}");
     // The payout may use what was approved.
-    let booked = act(&app, &team.repat, &repat.body, &crate::workflow::booking(false)).await;
-    act(&app, &team.repat, &booked, &crate::workflow::departure(200000, 20000)).await;
+    let booked = act(&app, &team.repat, &repat.body, &crate::support::booking(false)).await;
+    act(&app, &team.repat, &booked, &crate::support::departure(200000, 20000)).await;
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use sqlx::PgPool;
 
-use crate::common::TestApp;
+use crate::support::TestApp;
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn liveness_and_readiness_answer_ok_on_a_migrated_database(pool: PgPool) {

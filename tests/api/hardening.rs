@@ -5,7 +5,7 @@ use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::common::{DEMO_PASSWORD, TestApp, TestResponse};
+use crate::support::{DEMO_PASSWORD, TestApp, TestResponse};
 
 #[track_caller]
 fn assert_hygiene(response: &TestResponse, cache_control: &str) {

@@ -6,24 +6,12 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::cases::{BE, case_body, principal};
-use crate::common::{TestApp, TestResponse};
-use crate::workflow::{
+use crate::support::{BE, case_body, principal};
+use crate::support::{
     IOM, MISSION, REPAT, SEM, Team, act, approval, approved_case, booking, departed_case,
     ready_case, reintegration_case, today, transition,
 };
-
-/// Asserts a 422 `validation_failed` naming `field` with `code` (among other fields, maybe).
-#[track_caller]
-pub(crate) fn assert_names(response: &TestResponse, field: &str, code: &str) {
-    response.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let errors = response.body["errors"].as_array().expect("errors");
-    assert!(
-        errors.iter().any(|e| e["field"] == field && e["code"] == code),
-        "expected {field} {code}: {}",
-        response.text
-    );
-}
+use crate::support::{TestApp, TestResponse, assert_names};
 
 fn long(n: usize) -> String {
     "x".repeat(n)
@@ -108,7 +96,7 @@ async fn every_text_of_a_case_has_a_length_named_when_passed(pool: PgPool) {
     // The travel partners' and the mission's texts.
     let approved = approved_case(&app, &team, "34567890", &approval()).await;
     let booked = act(&app, &team.repat, &approved, &booking(false)).await;
-    let mut depart = crate::workflow::departure(150000, 20000);
+    let mut depart = crate::support::departure(150000, 20000);
     depart["payout"]["receipt_reference"] = json!(long(101));
     assert_names(
         &transition(&app, &team.repat, &booked, &depart).await,
@@ -225,7 +213,7 @@ async fn every_array_a_client_sends_is_bounded_and_refused_with_one_error_beyond
 
     // An integration's scopes: at most the three there are.
     let admin = app.login("admin@demo.test").await;
-    let iom_bern = crate::workflow::institution_id(&app.pool, "IOM Bern").await;
+    let iom_bern = crate::support::institution_id(&app.pool, "IOM Bern").await;
     let account = json!({ "institution_id": iom_bern, "name": "Exports",
         "scopes": ["stats:read", "stats:read", "cases:read", "events:read"] });
     assert_names(

@@ -2,7 +2,7 @@
 //!
 //! One test binary, one module per area, so the suite links once.
 
-mod common;
+mod support;
 
 mod admin;
 mod audit;
@@ -13,7 +13,6 @@ mod cli;
 mod conformance;
 mod contract;
 mod entitlement;
-mod fixtures;
 mod foundation;
 mod hardening;
 mod limits;

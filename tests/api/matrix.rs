@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::{TestApp, TestResponse};
-use crate::workflow::{approval, booking, departure, today};
+use crate::support::{TestApp, TestResponse};
+use crate::support::{approval, booking, departure, today};
 
 /// The demo users, and no one: the roles the matrix asks as. Those who may change cases come
 /// last, so that every other role meets the fixture's cases in their first status.

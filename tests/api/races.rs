@@ -12,9 +12,9 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tower::ServiceExt;
 
-use crate::cases::{BE, ZH, case_body};
-use crate::common::TestApp;
-use crate::workflow::{Team, act, approval, ready_case};
+use crate::support::TestApp;
+use crate::support::{BE, ZH, case_body};
+use crate::support::{Team, act, approval, ready_case};
 
 /// Clients sending at once.
 const CLIENTS: usize = 50;

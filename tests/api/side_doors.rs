@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::cases::{case_body, open_case};
-use crate::common::{TestApp, TestResponse};
-use crate::workflow::{Team, act, approval, departed_case, id_of, ready, transition};
+use crate::support::{Team, act, approval, departed_case, id_of, ready, transition};
+use crate::support::{TestApp, TestResponse};
+use crate::support::{case_body, open_case};
 
 /// The withheld sentence of an explanation.
 const WITHHELD: &str = "Further rules about this household apply that your role does not see.";
@@ -151,7 +151,7 @@ async fn the_access_log_holds_no_justification_reason_or_amount_of_a_case(pool: 
     let added =
         app.post(&format!("/v1/cases/{}/reclaims", id_of(&case)), Some(&team.sem), &reclaim).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
-    let mission_id = crate::workflow::institution_id(&app.pool, "IOM Iraq").await;
+    let mission_id = crate::support::institution_id(&app.pool, "IOM Iraq").await;
     let case = app.get(&format!("/v1/cases/{}", id_of(&case)), Some(&team.iom)).await.body;
     let start = json!({ "action": "start_reintegration", "mission_id": mission_id });
     let case = act(&app, &team.iom, &case, &start).await;
@@ -190,7 +190,7 @@ async fn refusals(pool: &PgPool) -> Vec<(String, Option<Uuid>, Value)> {
 async fn a_duplicate_zemis_number_is_refused_on_the_record(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     let team = Team::new(&app).await;
-    let zh = app.login(crate::cases::ZH).await;
+    let zh = app.login(crate::support::ZH).await;
     // A draft in Bern, which Zurich may not see.
     let bern = open_case(&app, &team.be, &case_body("Hassan", Some("55500031"))).await;
     let refused = app.post("/v1/cases", Some(&zh), &case_body("Hassan", Some("55500031"))).await;
@@ -246,7 +246,7 @@ async fn every_refusal_on_cases_and_administration_leaves_an_event_naming_the_at
     // 422: invalid data, by field name only.
     let other = open_case(&app, &team.be, &case_body("Hassan", Some("55500042"))).await;
     let other_id = id_of(&other);
-    let invalid = crate::cases::patch(
+    let invalid = crate::support::patch(
         &app,
         &team.be,
         &format!("/v1/cases/{other_id}"),

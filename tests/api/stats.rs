@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::{TestApp, TestResponse};
-use crate::fixtures::{CaseSpec, Member, insert_case, institution, member, principal};
+use crate::support::fixtures::{CaseSpec, Member, insert_case, institution, member, principal};
+use crate::support::{TestApp, TestResponse};
 
 /// The known set: 16 cases, 11 of Bern (one opened in 2025 and one departed at the Swiss
 /// new year), 4 of Zürich, 1 of the federal asylum centre of the region Bern. Every time is

@@ -11,7 +11,7 @@ use retour_store::synthetic::{self, Directory, Generator, Options};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::TestApp;
+use crate::support::TestApp;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("day")
@@ -383,7 +383,7 @@ async fn the_api_reads_searches_and_numbers_after_seeded_cases(pool: PgPool) {
     .await
     .expect("counter");
     let created =
-        app.post("/v1/cases", Some(&token), &crate::cases::case_body("Neumann", None)).await;
+        app.post("/v1/cases", Some(&token), &crate::support::case_body("Neumann", None)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let number = created.body["reference"]
         .as_str()

@@ -9,7 +9,7 @@ use retour_domain::entitlement::{self, EntitlementInput, HouseholdMember};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::common::TestApp;
+use crate::support::TestApp;
 
 fn items(body: &Value) -> &Vec<Value> {
     body["items"].as_array().expect("items")

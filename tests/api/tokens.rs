@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::{DEMO_PASSWORD, TestApp, TestResponse};
+use crate::support::{DEMO_PASSWORD, TestApp, TestResponse};
 
 fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())

@@ -170,3 +170,15 @@ impl TestApp {
         response.body["access_token"].as_str().expect("access_token").to_owned()
     }
 }
+
+/// Asserts a 422 `validation_failed` naming `field` with `code` (among other fields, maybe).
+#[track_caller]
+pub fn assert_names(response: &TestResponse, field: &str, code: &str) {
+    response.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let errors = response.body["errors"].as_array().expect("errors");
+    assert!(
+        errors.iter().any(|e| e["field"] == field && e["code"] == code),
+        "expected {field} {code}: {}",
+        response.text
+    );
+}

@@ -1,0 +1,147 @@
+//! The return workflow as the suites drive it: the demo team signed in, transition bodies,
+//! and cases brought to a status through the real transitions.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use super::app::{TestApp, TestResponse};
+use super::cases::{BE, case_body, open_case};
+
+pub const SEM: &str = "sem@demo.test";
+pub const REPAT: &str = "swissrepat@demo.test";
+pub const IOM: &str = "iom@demo.test";
+pub const MISSION: &str = "mission.iq@demo.test";
+
+/// The demo users signed in.
+pub struct Team {
+    pub be: String,
+    pub sem: String,
+    pub repat: String,
+    pub iom: String,
+    pub mission: String,
+}
+
+impl Team {
+    pub async fn new(app: &TestApp) -> Self {
+        Team {
+            be: app.login(BE).await,
+            sem: app.login(SEM).await,
+            repat: app.login(REPAT).await,
+            iom: app.login(IOM).await,
+            mission: app.login(MISSION).await,
+        }
+    }
+}
+
+/// What a case needs to be submitted: eligibility answered, the declaration signed and the
+/// assistance requested.
+pub fn ready(mut body: Value) -> Value {
+    body["eligibility"] = json!({ "criminal_offences": false, "abuse": false,
+        "sufficient_assets": false, "prior_assistance": false });
+    body["voluntariness_declaration"] = json!({ "signed_on": today() });
+    body["requested_assistance"] = json!([
+        { "component": "startup_cash", "amount_rappen": 150000 },
+        { "component": "travel_money", "amount_rappen": 20000 },
+        { "component": "reintegration_project", "amount_rappen": 300000 }
+    ]);
+    body
+}
+
+pub fn today() -> String {
+    chrono::Utc::now().date_naive().to_string()
+}
+
+/// The principal (adult) and the child of `case_body`, in the cantonal programme, are
+/// entitled to CHF 1,500 start-up cash, CHF 200 travel money and a CHF 3,000 project.
+pub fn approval() -> Value {
+    json!({ "action": "approve", "reasons": "Eligible; family returns together.",
+        "override_justification": null,
+        "approved_assistance": [
+            { "component": "startup_cash", "amount_rappen": 150000 },
+            { "component": "travel_money", "amount_rappen": 20000 },
+            { "component": "reintegration_project", "amount_rappen": 300000 }
+        ] })
+}
+
+pub fn booking(sim: bool) -> Value {
+    let departure = (chrono::Utc::now() + chrono::Duration::days(14)).to_rfc3339();
+    json!({ "action": "book_travel", "itinerary": { "departure_airport": "ZRH",
+        "departure_at": departure, "flights": ["TK1912", "TK 294"],
+        "destination_airport": "EBL", "escort": "none", "sim": sim } })
+}
+
+pub fn departure(startup_cash: i64, travel_money: i64) -> Value {
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc3339();
+    json!({ "action": "confirm_departure", "departed_at": at,
+        "payout": { "startup_cash_rappen": startup_cash, "travel_money_rappen": travel_money,
+                    "receipt_reference": "ZRH-2026-1234" } })
+}
+
+pub fn id_of(case: &Value) -> String {
+    case["id"].as_str().expect("id").to_owned()
+}
+
+pub fn etag(case: &Value) -> String {
+    format!("\"{}\"", case["version"])
+}
+
+/// Sends a transition with the case's current ETag.
+pub async fn transition(app: &TestApp, token: &str, case: &Value, body: &Value) -> TestResponse {
+    let path = format!("/v1/cases/{}/transitions", id_of(case));
+    app.send(Method::POST, &path, Some(token), Some(body), &[("if-match", &etag(case))]).await
+}
+
+/// A transition that must succeed; returns the case after it.
+pub async fn act(app: &TestApp, token: &str, case: &Value, body: &Value) -> Value {
+    let response = transition(app, token, case, body).await;
+    assert_eq!(response.status, StatusCode::OK, "{body}: {}", response.text);
+    assert_eq!(response.header("etag"), Some(etag(&response.body).as_str()));
+    response.body
+}
+
+pub async fn institution_id(pool: &PgPool, name: &str) -> String {
+    let id: uuid::Uuid = sqlx::query_scalar("select id from institutions where name = $1")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .expect("institution");
+    id.to_string()
+}
+
+pub async fn user_id(pool: &PgPool, email: &str) -> String {
+    let id: uuid::Uuid = sqlx::query_scalar("select id from users where email = $1")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+        .expect("user");
+    id.to_string()
+}
+
+/// A case of the Bernese counselling service, ready to submit.
+pub async fn ready_case(app: &TestApp, team: &Team, zemis: &str) -> Value {
+    open_case(app, &team.be, &ready(case_body("Hassan", Some(zemis)))).await
+}
+
+/// A case driven through submission and review to `approved`.
+pub async fn approved_case(app: &TestApp, team: &Team, zemis: &str, approve: &Value) -> Value {
+    let case = ready_case(app, team, zemis).await;
+    let case = act(app, &team.be, &case, &json!({ "action": "submit" })).await;
+    let case = act(app, &team.sem, &case, &json!({ "action": "start_review" })).await;
+    act(app, &team.sem, &case, approve).await
+}
+
+/// A case driven on to `departed` with the full payout.
+pub async fn departed_case(app: &TestApp, team: &Team, zemis: &str, approve: &Value) -> Value {
+    let case = approved_case(app, team, zemis, approve).await;
+    let case = act(app, &team.repat, &case, &booking(false)).await;
+    act(app, &team.repat, &case, &departure(150000, 20000)).await
+}
+
+/// A case in reintegration at IOM Iraq.
+pub async fn reintegration_case(app: &TestApp, team: &Team, zemis: &str) -> Value {
+    let case = departed_case(app, team, zemis, &approval()).await;
+    let mission_id = institution_id(&app.pool, "IOM Iraq").await;
+    let start = json!({ "action": "start_reintegration", "mission_id": mission_id });
+    act(app, &team.iom, &case, &start).await
+}
