@@ -16,7 +16,7 @@ use retour_domain::policy::{
 };
 use retour_domain::statistics::{self, Report};
 use retour_domain::workflow::{self, Action, ApprovedAmount, TransitionContext};
-use retour_domain::{Actor, CaseStatus, Relationship, Role, Scope};
+use retour_domain::{Actor, Relationship, Role, Scope};
 use retour_store::cases::{CaseHead, CaseRead};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -944,13 +944,10 @@ fn expected(
             Decision::NotFound => vec![404],
             // Refused in this status, but possible in another: a conflict of the case's
             // status, not of the caller's role.
-            Decision::Forbidden => {
-                let elsewhere = CaseStatus::ALL.into_iter().any(|status| {
-                    let other = retour_domain::policy::CaseFacts { status, ..facts.clone() };
-                    policy::decide(actor, operation, Some(&other)) == Decision::Allow
-                });
-                if elsewhere { vec![409] } else { vec![403] }
-            }
+            Decision::Forbidden => match policy::refusal(actor, operation, &facts) {
+                Some(policy::Refusal::NotInThisStatus) => vec![409],
+                _ => vec![403],
+            },
         };
     }
     let exists = !matches!(target, Target::Resource(None));

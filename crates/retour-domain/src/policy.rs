@@ -323,6 +323,34 @@ pub enum Decision {
     NotFound,
 }
 
+/// Why an operation on a case is refused, as the answer tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The case is outside the actor's scope: 404, so its existence is not revealed.
+    NotFound,
+    /// The actor could do this in another status of the case, not in this one: 409, a
+    /// conflict with the case's state rather than with the actor's role.
+    NotInThisStatus,
+    /// Not the actor's to do on this case in any status: 403.
+    Forbidden,
+}
+
+/// Why `actor` may not perform `operation` on the case described by `facts`; `None` when
+/// they may. Handlers answer from it, and the authorization matrix test expects from it.
+pub fn refusal(actor: &Actor, operation: Operation, facts: &CaseFacts) -> Option<Refusal> {
+    match decide(actor, operation, Some(facts)) {
+        Decision::Allow => None,
+        Decision::NotFound => Some(Refusal::NotFound),
+        Decision::Forbidden => {
+            let elsewhere = CaseStatus::ALL.into_iter().any(|status| {
+                let other = CaseFacts { status, ..facts.clone() };
+                decide(actor, operation, Some(&other)) == Decision::Allow
+            });
+            Some(if elsewhere { Refusal::NotInThisStatus } else { Refusal::Forbidden })
+        }
+    }
+}
+
 /// May `actor` perform `operation` (on the case described by `facts`, where there is one)?
 /// Case operations on a case outside the actor's scope are always [`Decision::NotFound`].
 pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) -> Decision {
@@ -484,6 +512,24 @@ mod tests {
             decide(&user(Role::Counsellor, OWN), Operation::ReadCase, Some(&withdrawn_draft)),
             Decision::Allow
         );
+    }
+
+    #[test]
+    fn a_refusal_says_whether_the_status_or_the_role_stands_in_the_way() {
+        let own = user(Role::Counsellor, OWN);
+        // Editing a submitted case: the counsellor could in counselling, so the status refuses.
+        let submitted = facts(Submitted);
+        assert_eq!(
+            refusal(&own, Operation::UpdateCase, &submitted),
+            Some(Refusal::NotInThisStatus)
+        );
+        assert_eq!(refusal(&own, Operation::UpdateCase, &facts(Counselling)), None);
+        // SEM may read a submitted case but never edit a household: the role refuses.
+        let sem = user(Role::SemOfficer, OTHER);
+        assert_eq!(refusal(&sem, Operation::UpdateCase, &submitted), Some(Refusal::Forbidden));
+        // Another canton's counsellor does not learn that the case exists.
+        let other = user(Role::Counsellor, OTHER);
+        assert_eq!(refusal(&other, Operation::UpdateCase, &submitted), Some(Refusal::NotFound));
     }
 
     #[test]

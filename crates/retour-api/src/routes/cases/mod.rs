@@ -9,8 +9,8 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
-use retour_domain::policy::{self, CaseFacts, Decision, Operation};
-use retour_domain::{Actor, CaseStatus};
+use retour_domain::Actor;
+use retour_domain::policy::{self, CaseFacts, Decision, Operation, Refusal};
 use retour_store::StoreError;
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome, trail};
 use retour_store::cases::{self, CaseHead, ExistingCase};
@@ -94,29 +94,20 @@ async fn lock_for(
     let actor = &caller.actor;
     let mut tx = state.store().begin().await?;
     let head = cases::lock_case_head(&mut tx, id).await?;
-    let decision = head
-        .as_ref()
-        .map_or(Decision::NotFound, |h| policy::decide(actor, operation, Some(&h.facts())));
-    let error = match (decision, head) {
-        (Decision::Allow, Some(head)) => return Ok((tx, head)),
-        (Decision::Forbidden, Some(head)) => {
-            let facts = head.facts();
-            let elsewhere = CaseStatus::ALL.into_iter().any(|status| {
-                let other = CaseFacts { status, ..facts.clone() };
-                policy::decide(actor, operation, Some(&other)) == Decision::Allow
+    let refused = head.as_ref().map(|h| policy::refusal(actor, operation, &h.facts()));
+    let error = match (refused, head) {
+        (Some(None), Some(head)) => return Ok((tx, head)),
+        (Some(Some(Refusal::NotInThisStatus)), Some(head)) => {
+            tx.rollback().await?;
+            return Err(ApiError::Conflict {
+                code: conflict_code,
+                detail: format!("not possible while the case is {}", head.status),
             });
-            if elsewhere {
-                tx.rollback().await?;
-                return Err(ApiError::Conflict {
-                    code: conflict_code,
-                    detail: format!("not possible while the case is {}", head.status),
-                });
-            }
-            ApiError::Forbidden {
-                code: ProblemCode::Forbidden,
-                detail: "your role may not do this on a case".to_owned(),
-            }
         }
+        (Some(Some(Refusal::Forbidden)), _) => ApiError::Forbidden {
+            code: ProblemCode::Forbidden,
+            detail: "your role may not do this on a case".to_owned(),
+        },
         _ => ApiError::NotFound,
     };
     tx.rollback().await?;
@@ -126,27 +117,21 @@ async fn lock_for(
 /// Whether `actor` may change the case: 404 outside their scope, 409 `case_not_editable`
 /// for its own counselling service once the case left counselling, 403 otherwise.
 fn may_update(actor: &Actor, facts: &CaseFacts) -> Result<(), ApiError> {
-    match policy::decide(actor, Operation::UpdateCase, Some(facts)) {
-        Decision::Allow => Ok(()),
-        Decision::NotFound => Err(ApiError::NotFound),
-        Decision::Forbidden => {
-            let editable = CaseFacts { status: CaseStatus::Counselling, ..facts.clone() };
-            if policy::decide(actor, Operation::UpdateCase, Some(&editable)) == Decision::Allow {
-                Err(ApiError::Conflict {
-                    code: ProblemCode::CaseNotEditable,
-                    detail: format!(
-                        "the case is {}; it can only be changed in counselling or while SEM \
-                         asks for information",
-                        facts.status
-                    ),
-                })
-            } else {
-                Err(ApiError::Forbidden {
-                    code: ProblemCode::Forbidden,
-                    detail: "your role may not change this case".to_owned(),
-                })
-            }
-        }
+    match policy::refusal(actor, Operation::UpdateCase, facts) {
+        None => Ok(()),
+        Some(Refusal::NotFound) => Err(ApiError::NotFound),
+        Some(Refusal::NotInThisStatus) => Err(ApiError::Conflict {
+            code: ProblemCode::CaseNotEditable,
+            detail: format!(
+                "the case is {}; it can only be changed in counselling or while SEM asks for \
+                 information",
+                facts.status
+            ),
+        }),
+        Some(Refusal::Forbidden) => Err(ApiError::Forbidden {
+            code: ProblemCode::Forbidden,
+            detail: "your role may not change this case".to_owned(),
+        }),
     }
 }
 
