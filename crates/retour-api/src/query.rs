@@ -1,38 +1,9 @@
-//! A `Query` extractor whose rejections are 422 problem documents naming the parameter.
+//! Query strings every route refuses: a NUL character (`%00`) in a parameter's name or value,
+//! which PostgreSQL cannot compare with text (see `layers::refuse_nul_in_query`).
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Query as AxumQuery};
+use axum::extract::Query as AxumQuery;
 use axum::http::Uri;
-use axum::http::request::Parts;
 use retour_domain::FieldError;
-use serde::de::DeserializeOwned;
-
-use crate::error::ApiError;
-
-/// Like [`axum::extract::Query`], but a parameter that does not parse (`?limit=abc`) answers
-/// 422 `validation_failed` with the parameter's name as the field, rather than a bare 400; so
-/// does a value holding a NUL character (`%00`), which PostgreSQL cannot compare with text.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Query<T>(pub T);
-
-impl<T, S> FromRequestParts<S> for Query<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let errors = nul_errors(&parts.uri);
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        match AxumQuery::<T>::from_request_parts(parts, state).await {
-            Ok(AxumQuery(value)) => Ok(Query(value)),
-            Err(rejection) => Err(rejection_to_error(&rejection)),
-        }
-    }
-}
 
 /// Every parameter whose name or value holds a NUL character.
 pub(crate) fn nul_errors(uri: &Uri) -> Vec<FieldError> {
@@ -53,71 +24,20 @@ pub(crate) fn nul_errors(uri: &Uri) -> Vec<FieldError> {
         .collect()
 }
 
-fn rejection_to_error(rejection: &QueryRejection) -> ApiError {
-    let text = rejection.body_text();
-    let field = match crate::json::data_error_field(&text) {
-        field if field == "body" => "query".to_owned(),
-        field => field,
-    };
-    ApiError::validation(&field, "invalid_value", text)
-}
-
 #[cfg(test)]
 mod tests {
-    use axum::Router;
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use axum::routing::get;
-    use serde::Deserialize;
-    use tower::ServiceExt;
+    use axum::http::Uri;
 
-    use super::Query;
+    use super::nul_errors;
 
-    #[derive(Deserialize)]
-    struct Params {
-        #[expect(dead_code, reason = "only parsed")]
-        limit: Option<u32>,
-        #[expect(dead_code, reason = "only parsed")]
-        status: String,
-    }
-
-    async fn call(uri: &str) -> (StatusCode, serde_json::Value) {
-        let app = Router::new().route("/", get(|_: Query<Params>| async { "ok" }));
-        let response = app
-            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-            .await
-            .expect("response");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    }
-
-    #[tokio::test]
-    async fn a_parameter_that_does_not_parse_is_named_in_a_422() {
-        let (status, body) = call("/?status=open&limit=abc").await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(body["code"], "validation_failed");
-        assert_eq!(body["errors"][0]["field"], "limit", "{body}");
-    }
-
-    #[tokio::test]
-    async fn a_missing_parameter_is_named_in_a_422() {
-        let (status, body) = call("/?limit=5").await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(body["errors"][0]["field"], "status", "{body}");
-    }
-
-    #[tokio::test]
-    async fn a_nul_character_in_a_parameter_is_named_in_a_422() {
-        let (status, body) = call("/?status=op%00en&limit=5").await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(body["errors"][0]["field"], "status", "{body}");
-        assert_eq!(body["errors"][0]["code"], "invalid_characters", "{body}");
-    }
-
-    #[tokio::test]
-    async fn valid_parameters_reach_the_handler() {
-        let (status, _) = call("/?status=open&limit=5").await;
-        assert_eq!(status, StatusCode::OK);
+    #[test]
+    fn a_nul_character_in_a_name_or_value_is_named() {
+        let uri: Uri = "/v1/cases?status=op%00en&q=x&na%00me=1".parse().expect("uri");
+        let errors = nul_errors(&uri);
+        let named: Vec<(&str, &str)> =
+            errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(named, [("status", "invalid_characters"), ("na%00me", "invalid_characters")]);
+        assert!(nul_errors(&"/v1/cases?q=a%2500b".parse().expect("uri")).is_empty());
+        assert!(nul_errors(&"/v1/cases".parse().expect("uri")).is_empty());
     }
 }
