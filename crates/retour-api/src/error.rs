@@ -95,28 +95,10 @@ impl ApiError {
         ApiError::Internal(Box::new(error))
     }
 
+    /// The status the catalogue gives this error's code (`ProblemCode::status`), so that
+    /// an answer and the catalogue's entry for it cannot disagree.
     pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            ApiError::Unauthorized | ApiError::InvalidCredentials | ApiError::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
-            ApiError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::StaleVersion => StatusCode::PRECONDITION_FAILED,
-            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code().status().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     pub fn code(&self) -> ProblemCode {
@@ -257,6 +239,54 @@ impl From<StoreError> for ApiError {
                 }
             }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::{ApiError, ProblemCode};
+
+    #[test]
+    fn each_error_answers_the_status_of_its_code() {
+        let detail = || "x".to_owned();
+        let cases = [
+            (ApiError::BadRequest(detail()), StatusCode::BAD_REQUEST),
+            (ApiError::Validation(Vec::new()), StatusCode::UNPROCESSABLE_ENTITY),
+            (ApiError::Unauthorized, StatusCode::UNAUTHORIZED),
+            (ApiError::InvalidCredentials, StatusCode::UNAUTHORIZED),
+            (ApiError::InvalidToken, StatusCode::UNAUTHORIZED),
+            (ApiError::InsufficientScope { scope: "cases:read" }, StatusCode::FORBIDDEN),
+            (
+                ApiError::Forbidden { code: ProblemCode::ForbiddenAction, detail: detail() },
+                StatusCode::FORBIDDEN,
+            ),
+            (ApiError::NotFound, StatusCode::NOT_FOUND),
+            (ApiError::MethodNotAllowed, StatusCode::METHOD_NOT_ALLOWED),
+            (
+                ApiError::Conflict { code: ProblemCode::DuplicateCase, detail: detail() },
+                StatusCode::CONFLICT,
+            ),
+            (
+                ApiError::Unprocessable {
+                    code: ProblemCode::IdempotencyKeyReused,
+                    detail: detail(),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (ApiError::StaleVersion, StatusCode::PRECONDITION_FAILED),
+            (ApiError::PreconditionRequired, StatusCode::PRECONDITION_REQUIRED),
+            (ApiError::PayloadTooLarge, StatusCode::PAYLOAD_TOO_LARGE),
+            (ApiError::UnsupportedMediaType, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            (ApiError::TooManyRequests, StatusCode::TOO_MANY_REQUESTS),
+            (ApiError::Unavailable(detail()), StatusCode::SERVICE_UNAVAILABLE),
+            (ApiError::internal(std::fmt::Error), StatusCode::INTERNAL_SERVER_ERROR),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status(), status, "{error:?}");
+            assert_eq!(error.problem().status, status.as_u16(), "{error:?}");
         }
     }
 }
