@@ -181,11 +181,10 @@ impl Call {
     /// The case operation an endpoint under `/v1/cases/{id}` is decided by.
     fn case_operation(self) -> Option<Operation> {
         Some(match self {
-            Call::GetCase
-            | Call::ListCaseEvents
-            | Call::ListNotes
-            | Call::GetEntitlement
-            | Call::Transition => Operation::ReadCase,
+            Call::GetCase | Call::ListCaseEvents | Call::ListNotes | Call::Transition => {
+                Operation::ReadCase
+            }
+            Call::GetEntitlement => Operation::ReadEntitlement,
             Call::PatchCase | Call::AddPerson | Call::PatchPerson | Call::DeletePerson => {
                 Operation::UpdateCase
             }
@@ -926,14 +925,13 @@ fn expected(
                 _ => vec![409],
             };
         }
-        if call == Call::GetEntitlement {
-            return if policy::case_view(actor).assistance { vec![200] } else { vec![403] };
-        }
         return match policy::decide(actor, operation, Some(&facts)) {
             Decision::Allow => match call {
-                Call::GetCase | Call::ListCaseEvents | Call::ListNotes | Call::PatchCase => {
-                    vec![200]
-                }
+                Call::GetCase
+                | Call::ListCaseEvents
+                | Call::ListNotes
+                | Call::GetEntitlement
+                | Call::PatchCase => vec![200],
                 Call::PatchPerson => vec![if snapshot.other_person.is_some() { 200 } else { 404 }],
                 Call::DeletePerson => vec![if snapshot.other_person.is_some() { 204 } else { 404 }],
                 // A reclaim changes once; another case's reclaim is not found in this one.

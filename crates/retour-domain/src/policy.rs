@@ -293,6 +293,8 @@ pub enum Operation {
     CreateCase,
     /// Read a case, its persons and its history.
     ReadCase,
+    /// Read a case's entitlement: for those whose view includes the case's assistance.
+    ReadEntitlement,
     /// Change an editable case's data and persons.
     UpdateCase,
     /// Write a note on a case.
@@ -366,6 +368,10 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                 Decision::NotFound
             }
         }
+        Operation::ReadEntitlement => match facts.filter(|_| visible) {
+            Some(_) => allow(case_view(actor).assistance),
+            None => Decision::NotFound,
+        },
         Operation::UpdateCase
         | Operation::AddNote
         | Operation::AskInformation
@@ -511,6 +517,39 @@ mod tests {
         assert_eq!(
             decide(&user(Role::Counsellor, OWN), Operation::ReadCase, Some(&withdrawn_draft)),
             Decision::Allow
+        );
+    }
+
+    #[test]
+    fn the_entitlement_is_read_by_those_who_see_the_assistance_in_any_status() {
+        for role in Role::ALL {
+            for institution in [OWN, OTHER] {
+                let actor = user(role, institution);
+                for status in CaseStatus::ALL {
+                    let facts = facts(status);
+                    let got = decide(&actor, Operation::ReadEntitlement, Some(&facts));
+                    let expected = match decide(&actor, Operation::ReadCase, Some(&facts)) {
+                        Decision::Allow if case_view(&actor).assistance => Decision::Allow,
+                        Decision::Allow => Decision::Forbidden,
+                        _ => Decision::NotFound,
+                    };
+                    assert_eq!(got, expected, "{role:?} at {institution} on {status}");
+                    // What a role's view holds does not change with the status.
+                    assert_ne!(
+                        refusal(&actor, Operation::ReadEntitlement, &facts),
+                        Some(Refusal::NotInThisStatus)
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            decide(
+                &user(Role::IomMissionOfficer, OWN),
+                Operation::ReadEntitlement,
+                Some(&facts(Reintegration))
+            ),
+            Decision::Forbidden,
+            "a mission sees the reintegration, not the assistance"
         );
     }
 

@@ -87,6 +87,17 @@ pub struct ApprovedAmount {
     pub amount_rappen: i64,
 }
 
+impl ApprovedAmount {
+    /// The amount as the assistance rules take it; `None` for a component they do not know
+    /// (a request's validation refuses those before a rule sees them).
+    pub fn amount(&self) -> Option<crate::assistance::AssistanceAmount> {
+        Some(crate::assistance::AssistanceAmount {
+            component: crate::assistance::AssistanceComponent::parse(&self.component)?,
+            amount_rappen: crate::Rappen::new(self.amount_rappen),
+        })
+    }
+}
+
 /// SEM's decision to grant assistance. Never edited afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Approval {

@@ -6,6 +6,7 @@
 //! Writes take a `&mut PgConnection` of a transaction the caller opened, so the change, its
 //! access-log event and anything else of the same request commit together.
 
+mod context;
 mod duplicates;
 mod notes;
 mod read;

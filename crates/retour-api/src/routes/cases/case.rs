@@ -10,14 +10,15 @@ use retour_domain::case::{
 use retour_domain::policy::{self, Decision, Operation};
 use retour_domain::{Validation, ZemisNumber};
 use retour_store::audit::{self, Outcome};
-use retour_store::cases::{self, CaseRead, IdempotencyClaim};
+use retour_store::cases::{self, CaseRead, IdempotencyClaim, StoredCase};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::dto::CaseResponse;
+use super::request::CaseRequest;
 use super::{
-    apply_merge_patch, case_reply, check_if_match, denied, duplicate, event, may_update,
-    merge_patch_body, only_editable, store_error, today,
+    apply_merge_patch, case_reply, check_if_match, duplicate, event, merge_patch_body,
+    only_editable, store_error, today,
 };
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
@@ -161,16 +162,15 @@ async fn replay(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let actor = &caller.actor;
+    let request = CaseRequest::new(state, caller, id, "case.read");
     let view = policy::case_view(actor);
     let mut conn = state.store().pool().acquire().await?;
     let read = cases::read_case(&mut conn, id, policy::case_scope(actor), &view).await?;
     let CaseRead::Visible(case) = read else {
         drop(conn);
-        return Err(denied(state, caller, "case.read", id, ApiError::NotFound).await);
+        return Err(request.deny(ApiError::NotFound).await);
     };
-    let event = event(caller, "case.read", Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "idempotent_replay": true }));
+    let event = request.allowed().details(serde_json::json!({ "idempotent_replay": true }));
     audit::record(&mut *conn, &event).await?;
     let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
     Ok(case_reply(
@@ -255,22 +255,9 @@ pub(super) async fn patch_case(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = &caller.actor;
     let patch = merge_patch_body(&headers, &body)?;
-    let mut tx = state.store().begin().await?;
-    let current = cases::lock_case(&mut tx, id).await?;
-    let decision = match &current {
-        Some(case) => may_update(actor, &case.head.facts()),
-        None => Err(ApiError::NotFound),
-    };
-    let current = match (decision, current) {
-        (Ok(()), Some(case)) => case,
-        (result, _) => {
-            let error = result.err().unwrap_or(ApiError::NotFound);
-            tx.rollback().await?;
-            return Err(denied(&state, &caller, "case.update", id, error).await);
-        }
-    };
+    let request = CaseRequest::new(&state, &caller, id, "case.update");
+    let (mut tx, current): (_, StoredCase) = request.lock(Operation::UpdateCase).await?;
     check_if_match(&headers, current.head.version)?;
     only_editable(&patch, &EDITABLE)?;
     let fields =
@@ -290,17 +277,7 @@ pub(super) async fn patch_case(
             .await
             .map_err(store_error)?;
     }
-    let event = event(&caller, "case.update", Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "fields": changed }));
-    audit::record(&mut *tx, &event).await?;
-    let view = policy::case_view(actor);
-    let CaseRead::Visible(case) =
-        cases::read_case(&mut tx, id, policy::case_scope(actor), &view).await?
-    else {
-        return Err(ApiError::internal(retour_store::StoreError::NotFound));
-    };
-    tx.commit().await?;
-    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
-    Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
+    let event = request.allowed().details(serde_json::json!({ "fields": changed }));
+    let case = request.finish(tx, &event).await?;
+    Ok(case_reply(StatusCode::OK, case, None))
 }

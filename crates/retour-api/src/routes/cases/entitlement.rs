@@ -3,21 +3,17 @@
 //! tariffs and destination lists valid on the planned departure date.
 
 use axum::extract::State;
-use retour_domain::assistance::EligibilityAnswers;
-use retour_domain::entitlement::{
-    Entitlement, EntitlementError, EntitlementInput, HouseholdMember, calculate,
-};
-use retour_domain::policy::{self, CaseView, Decision, Operation};
-use retour_domain::{Actor, Relationship};
-use retour_store::audit::{self, Outcome};
-use retour_store::cases::{self, CaseRead, StoredCase};
+use retour_domain::entitlement::{Entitlement, EntitlementError, EntitlementInput, calculate};
+use retour_domain::policy::{self, CaseView, Operation};
+use retour_store::audit;
+use retour_store::cases::{CaseRead, StoredCase};
 use retour_store::tariffs;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{denied, event};
+use super::request::CaseRequest;
 use crate::auth::Caller;
-use crate::error::{Problem, ProblemCode};
+use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
 use crate::{ApiError, AppState};
@@ -40,28 +36,12 @@ pub(super) async fn entitlement_of(
         .collect();
     let destination =
         tariffs::destination_on(&mut *conn, head.destination_country.as_str(), date).await?;
-    let household = case
-        .persons
-        .iter()
-        .map(|p| HouseholdMember {
-            date_of_birth: p.person.date_of_birth,
-            entry_date: p.person.entry_date,
-            travelling: p.person.travelling,
-            principal: p.person.relationship == Relationship::Principal,
-        })
-        .collect();
-    let eligibility = case.eligibility.filter(|e| e.is_answered()).map(|e| EligibilityAnswers {
-        criminal_offences: e.criminal_offences.unwrap_or(false),
-        abuse: e.abuse.unwrap_or(false),
-        sufficient_assets: e.sufficient_assets.unwrap_or(false),
-        prior_assistance: e.prior_assistance.unwrap_or(false),
-    });
     let input = EntitlementInput {
         programme: head.programme,
         phase: case.procedure_phase.flatten(),
-        household,
+        household: case.household(),
         destination,
-        eligibility,
+        eligibility: case.eligibility_answers(),
         higher_travel_money: false,
         departure_date: date,
         tariffs,
@@ -75,11 +55,6 @@ pub(super) async fn entitlement_of(
         ),
         EntitlementError::Overflow => ApiError::internal(error),
     })
-}
-
-/// May `actor` see the case's assistance (and so its entitlement)?
-fn sees_assistance(actor: &Actor) -> bool {
-    policy::case_view(actor).assistance
 }
 
 /// Get a case's entitlement
@@ -111,39 +86,24 @@ pub(super) async fn get_case_entitlement(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Entitlement>, ApiError> {
     let actor = &caller.actor;
-    const ACTION: &str = "case.entitlement_read";
-    let mut conn = state.store().pool().acquire().await?;
+    let request = CaseRequest::new(&state, &caller, id, "case.entitlement_read");
     // The full household is read (entry dates decide the halving), but only the entitlement
     // leaves: never the data the caller's view withholds.
-    let read = cases::read_case(&mut conn, id, policy::case_scope(actor), &CaseView::FULL).await?;
+    let read = state.store().read_case(id, policy::case_scope(actor), &CaseView::FULL).await?;
     let case = match read {
-        CaseRead::Visible(case)
-            if policy::decide(actor, Operation::ReadCase, Some(&case.head.facts()))
-                == Decision::Allow =>
-        {
-            case
-        }
-        _ => {
-            drop(conn);
-            return Err(denied(&state, &caller, ACTION, id, ApiError::NotFound).await);
-        }
+        CaseRead::Visible(case) => Some(case),
+        CaseRead::Missing | CaseRead::OutOfScope => None,
     };
-    if !sees_assistance(actor) {
-        drop(conn);
-        let error = ApiError::Forbidden {
-            code: ProblemCode::Forbidden,
-            detail: "your role does not see a case's assistance".to_owned(),
-        };
-        return Err(denied(&state, &caller, ACTION, id, error).await);
-    }
+    let facts = case.as_ref().map(|c| c.head.facts());
+    request.authorize(Operation::ReadEntitlement, facts.as_ref()).await?;
+    let Some(case) = case else { return Err(ApiError::NotFound) };
+    let mut conn = state.store().pool().acquire().await?;
     // The explanation says only what the caller's view allows: a sentence derived from
     // eligibility answers, the stay since entry or the procedure phase is replaced for
     // swissREPAT and IOM Bern.
     let entitlement =
         entitlement_of(&mut conn, &case).await?.as_seen_with(&policy::case_view(actor));
-    let event = event(&caller, ACTION, Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "on": entitlement.on }));
+    let event = request.allowed().details(serde_json::json!({ "on": entitlement.on }));
     audit::record(&mut *conn, &event).await?;
     Ok(Json(entitlement))
 }

@@ -3,13 +3,14 @@
 use axum::extract::State;
 use retour_domain::information::{QuestionInput, parse_question};
 use retour_domain::policy::Operation;
-use retour_store::audit::{self, Outcome};
+use retour_store::audit;
+use retour_store::cases::CaseHead;
 use retour_store::workflow;
 use uuid::Uuid;
 
-use super::{event, lock_for};
+use super::request::CaseRequest;
 use crate::auth::Caller;
-use crate::error::{Problem, ProblemCode};
+use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::information_requests::InformationRequestResponse;
@@ -40,17 +41,10 @@ pub(super) async fn create_information_request(
     Json(input): Json<QuestionInput>,
 ) -> Result<Created<InformationRequestResponse>, ApiError> {
     const ACTION: &str = "information_request.create";
-    let (mut tx, head) = lock_for(
-        &state,
-        &caller,
-        id,
-        Operation::AskInformation,
-        ACTION,
-        ProblemCode::CaseNotInCounselling,
-    )
-    .await?;
+    let request = CaseRequest::new(&state, &caller, id, ACTION);
+    let (mut tx, head): (_, CaseHead) = request.lock(Operation::AskInformation).await?;
     let question = parse_question(&input).map_err(ApiError::Validation)?;
-    let request = workflow::insert_information_request(
+    let asked = workflow::insert_information_request(
         &mut tx,
         id,
         head.destination_country.as_str(),
@@ -58,13 +52,9 @@ pub(super) async fn create_information_request(
         &question,
     )
     .await?;
-    let event = event(&caller, ACTION, Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "information_request_id": request.id }));
+    let event =
+        request.allowed().details(serde_json::json!({ "information_request_id": asked.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
-    Ok(created(
-        "/v1/information-requests".to_owned(),
-        InformationRequestResponse::new(request, true),
-    ))
+    Ok(created("/v1/information-requests".to_owned(), InformationRequestResponse::new(asked, true)))
 }

@@ -10,15 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use retour_domain::Actor;
-use retour_domain::policy::{self, CaseFacts, Decision, Operation, Refusal};
+use retour_domain::policy::{self, Decision, Operation};
 use retour_store::StoreError;
-use retour_store::audit::{self, AuditActor, AuditEvent, Outcome, trail};
-use retour_store::cases::{self, CaseHead, ExistingCase};
+use retour_store::audit::{AuditActor, AuditEvent, Outcome, trail};
+use retour_store::cases::ExistingCase;
 use serde::de::DeserializeOwned;
-use sqlx::{Postgres, Transaction};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ProblemCode;
@@ -35,6 +33,7 @@ mod notes;
 mod persons;
 mod reclaims;
 mod reintegration;
+mod request;
 mod transitions;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -63,76 +62,6 @@ fn today() -> NaiveDate {
 fn event(caller: &Caller, action: &str, outcome: Outcome) -> AuditEvent {
     AuditEvent::new(AuditActor::from(&caller.actor), action, outcome)
         .request(caller.meta.request_id.clone(), caller.meta.client_addr)
-}
-
-/// Records a refused attempt on case `id` and returns `error` to answer with.
-async fn denied(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    id: Uuid,
-    error: ApiError,
-) -> ApiError {
-    let event = event(caller, action, Outcome::Denied).resource("case", id);
-    match audit::record(state.store().pool(), &event).await {
-        Ok(()) => error,
-        Err(e) => e.into(),
-    }
-}
-
-/// Locks case `id` and asks the policy whether the caller may do `operation` on it. Outside
-/// the caller's scope: 404; a role that could do it in another status of the case: 409
-/// with `conflict_code`; otherwise 403. 404 and 403 are logged as denied `action`.
-async fn lock_for(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    operation: Operation,
-    action: &str,
-    conflict_code: ProblemCode,
-) -> Result<(Transaction<'static, Postgres>, CaseHead), ApiError> {
-    let actor = &caller.actor;
-    let mut tx = state.store().begin().await?;
-    let head = cases::lock_case_head(&mut tx, id).await?;
-    let refused = head.as_ref().map(|h| policy::refusal(actor, operation, &h.facts()));
-    let error = match (refused, head) {
-        (Some(None), Some(head)) => return Ok((tx, head)),
-        (Some(Some(Refusal::NotInThisStatus)), Some(head)) => {
-            tx.rollback().await?;
-            return Err(ApiError::Conflict {
-                code: conflict_code,
-                detail: format!("not possible while the case is {}", head.status),
-            });
-        }
-        (Some(Some(Refusal::Forbidden)), _) => ApiError::Forbidden {
-            code: ProblemCode::Forbidden,
-            detail: "your role may not do this on a case".to_owned(),
-        },
-        _ => ApiError::NotFound,
-    };
-    tx.rollback().await?;
-    Err(denied(state, caller, action, id, error).await)
-}
-
-/// Whether `actor` may change the case: 404 outside their scope, 409 `case_not_editable`
-/// for its own counselling service once the case left counselling, 403 otherwise.
-fn may_update(actor: &Actor, facts: &CaseFacts) -> Result<(), ApiError> {
-    match policy::refusal(actor, Operation::UpdateCase, facts) {
-        None => Ok(()),
-        Some(Refusal::NotFound) => Err(ApiError::NotFound),
-        Some(Refusal::NotInThisStatus) => Err(ApiError::Conflict {
-            code: ProblemCode::CaseNotEditable,
-            detail: format!(
-                "the case is {}; it can only be changed in counselling or while SEM asks for \
-                 information",
-                facts.status
-            ),
-        }),
-        Some(Refusal::Forbidden) => Err(ApiError::Forbidden {
-            code: ProblemCode::Forbidden,
-            detail: "your role may not change this case".to_owned(),
-        }),
-    }
 }
 
 /// The `ETag` of a case version: `"3"`.

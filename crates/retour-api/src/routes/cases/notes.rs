@@ -3,15 +3,15 @@
 
 use axum::extract::State;
 use retour_domain::case::{NoteInput, parse_note};
-use retour_domain::policy::{self, Decision, Operation};
-use retour_store::audit::{self, Outcome};
-use retour_store::cases::{self, NotesRead};
+use retour_domain::policy::{self, Operation};
+use retour_store::audit;
+use retour_store::cases::{self, CaseHead, NotesRead};
 use uuid::Uuid;
 
 use super::dto::{NoteList, NoteResponse};
-use super::{denied, event};
+use super::request::CaseRequest;
 use crate::auth::Caller;
-use crate::error::{Problem, ProblemCode};
+use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::{Created, created};
@@ -33,20 +33,15 @@ pub(super) async fn list_notes(
     Path(id): Path<Uuid>,
 ) -> Result<Json<NoteList>, ApiError> {
     let actor = &caller.actor;
+    let request = CaseRequest::new(&state, &caller, id, "case.notes_read");
     let read =
         state.store().read_case_notes(id, policy::case_scope(actor), actor.institution_id).await?;
-    let notes = match read {
-        NotesRead::Visible { head, notes }
-            if policy::decide(actor, Operation::ReadCase, Some(&head.facts()))
-                == Decision::Allow =>
-        {
-            notes
-        }
-        _ => return Err(denied(&state, &caller, "case.notes_read", id, ApiError::NotFound).await),
+    let (facts, notes) = match read {
+        NotesRead::Visible { head, notes } => (Some(head.facts()), notes),
+        NotesRead::OutOfScope | NotesRead::Missing => (None, Vec::new()),
     };
-    let event = event(&caller, "case.notes_read", Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "notes": notes.len() }));
+    request.authorize(Operation::ReadCase, facts.as_ref()).await?;
+    let event = request.allowed().details(serde_json::json!({ "notes": notes.len() }));
     audit::record(state.store().pool(), &event).await?;
     Ok(Json(NoteList { items: notes.into_iter().map(NoteResponse::from).collect() }))
 }
@@ -73,27 +68,12 @@ pub(super) async fn add_note(
     Json(input): Json<NoteInput>,
 ) -> Result<Created<NoteResponse>, ApiError> {
     let actor = &caller.actor;
-    let mut tx = state.store().begin().await?;
-    let head = cases::case_head(&mut tx, id).await?;
-    let decision = head.as_ref().map_or(Decision::NotFound, |h| {
-        policy::decide(actor, Operation::AddNote, Some(&h.facts()))
-    });
-    let error = match decision {
-        Decision::Allow => None,
-        Decision::NotFound => Some(ApiError::NotFound),
-        Decision::Forbidden => Some(ApiError::Forbidden {
-            code: ProblemCode::Forbidden,
-            detail: "integrations may not write notes".to_owned(),
-        }),
-    };
-    if let Some(error) = error {
-        tx.rollback().await?;
-        return Err(denied(&state, &caller, "case.note_add", id, error).await);
-    }
+    let request = CaseRequest::new(&state, &caller, id, "case.note_add");
+    let (mut tx, _): (_, CaseHead) = request.lock(Operation::AddNote).await?;
     let note = parse_note(&input).map_err(ApiError::Validation)?;
     let stored = cases::insert_note(&mut tx, id, actor.id, actor.institution_id, &note).await?;
-    let event = event(&caller, "case.note_add", Outcome::Allowed)
-        .resource("case", id)
+    let event = request
+        .allowed()
         .details(serde_json::json!({ "note_id": stored.id, "visibility": note.visibility }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;

@@ -5,19 +5,20 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use retour_domain::case::{PERSONS_MAX, allowed_actions, check_person_in_household};
+use retour_domain::case::{PERSONS_MAX, check_person_in_household};
 use retour_domain::person::{PersonInput, parse_person};
-use retour_domain::policy;
+use retour_domain::policy::Operation;
 use retour_domain::{Person, Relationship, Validation};
-use retour_store::audit::{self, Outcome};
-use retour_store::cases::{self, CaseRead, StoredCase};
+use retour_store::audit;
+use retour_store::cases::{self, StoredCase};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::dto::CaseResponse;
+use super::request::{CaseRequest, CaseTx};
 use super::{
-    apply_merge_patch, case_reply, check_if_match, denied, duplicate, etag, event, may_update,
-    merge_patch_body, only_editable, store_error, today,
+    apply_merge_patch, case_reply, check_if_match, duplicate, etag, merge_patch_body,
+    only_editable, store_error, today,
 };
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
@@ -41,32 +42,15 @@ const EDITABLE: [&str; 12] = [
     "travelling",
 ];
 
-/// Opens the transaction of a household change: locks the case, checks the caller may edit
-/// it (logging a refusal) and that `If-Match` is current.
+/// Locks the case for a household change (the caller may edit it, or the refusal is
+/// answered and logged) and checks that `If-Match` is current.
 async fn begin_change(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    action: &str,
+    request: &CaseRequest<'_>,
     headers: &HeaderMap,
-) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, StoredCase), ApiError> {
-    let mut tx = state.store().begin().await?;
-    let current = cases::lock_case(&mut tx, id).await?;
-    let decision = match &current {
-        Some(case) => may_update(&caller.actor, &case.head.facts()),
-        None => Err(ApiError::NotFound),
-    };
-    match (decision, current) {
-        (Ok(()), Some(case)) => {
-            check_if_match(headers, case.head.version)?;
-            Ok((tx, case))
-        }
-        (result, _) => {
-            let error = result.err().unwrap_or(ApiError::NotFound);
-            tx.rollback().await?;
-            Err(denied(state, caller, action, id, error).await)
-        }
-    }
+) -> Result<(CaseTx, StoredCase), ApiError> {
+    let (tx, case): (_, StoredCase) = request.lock(Operation::UpdateCase).await?;
+    check_if_match(headers, case.head.version)?;
+    Ok((tx, case))
 }
 
 /// 409 `duplicate_case` when `person`'s ZEMIS number belongs to another open case.
@@ -83,24 +67,6 @@ async fn check_duplicate(
         Some(existing) => Err(duplicate(&caller.actor, &existing, "zemis_number")),
         None => Ok(()),
     }
-}
-
-/// Re-reads the changed case for the caller and commits.
-async fn finish(
-    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<CaseResponse, ApiError> {
-    let actor = &caller.actor;
-    let view = policy::case_view(actor);
-    let CaseRead::Visible(case) =
-        cases::read_case(&mut tx, id, policy::case_scope(actor), &view).await?
-    else {
-        return Err(ApiError::internal(retour_store::StoreError::NotFound));
-    };
-    tx.commit().await?;
-    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
-    Ok(CaseResponse::new(*case, &view, actions))
 }
 
 /// Add a person to a household
@@ -130,7 +96,8 @@ pub(super) async fn add_person(
     headers: HeaderMap,
     Json(input): Json<PersonInput>,
 ) -> Result<Response, ApiError> {
-    let (mut tx, case) = begin_change(&state, &caller, id, "case.person_add", &headers).await?;
+    let request = CaseRequest::new(&state, &caller, id, "case.person_add");
+    let (mut tx, case) = begin_change(&request, &headers).await?;
     let mut v = Validation::new();
     if case.persons.len() >= PERSONS_MAX {
         v.push("persons", "too_many", format!("a household has at most {PERSONS_MAX} persons"));
@@ -147,11 +114,8 @@ pub(super) async fn add_person(
     check_duplicate(&mut tx, &caller, id, &person).await?;
     let person_id = cases::insert_person(&mut tx, id, &person).await.map_err(store_error)?;
     cases::bump_version(&mut tx, id, case.head.version).await?;
-    let event = event(&caller, "case.person_add", Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "person_id": person_id }));
-    audit::record(&mut *tx, &event).await?;
-    let body = finish(tx, &caller, id).await?;
+    let event = request.allowed().details(serde_json::json!({ "person_id": person_id }));
+    let body = request.finish(tx, &event).await?;
     Ok(case_reply(StatusCode::CREATED, body, Some(format!("/v1/cases/{id}/persons/{person_id}"))))
 }
 
@@ -188,7 +152,8 @@ pub(super) async fn patch_person(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let patch = merge_patch_body(&headers, &body)?;
-    let (mut tx, case) = begin_change(&state, &caller, id, "case.person_update", &headers).await?;
+    let request = CaseRequest::new(&state, &caller, id, "case.person_update");
+    let (mut tx, case) = begin_change(&request, &headers).await?;
     let current = case.person(person_id).ok_or(ApiError::NotFound)?;
     only_editable(&patch, &EDITABLE)?;
     let document =
@@ -214,11 +179,9 @@ pub(super) async fn patch_person(
         cases::update_person(&mut tx, id, person_id, &person).await.map_err(store_error)?;
         cases::bump_version(&mut tx, id, case.head.version).await?;
     }
-    let event = event(&caller, "case.person_update", Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "person_id": person_id, "fields": changed }));
-    audit::record(&mut *tx, &event).await?;
-    let body = finish(tx, &caller, id).await?;
+    let event =
+        request.allowed().details(serde_json::json!({ "person_id": person_id, "fields": changed }));
+    let body = request.finish(tx, &event).await?;
     Ok(case_reply(StatusCode::OK, body, None))
 }
 
@@ -247,7 +210,8 @@ pub(super) async fn delete_person(
     Path((id, person_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (mut tx, case) = begin_change(&state, &caller, id, "case.person_delete", &headers).await?;
+    let request = CaseRequest::new(&state, &caller, id, "case.person_delete");
+    let (mut tx, case) = begin_change(&request, &headers).await?;
     let current = case.person(person_id).ok_or(ApiError::NotFound)?;
     if current.person.relationship == Relationship::Principal {
         return Err(ApiError::Conflict {
@@ -257,9 +221,7 @@ pub(super) async fn delete_person(
     }
     cases::delete_person(&mut tx, id, person_id).await?;
     let version = cases::bump_version(&mut tx, id, case.head.version).await?;
-    let event = event(&caller, "case.person_delete", Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "person_id": person_id }));
+    let event = request.allowed().details(serde_json::json!({ "person_id": person_id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok((StatusCode::NO_CONTENT, [(header::ETAG, etag(version))]).into_response())

@@ -7,12 +7,12 @@ use retour_domain::reclaim::{
     ReclaimInput, ReclaimUpdateInput, parse_reclaim, parse_reclaim_update,
 };
 use retour_domain::records::Reclaim;
-use retour_store::audit::{self, Outcome};
-use retour_store::cases;
+use retour_store::audit;
+use retour_store::cases::{self, CaseHead};
 use retour_store::workflow::{self, ReclaimChange};
 use uuid::Uuid;
 
-use super::{event, lock_for};
+use super::request::CaseRequest;
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
@@ -46,17 +46,10 @@ pub(super) async fn add_reclaim(
     Json(input): Json<ReclaimInput>,
 ) -> Result<Created<Reclaim>, ApiError> {
     const ACTION: &str = "case.reclaim_add";
-    let (mut tx, head) = lock_for(
-        &state,
-        &caller,
-        id,
-        Operation::ManageReclaims,
-        ACTION,
-        ProblemCode::ReclaimNotPossible,
-    )
-    .await?;
+    let request = CaseRequest::new(&state, &caller, id, ACTION);
+    let (mut tx, head): (_, CaseHead) = request.lock(Operation::ManageReclaims).await?;
     let new = parse_reclaim(&input).map_err(ApiError::Validation)?;
-    // The case's row lock, held since `lock_for`, keeps concurrent reclaims from both fitting.
+    // The case's row lock, taken with the request, keeps concurrent reclaims from both fitting.
     let basis = workflow::reclaim_basis(&mut tx, id).await?;
     basis.check(new.amount_rappen).map_err(|error| ApiError::Validation(vec![error]))?;
     let reclaim = workflow::insert_reclaim(&mut tx, id, caller.actor.id, &new).await?;
@@ -66,8 +59,8 @@ pub(super) async fn add_reclaim(
         .into_iter()
         .chain(new.comment.as_ref().map(|_| "comment"))
         .collect();
-    let event = event(&caller, ACTION, Outcome::Allowed)
-        .resource("case", id)
+    let event = request
+        .allowed()
         .details(serde_json::json!({ "reclaim_id": reclaim.id, "fields": fields }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
@@ -99,15 +92,8 @@ pub(super) async fn patch_reclaim(
     Json(input): Json<ReclaimUpdateInput>,
 ) -> Result<Json<Reclaim>, ApiError> {
     const ACTION: &str = "case.reclaim_update";
-    let (mut tx, head) = lock_for(
-        &state,
-        &caller,
-        id,
-        Operation::ManageReclaims,
-        ACTION,
-        ProblemCode::ReclaimNotPossible,
-    )
-    .await?;
+    let request = CaseRequest::new(&state, &caller, id, ACTION);
+    let (mut tx, head): (_, CaseHead) = request.lock(Operation::ManageReclaims).await?;
     let update = parse_reclaim_update(&input).map_err(ApiError::Validation)?;
     let reclaim = match workflow::update_reclaim(&mut tx, id, reclaim_id, &update).await? {
         ReclaimChange::Changed(reclaim) => reclaim,
@@ -120,8 +106,8 @@ pub(super) async fn patch_reclaim(
         ReclaimChange::Missing => return Err(ApiError::NotFound),
     };
     cases::bump_version(&mut tx, id, head.version).await?;
-    let event = event(&caller, ACTION, Outcome::Allowed)
-        .resource("case", id)
+    let event = request
+        .allowed()
         .details(serde_json::json!({ "reclaim_id": reclaim.id, "status": reclaim.status }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;

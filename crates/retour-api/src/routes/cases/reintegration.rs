@@ -10,13 +10,15 @@ use retour_domain::reintegration::{
     DisbursementInput, MonitoringVisitInput, check_disbursement_total, parse_disbursement,
     parse_monitoring_visit,
 };
-use retour_store::audit::{self, Outcome};
-use retour_store::{cases, workflow};
+use retour_store::audit;
+use retour_store::cases::{self, CaseHead};
+use retour_store::workflow;
 use uuid::Uuid;
 
-use super::{event, lock_for, today};
+use super::request::CaseRequest;
+use super::today;
 use crate::auth::Caller;
-use crate::error::{Problem, ProblemCode};
+use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::{Created, created};
@@ -45,15 +47,8 @@ pub(super) async fn add_disbursement(
     Json(input): Json<DisbursementInput>,
 ) -> Result<Created<Disbursement>, ApiError> {
     const ACTION: &str = "case.disbursement_add";
-    let (mut tx, head) = lock_for(
-        &state,
-        &caller,
-        id,
-        Operation::RecordReintegration,
-        ACTION,
-        ProblemCode::CaseNotInReintegration,
-    )
-    .await?;
+    let request = CaseRequest::new(&state, &caller, id, ACTION);
+    let (mut tx, head): (_, CaseHead) = request.lock(Operation::RecordReintegration).await?;
     let new = parse_disbursement(&input, today()).map_err(ApiError::Validation)?;
     let approved =
         workflow::approved_amount(&mut tx, id, AssistanceComponent::ReintegrationProject)
@@ -64,9 +59,7 @@ pub(super) async fn add_disbursement(
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let record = workflow::insert_disbursement(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
-    let event = event(&caller, ACTION, Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "disbursement_id": record.id }));
+    let event = request.allowed().details(serde_json::json!({ "disbursement_id": record.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok(created(format!("/v1/cases/{id}"), record))
@@ -95,21 +88,12 @@ pub(super) async fn add_monitoring_visit(
     Json(input): Json<MonitoringVisitInput>,
 ) -> Result<Created<MonitoringVisit>, ApiError> {
     const ACTION: &str = "case.monitoring_visit_add";
-    let (mut tx, head) = lock_for(
-        &state,
-        &caller,
-        id,
-        Operation::RecordReintegration,
-        ACTION,
-        ProblemCode::CaseNotInReintegration,
-    )
-    .await?;
+    let request = CaseRequest::new(&state, &caller, id, ACTION);
+    let (mut tx, head): (_, CaseHead) = request.lock(Operation::RecordReintegration).await?;
     let new = parse_monitoring_visit(&input, today()).map_err(ApiError::Validation)?;
     let record = workflow::insert_monitoring_visit(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
-    let event = event(&caller, ACTION, Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "monitoring_visit_id": record.id }));
+    let event = request.allowed().details(serde_json::json!({ "monitoring_visit_id": record.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok(created(format!("/v1/cases/{id}"), record))

@@ -9,18 +9,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use retour_domain::assistance::{AssistanceAmount, AssistanceComponent};
-use retour_domain::case::allowed_actions;
+use retour_domain::Rappen;
+use retour_domain::assistance::AssistanceComponent;
 use retour_domain::entitlement::{CashPayout, check_approval, check_payout};
-use retour_domain::policy::{self, Decision, Operation};
+use retour_domain::policy::{self, Operation};
 use retour_domain::records::CaseEvent;
 use retour_domain::workflow::{
-    self, Approval, EligibilityAnswers, MissionFacts, PersonFacts, TransitionContext,
-    TransitionError, TransitionRecord, TransitionRequest,
+    self, Approval, ApprovedAmount, TransitionError, TransitionRecord, TransitionRequest,
 };
-use retour_domain::{Rappen, Relationship};
-use retour_store::audit::{self, Outcome};
-use retour_store::cases::{self, CaseRead, StoredCase};
+use retour_store::audit;
+use retour_store::cases::StoredCase;
 use retour_store::workflow::{self as store, EventsRead, TransitionWrite};
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -29,7 +27,8 @@ use uuid::Uuid;
 
 use super::dto::CaseResponse;
 use super::entitlement::entitlement_of;
-use super::{case_reply, check_if_match, denied, event};
+use super::request::CaseRequest;
+use super::{case_reply, check_if_match};
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
@@ -37,63 +36,6 @@ use crate::path::Path;
 use crate::{ApiError, AppState};
 
 const ACTION: &str = "case.transition";
-
-/// The workflow's view of a locked case (read with the full view).
-fn context(
-    case: &StoredCase,
-    mission: Option<MissionFacts>,
-    now: chrono::DateTime<Utc>,
-) -> TransitionContext {
-    let eligibility = case.eligibility.unwrap_or_default();
-    TransitionContext {
-        status: case.head.status,
-        now,
-        persons: case
-            .persons
-            .iter()
-            .map(|p| {
-                let person = &p.person;
-                PersonFacts {
-                    principal: person.relationship == Relationship::Principal,
-                    surname: !person.surname.trim().is_empty(),
-                    given_names: !person.given_names.trim().is_empty(),
-                    date_of_birth: true,
-                    sex: true,
-                    nationality: true,
-                    residence_status: person.residence_status.is_some(),
-                    zemis_number: person.zemis_number.is_some(),
-                }
-            })
-            .collect(),
-        eligibility: EligibilityAnswers {
-            criminal_offences: eligibility.criminal_offences,
-            abuse: eligibility.abuse,
-            sufficient_assets: eligibility.sufficient_assets,
-            prior_assistance: eligibility.prior_assistance,
-        },
-        voluntariness_signed_on: case.voluntariness_declaration.flatten().map(|d| d.signed_on),
-        requested_components: case.requested_assistance.as_ref().map_or(0, Vec::len),
-        approved_assistance: case.approved_assistance(),
-        destination_country: case.head.destination_country.as_str().to_owned(),
-        mission,
-    }
-}
-
-/// Amounts of the workflow's records as the assistance rules take them.
-fn amounts(approved: &[workflow::ApprovedAmount]) -> Result<Vec<AssistanceAmount>, ApiError> {
-    approved
-        .iter()
-        .map(|a| {
-            let component = AssistanceComponent::parse(&a.component).ok_or_else(|| {
-                ApiError::internal(retour_store::StoreError::Corrupt {
-                    column: "approved_assistance.component",
-                    value: a.component.clone(),
-                })
-            })?;
-            Ok(AssistanceAmount { component, amount_rappen: Rappen::new(a.amount_rappen) })
-        })
-        .collect()
-}
 
 /// An approval within the household's entitlement, or above it with a justification: the
 /// components approved above it.
@@ -103,12 +45,15 @@ async fn check_against_entitlement(
     approval: &Approval,
 ) -> Result<Vec<AssistanceComponent>, ApiError> {
     let entitlement = entitlement_of(conn, case).await?;
-    check_approval(
-        &entitlement,
-        &amounts(&approval.approved_assistance)?,
-        approval.override_justification.as_deref(),
-    )
-    .map_err(ApiError::Validation)
+    let approved: Option<Vec<_>> =
+        approval.approved_assistance.iter().map(ApprovedAmount::amount).collect();
+    let Some(approved) = approved else {
+        return Err(ApiError::internal(std::io::Error::other(
+            "an evaluated approval names an unknown component",
+        )));
+    };
+    check_approval(&entitlement, &approved, approval.override_justification.as_deref())
+        .map_err(ApiError::Validation)
 }
 
 /// Move a case on in the workflow
@@ -147,44 +92,34 @@ pub(super) async fn transition_case(
     let action = request.action();
     // Every refusal of this request names the workflow action that was tried.
     retour_store::audit::trail::attempting(action.as_str());
-    let mut tx = state.store().begin().await?;
-    let case = cases::lock_case(&mut tx, id).await?;
-    let case = match case {
-        Some(case)
-            if policy::decide(actor, Operation::ReadCase, Some(&case.head.facts()))
-                == Decision::Allow =>
-        {
-            case
-        }
-        _ => {
-            tx.rollback().await?;
-            return Err(denied(&state, &caller, ACTION, id, ApiError::NotFound).await);
-        }
-    };
+    let gate = CaseRequest::new(&state, &caller, id, ACTION);
+    // Who may take which action in which status is the workflow's table: the policy only
+    // decides whether the caller sees the case.
+    let (mut tx, case): (_, StoredCase) = gate.lock(Operation::ReadCase).await?;
     check_if_match(&headers, case.head.version)?;
     let mission = match request.mission_id() {
         Some(mission_id) => store::mission_facts(&mut tx, mission_id).await?,
         None => None,
     };
-    let transition = match workflow::evaluate(actor, &context(&case, mission, Utc::now()), &request)
-    {
-        Ok(transition) => transition,
-        Err(error @ TransitionError::Forbidden { .. }) => {
-            tx.rollback().await?;
-            let error = ApiError::Forbidden {
-                code: ProblemCode::ForbiddenAction,
-                detail: error.to_string(),
-            };
-            return Err(denied(&state, &caller, ACTION, id, error).await);
-        }
-        Err(error @ TransitionError::InvalidTransition { .. }) => {
-            return Err(ApiError::Conflict {
-                code: ProblemCode::InvalidTransition,
-                detail: error.to_string(),
-            });
-        }
-        Err(TransitionError::Invalid(errors)) => return Err(ApiError::Validation(errors)),
-    };
+    let transition =
+        match workflow::evaluate(actor, &case.transition_context(mission, Utc::now()), &request) {
+            Ok(transition) => transition,
+            Err(error @ TransitionError::Forbidden { .. }) => {
+                tx.rollback().await?;
+                let error = ApiError::Forbidden {
+                    code: ProblemCode::ForbiddenAction,
+                    detail: error.to_string(),
+                };
+                return Err(gate.deny(error).await);
+            }
+            Err(error @ TransitionError::InvalidTransition { .. }) => {
+                return Err(ApiError::Conflict {
+                    code: ProblemCode::InvalidTransition,
+                    detail: error.to_string(),
+                });
+            }
+            Err(TransitionError::Invalid(errors)) => return Err(ApiError::Validation(errors)),
+        };
     let overridden = match &transition.record {
         TransitionRecord::Approval(approval) => {
             check_against_entitlement(&mut tx, &case, approval).await?
@@ -194,8 +129,7 @@ pub(super) async fn transition_case(
                 startup_cash_rappen: Rappen::new(departure.payout.startup_cash_rappen),
                 travel_money_rappen: Rappen::new(departure.payout.travel_money_rappen),
             };
-            check_payout(&amounts(&case.approved_assistance())?, &payout)
-                .map_err(ApiError::Validation)?;
+            check_payout(&case.approved_amounts(), &payout).map_err(ApiError::Validation)?;
             Vec::new()
         }
         _ => Vec::new(),
@@ -228,17 +162,10 @@ pub(super) async fn transition_case(
     if matches!(transition.record, TransitionRecord::Approval(_)) && !overridden.is_empty() {
         details["overridden_components"] = serde_json::json!(overridden);
     }
-    let event = event(&caller, ACTION, Outcome::Allowed).resource("case", id).details(details);
-    let view = policy::case_view(actor);
-    let read =
-        cases::read_case_recording(&mut tx, id, policy::case_scope(actor), &view, &event).await?;
-    tx.commit().await?;
+    let event = gate.allowed().details(details);
+    let case = gate.finish(tx, &event).await?;
     tracing::info!(case.id = %id, action = %action, to = %transition.to, "case moved on");
-    let CaseRead::Visible(case) = read else {
-        return Err(ApiError::internal(retour_store::StoreError::NotFound));
-    };
-    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
-    Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
+    Ok(case_reply(StatusCode::OK, case, None))
 }
 
 /// A case's history, oldest first.
@@ -266,21 +193,15 @@ pub(super) async fn list_case_events(
     Path(id): Path<Uuid>,
 ) -> Result<Json<CaseEventList>, ApiError> {
     let actor = &caller.actor;
-    const READ: &str = "case.events_read";
+    let gate = CaseRequest::new(&state, &caller, id, "case.events_read");
     let withheld = workflow::Action::comments_withheld_from(&policy::case_view(actor));
     let read = state.store().read_case_events(id, policy::case_scope(actor), &withheld).await?;
-    let events = match read {
-        EventsRead::Visible { head, events }
-            if policy::decide(actor, Operation::ReadCase, Some(&head.facts()))
-                == Decision::Allow =>
-        {
-            events
-        }
-        _ => return Err(denied(&state, &caller, READ, id, ApiError::NotFound).await),
+    let (facts, events) = match read {
+        EventsRead::Visible { head, events } => (Some(head.facts()), events),
+        EventsRead::OutOfScope | EventsRead::Missing => (None, Vec::new()),
     };
-    let event = event(&caller, READ, Outcome::Allowed)
-        .resource("case", id)
-        .details(serde_json::json!({ "events": events.len() }));
+    gate.authorize(Operation::ReadCase, facts.as_ref()).await?;
+    let event = gate.allowed().details(serde_json::json!({ "events": events.len() }));
     audit::record(state.store().pool(), &event).await?;
     Ok(Json(CaseEventList { items: events }))
 }
