@@ -169,7 +169,7 @@ async fn a_bad_programme_or_date_answers_422_naming_each_field(pool: PgPool) {
         .collect();
     assert_eq!(
         fields,
-        [(Some("programme"), Some("invalid_value")), (Some("on"), Some("invalid_date"))]
+        [(Some("programme"), Some("unknown_value")), (Some("on"), Some("invalid_date"))]
     );
     let response = app.get("/v1/destination-rules?on=yesterday", Some(&token)).await;
     response.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");

@@ -301,18 +301,6 @@ where
     serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
-/// A query string that does not parse: 422 naming the parameter where serde says which.
-pub(crate) fn query_error(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
-    let text = rejection.body_text();
-    let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
-    // `status: unknown variant …`, `limit: invalid digit …`, `unknown field `colour``.
-    let field = match crate::json::data_error_field(&text) {
-        field if field == "body" => "query".to_owned(),
-        field => field,
-    };
-    ApiError::validation(&field, "invalid_value", message.to_owned())
-}
-
 /// Maps the violation of unique constraint `constraint` to 409 `code`.
 pub(crate) fn conflict(
     error: StoreError,

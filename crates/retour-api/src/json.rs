@@ -249,33 +249,6 @@ fn nul_fields(value: &serde_json::Value, path: &mut String, errors: &mut Vec<Fie
     }
 }
 
-/// Extracts the field path from axum's "Failed to deserialize the JSON body into the target
-/// type: persons[0].sex: unknown variant …" message (or its query-string twin), completing it
-/// with the name of a missing field; `body` when the message names none.
-pub(crate) fn data_error_field(text: &str) -> String {
-    let rest = ["target type: ", "query string: "]
-        .iter()
-        .find_map(|prefix| text.split_once(prefix).map(|(_, r)| r))
-        .unwrap_or(text);
-    let (path, message) = match rest.split_once(": ") {
-        Some((path, message)) if !path.contains(' ') && path != "." => (Some(path), message),
-        _ => (None, rest),
-    };
-    let missing = ["missing field `", "unknown field `"].into_iter().find_map(|marker| {
-        message.split_once(marker).and_then(|(_, tail)| tail.split_once('`')).map(|(name, _)| name)
-    });
-    match (path, missing) {
-        // serde_path_to_error already ends the path with an unknown field's name.
-        (Some(path), Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
-            path.to_owned()
-        }
-        (Some(path), Some(name)) => format!("{path}.{name}"),
-        (None, Some(name)) => name.to_owned(),
-        (Some(path), None) => path.to_owned(),
-        (None, None) => "body".to_owned(),
-    }
-}
-
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
@@ -284,7 +257,7 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{data_error_field, field_error, from_bytes, has_nul_escape, nul_fields};
+    use super::{field_error, from_bytes, has_nul_escape, nul_fields};
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -403,45 +376,5 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["details.k\\u0000", "email", "persons[1].surname"]);
         assert!(errors.iter().all(|e| e.code == "invalid_characters"));
-    }
-
-    #[test]
-    fn the_field_path_is_taken_from_serdes_message() {
-        assert_eq!(
-            data_error_field(
-                "Failed to deserialize the JSON body into the target type: persons[0].sex: unknown variant `x`"
-            ),
-            "persons[0].sex"
-        );
-        assert_eq!(
-            data_error_field(
-                "Failed to deserialize the JSON body into the target type: missing field `email` at line 1 column 2"
-            ),
-            "email"
-        );
-        assert_eq!(
-            data_error_field(
-                "Failed to deserialize the JSON body into the target type: persons[1]: missing field `sex` at line 1 column 9"
-            ),
-            "persons[1].sex"
-        );
-        assert_eq!(
-            data_error_field(
-                "Failed to deserialize the JSON body into the target type: invalid type: integer `1`, expected a string"
-            ),
-            "body"
-        );
-        assert_eq!(
-            data_error_field(
-                "Failed to deserialize the JSON body into the target type: persons[0]: unknown field `canton`, expected one of `surname`, `sex` at line 1 column 9"
-            ),
-            "persons[0].canton"
-        );
-        assert_eq!(
-            data_error_field(
-                "Failed to deserialize the JSON body into the target type: persons[0].canton: unknown field `canton`, expected `sex` at line 1 column 9"
-            ),
-            "persons[0].canton"
-        );
     }
 }

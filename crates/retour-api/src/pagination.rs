@@ -1,6 +1,13 @@
-//! The page size and cursor bounds every list shares. Each list parses its own `limit` and
-//! `cursor` against these (its cursor encodes its own sort key), and `spec.rs` declares every
-//! `limit` parameter of the document from them, so the two cannot drift.
+//! Pages of a list: the page size and cursor bounds every list shares (`spec.rs` declares
+//! every `limit` parameter of the document from them, so the two cannot drift), the cursor of
+//! a list sorted by a time and an id, and the cut of a fetched page. `crate::query` reads
+//! `limit` and `cursor` from a request.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use retour_domain::validation::within_years;
+use uuid::Uuid;
 
 /// Items per page when the request does not say. The OpenAPI document declares every
 /// `limit` parameter with this default and [`MAX_LIMIT`] (see `spec.rs`).
@@ -9,3 +16,78 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 /// Longer `cursor` values are refused before they are decoded.
 pub const MAX_CURSOR_LEN: usize = 512;
+
+/// Where the next page of a list sorted by a time and then an id starts: after this row.
+/// Opaque to clients (base64url of `list|time|id`) and taken only by the list it came from,
+/// so a cursor of one sort is not read as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn new(at: DateTime<Utc>, id: Uuid) -> Self {
+        Cursor { at, id }
+    }
+
+    /// The `next_cursor` of list `list` (e.g. `cases:updated_at`).
+    pub fn encode(&self, list: &str) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{list}|{}|{}", self.at.to_rfc3339(), self.id))
+    }
+
+    /// A cursor [`Cursor::encode`] gave for `list`; `None` for anything else.
+    pub fn decode(list: &str, value: &str) -> Option<Self> {
+        if value.len() > MAX_CURSOR_LEN {
+            return None;
+        }
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(value).ok()?).ok()?;
+        let mut parts = text.split('|');
+        let (tag, at, id) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || tag != list {
+            return None;
+        }
+        let at = DateTime::parse_from_rfc3339(at).ok()?.to_utc();
+        within_years("cursor", at.date_naive()).ok()?;
+        Some(Cursor { at, id: Uuid::parse_str(id).ok()? })
+    }
+}
+
+/// Cuts `rows`, fetched with one row more than `limit`, to the page, and returns the position
+/// after its last row when another page follows.
+pub fn cut<T, K>(rows: &mut Vec<T>, limit: u32, key: impl FnOnce(&T) -> K) -> Option<K> {
+    let limit = limit as usize;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if more { rows.last().map(key) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_is_taken_only_by_its_own_list() {
+        let at =
+            DateTime::parse_from_rfc3339("2026-11-27T08:00:00.123456Z").expect("time").to_utc();
+        let cursor = Cursor::new(at, Uuid::from_u128(7));
+        let encoded = cursor.encode("cases:updated_at");
+        assert_eq!(Cursor::decode("cases:updated_at", &encoded), Some(cursor));
+        assert_eq!(Cursor::decode("cases:created_at", &encoded), None);
+        assert_eq!(Cursor::decode("cases:updated_at", "bm9wZQ"), None);
+        assert_eq!(Cursor::decode("cases:updated_at", &"A".repeat(MAX_CURSOR_LEN + 1)), None);
+        // A year the database does not keep is no cursor of ours.
+        let far = URL_SAFE_NO_PAD.encode(format!("x|0000-01-01T00:00:00Z|{}", Uuid::nil()));
+        assert_eq!(Cursor::decode("x", &far), None);
+    }
+
+    #[test]
+    fn a_page_is_cut_to_its_limit_and_says_whether_more_follow() {
+        let mut rows = vec![1, 2, 3];
+        assert_eq!(cut(&mut rows, 2, |r| *r), Some(2));
+        assert_eq!(rows, [1, 2]);
+        let mut rows = vec![1, 2];
+        assert_eq!(cut(&mut rows, 2, |r| *r), None);
+        assert_eq!(rows, [1, 2]);
+    }
+}

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
-use retour_domain::{FieldError, string_enum};
+use retour_domain::string_enum;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -276,15 +276,7 @@ pub struct ProblemTypes {
 )]
 pub async fn list(RawQuery(query): RawQuery) -> Result<Json<ProblemTypes>, ApiError> {
     // The catalogue is short and whole: it takes no parameters, and says so.
-    let errors: Vec<FieldError> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .map(|(name, _)| {
-            let message = format!("{name} is not a parameter of the catalogue");
-            FieldError::new(name, "unknown_parameter", message)
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    crate::query::QueryParams::parse(query.as_deref()).finish(())?;
     Ok(Json(ProblemTypes { items: ProblemCode::ALL.iter().map(|c| c.entry()).collect() }))
 }
 

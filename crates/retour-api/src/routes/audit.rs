@@ -3,15 +3,11 @@
 //! refused attempt, is itself logged.
 
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use retour_domain::policy::{Decision, Operation, decide};
-use retour_domain::validation::within_years;
 use retour_domain::{FieldError, string_enum};
 use retour_store::audit::{
     self, AuditActor, AuditEvent, Cursor, EventFilter, LoggedEvent, Outcome, Verification,
@@ -27,7 +23,8 @@ use crate::auth::Caller;
 use crate::csv_out::CsvWriter;
 use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
-use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::pagination;
+use crate::query::QueryParams;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -72,99 +69,30 @@ pub struct AuditEventsQuery {
 }
 
 impl AuditEventsQuery {
-    /// Parses the query string's pairs, naming every invalid or unknown parameter.
-    fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
-        let mut query = AuditEventsQuery::default();
-        let mut errors = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
-        for (name, value) in pairs {
-            if seen.contains(&name) {
-                errors.push(FieldError::new(&name, "repeated", format!("give {name} only once")));
-                continue;
-            }
-            seen.push(name.clone());
-            let uuid = |errors: &mut Vec<FieldError>| match Uuid::parse_str(&value) {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    errors.push(FieldError::new(&name, "invalid", format!("{name} is not a UUID")));
-                    None
-                }
-            };
-            let time = |errors: &mut Vec<FieldError>| match DateTime::parse_from_rfc3339(&value) {
-                // The database would take year 0 or a negative year for a time BC.
-                Ok(at) => match within_years(&name, at.to_utc().date_naive()) {
-                    Ok(_) => Some(at.to_utc()),
-                    Err(error) => {
-                        errors.push(error);
-                        None
-                    }
-                },
-                Err(_) => {
-                    errors.push(FieldError::new(
-                        &name,
-                        "invalid",
-                        format!("{name} is not an RFC 3339 time, e.g. 2026-11-27T08:00:00Z"),
-                    ));
-                    None
-                }
-            };
-            match name.as_str() {
-                "actor_id" => query.actor_id = uuid(&mut errors),
-                "case_id" => query.case_id = uuid(&mut errors),
-                "from" => query.from = time(&mut errors),
-                "to" => query.to = time(&mut errors),
-                "action" => {
-                    if value.is_empty() || value.len() > 100 {
-                        errors.push(FieldError::new(
-                            "action",
-                            "invalid",
-                            "action must be 1 to 100 characters",
-                        ));
-                    } else {
-                        query.action = Some(value);
-                    }
-                }
-                "outcome" => match Outcome::parse(&value) {
-                    Some(Outcome::Allowed) => query.outcome = Some(AuditOutcome::Allowed),
-                    Some(Outcome::Denied) => query.outcome = Some(AuditOutcome::Denied),
-                    None => errors.push(FieldError::new(
-                        "outcome",
-                        "invalid",
-                        "outcome must be allowed or denied",
-                    )),
-                },
-                "cursor" => {
-                    if decode_cursor(&value).is_some() {
-                        query.cursor = Some(value);
-                    } else {
-                        errors.push(FieldError::new(
-                            "cursor",
-                            "invalid",
-                            "cursor is not a next_cursor this endpoint returned",
-                        ));
-                    }
-                }
-                "limit" => match value.parse::<u32>() {
-                    Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => query.limit = Some(limit),
-                    _ => errors.push(FieldError::new(
-                        "limit",
-                        "out_of_range",
-                        format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
-                    )),
-                },
-                _ => errors.push(FieldError::new(
-                    &name,
-                    "unknown_parameter",
-                    format!("{name} is not a parameter of this endpoint"),
-                )),
-            }
-        }
+    /// Parses the query string, naming every invalid or unknown parameter.
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = QueryParams::parse(query);
+        let action = params.parsed(
+            "action",
+            |v| (1..=100).contains(&v.len()).then(|| v.to_owned()),
+            "must be 1 to 100 characters",
+        );
+        let query = AuditEventsQuery {
+            actor_id: params.uuid("actor_id"),
+            case_id: params.uuid("case_id"),
+            action,
+            outcome: params.one_of("outcome", AuditOutcome::parse, "allowed, denied"),
+            from: params.time("from"),
+            to: params.time("to"),
+            cursor: params.cursor(LIST).map(|c| c.encode(LIST)),
+            limit: Some(params.limit()),
+        };
         if let (Some(from), Some(to)) = (query.from, query.to)
             && from > to
         {
-            errors.push(FieldError::new("to", "before_from", "to must not be before from"));
+            params.refuse(FieldError::new("to", "before_from", "to must not be before from"));
         }
-        if errors.is_empty() { Ok(query) } else { Err(ApiError::Validation(errors)) }
+        params.finish(query)
     }
 
     fn filter(&self) -> EventFilter {
@@ -182,7 +110,8 @@ impl AuditEventsQuery {
     }
 
     fn cursor(&self) -> Option<Cursor> {
-        self.cursor.as_deref().and_then(decode_cursor)
+        let cursor = pagination::Cursor::decode(LIST, self.cursor.as_deref()?)?;
+        Some(Cursor { occurred_at: cursor.at, id: cursor.id })
     }
 
     /// The filters as recorded in the event of this read.
@@ -201,20 +130,11 @@ impl AuditEventsQuery {
     }
 }
 
-fn encode_cursor(cursor: &Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", cursor.occurred_at.timestamp_micros(), cursor.id))
-}
+/// The cursor of this list (newest first).
+const LIST: &str = "audit_events";
 
-fn decode_cursor(value: &str) -> Option<Cursor> {
-    if value.len() > crate::pagination::MAX_CURSOR_LEN {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (micros, id) = text.split_once(':')?;
-    let occurred_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-    within_years("cursor", occurred_at.date_naive()).ok()?;
-    Some(Cursor { occurred_at, id: Uuid::parse_str(id).ok()? })
+fn encode_cursor(cursor: &Cursor) -> String {
+    pagination::Cursor::new(cursor.occurred_at, cursor.id).encode(LIST)
 }
 
 /// A page of access-log events, newest first.
@@ -382,13 +302,12 @@ async fn list_audit_events(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let csv = wants_csv(&headers);
     let action = if csv { "audit.export" } else { "audit.read" };
     authorise(&state, &caller, action).await?;
-    let Query(pairs) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let query = AuditEventsQuery::parse(pairs)?;
+    let query = AuditEventsQuery::parse(query.as_deref())?;
     let event = |details| {
         AuditEvent::new(AuditActor::from(&caller.actor), action, Outcome::Allowed)
             .details(details)
@@ -399,7 +318,7 @@ async fn list_audit_events(
         audit::record(state.store().pool(), &event(query.details())).await?;
         return Ok(csv_response(state, query));
     }
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    let limit = query.limit.unwrap_or(pagination::DEFAULT_LIMIT);
     let page =
         audit::list(state.store().pool(), &query.filter(), query.cursor().as_ref(), limit).await?;
     let mut details = query.details();

@@ -4,10 +4,7 @@
 //! the case or its persons.
 
 use axum::extract::{RawQuery, State};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use retour_domain::Validation;
 use retour_domain::information::{AnswerInput, InformationRequestStatus, parse_answer};
 use retour_domain::policy::{self, Decision, InformationRequestScope, Operation};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
@@ -21,8 +18,9 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
-use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::pagination::{Cursor, cut};
 use crate::path::Path;
+use crate::query::QueryParams;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -78,51 +76,19 @@ fn event(caller: &Caller, action: &str, outcome: Outcome) -> AuditEvent {
         .request(caller.meta.request_id.clone(), caller.meta.client_addr)
 }
 
-fn encode_cursor(request: &StoredInformationRequest) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{}", request.asked_at.to_rfc3339(), request.id))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    if cursor.len() > crate::pagination::MAX_CURSOR_LEN {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (at, id) = text.split_once('|')?;
-    let at = retour_domain::validation::parse_time("cursor", at).ok()?;
-    Some((at, Uuid::parse_str(id).ok()?))
-}
+/// The cursor of this list (oldest first).
+const LIST: &str = "information_requests";
 
 /// Parses `status`, `cursor` and `limit`, naming every invalid or unknown parameter.
-fn parse_query(query: &str) -> Result<InformationRequestFilter, ApiError> {
-    let mut v = Validation::new();
-    let mut filter = InformationRequestFilter { limit: DEFAULT_LIMIT, ..Default::default() };
-    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        match name.as_ref() {
-            "status" => match InformationRequestStatus::parse(&value) {
-                Some(status) => filter.status = Some(status),
-                None => v.push("status", "unknown_value", "status must be open or answered"),
-            },
-            "cursor" => match decode_cursor(&value) {
-                Some(after) => filter.after = Some(after),
-                None => v.push("cursor", "invalid_format", "cursor is not a next_cursor"),
-            },
-            "limit" => match value.parse::<u32>() {
-                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => filter.limit = limit,
-                _ => v.push(
-                    "limit",
-                    "out_of_range",
-                    format!("limit must be between 1 and {MAX_LIMIT}"),
-                ),
-            },
-            other => v.push(
-                other.to_owned(),
-                "unknown_parameter",
-                format!("{other} is not a parameter; use status, cursor or limit"),
-            ),
-        }
-    }
-    v.finish(filter).map_err(ApiError::Validation)
+fn parse_query(query: Option<&str>) -> Result<InformationRequestFilter, ApiError> {
+    let mut params = QueryParams::parse(query);
+    let filter = InformationRequestFilter {
+        status: params.one_of("status", InformationRequestStatus::parse, "open, answered"),
+        counselling_service_id: None,
+        after: params.cursor(LIST).map(|c| (c.at, c.id)),
+        limit: params.limit(),
+    };
+    params.finish(filter)
 }
 
 /// List country information requests
@@ -150,7 +116,7 @@ pub(crate) async fn list_information_requests(
 ) -> Result<Json<InformationRequestList>, ApiError> {
     const ACTION: &str = "information_request.list";
     let actor = &caller.actor;
-    let mut filter = parse_query(query.as_deref().unwrap_or_default())?;
+    let mut filter = parse_query(query.as_deref())?;
     let with_case = match policy::information_request_scope(actor) {
         InformationRequestScope::All => false,
         InformationRequestScope::OwnService(id) => {
@@ -166,12 +132,7 @@ pub(crate) async fn list_information_requests(
         }
     };
     let mut rows = state.store().list_information_requests(&filter).await?;
-    let next_cursor = if rows.len() > filter.limit as usize {
-        rows.truncate(filter.limit as usize);
-        rows.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let next_cursor = cut(&mut rows, filter.limit, |r| Cursor::new(r.asked_at, r.id).encode(LIST));
     let event = event(&caller, ACTION, Outcome::Allowed)
         .resources("information_request", rows.iter().map(|r| r.id).collect())
         .details(serde_json::json!({ "status": filter.status.map(|s| s.as_str()) }));

@@ -1,8 +1,7 @@
 //! Partner institutions: every signed-in caller may list them (to pick an IOM mission or a
 //! canton); only administrators see contact data and create or change them.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -16,11 +15,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::admin::{self, Administrator, InstitutionRequest, double_option, query_error};
+use crate::admin::{self, Administrator, InstitutionRequest, double_option};
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
+use crate::query::QueryParams;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -82,14 +82,22 @@ pub struct InstitutionList {
 }
 
 /// Filters of the institution list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct InstitutionQuery {
     /// Only institutions of this kind.
     pub kind: Option<InstitutionKind>,
     /// Only active (`true`) or disabled (`false`) institutions.
     pub active: Option<bool>,
+}
+
+impl InstitutionQuery {
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = QueryParams::parse(query);
+        let kind = params.one_of("kind", InstitutionKind::parse, &InstitutionKind::names());
+        let query = InstitutionQuery { kind, active: params.bool("active") };
+        params.finish(query)
+    }
 }
 
 /// A new institution.
@@ -142,9 +150,9 @@ fn is_admin(caller: &Caller) -> bool {
 async fn list_institutions(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<InstitutionQuery>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<InstitutionList>, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
+    let query = InstitutionQuery::parse(query.as_deref())?;
     let filter = InstitutionFilter { kind: query.kind, active: query.active };
     let institutions = state.store().list_institutions(&filter).await?;
     let with_contact = is_admin(&caller);

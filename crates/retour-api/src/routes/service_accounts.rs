@@ -1,8 +1,7 @@
 //! Integrators' service accounts (OAuth 2 clients), managed by administrators. A client
 //! secret is shown once, when the account is created or its secret rotated.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -20,11 +19,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::users::AccountStatus;
-use crate::admin::{self, Administrator, query_error};
+use crate::admin::{self, Administrator};
 use crate::auth::{Caller, client_secret};
 use crate::error::Problem;
 use crate::json::Json;
 use crate::path::Path;
+use crate::query::QueryParams;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -74,12 +74,22 @@ pub struct ServiceAccountList {
 }
 
 /// Filters of the service-account list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ServiceAccountQuery {
     pub institution_id: Option<Uuid>,
     pub status: Option<AccountStatus>,
+}
+
+impl ServiceAccountQuery {
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = QueryParams::parse(query);
+        let query = ServiceAccountQuery {
+            institution_id: params.uuid("institution_id"),
+            status: params.one_of("status", AccountStatus::parse, &AccountStatus::names()),
+        };
+        params.finish(query)
+    }
 }
 
 /// A new service account of an institution.
@@ -143,10 +153,10 @@ fn parse_scopes(scopes: Vec<Scope>, errors: &mut Validation) -> Option<Vec<Scope
 async fn list_service_accounts(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ServiceAccountQuery>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<ServiceAccountList>, ApiError> {
     caller.require(Operation::Administer)?;
-    let Query(query) = query.map_err(query_error)?;
+    let query = ServiceAccountQuery::parse(query.as_deref())?;
     let filter = ServiceAccountFilter {
         institution_id: query.institution_id,
         status: query.status.map(UserStatus::from),

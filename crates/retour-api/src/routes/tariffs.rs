@@ -1,15 +1,14 @@
 //! Tariffs and destination rules: what amounts apply on a date, new tariff versions (admin),
 //! and the visa-exempt and suspended destination lists.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use chrono::{DateTime, NaiveDate, Utc};
+use retour_domain::Rappen;
 use retour_domain::assistance::{
     AssistanceComponent, PersonCategory, ProcedurePhase, Programme, TariffBasis, TariffRate,
 };
 use retour_domain::policy::{self, Decision, Operation};
 use retour_domain::tariff::Tariff;
-use retour_domain::{FieldError, Rappen};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
 use retour_store::tariffs::{AddedTariff, TariffVersion};
 use serde::{Deserialize, Serialize};
@@ -21,6 +20,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
+use crate::query::QueryParams;
 use crate::routes::{Created, created};
 use crate::{ApiError, AppState};
 
@@ -31,26 +31,38 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Filters of the tariff list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct TariffQuery {
     /// Only this programme's tariffs.
-    #[param(value_type = Option<Programme>)]
-    programme: Option<String>,
+    programme: Option<Programme>,
     /// The day (`YYYY-MM-DD`) whose tariffs to list; today in Switzerland when absent.
-    #[param(value_type = Option<String>, format = Date)]
-    on: Option<String>,
+    on: Option<NaiveDate>,
+}
+
+impl TariffQuery {
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = QueryParams::parse(query);
+        let programme = params.one_of("programme", Programme::parse, &Programme::names());
+        let query = TariffQuery { programme, on: params.date("on") };
+        params.finish(query)
+    }
 }
 
 /// The day of a dated list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct OnQuery {
     /// The day (`YYYY-MM-DD`); today in Switzerland when absent.
-    #[param(value_type = Option<String>, format = Date)]
-    on: Option<String>,
+    on: Option<NaiveDate>,
+}
+
+impl OnQuery {
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = QueryParams::parse(query);
+        let query = OnQuery { on: params.date("on") };
+        params.finish(query)
+    }
 }
 
 /// One tariff version.
@@ -136,24 +148,6 @@ pub struct DestinationRulesResponse {
 }
 
 /// The day given as `on`, in the years 1 to 9999; `None` when not given.
-fn parse_day(on: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
-    on.map(|text| retour_domain::validation::parse_date("on", text)).transpose()
-}
-
-fn parse_programme(programme: Option<&str>) -> Result<Option<Programme>, FieldError> {
-    programme
-        .map(|text| {
-            Programme::parse(text).ok_or_else(|| {
-                FieldError::new(
-                    "programme",
-                    "invalid_value",
-                    "programme must be one of cantonal, federal_centre, status_s",
-                )
-            })
-        })
-        .transpose()
-}
-
 /// The given day, or today in Switzerland.
 async fn day_or_today(state: &AppState, day: Option<NaiveDate>) -> Result<NaiveDate, ApiError> {
     match day {
@@ -175,20 +169,11 @@ async fn day_or_today(state: &AppState, day: Option<NaiveDate>) -> Result<NaiveD
 async fn list_tariffs(
     State(state): State<AppState>,
     _caller: Caller,
-    query: Result<Query<TariffQuery>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<TariffList>, ApiError> {
-    let Query(query) = query.map_err(crate::admin::query_error)?;
-    let (programme, on) =
-        match (parse_programme(query.programme.as_deref()), parse_day(query.on.as_deref())) {
-            (Ok(programme), Ok(on)) => (programme, on),
-            (programme, on) => {
-                return Err(ApiError::Validation(
-                    programme.err().into_iter().chain(on.err()).collect(),
-                ));
-            }
-        };
-    let on = day_or_today(&state, on).await?;
-    let items = state.store().tariffs_on(programme, on).await?;
+    let query = TariffQuery::parse(query.as_deref())?;
+    let on = day_or_today(&state, query.on).await?;
+    let items = state.store().tariffs_on(query.programme, on).await?;
     Ok(Json(TariffList { on, items: items.into_iter().map(TariffResponse::from).collect() }))
 }
 
@@ -282,11 +267,10 @@ async fn create_tariff(
 async fn get_destination_rules(
     State(state): State<AppState>,
     _caller: Caller,
-    query: Result<Query<OnQuery>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<DestinationRulesResponse>, ApiError> {
-    let Query(query) = query.map_err(crate::admin::query_error)?;
-    let on = parse_day(query.on.as_deref()).map_err(|e| ApiError::Validation(vec![e]))?;
-    let on = day_or_today(&state, on).await?;
+    let query = OnQuery::parse(query.as_deref())?;
+    let on = day_or_today(&state, query.on).await?;
     let rules = state.store().destination_rules_on(on).await?;
     Ok(Json(DestinationRulesResponse {
         on,

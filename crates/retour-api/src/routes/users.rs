@@ -1,13 +1,12 @@
 //! User accounts, managed by administrators.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use retour_domain::policy::Operation;
 use retour_domain::validation::text;
-use retour_domain::{Password, Role, Validation, string_enum};
+use retour_domain::{FieldError, Password, Role, Validation, string_enum};
 use retour_store::users::{User, UserChanges, UserFilter, UserStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,12 +14,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::admin::{self, Administrator, UserRequest, query_error};
+use crate::admin::{self, Administrator, UserRequest};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
-use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::pagination::{DEFAULT_LIMIT, cut};
 use crate::path::Path;
+use crate::query::QueryParams;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -95,9 +95,8 @@ pub struct UserList {
 }
 
 /// Filters and paging of the user list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct UserQuery {
     pub institution_id: Option<Uuid>,
     pub role: Option<Role>,
@@ -109,6 +108,26 @@ pub struct UserQuery {
     pub cursor: Option<Uuid>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<u32>,
+}
+
+impl UserQuery {
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = QueryParams::parse(query);
+        // No address is longer (RFC 5321).
+        let email = params.checked("email", |v| match v.chars().count() {
+            0..=254 => Ok(v.to_owned()),
+            _ => Err(FieldError::new("email", "too_long", "email must be at most 254 characters")),
+        });
+        let query = UserQuery {
+            institution_id: params.uuid("institution_id"),
+            role: params.one_of("role", Role::parse, &Role::names()),
+            status: params.one_of("status", AccountStatus::parse, &AccountStatus::names()),
+            email,
+            cursor: params.uuid("cursor"),
+            limit: Some(params.limit()),
+        };
+        params.finish(query)
+    }
 }
 
 /// A new user with an initial password.
@@ -164,26 +183,11 @@ pub struct UpdateUser {
 async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<UserQuery>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<UserList>, ApiError> {
     caller.require(Operation::Administer)?;
-    let Query(query) = query.map_err(query_error)?;
+    let query = UserQuery::parse(query.as_deref())?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            "out_of_range",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    // No address is longer (RFC 5321).
-    if query.email.as_ref().is_some_and(|email| email.chars().count() > 254) {
-        return Err(ApiError::validation(
-            "email",
-            "too_long",
-            "email must be at most 254 characters",
-        ));
-    }
     let filter = UserFilter {
         institution_id: query.institution_id,
         role: query.role,
@@ -193,9 +197,7 @@ async fn list_users(
         limit: i64::from(limit) + 1,
     };
     let mut users = state.store().list_users(&filter).await?;
-    let more = users.len() > limit as usize;
-    users.truncate(limit as usize);
-    let next_cursor = more.then(|| users.last().map(|u| u.id.to_string())).flatten();
+    let next_cursor = cut(&mut users, limit, |u| u.id.to_string());
     Ok(Json(UserList { items: users.into_iter().map(UserView::from).collect(), next_cursor }))
 }
 
