@@ -1,6 +1,9 @@
 //! Statistics: which cases an actor's figures count, which parts of a case they may be
 //! derived from, the rule that keeps groups of one to four cases from being read off them,
-//! and the vocabulary of the reports (reports, figures, dimensions, periods).
+//! and the vocabulary of the reports (reports, figures, dimensions, periods). The reports
+//! themselves are worked out here too, from the sums the store reads ([`rows`]): the grouped
+//! case counts and departures ([`grouped`]), the [`pipeline`] and the [`yearly`] overview,
+//! each as the caller may see it ([`figures`]).
 //!
 //! Every figure and every dimension names the field groups of the access policy
 //! ([`FieldGroup`]) it is derived from, and a caller receives it only when their view of a
@@ -13,7 +16,12 @@ use crate::policy::{self, CaseView, Decision, FieldGroup, Operation, decide};
 use crate::string_enum;
 use crate::{Actor, ActorKind, InstitutionKind, Role};
 
+pub mod figures;
+pub mod grouped;
+pub mod pipeline;
+pub mod rows;
 pub mod suppression;
+pub mod yearly;
 
 use suppression::{Counts, Withheld};
 
@@ -153,6 +161,17 @@ impl StatisticsAccess {
     /// What of `counts` is withheld from the caller.
     pub fn withhold<K: Ord + Clone>(&self, counts: &Counts<K>) -> Withheld<K> {
         if self.suppress_small_groups { counts.withhold() } else { Withheld::nothing() }
+    }
+
+    /// Every figure of every case, with small groups withheld or not: what the reports'
+    /// tests start from.
+    #[cfg(test)]
+    pub(crate) fn everything(suppress_small_groups: bool) -> Self {
+        StatisticsAccess {
+            scope: StatisticsScope::All,
+            view: CaseView::FULL,
+            suppress_small_groups,
+        }
     }
 }
 
