@@ -4,13 +4,19 @@
 //! Every query reads `case_statistics`, one narrow row per case that triggers keep current
 //! (see its migration), and is limited to the reader's [`StatisticsScope`] in SQL. Grouping
 //! and filter columns are fixed strings chosen by enums; every value is bound. Dates are
-//! calendar days in Switzerland. Only sums leave the database, never a case.
+//! calendar days in Switzerland. Only sums leave the database, never a case. They leave as
+//! the domain's typed rows (`retour_domain::statistics::rows`), which the reports are
+//! worked out from; a stored code that does not parse is [`StoreError::Corrupt`].
 
 use chrono::NaiveDate;
 use retour_domain::case::Programme;
 use retour_domain::person::ResidenceStatus;
+use retour_domain::statistics::rows::{
+    DepartureBreakdowns, DepartureFigures, Durations, DurationsByCanton, Group, GroupKey,
+    PipelineDurations, StatusCount, Throughput,
+};
 use retour_domain::statistics::{Dimension, Period, PeriodOf, StatisticsScope};
-use retour_domain::{Canton, CaseStatus, CountryCode};
+use retour_domain::{Canton, CaseStatus, CountryCode, Rappen};
 use sqlx::{FromRow, Postgres, QueryBuilder};
 
 use crate::{Store, StoreError};
@@ -46,94 +52,91 @@ pub struct Grouping {
     pub period_of: PeriodOf,
 }
 
-/// The values of a group; `None` where the dimension was not grouped by, or is empty for
-/// the group (the canton of federal asylum centres, a household without a principal).
-#[derive(Debug, Clone, Default, PartialEq, Eq, FromRow)]
-pub struct GroupKey {
-    pub canton: Option<String>,
-    pub programme: Option<String>,
-    pub destination_country: Option<String>,
-    pub status: Option<String>,
-    pub residence_status: Option<String>,
-    /// The first day of the period.
-    pub period_start: Option<NaiveDate>,
+/// The key columns of a group, as stored; [`KeyRow::typed`] reads them.
+#[derive(FromRow)]
+struct KeyRow {
+    canton: Option<String>,
+    programme: Option<String>,
+    destination_country: Option<String>,
+    status: Option<String>,
+    residence_status: Option<String>,
+    period_start: Option<NaiveDate>,
 }
 
-/// The number of cases of a group.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct CaseCount {
+/// A stored code, parsed; one that does not parse is corrupt.
+fn typed<T>(
+    column: &'static str,
+    value: Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
+    value.map(|v| parse(&v).ok_or_else(|| StoreError::corrupt(column, &v))).transpose()
+}
+
+/// A code that a group of its dimension always has.
+fn required<T>(column: &'static str, value: Option<T>) -> Result<T, StoreError> {
+    value.ok_or_else(|| StoreError::corrupt(column, ""))
+}
+
+impl KeyRow {
+    fn typed(self) -> Result<GroupKey, StoreError> {
+        Ok(GroupKey {
+            canton: typed("case_statistics.canton", self.canton, Canton::parse)?,
+            programme: typed("case_statistics.programme", self.programme, Programme::parse)?,
+            destination_country: typed(
+                "case_statistics.destination_country",
+                self.destination_country,
+                CountryCode::parse,
+            )?,
+            status: typed("case_statistics.status", self.status, CaseStatus::parse)?,
+            residence_status: typed(
+                "case_statistics.residence_status",
+                self.residence_status,
+                ResidenceStatus::parse,
+            )?,
+            period_start: self.period_start,
+        })
+    }
+}
+
+/// The sums of [`DEPARTURE_SUMS`].
+#[derive(FromRow)]
+struct SumsRow {
+    departures: i64,
+    persons: i64,
+    adults: i64,
+    minors: i64,
+    startup_cash_rappen: i64,
+    travel_money_rappen: i64,
+    approved_reintegration_rappen: i64,
+}
+
+impl From<SumsRow> for DepartureFigures {
+    fn from(row: SumsRow) -> Self {
+        DepartureFigures {
+            departures: row.departures,
+            persons: row.persons,
+            adults: row.adults,
+            minors: row.minors,
+            startup_cash: Rappen::new(row.startup_cash_rappen),
+            travel_money: Rappen::new(row.travel_money_rappen),
+            approved_reintegration: Rappen::new(row.approved_reintegration_rappen),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct CountRow {
     #[sqlx(flatten)]
-    pub key: GroupKey,
-    pub cases: i64,
+    key: KeyRow,
+    cases: i64,
 }
 
-/// Departures and what was paid and approved for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
-pub struct DepartureFigures {
-    /// Departed cases (households).
-    pub departures: i64,
-    /// Persons who left, and of them adults and minors by age on the departure day.
-    pub persons: i64,
-    pub adults: i64,
-    pub minors: i64,
-    /// Paid in cash at the departure.
-    pub startup_cash_rappen: i64,
-    pub travel_money_rappen: i64,
-    /// SEM's approved reintegration projects.
-    pub approved_reintegration_rappen: i64,
-}
-
-/// The departures of a group.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct DepartureGroup {
+#[derive(FromRow)]
+struct DepartureRow {
     #[sqlx(flatten)]
-    pub key: GroupKey,
+    key: KeyRow,
     #[sqlx(flatten)]
-    pub figures: DepartureFigures,
-}
-
-/// One line of a breakdown: the total (`by` is `None`) or one value of one dimension.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Breakdown {
-    pub by: Option<Dimension>,
-    pub key: GroupKey,
-    pub figures: DepartureFigures,
-}
-
-/// Cases opened and decided within a date range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
-pub struct Throughput {
-    pub opened: i64,
-    pub approved: i64,
-    pub rejected: i64,
-}
-
-/// The cases of one canton (`None`: federal asylum centres) now in one status.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct StatusCount {
-    pub canton: Option<String>,
-    pub status: String,
-    pub cases: i64,
-}
-
-/// Median and 90th percentile of a duration in days, over `cases` cases.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Durations {
-    pub cases: i64,
-    /// `None` when there were no cases.
-    pub median_days: Option<f64>,
-    pub p90_days: Option<f64>,
-}
-
-/// How long cases took, for one canton or (`total`) all of them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PipelineDurations {
-    pub total: bool,
-    pub canton: Option<Canton>,
-    /// From the first submission to SEM's decision.
-    pub submission_to_decision: Durations,
-    /// From SEM's decision to the departure.
-    pub decision_to_departure: Durations,
+    sums: SumsRow,
 }
 
 #[derive(FromRow)]
@@ -301,7 +304,7 @@ impl Store {
         grouping: &Grouping,
         range: DateRange,
         max_groups: u32,
-    ) -> Result<Vec<CaseCount>, StoreError> {
+    ) -> Result<Vec<Group<i64>>, StoreError> {
         let date = date_column(grouping.period_of);
         let mut qb = QueryBuilder::new("select ");
         push_keys(&mut qb, &grouping.dimensions, grouping.period, date);
@@ -310,7 +313,10 @@ impl Store {
         push_group_order(&mut qb, &grouping.dimensions, grouping.period, date);
         qb.push(" limit ").push_bind(i64::from(max_groups) + 1);
         let mut tx = report(self).await?;
-        Ok(qb.build_query_as().fetch_all(&mut *tx).await?)
+        let rows: Vec<CountRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        rows.into_iter()
+            .map(|row| Ok(Group { key: row.key.typed()?, figures: row.cases }))
+            .collect()
     }
 
     /// Departures within `scope` matching `filter`, grouped by `dimensions` (`Period`: of
@@ -324,7 +330,7 @@ impl Store {
         period: Period,
         range: DateRange,
         max_groups: u32,
-    ) -> Result<Vec<DepartureGroup>, StoreError> {
+    ) -> Result<Vec<Group<DepartureFigures>>, StoreError> {
         let date = date_column(PeriodOf::Departed);
         let mut qb = QueryBuilder::new("select ");
         push_keys(&mut qb, dimensions, period, date);
@@ -333,28 +339,29 @@ impl Store {
         push_group_order(&mut qb, dimensions, period, date);
         qb.push(" limit ").push_bind(i64::from(max_groups) + 1);
         let mut tx = report(self).await?;
-        Ok(qb.build_query_as().fetch_all(&mut *tx).await?)
+        let rows: Vec<DepartureRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        rows.into_iter()
+            .map(|row| Ok(Group { key: row.key.typed()?, figures: row.sums.into() }))
+            .collect()
     }
 
-    /// The departures of `range`: in total, and by each of `dimensions` on its own (not
-    /// `Period`), in one pass. Each breakdown is ordered by departures, most first.
+    /// The departures of `range`: in total, and by destination, by canton and by programme,
+    /// in one pass. Each breakdown is ordered by departures, most first.
     pub async fn departure_breakdowns(
         &self,
         scope: StatisticsScope,
         filter: &StatsFilter,
-        dimensions: &[Dimension],
         range: DateRange,
-    ) -> Result<Vec<Breakdown>, StoreError> {
+    ) -> Result<DepartureBreakdowns, StoreError> {
         #[derive(FromRow)]
         struct Row {
             by: Option<String>,
             #[sqlx(flatten)]
-            key: GroupKey,
+            key: KeyRow,
             #[sqlx(flatten)]
-            figures: DepartureFigures,
+            sums: SumsRow,
         }
-        let dimensions: Vec<Dimension> =
-            dimensions.iter().copied().filter(|d| *d != Dimension::Period).collect();
+        let dimensions = [Dimension::DestinationCountry, Dimension::Canton, Dimension::Programme];
         let date = date_column(PeriodOf::Departed);
         let mut qb = QueryBuilder::new("select case");
         for dimension in &dimensions {
@@ -375,43 +382,30 @@ impl Store {
         qb.push(") order by 1 nulls first, departures desc, 2, 3, 4, 5, 6");
         let mut tx = report(self).await?;
         let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut *tx).await?;
-        let breakdowns = rows
-            .into_iter()
-            .map(|row| {
-                let by = match row.by.as_deref() {
-                    None => None,
-                    Some(name) => Some(Dimension::parse(name).ok_or_else(|| {
-                        StoreError::Corrupt { column: "grouping", value: name.to_owned() }
-                    })?),
-                };
-                Ok(Breakdown { by, key: row.key, figures: row.figures })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        // With no departure at all, the total is still one line of zeros.
-        if breakdowns.iter().any(|b| b.by.is_none()) {
-            Ok(breakdowns)
-        } else {
-            let zero = DepartureFigures {
-                departures: 0,
-                persons: 0,
-                adults: 0,
-                minors: 0,
-                startup_cash_rappen: 0,
-                travel_money_rappen: 0,
-                approved_reintegration_rappen: 0,
-            };
-            let key = GroupKey {
-                canton: None,
-                programme: None,
-                destination_country: None,
-                status: None,
-                residence_status: None,
-                period_start: None,
-            };
-            let mut all = vec![Breakdown { by: None, key, figures: zero }];
-            all.extend(breakdowns);
-            Ok(all)
+        // With no departure at all, the total is a line of zeros.
+        let mut breakdowns = DepartureBreakdowns::default();
+        for row in rows {
+            let key = row.key.typed()?;
+            let figures = DepartureFigures::from(row.sums);
+            let by = row.by.as_deref().map(|name| {
+                Dimension::parse(name).ok_or_else(|| StoreError::corrupt("grouping", name))
+            });
+            match by.transpose()? {
+                None => breakdowns.total = figures,
+                Some(Dimension::DestinationCountry) => {
+                    let column = "case_statistics.destination_country";
+                    let country = required(column, key.destination_country)?;
+                    breakdowns.destinations.push((country, figures));
+                }
+                Some(Dimension::Canton) => breakdowns.cantons.push((key.canton, figures)),
+                Some(Dimension::Programme) => {
+                    let programme = required("case_statistics.programme", key.programme)?;
+                    breakdowns.programmes.push((programme, figures));
+                }
+                Some(other) => return Err(StoreError::corrupt("grouping", other.as_str())),
+            }
         }
+        Ok(breakdowns)
     }
 
     /// Cases opened, approved and rejected within `range`.
@@ -444,7 +438,8 @@ impl Store {
         within(&mut qb, "s.decided_on");
         qb.push("))");
         let mut tx = report(self).await?;
-        Ok(qb.build_query_as().fetch_one(&mut *tx).await?)
+        let (opened, approved, rejected) = qb.build_query_as().fetch_one(&mut *tx).await?;
+        Ok(Throughput { opened, approved, rejected })
     }
 
     /// The cases within `scope` matching `filter` by canton and status now.
@@ -459,7 +454,18 @@ impl Store {
         push_where(&mut qb, scope, filter, "s.opened_on", false, DateRange::default());
         qb.push(" group by s.canton, s.status order by s.canton nulls last, s.status");
         let mut tx = report(self).await?;
-        Ok(qb.build_query_as().fetch_all(&mut *tx).await?)
+        let rows: Vec<(Option<String>, String, i64)> =
+            qb.build_query_as().fetch_all(&mut *tx).await?;
+        rows.into_iter()
+            .map(|(canton, status, cases)| {
+                Ok(StatusCount {
+                    canton: typed("case_statistics.canton", canton, Canton::parse)?,
+                    status: CaseStatus::parse(&status)
+                        .ok_or_else(|| StoreError::corrupt("case_statistics.status", &status))?,
+                    cases,
+                })
+            })
+            .collect()
     }
 
     /// Median and 90th percentile of the days from submission to decision (of the
@@ -470,7 +476,7 @@ impl Store {
         scope: StatisticsScope,
         filter: &StatsFilter,
         range: DateRange,
-    ) -> Result<Vec<PipelineDurations>, StoreError> {
+    ) -> Result<DurationsByCanton, StoreError> {
         let within = |qb: &mut QueryBuilder<Postgres>, column: &str| {
             qb.push(column).push(" is not null");
             if let Some(from) = range.from {
@@ -520,33 +526,19 @@ impl Store {
                 p90_days: quantiles.get(1).copied(),
             }
         };
-        let mut all = Vec::with_capacity(rows.len() + 1);
+        // With no decision nor departure at all, the total is a line of no cases.
+        let mut all = DurationsByCanton::default();
         for row in rows {
-            let canton = match row.canton.as_deref() {
-                None => None,
-                Some(code) => Some(Canton::parse(code).ok_or_else(|| StoreError::Corrupt {
-                    column: "case_statistics.canton",
-                    value: code.to_owned(),
-                })?),
-            };
-            all.push(PipelineDurations {
-                total: row.total,
-                canton,
+            let durations = PipelineDurations {
                 submission_to_decision: durations(row.decided_cases, row.submission_to_decision),
                 decision_to_departure: durations(row.departed_cases, row.decision_to_departure),
-            });
-        }
-        if !all.iter().any(|d| d.total) {
-            let none = Durations { cases: 0, median_days: None, p90_days: None };
-            all.insert(
-                0,
-                PipelineDurations {
-                    total: true,
-                    canton: None,
-                    submission_to_decision: none,
-                    decision_to_departure: none,
-                },
-            );
+            };
+            if row.total {
+                all.total = durations;
+            } else {
+                let canton = typed("case_statistics.canton", row.canton, Canton::parse)?;
+                all.cantons.push((canton, durations));
+            }
         }
         Ok(all)
     }

@@ -79,13 +79,18 @@ pub(super) async fn record(
     Ok(())
 }
 
-pub(super) fn too_many_groups() -> ApiError {
-    ApiError::validation(
+/// The groups of an answer, unless the store found more than [`MAX_GROUPS`] (it reads one
+/// more to tell).
+pub(super) fn at_most_max_groups<T>(groups: Vec<T>) -> Result<Vec<T>, ApiError> {
+    if groups.len() <= MAX_GROUPS as usize {
+        return Ok(groups);
+    }
+    Err(ApiError::validation(
         "group_by",
         "too_many_groups",
         format!(
             "the report would have more than {MAX_GROUPS} groups; group by fewer dimensions, \
              a longer period, or filter"
         ),
-    )
+    ))
 }

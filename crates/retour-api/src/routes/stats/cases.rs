@@ -2,17 +2,16 @@
 
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use retour_domain::case::Programme;
 use retour_domain::person::ResidenceStatus;
+use retour_domain::statistics::grouped::{CaseStatistics, case_counts};
 use retour_domain::statistics::{Dimension, Period, PeriodOf, Report};
 use retour_domain::{Canton, CaseStatus, CountryCode};
-use retour_store::stats::{CaseCount, Grouping};
+use retour_store::stats::Grouping;
 
 use crate::auth::Caller;
 use crate::error::Problem;
-use crate::json::Json;
-use crate::routes::audit::wants_csv;
 use crate::{ApiError, AppState};
 
 use super::*;
@@ -75,46 +74,15 @@ pub(super) async fn get_case_stats(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let report = Report::Cases;
-    let csv = wants_csv(&headers);
-    let (access, params) = authorise(&state, &caller, report, csv, query.as_deref()).await?;
-    let dimensions = &params.dimensions;
-    let grouping = Grouping {
-        dimensions: dimensions.clone(),
-        period: params.period,
-        period_of: params.period_of,
-    };
-    let rows = state
-        .store()
-        .count_cases(access.scope, &params.filter, &grouping, params.range, MAX_GROUPS)
+    let asked = Asked::new(&state, &caller, Report::Cases, &headers, query.as_deref()).await?;
+    let Params { filter, range, dimensions, period, period_of, .. } = &asked.params;
+    let grouping =
+        Grouping { dimensions: dimensions.clone(), period: *period, period_of: *period_of };
+    let scope = asked.access.scope;
+    let groups = state.store().count_cases(scope, filter, &grouping, *range, MAX_GROUPS).await?;
+    let groups = at_most_max_groups(groups)?;
+    let answer = asked
+        .figures(move |access| case_counts(access, &grouping.dimensions, grouping.period, groups))
         .await?;
-    if rows.len() > MAX_GROUPS as usize {
-        return Err(too_many_groups());
-    }
-    let rows = rows.into_iter().map(|CaseCount { key, cases }| (key, cases)).collect();
-    let groups = suppressed(access, dimensions, rows, |cases| *cases)
-        .await?
-        .into_iter()
-        .map(|group| {
-            Ok(CaseGroup {
-                values: GroupValues::new(&group.values, dimensions, params.period)?,
-                count: Count::new(group.figures.unwrap_or_default(), group.withheld),
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    record(&state, &caller, &params, report, csv, groups.len()).await?;
-    if !csv {
-        return Ok(Json(CaseStatistics { groups }).into_response());
-    }
-    let mut header: Vec<&str> = dimensions.iter().map(|d| d.as_str()).collect();
-    header.extend(["count", "suppressed"]);
-    let rows: Vec<Vec<String>> = groups
-        .iter()
-        .map(|g| {
-            let mut row = g.values.fields(dimensions);
-            row.extend(g.count.fields());
-            row
-        })
-        .collect();
-    csv_response(report, &header, &rows)
+    asked.answer(&state, &caller, answer).await
 }

@@ -2,17 +2,15 @@
 
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use retour_domain::case::Programme;
 use retour_domain::person::ResidenceStatus;
+use retour_domain::statistics::grouped::{DepartureStatistics, departures};
 use retour_domain::statistics::{Dimension, Period, Report};
 use retour_domain::{Canton, CaseStatus, CountryCode};
-use retour_store::stats::{DepartureFigures, DepartureGroup};
 
 use crate::auth::Caller;
 use crate::error::Problem;
-use crate::json::Json;
-use crate::routes::audit::wants_csv;
 use crate::{ApiError, AppState};
 
 use super::*;
@@ -59,48 +57,13 @@ pub(super) async fn get_departure_stats(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let report = Report::Departures;
-    let csv = wants_csv(&headers);
-    let (access, params) = authorise(&state, &caller, report, csv, query.as_deref()).await?;
-    let dimensions = &params.dimensions;
-    let rows = state
-        .store()
-        .departures(
-            access.scope,
-            &params.filter,
-            dimensions,
-            params.period,
-            params.range,
-            MAX_GROUPS,
-        )
-        .await?;
-    if rows.len() > MAX_GROUPS as usize {
-        return Err(too_many_groups());
-    }
-    let rows = rows.into_iter().map(|DepartureGroup { key, figures }| (key, figures)).collect();
-    let groups = suppressed(access, dimensions, rows, |f: &DepartureFigures| f.departures)
-        .await?
-        .into_iter()
-        .map(|group| {
-            Ok(DepartureGroupFigures {
-                values: GroupValues::new(&group.values, dimensions, params.period)?,
-                figures: DepartureSums::new(&access, group.figures.as_ref(), group.withheld),
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    record(&state, &caller, &params, report, csv, groups.len()).await?;
-    if !csv {
-        return Ok(Json(DepartureStatistics { groups }).into_response());
-    }
-    let mut header: Vec<&str> = dimensions.iter().map(|d| d.as_str()).collect();
-    header.extend(DepartureSums::columns(&access));
-    let rows: Vec<Vec<String>> = groups
-        .iter()
-        .map(|g| {
-            let mut row = g.values.fields(dimensions);
-            row.extend(g.figures.fields());
-            row
-        })
-        .collect();
-    csv_response(report, &header, &rows)
+    let asked = Asked::new(&state, &caller, Report::Departures, &headers, query.as_deref()).await?;
+    let Params { filter, range, dimensions, period, .. } = &asked.params;
+    let (scope, store) = (asked.access.scope, state.store());
+    let groups = store.departures(scope, filter, dimensions, *period, *range, MAX_GROUPS).await?;
+    let groups = at_most_max_groups(groups)?;
+    let (dimensions, period) = (dimensions.clone(), *period);
+    let answer =
+        asked.figures(move |access| departures(access, &dimensions, period, groups)).await?;
+    asked.answer(&state, &caller, answer).await
 }

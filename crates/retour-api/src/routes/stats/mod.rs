@@ -6,10 +6,13 @@
 //! (filtered in SQL), by the dimensions and figures their case view holds (a dimension
 //! asked for without it is refused, any other figure left out), with figures over 1 to 4
 //! cases withheld outside SEM together with whatever would give them away (its
-//! `suppression` module works out which; this module lists the groups and totals of each
-//! answer). Withheld is `count: null, suppressed: true`, never zero, and the same for every
-//! sum over the group. Reads are logged as `stats.read`, CSV exports as `stats.export`,
-//! with their parameters, and so is every refusal.
+//! `suppression` module works out which). Withheld is `count: null, suppressed: true`, never
+//! zero, and the same for every sum over the group. Reads are logged as `stats.read`, CSV
+//! exports as `stats.export`, with their parameters, and so is every refusal.
+//!
+//! Every report is the same few steps ([`report`]): parse and authorise the request, read
+//! its sums from the store, work the answer out in `retour_domain::statistics` (its groups
+//! and totals, and what of them is withheld), log the read and answer JSON or CSV ([`csv`]).
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,25 +20,23 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 mod access;
-mod answers;
 mod cases;
 mod csv;
 mod departures;
-mod groups;
 mod params;
 mod pipeline;
+mod report;
 #[cfg(test)]
 mod tests;
 mod yearly;
 
 use access::*;
-pub use answers::*;
 use cases::*;
 use csv::*;
 use departures::*;
-use groups::*;
 use params::*;
 use pipeline::*;
+use report::*;
 use yearly::*;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {

@@ -1,70 +1,19 @@
 //! `GET /v1/stats/pipeline`: statuses now and how long decisions and departures took.
 
-use std::collections::BTreeSet;
-
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use retour_domain::case::Programme;
 use retour_domain::person::ResidenceStatus;
-use retour_domain::statistics::suppression::{Counts, Withheld};
-use retour_domain::statistics::{Figure, Report, StatisticsAccess};
-use retour_domain::{Canton, CaseStatus, CountryCode};
-use retour_store::stats::{Durations, PipelineDurations};
+use retour_domain::statistics::pipeline::{PipelineStatistics, pipeline};
+use retour_domain::statistics::{Figure, Report};
+use retour_domain::{Canton, CountryCode};
 
 use crate::auth::Caller;
 use crate::error::Problem;
-use crate::json::Json;
-use crate::routes::audit::wants_csv;
 use crate::{ApiError, AppState};
 
 use super::*;
-
-/// One duration of the pipeline, in total and per canton, and what of it is withheld: the
-/// cantons' counts and their total are one line.
-pub(super) struct DurationTable<'a> {
-    pub(super) rows: &'a [PipelineDurations],
-    pub(super) of: fn(&PipelineDurations) -> &Durations,
-    pub(super) withheld: Withheld<Value>,
-}
-
-impl<'a> DurationTable<'a> {
-    pub(super) async fn new(
-        access: StatisticsAccess,
-        rows: &'a [PipelineDurations],
-        of: fn(&PipelineDurations) -> &Durations,
-    ) -> Result<Self, ApiError> {
-        let cells =
-            rows.iter().filter(|d| !d.total).map(|d| (vec![canton_value(d.canton)], of(d).cases));
-        let withheld = withhold(access, Counts::finest(1, cells)).await?;
-        Ok(DurationTable { rows, of, withheld })
-    }
-
-    pub(super) fn total(&self) -> DurationFigures {
-        let none = Durations { cases: 0, median_days: None, p90_days: None };
-        let total = self.rows.iter().find(|d| d.total).map_or(&none, self.of);
-        DurationFigures::new(total, self.withheld.is_withheld(&[], &[]))
-    }
-
-    pub(super) fn canton(&self, canton: &Value) -> DurationFigures {
-        let row = self.rows.iter().find(|d| !d.total && canton_value(d.canton) == *canton);
-        let none = Durations { cases: 0, median_days: None, p90_days: None };
-        let withheld = self.withheld.is_withheld(&[0], std::slice::from_ref(canton));
-        DurationFigures::new(row.map_or(&none, self.of), withheld)
-    }
-
-    /// The cantons with cases.
-    pub(super) fn cantons(&self) -> impl Iterator<Item = Value> + '_ {
-        self.rows
-            .iter()
-            .filter(|d| !d.total && (self.of)(d).cases > 0)
-            .map(|d| canton_value(d.canton))
-    }
-}
-
-pub(super) fn canton_value(canton: Option<Canton>) -> Value {
-    value(canton.map(|c| c.code()))
-}
 
 /// Get the pipeline's figures
 ///
@@ -106,135 +55,22 @@ pub(super) async fn get_pipeline_stats(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let report = Report::Pipeline;
-    let csv = wants_csv(&headers);
-    let (access, params) = authorise(&state, &caller, report, csv, query.as_deref()).await?;
-    let range = params.range;
+    let asked = Asked::new(&state, &caller, Report::Pipeline, &headers, query.as_deref()).await?;
+    let (Params { filter, range, .. }, scope) = (&asked.params, asked.access.scope);
     let store = state.store();
-    let statuses_allowed = access.allows(Figure::Statuses);
     // Two scans, side by side on two connections.
-    let (counts, durations) = tokio::try_join!(
+    let (statuses, durations) = tokio::try_join!(
         async {
-            if statuses_allowed {
-                store.status_counts(access.scope, &params.filter).await
+            if asked.access.allows(Figure::Statuses) {
+                store.status_counts(scope, filter).await
             } else {
                 Ok(Vec::new())
             }
         },
-        store.pipeline_durations(access.scope, &params.filter, range),
+        store.pipeline_durations(scope, filter, *range),
     )?;
-
-    // Cases by canton and status: the statuses of each canton, and of all, are one table.
-    let mut cells: Vec<(Vec<Value>, i64)> = Vec::with_capacity(counts.len());
-    for count in &counts {
-        CaseStatus::parse(&count.status)
-            .ok_or_else(|| corrupt("case_statistics.status", &count.status))?;
-        cells.push((vec![value(count.canton.as_deref()), value(Some(&count.status))], count.cases));
-    }
-    let statuses_withheld = withhold(access, Counts::finest(2, cells.clone())).await?;
-    let statuses = |canton: Option<&Value>| -> Vec<StatusFigure> {
-        let mut figures = Vec::new();
-        for status in CaseStatus::ALL {
-            let status_value = value(Some(status.as_str()));
-            let of_status = cells.iter().filter(|(key, _)| key[1] == status_value);
-            let (cases, withheld) = match canton {
-                None => (
-                    of_status.map(|(_, cases)| cases).sum(),
-                    statuses_withheld.is_withheld(&[1], std::slice::from_ref(&status_value)),
-                ),
-                Some(canton) => {
-                    let cases = of_status.filter(|(k, _)| k[0] == *canton).map(|(_, n)| n).sum();
-                    let key = [canton.clone(), status_value.clone()];
-                    (cases, statuses_withheld.is_withheld(&[0, 1], &key))
-                }
-            };
-            // Statuses without cases are left out, unless withheld to protect another.
-            if cases > 0 || withheld {
-                figures.push(StatusFigure { status, count: Count::new(cases, withheld) });
-            }
-        }
-        figures
-    };
-    let decisions = if access.allows(Figure::DaysToDecision) {
-        Some(DurationTable::new(access, &durations, |d| &d.submission_to_decision).await?)
-    } else {
-        None
-    };
-    let departures = if access.allows(Figure::DaysToDeparture) {
-        Some(DurationTable::new(access, &durations, |d| &d.decision_to_departure).await?)
-    } else {
-        None
-    };
-    let figures = |canton: Option<&Value>| PipelineFigures {
-        statuses: statuses_allowed.then(|| statuses(canton)),
-        submission_to_decision: decisions
-            .as_ref()
-            .map(|t| canton.map_or_else(|| t.total(), |c| t.canton(c))),
-        decision_to_departure: departures
-            .as_ref()
-            .map(|t| canton.map_or_else(|| t.total(), |c| t.canton(c))),
-    };
-    // Cantons in the order of their codes, federal asylum centres (no canton) last.
-    let mut cantons: BTreeSet<Value> = cells.iter().map(|(key, _)| key[0].clone()).collect();
-    for table in decisions.iter().chain(&departures) {
-        cantons.extend(table.cantons());
-    }
-    let cantons = cantons
-        .iter()
-        .map(|canton| {
-            let code = (!canton.0).then_some(canton.1.as_str());
-            Ok(CantonPipeline {
-                canton: typed(code, "case_statistics.canton", Canton::parse)?,
-                figures: figures(Some(canton)),
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let pipeline =
-        PipelineStatistics { from: range.from, to: range.to, total: figures(None), cantons };
-    record(&state, &caller, &params, report, csv, pipeline.cantons.len() + 1).await?;
-    if !csv {
-        return Ok(Json(pipeline).into_response());
-    }
-    let mut rows = Vec::new();
-    let mut push = |level: &str, canton: Option<Canton>, f: &PipelineFigures| {
-        let canton = canton.map(|c| c.code().to_owned()).unwrap_or_default();
-        for s in f.statuses.iter().flatten() {
-            rows.push(vec![
-                level.to_owned(),
-                canton.clone(),
-                "status".to_owned(),
-                s.status.as_str().to_owned(),
-                s.count.count.map(|c| c.to_string()).unwrap_or_default(),
-                String::new(),
-                String::new(),
-                s.count.suppressed.to_string(),
-            ]);
-        }
-        for (name, d) in [
-            ("submission_to_decision", &f.submission_to_decision),
-            ("decision_to_departure", &f.decision_to_departure),
-        ] {
-            let Some(d) = d else { continue };
-            let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-            rows.push(vec![
-                level.to_owned(),
-                canton.clone(),
-                name.to_owned(),
-                String::new(),
-                d.cases.map(|c| c.to_string()).unwrap_or_default(),
-                text(d.median_days),
-                text(d.p90_days),
-                d.suppressed.to_string(),
-            ]);
-        }
-    };
-    push("total", None, &pipeline.total);
-    for c in &pipeline.cantons {
-        push("canton", c.canton, &c.figures);
-    }
-    csv_response(
-        report,
-        &["level", "canton", "figure", "status", "cases", "median_days", "p90_days", "suppressed"],
-        &rows,
-    )
+    let (from, to) = (range.from, range.to);
+    let answer =
+        asked.figures(move |access| pipeline(access, from, to, &statuses, &durations)).await?;
+    asked.answer(&state, &caller, answer).await
 }
