@@ -1,7 +1,7 @@
 # Multi-stage build of the `retour` binary. The dependencies are compiled in a layer of their
 # own (cargo-chef's recipe holds only the manifests and the lock file), so a change to
 # Retour's sources rebuilds Retour, not its few hundred dependencies.
-FROM rust:1.95-bookworm AS chef
+FROM rust:1.95.0-bookworm AS chef
 RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /src
 
