@@ -564,22 +564,7 @@ async fn create_token(
             return Err(oauth("unsupported_grant_type", "only client_credentials is supported"));
         }
     }
-    let (client_id, secret) = match (basic_credentials(&headers), form.client_secret) {
-        (Some(_), Some(_)) => {
-            return Err(oauth(
-                "invalid_request",
-                "authenticate with HTTP Basic or with client_secret in the body, not both",
-            ));
-        }
-        (Some(Ok((id, secret))), None) => (id, secret),
-        (None, Some(secret)) => match form.client_id {
-            Some(id) => (id, secret),
-            None => return Err(oauth("invalid_request", "client_id is required")),
-        },
-        (Some(Err(())), None) | (None, None) => {
-            return Err(oauth("invalid_client", "client authentication failed"));
-        }
-    };
+    let (client_id, secret) = client_credentials(&headers, &form)?;
     // A client id no account can have (longer than any we issue, or holding a NUL, which
     // PostgreSQL cannot compare) fails like an unknown one, without a lookup.
     let candidate = if client_id.len() <= MAX_CLIENT_ID && !client_id.contains('\0') {
@@ -598,25 +583,7 @@ async fn create_token(
         audit::record(state.store().pool(), &event).await?;
         return Err(oauth("invalid_client", "client authentication failed"));
     };
-    let scopes: Vec<Scope> = match form.scope.as_deref().map(str::trim) {
-        None | Some("") => account.scopes.clone(),
-        Some(requested) => {
-            let mut granted = Vec::new();
-            for name in requested.split(' ').filter(|s| !s.is_empty()) {
-                match Scope::parse(name).filter(|s| account.scopes.contains(s)) {
-                    Some(scope) if !granted.contains(&scope) => granted.push(scope),
-                    Some(_) => {}
-                    None => {
-                        return Err(oauth(
-                            "invalid_scope",
-                            "a requested scope is unknown or not granted to this client",
-                        ));
-                    }
-                }
-            }
-            granted
-        }
-    };
+    let scopes = granted_scopes(form.scope.as_deref(), &account.scopes)?;
     let scope = scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
     let mut claims = Claims::new(
         &state.config().tokens,
@@ -644,4 +611,49 @@ async fn create_token(
         scope,
     };
     Ok(([(header::PRAGMA, HeaderValue::from_static("no-cache"))], Json(grant)).into_response())
+}
+
+/// The client's id and secret, from HTTP Basic or from the body (RFC 6749 §2.3.1), never
+/// both.
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &TokenRequest,
+) -> Result<(String, String), TokenFailure> {
+    match (basic_credentials(headers), &form.client_secret) {
+        (Some(_), Some(_)) => Err(oauth(
+            "invalid_request",
+            "authenticate with HTTP Basic or with client_secret in the body, not both",
+        )),
+        (Some(Ok((id, secret))), None) => Ok((id, secret)),
+        (None, Some(secret)) => match &form.client_id {
+            Some(id) => Ok((id.clone(), secret.clone())),
+            None => Err(oauth("invalid_request", "client_id is required")),
+        },
+        (Some(Err(())), None) | (None, None) => {
+            Err(oauth("invalid_client", "client authentication failed"))
+        }
+    }
+}
+
+/// The scopes a token gets: those requested (space-separated), each of them granted to the
+/// client, or all the client's when none are requested.
+fn granted_scopes(requested: Option<&str>, granted: &[Scope]) -> Result<Vec<Scope>, TokenFailure> {
+    let requested = match requested.map(str::trim) {
+        None | Some("") => return Ok(granted.to_vec()),
+        Some(requested) => requested,
+    };
+    let mut scopes = Vec::new();
+    for name in requested.split(' ').filter(|s| !s.is_empty()) {
+        match Scope::parse(name).filter(|s| granted.contains(s)) {
+            Some(scope) if !scopes.contains(&scope) => scopes.push(scope),
+            Some(_) => {}
+            None => {
+                return Err(oauth(
+                    "invalid_scope",
+                    "a requested scope is unknown or not granted to this client",
+                ));
+            }
+        }
+    }
+    Ok(scopes)
 }
