@@ -221,56 +221,12 @@ pub async fn create_institution(
         Some(phone) => errors.check(text("contact_phone", phone, 50)),
         None => None,
     };
-    let not_for_kind = |field: &str| {
-        FieldError::new(
-            field,
-            "not_allowed",
-            format!("an institution of kind {} has no {field}", request.kind.as_str()),
-        )
-    };
-    match request.kind {
-        InstitutionKind::CounsellingService => {
-            match (request.canton.is_some(), request.federal_region.is_some()) {
-                (false, false) => errors.push(
-                    "canton",
-                    "required",
-                    "a counselling service needs a canton or a federal_region",
-                ),
-                (true, true) => errors.push(
-                    "federal_region",
-                    "not_allowed",
-                    "a counselling service has either a canton or a federal_region, not both",
-                ),
-                _ => {}
-            }
-            if request.country.is_some() {
-                add(&mut errors, not_for_kind("country"));
-            }
-        }
-        InstitutionKind::IomMission => {
-            if request.country.is_none() {
-                errors.push("country", "required", "an IOM mission needs its country");
-            }
-            for (field, given) in [
-                ("canton", request.canton.is_some()),
-                ("federal_region", request.federal_region.is_some()),
-            ] {
-                if given {
-                    add(&mut errors, not_for_kind(field));
-                }
-            }
-        }
-        _ => {
-            for (field, given) in [
-                ("canton", request.canton.is_some()),
-                ("federal_region", request.federal_region.is_some()),
-                ("country", request.country.is_some()),
-            ] {
-                if given {
-                    add(&mut errors, not_for_kind(field));
-                }
-            }
-        }
+    for error in request.kind.check_location(
+        request.canton.is_some(),
+        request.federal_region.is_some(),
+        request.country.is_some(),
+    ) {
+        add(&mut errors, error);
     }
     let (Some(name), true) = (name, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_errors()));
