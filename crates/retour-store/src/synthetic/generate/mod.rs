@@ -6,6 +6,11 @@
 //! run; ids are UUIDv7 made from the generated timestamps and bits of that stream. So the
 //! same seed, "as of" day, case count, directory and starting counters give the same bytes.
 
+mod batch;
+mod draw;
+#[cfg(test)]
+pub(crate) mod tests;
+
 use std::collections::HashMap;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
@@ -15,7 +20,10 @@ use retour_domain::CaseStatus;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::copy::{CopyBuf, MICROS_PER_DAY, Micros, day_of, start_of};
+pub(crate) use self::batch::Tables;
+pub use self::batch::{Batch, CaseSummary};
+use self::draw::{cumulative, pick_index};
+use super::copy::{MICROS_PER_DAY, Micros, day_of, start_of};
 use super::world::{self, COUNTRIES, Country};
 use super::{Directory, Staff};
 use crate::audit::StoredEvent;
@@ -31,111 +39,6 @@ pub fn default_from() -> NaiveDate {
 /// Status S exists from this day on (the Federal Council activated it on 11 March 2022).
 fn status_s_from() -> NaiveDate {
     NaiveDate::from_ymd_opt(2022, 3, 12).unwrap_or(NaiveDate::MIN)
-}
-
-/// The COPY rows of one batch, one buffer per table.
-#[derive(Debug, Default)]
-pub(crate) struct Tables {
-    pub cases: CopyBuf,
-    pub persons: CopyBuf,
-    pub medical: CopyBuf,
-    pub eligibility: CopyBuf,
-    pub requested: CopyBuf,
-    pub notes: CopyBuf,
-    pub events: CopyBuf,
-    pub questions: CopyBuf,
-    pub decisions: CopyBuf,
-    pub approved: CopyBuf,
-    pub itineraries: CopyBuf,
-    pub departures: CopyBuf,
-    pub disbursements: CopyBuf,
-    pub visits: CopyBuf,
-    pub endings: CopyBuf,
-    pub info_requests: CopyBuf,
-    pub reclaims: CopyBuf,
-    pub audit: CopyBuf,
-}
-
-/// A generated case, as the caller sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseSummary {
-    pub id: Uuid,
-    pub reference: String,
-    pub status: CaseStatus,
-    pub counselling_service_id: Uuid,
-    /// The principal applicant's surname.
-    pub surname: String,
-}
-
-/// One batch of generated cases.
-#[derive(Debug)]
-pub struct Batch {
-    pub(crate) tables: Tables,
-    pub(crate) audit: Vec<StoredEvent>,
-    /// The last reference number used per prefix and year.
-    pub(crate) counters: Vec<(String, i32, i64)>,
-    pub cases: Vec<CaseSummary>,
-}
-
-impl Batch {
-    /// Rows across every table.
-    pub fn rows(&self) -> u64 {
-        let t = &self.tables;
-        [
-            &t.cases,
-            &t.persons,
-            &t.medical,
-            &t.eligibility,
-            &t.requested,
-            &t.notes,
-            &t.events,
-            &t.questions,
-            &t.decisions,
-            &t.approved,
-            &t.itineraries,
-            &t.departures,
-            &t.disbursements,
-            &t.visits,
-            &t.endings,
-            &t.info_requests,
-            &t.reclaims,
-            &t.audit,
-        ]
-        .iter()
-        .map(|b| b.rows())
-        .sum()
-    }
-
-    /// The batch's COPY text, table after table: equal for equal inputs.
-    pub fn digest(&self) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        let t = &self.tables;
-        let mut hasher = Sha256::new();
-        for buf in [
-            &t.cases,
-            &t.persons,
-            &t.medical,
-            &t.eligibility,
-            &t.requested,
-            &t.notes,
-            &t.events,
-            &t.questions,
-            &t.decisions,
-            &t.approved,
-            &t.itineraries,
-            &t.departures,
-            &t.disbursements,
-            &t.visits,
-            &t.endings,
-            &t.info_requests,
-            &t.reclaims,
-            &t.audit,
-        ] {
-            hasher.update(buf.bytes());
-            hasher.update([0]);
-        }
-        hasher.finalize().into()
-    }
 }
 
 /// Where generation starts: what the database holds already.
@@ -162,28 +65,9 @@ pub struct Generator {
     person_index: u64,
 }
 
-/// Cumulative weights, for [`pick_weighted`].
-fn cumulative(weights: impl IntoIterator<Item = u64>) -> Vec<u64> {
-    let mut sum = 0;
-    weights
-        .into_iter()
-        .map(|w| {
-            sum += w;
-            sum
-        })
-        .collect()
-}
-
-/// An index drawn with the weights whose running sums are `cumulative`.
-fn pick_index(rng: &mut ChaCha8Rng, cumulative: &[u64]) -> usize {
-    let total = cumulative.last().copied().unwrap_or(1).max(1);
-    let draw = rng.random_range(0..total);
-    cumulative.partition_point(|&c| c <= draw).min(cumulative.len().saturating_sub(1))
-}
-
 /// `ZEMIS` numbers: a bijection of the person's index onto 8 digits (10000000–99999999), so
 /// that every generated person has their own.
-fn zemis_number(index: u64) -> String {
+pub(super) fn zemis_number(index: u64) -> String {
     const SPAN: u64 = 90_000_000;
     let n = (index % SPAN * 61_803_397 + 12_345_679) % SPAN + 10_000_000;
     format!("{n:08}")
@@ -191,7 +75,7 @@ fn zemis_number(index: u64) -> String {
 
 /// `N 123 456`: a bijection of the person's index onto six digits (unique for the first
 /// million persons, and always within a household).
-fn n_number(index: u64) -> String {
+pub(super) fn n_number(index: u64) -> String {
     const SPAN: u64 = 1_000_000;
     let n = (index % SPAN * 386_927 + 271_828) % SPAN;
     format!("N {:03} {:03}", n / 1000, n % 1000)
@@ -338,58 +222,6 @@ impl Generator {
         batch.counters = counters;
         Some(batch)
     }
-
-    // ---- random helpers -------------------------------------------------------------
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.rng.random_bool(p.clamp(0.0, 1.0))
-    }
-
-    /// Uniform in `lo..=hi` (just `lo` when the range is empty).
-    fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo { lo } else { self.rng.random_range(lo..=hi) }
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.rng.random_range(0..items.len())]
-    }
-
-    fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
-        let cumulative = cumulative(items.iter().map(|(_, w)| u64::from(*w)));
-        items[pick_index(&mut self.rng, &cumulative)].0
-    }
-
-    /// Exponentially distributed with this mean.
-    fn exponential(&mut self, mean: f64) -> f64 {
-        let u: f64 = self.rng.random();
-        -(1.0 - u).ln() * mean
-    }
-
-    /// A UUIDv7 for something that happened at `at`.
-    fn id_at(&mut self, at: Micros) -> Uuid {
-        let bytes: [u8; 10] = self.rng.random();
-        let millis = u64::try_from(at.div_euclid(1000)).unwrap_or(0);
-        uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
-    }
-
-    // ---- time helpers ----------------------------------------------------------------
-
-    /// Office hours (07:00–16:00 UTC) of `day`, or of the Monday after a weekend day.
-    fn office_time(&mut self, mut day: NaiveDate) -> Micros {
-        while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            day = day + Days::new(1);
-        }
-        start_of(day) + 7 * HOUR + self.between(0, 9 * HOUR - 1)
-    }
-
-    /// Office hours between `min` and `max` days after `t`, always later than `t`.
-    fn after(&mut self, t: Micros, min: i64, max: i64) -> Micros {
-        let days = u64::try_from(self.between(min, max)).unwrap_or(0);
-        let at = self.office_time(day_of(t) + Days::new(days));
-        if at > t { at } else { t + self.between(5 * MINUTE, 2 * HOUR) }
-    }
-
-    // ---- one case ----------------------------------------------------------------------
 
     /// When case `index` of `total` was opened: spread evenly over the office hours of the
     /// window, in order.
@@ -1531,137 +1363,5 @@ impl Generator {
                 client_addr: None,
             });
         }
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use std::collections::BTreeMap;
-
-    use super::*;
-    use crate::synthetic::{Mission, Service};
-
-    fn staff(n: u128, institution: u128, role: &'static str) -> Staff {
-        Staff { user_id: Uuid::from_u128(n), institution_id: Uuid::from_u128(institution), role }
-    }
-
-    /// A directory like the demo's: every canton, the six federal regions, ten missions.
-    pub(crate) fn directory() -> Directory {
-        let mut services = Vec::new();
-        for (i, (canton, _)) in world::CANTON_WEIGHTS.iter().enumerate() {
-            let i = i as u128;
-            services.push(Service {
-                id: Uuid::from_u128(100 + i),
-                prefix: (*canton).to_owned(),
-                canton: Some((*canton).to_owned()),
-                federal_region: None,
-                counsellor: staff(1000 + i, 100 + i, "counsellor"),
-            });
-        }
-        for (i, (prefix, region)) in
-            [("FBE", "Bern"), ("FNW", "Nordwestschweiz"), ("FZH", "Zürich")].iter().enumerate()
-        {
-            let i = i as u128;
-            services.push(Service {
-                id: Uuid::from_u128(200 + i),
-                prefix: (*prefix).to_owned(),
-                canton: None,
-                federal_region: Some((*region).to_owned()),
-                counsellor: staff(2000 + i, 200 + i, "counsellor"),
-            });
-        }
-        let missions = ["IQ", "GE", "NG", "LK", "TR", "DZ", "UA", "XK", "AF", "TN"]
-            .iter()
-            .enumerate()
-            .map(|(i, country)| Mission {
-                country: (*country).to_owned(),
-                institution_id: Uuid::from_u128(300 + i as u128),
-                officer: staff(3000 + i as u128, 300 + i as u128, "iom_mission_officer"),
-            })
-            .collect();
-        Directory {
-            services,
-            sem: staff(1, 10, "sem_officer"),
-            swissrepat: staff(2, 11, "swissrepat_officer"),
-            iom: staff(3, 12, "iom_coordinator"),
-            missions,
-        }
-    }
-
-    pub(crate) fn as_of() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 27).expect("day")
-    }
-
-    fn digests(seed: u64, total: u64) -> Vec<[u8; 32]> {
-        let mut generator =
-            Generator::new(seed, default_from(), as_of(), total, directory(), Start::default());
-        std::iter::from_fn(|| generator.next_batch(250)).map(|b| b.digest()).collect()
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_cases_and_another_seed_others() {
-        let first = digests(42, 600);
-        assert_eq!(first.len(), 3);
-        assert_eq!(first, digests(42, 600));
-        assert_ne!(first, digests(43, 600));
-    }
-
-    #[test]
-    fn every_status_occurs_and_most_cases_are_finished() {
-        let total = 20_000;
-        let mut generator =
-            Generator::new(7, default_from(), as_of(), total, directory(), Start::default());
-        let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
-        while let Some(batch) = generator.next_batch(5000) {
-            for case in &batch.cases {
-                *statuses.entry(case.status.as_str()).or_default() += 1;
-            }
-        }
-        for status in CaseStatus::ALL {
-            assert!(statuses.contains_key(status.as_str()), "{status} missing: {statuses:?}");
-        }
-        eprintln!("{statuses:?}");
-        let finished = ["closed", "withdrawn", "rejected", "cancelled"]
-            .iter()
-            .map(|s| statuses[s])
-            .sum::<u64>();
-        assert!(finished * 100 > total * 80, "{statuses:?}");
-        assert!(statuses["closed"] > statuses["withdrawn"], "{statuses:?}");
-        assert!(statuses["closed"] * 100 > total * 45, "{statuses:?}");
-    }
-
-    #[test]
-    fn references_continue_the_counters_without_gaps() {
-        let mut start = Start::default();
-        start.counters.insert(("BE".to_owned(), 2026), 41);
-        let mut generator = Generator::new(1, default_from(), as_of(), 3000, directory(), start);
-        let mut numbers: BTreeMap<(String, i32), Vec<i64>> = BTreeMap::new();
-        let mut last = Vec::new();
-        while let Some(batch) = generator.next_batch(1000) {
-            for case in &batch.cases {
-                let mut parts = case.reference.rsplitn(3, '-');
-                let number: i64 = parts.next().and_then(|n| n.parse().ok()).expect("number");
-                let year: i32 = parts.next().and_then(|y| y.parse().ok()).expect("year");
-                let prefix = parts.next().expect("prefix").to_owned();
-                numbers.entry((prefix, year)).or_default().push(number);
-            }
-            last = batch.counters;
-        }
-        for ((prefix, year), list) in &numbers {
-            let first = if (prefix.as_str(), *year) == ("BE", 2026) { 42 } else { 1 };
-            let expected: Vec<i64> = (first..first + list.len() as i64).collect();
-            assert_eq!(list, &expected, "{prefix}-{year}");
-        }
-        assert!(!last.is_empty());
-    }
-
-    #[test]
-    fn identity_numbers_are_unique() {
-        let zemis: std::collections::HashSet<String> = (0..200_000).map(zemis_number).collect();
-        assert_eq!(zemis.len(), 200_000);
-        assert!(zemis.iter().all(|z| z.len() == 8 && !z.starts_with('0')));
-        let n: std::collections::HashSet<String> = (0..1_000_000).map(n_number).collect();
-        assert_eq!(n.len(), 1_000_000);
-        assert_eq!(n_number(0).len(), "N 123 456".len());
     }
 }
