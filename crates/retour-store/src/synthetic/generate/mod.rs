@@ -6,27 +6,32 @@
 //! run; ids are UUIDv7 made from the generated timestamps and bits of that stream. So the
 //! same seed, "as of" day, case count, directory and starting counters give the same bytes.
 
+mod access_log;
 mod batch;
 mod draw;
+mod household;
+mod life;
+mod opening;
 #[cfg(test)]
 pub(crate) mod tests;
 
 use std::collections::HashMap;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use retour_domain::CaseStatus;
-use serde_json::json;
-use uuid::Uuid;
 
 pub(crate) use self::batch::Tables;
 pub use self::batch::{Batch, CaseSummary};
-use self::draw::{cumulative, pick_index};
+use self::draw::cumulative;
+use retour_domain::CaseStatus;
+
+use self::household::Person;
+use self::life::Life;
+use self::opening::Plan;
 use super::copy::{MICROS_PER_DAY, Micros, day_of, start_of};
-use super::world::{self, COUNTRIES, Country};
+use super::world::{self, COUNTRIES};
 use super::{Directory, Staff};
-use crate::audit::StoredEvent;
 
 const MINUTE: i64 = 60_000_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -34,11 +39,6 @@ const HOUR: i64 = 60 * MINUTE;
 /// The default first day of generated activity.
 pub fn default_from() -> NaiveDate {
     NaiveDate::from_ymd_opt(2019, 1, 7).unwrap_or(NaiveDate::MIN)
-}
-
-/// Status S exists from this day on (the Federal Council activated it on 11 March 2022).
-fn status_s_from() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2022, 3, 12).unwrap_or(NaiveDate::MIN)
 }
 
 /// Where generation starts: what the database holds already.
@@ -63,89 +63,6 @@ pub struct Generator {
     next: u64,
     counters: HashMap<(String, i32), i64>,
     person_index: u64,
-}
-
-/// `ZEMIS` numbers: a bijection of the person's index onto 8 digits (10000000–99999999), so
-/// that every generated person has their own.
-pub(super) fn zemis_number(index: u64) -> String {
-    const SPAN: u64 = 90_000_000;
-    let n = (index % SPAN * 61_803_397 + 12_345_679) % SPAN + 10_000_000;
-    format!("{n:08}")
-}
-
-/// `N 123 456`: a bijection of the person's index onto six digits (unique for the first
-/// million persons, and always within a household).
-pub(super) fn n_number(index: u64) -> String {
-    const SPAN: u64 = 1_000_000;
-    let n = (index % SPAN * 386_927 + 271_828) % SPAN;
-    format!("N {:03} {:03}", n / 1000, n % 1000)
-}
-
-struct Person {
-    relationship: &'static str,
-    surname: &'static str,
-    given_names: &'static str,
-    alias: Option<String>,
-    birth: NaiveDate,
-    sex: &'static str,
-    nationality: &'static str,
-    entry: NaiveDate,
-    travelling: bool,
-}
-
-/// An event of the case's history.
-struct Step {
-    action: &'static str,
-    from: Option<CaseStatus>,
-    to: CaseStatus,
-    at: Micros,
-    actor: Staff,
-    comment: Option<&'static str>,
-}
-
-/// What the case went through, built while it lives.
-struct Life {
-    id: Uuid,
-    counsellor: Staff,
-    status: CaseStatus,
-    steps: Vec<Step>,
-    /// Edits of the application besides transitions (each bumps the version).
-    edits: u32,
-    last_change: Micros,
-    submitted_at: Option<Micros>,
-    approved_at: Option<Micros>,
-    decided_at: Option<Micros>,
-    departed_at: Option<Micros>,
-    closed_at: Option<Micros>,
-    reviewer: Option<Uuid>,
-    mission: Option<Uuid>,
-}
-
-impl Life {
-    fn go(&mut self, action: &'static str, to: CaseStatus, at: Micros, actor: Staff) {
-        self.go_with(action, to, at, actor, None);
-    }
-
-    fn go_with(
-        &mut self,
-        action: &'static str,
-        to: CaseStatus,
-        at: Micros,
-        actor: Staff,
-        comment: Option<&'static str>,
-    ) {
-        let from = Some(self.status);
-        self.steps.push(Step { action, from, to, at, actor, comment });
-        self.status = to;
-        self.last_change = self.last_change.max(at);
-    }
-}
-
-/// Assistance amounts in Rappen, by component, in a fixed order.
-type Amounts = Vec<(&'static str, i64)>;
-
-fn amount_of(amounts: &Amounts, component: &str) -> i64 {
-    amounts.iter().find(|(c, _)| *c == component).map_or(0, |(_, a)| *a)
 }
 
 impl Generator {
@@ -223,423 +140,42 @@ impl Generator {
         Some(batch)
     }
 
-    /// When case `index` of `total` was opened: spread evenly over the office hours of the
-    /// window, in order.
-    fn opened_at(&mut self, index: u64) -> Micros {
-        let span = self.days.len() as f64 * 9.0 * HOUR as f64;
-        let u: f64 = self.rng.random();
-        let position = ((index as f64 + u) / self.total as f64 * span) as i64;
-        let day = (position / (9 * HOUR)) as usize;
-        start_of(self.days[day.min(self.days.len() - 1)]) + 7 * HOUR + position % (9 * HOUR)
-    }
-
-    fn country(&mut self, opened: NaiveDate) -> &'static Country {
-        loop {
-            let country = &COUNTRIES[pick_index(&mut self.rng, &self.country_weights)];
-            // Returns to Ukraine with assistance are status S returns, from spring 2022 on.
-            if country.code == "UA"
-                && opened < NaiveDate::from_ymd_opt(2022, 4, 1).unwrap_or(NaiveDate::MIN)
-            {
-                continue;
-            }
-            return country;
-        }
-    }
-
+    /// Case number `index`, from its opening to "as of": its rows go into `batch`; returns
+    /// what the caller sees of it and the reference number it took (prefix, year, number).
     fn case(&mut self, index: u64, batch: &mut Batch) -> (CaseSummary, String, i32, i64) {
-        let created = self.opened_at(index);
-        let opened = day_of(created);
-        let service_index = pick_index(&mut self.rng, &self.service_weights);
-        let service = self.dir.services[service_index].clone();
-        let nationality = self.country(opened);
-        let (destination, airports, carriers) = match world::THIRD_COUNTRIES
-            .iter()
-            .find(|(from, ..)| *from == nationality.code)
-        {
-            Some((_, to, airports, carriers)) if self.chance(0.03) => (*to, *airports, *carriers),
-            _ => (nationality.code, nationality.airports, nationality.carriers),
-        };
-        let status_s = nationality.code == "UA";
-        let federal = service.canton.is_none();
-        let (programme, phase) = if status_s {
-            ("status_s", None)
-        } else if federal {
-            let phase = self.weighted(&[
-                ("phase_1", 40),
-                ("phase_2", 30),
-                ("phase_3", 20),
-                ("phase_4", 10),
-            ]);
-            ("federal_centre", Some(phase))
-        } else {
-            ("cantonal", None)
-        };
-        let residence: &'static str = if status_s {
-            "S"
-        } else if federal {
-            self.weighted(&[("N", 45), ("dublin", 30), ("rejected", 25)])
-        } else {
-            self.weighted(&[
-                ("N", 250),
-                ("rejected", 350),
-                ("dublin", 100),
-                ("F", 270),
-                ("refugee", 20),
-                ("trafficking_victim", 10),
-            ])
-        };
-
-        // The reference: the next number of the prefix in the opening year. Cases open in
-        // office hours, far from midnight, so the UTC year is the Swiss year.
-        let year = opened.year();
-        let counter = self.counters.entry((service.prefix.clone(), year)).or_insert(0);
-        *counter += 1;
-        let number = *counter;
-        let reference = retour_domain::case::format_reference(&service.prefix, year, number);
-        let id = self.id_at(created);
-
-        // The household.
-        let mut vulnerabilities: Vec<&'static str> = Vec::new();
-        let persons =
-            self.household(nationality, residence, opened, federal, status_s, &mut vulnerabilities);
-        let medical = self.chance(0.10);
-        if medical {
-            vulnerabilities.push("medical");
-        }
-        if self.chance(0.02) {
-            vulnerabilities.push("disability");
-        }
-        let order = [
-            "unaccompanied_minor",
-            "medical",
-            "elderly",
-            "single_parent",
-            "trafficking",
-            "disability",
-        ];
-        vulnerabilities.sort_by_key(|v| order.iter().position(|o| o == v));
-        vulnerabilities.dedup();
+        let opening = self.open(index);
+        let household = self.household(&opening);
         let planned = self.chance(0.6).then(|| {
             let days = u64::try_from(self.between(45, 150)).unwrap_or(60);
-            opened + Days::new(days)
+            opening.day + Days::new(days)
         });
-
-        for (position, person) in persons.iter().enumerate() {
-            let person_id = self.id_at(created);
-            let zemis = zemis_number(self.person_index);
-            let n = n_number(self.person_index);
-            self.person_index += 1;
-            let aliases: Vec<&str> = person.alias.as_deref().into_iter().collect();
-            let t = &mut batch.tables;
-            t.persons
-                .uuid(person_id)
-                .uuid(id)
-                .int(position as i64)
-                .text(person.relationship)
-                .text(person.surname)
-                .text(person.given_names)
-                .text_array(&aliases)
-                .date(person.birth)
-                .text(person.sex)
-                .text(person.nationality)
-                .text(&zemis)
-                .text(&n)
-                .text(residence)
-                .date(person.entry)
-                .bool(person.travelling)
-                .ts(created)
-                .ts(created)
-                .end();
+        self.person_rows(&opening, &household.persons, batch);
+        if household.medical {
+            self.medical_row(&opening, batch);
         }
-        if medical {
-            let summary = self.pick(world::MEDICAL_SUMMARIES);
-            let fit = self.chance(0.92);
-            let escort = self.weighted(&[("none", 75), ("social", 15), ("medical", 10)]);
-            batch.tables.medical.uuid(id).text(summary).bool(fit).text(escort).ts(created).end();
-        }
-
-        let counsellor = service.counsellor;
-        let mut life = Life {
-            id,
-            counsellor,
-            status: CaseStatus::Counselling,
-            steps: vec![Step {
-                action: "open",
-                from: None,
-                to: CaseStatus::Counselling,
-                at: created,
-                actor: counsellor,
-                comment: None,
-            }],
-            edits: 0,
-            last_change: created,
-            submitted_at: None,
-            approved_at: None,
-            decided_at: None,
-            departed_at: None,
-            closed_at: None,
-            reviewer: None,
-            mission: None,
-        };
-        let plan = Plan {
-            created,
-            destination,
-            airports,
-            carriers,
-            direct: nationality.direct && destination == nationality.code,
-            fare: nationality.fare,
-            programme,
-            phase,
-            visa_exempt: world::VISA_EXEMPT.contains(&nationality.code) && !status_s,
-            medical,
-            escort_needed: vulnerabilities.contains(&"unaccompanied_minor"),
-            persons: &persons,
-            planned,
-            departure_airports: world::departure_airports(&service.prefix),
-            mission: self
-                .dir
-                .missions
-                .iter()
-                .find(|m| m.country == destination)
-                .map(|m| (m.institution_id, m.officer)),
-        };
+        let mut life = Life::open(opening.id, opening.service.counsellor, opening.created);
+        let plan = self.plan(&opening, &household, planned);
         self.live(&mut life, &plan, batch);
-
-        // The case row, now that its life is known.
-        let version = 1 + (life.steps.len() as i64 - 1) + i64::from(life.edits);
-        let t = &mut batch.tables;
-        t.cases
-            .uuid(id)
-            .text(&reference)
-            .opt_text(service.canton.as_deref())
-            .opt_text(service.federal_region.as_deref())
-            .uuid(service.id)
-            .uuid(counsellor.user_id)
-            .uuid(counsellor.user_id)
-            .text(programme)
-            .text(destination)
-            .opt_date(planned)
-            .text(life.status.as_str())
-            .int(version)
-            .text_array(&vulnerabilities)
-            .opt_ts(life.submitted_at)
-            .opt_ts(life.approved_at)
-            .opt_uuid(life.mission)
-            .ts(created)
-            .ts(life.last_change)
-            .opt_uuid(life.reviewer)
-            .opt_ts(life.decided_at)
-            .opt_ts(life.departed_at)
-            .opt_ts(life.closed_at)
-            .opt_text(phase)
-            .end();
-        for step in &life.steps {
-            let event_id = self.id_at(step.at);
-            batch
-                .tables
-                .events
-                .uuid(event_id)
-                .uuid(id)
-                .text(step.action)
-                .opt_text(step.from.map(CaseStatus::as_str))
-                .text(step.to.as_str())
-                .uuid(step.actor.user_id)
-                .uuid(step.actor.institution_id)
-                .text(step.actor.role)
-                .opt_text(step.comment)
-                .ts(step.at)
-                .end();
-        }
-        self.access_log(&life, medical, batch);
+        life::case_row(&mut batch.tables.cases, &opening, &life, &household, planned);
+        self.history(&life, batch);
+        self.access_log(&life, household.medical, batch);
 
         let summary = CaseSummary {
-            id,
-            reference,
+            id: opening.id,
             status: life.status,
-            counselling_service_id: service.id,
-            surname: persons[0].surname.to_owned(),
+            counselling_service_id: opening.service.id,
+            surname: household.persons[0].surname.to_owned(),
+            reference: opening.reference,
         };
-        (summary, service.prefix, year, number)
-    }
-
-    /// The persons of a household, principal first.
-    fn household(
-        &mut self,
-        country: &'static Country,
-        residence: &'static str,
-        opened: NaiveDate,
-        federal: bool,
-        status_s: bool,
-        vulnerabilities: &mut Vec<&'static str>,
-    ) -> Vec<Person> {
-        let size =
-            self.weighted(&[(1usize, 620), (2, 120), (3, 90), (4, 80), (5, 50), (6, 25), (7, 15)]);
-        let entered_days = if status_s {
-            let earliest = (opened - status_s_from()).num_days().max(15);
-            self.between(14, earliest)
-        } else if federal {
-            self.between(3, 130)
-        } else {
-            90 + (self.exponential(500.0) as i64).min(3000)
-        };
-        let entry = opened - Days::new(u64::try_from(entered_days).unwrap_or(30));
-        let years_old = |g: &mut Self, min: i64, max: i64| -> NaiveDate {
-            let days = g.between(min * 365, max * 365 + 364);
-            opened - Days::new(u64::try_from(days).unwrap_or(0))
-        };
-        let surname = self.pick(country.surnames);
-        let trafficking = residence == "trafficking_victim";
-        if trafficking {
-            vulnerabilities.push("trafficking");
-        }
-        // Rarely, an unaccompanied minor.
-        if size == 1 && !trafficking && self.chance(0.006) {
-            vulnerabilities.push("unaccompanied_minor");
-            let birth = years_old(self, 15, 17);
-            let male = self.chance(0.85);
-            let given = self.pick(if male { country.male } else { country.female });
-            return vec![Person {
-                relationship: "principal",
-                surname,
-                given_names: given,
-                alias: None,
-                birth,
-                sex: if male { "male" } else { "female" },
-                nationality: country.code,
-                entry: entry.max(birth),
-                travelling: true,
-            }];
-        }
-        let principal_age = self.weighted(&[
-            ((18, 25), 25),
-            ((26, 35), 35),
-            ((36, 45), 22),
-            ((46, 55), 12),
-            ((56, 65), 6),
-        ]);
-        let principal_age = if trafficking { (20, 35) } else { principal_age };
-        let principal_birth = years_old(self, principal_age.0, principal_age.1);
-        let male = if trafficking {
-            self.chance(0.2)
-        } else {
-            self.chance(if size == 1 { 0.78 } else { 0.7 })
-        };
-        let given = self.pick(if male { country.male } else { country.female });
-        let alias = self.chance(0.04).then(|| {
-            let other = self.pick(if male { country.male } else { country.female });
-            format!("{other} {surname}")
-        });
-        let mut persons = vec![Person {
-            relationship: "principal",
-            surname,
-            given_names: given,
-            alias,
-            birth: principal_birth,
-            sex: if male { "male" } else { "female" },
-            nationality: country.code,
-            entry,
-            travelling: true,
-        }];
-        if size == 1 {
-            if opened.year() - principal_birth.year() >= 60 {
-                vulnerabilities.push("elderly");
-            }
-            return persons;
-        }
-        let couple = size == 2 && self.chance(0.6) || size > 2 && self.chance(0.75);
-        let age_years = |birth: NaiveDate| opened.year() - birth.year();
-        if couple {
-            let gap = self.between(-3 * 365, 8 * 365);
-            let gap = if male { gap } else { -gap };
-            let birth = principal_birth
-                .checked_add_signed(chrono::Duration::days(gap))
-                .unwrap_or(principal_birth)
-                .min(opened - Days::new(18 * 366));
-            let own_name = self.chance(0.4);
-            let later = self.chance(0.2);
-            let spouse_entry = if later {
-                (entry + Days::new(u64::try_from(self.between(30, 400)).unwrap_or(30)))
-                    .min(opened - Days::new(7))
-            } else {
-                entry
-            };
-            persons.push(Person {
-                relationship: "spouse",
-                surname: if own_name { self.pick(country.surnames) } else { surname },
-                given_names: self.pick(if male { country.female } else { country.male }),
-                alias: None,
-                birth,
-                sex: if male { "female" } else { "male" },
-                nationality: country.code,
-                entry: spouse_entry.max(birth),
-                travelling: !self.chance(0.02),
-            });
-        }
-        let elder = size >= 4 && self.chance(0.05);
-        let adults = persons.len() + usize::from(elder);
-        // The youngest parent was at least 18 at each birth.
-        let youngest_parent = persons.iter().map(|p| age_years(p.birth)).min().unwrap_or(18);
-        let max_child_age = (youngest_parent - 18).clamp(0, 17);
-        for _ in adults..size {
-            let birth = years_old(self, 0, i64::from(max_child_age));
-            let girl = self.chance(0.5);
-            persons.push(Person {
-                relationship: "child",
-                surname,
-                given_names: self.pick(if girl { country.female } else { country.male }),
-                alias: None,
-                birth,
-                sex: if girl { "female" } else { "male" },
-                nationality: country.code,
-                // Born in Switzerland, or arrived with the family.
-                entry: entry.max(birth),
-                travelling: true,
-            });
-        }
-        if elder {
-            let birth = principal_birth
-                - Days::new(u64::try_from(self.between(20 * 365, 28 * 365)).unwrap_or(9000));
-            let woman = self.chance(0.6);
-            persons.push(Person {
-                relationship: "parent",
-                surname,
-                given_names: self.pick(if woman { country.female } else { country.male }),
-                alias: None,
-                birth,
-                sex: if woman { "female" } else { "male" },
-                nationality: country.code,
-                entry,
-                travelling: true,
-            });
-        }
-        if !couple && persons.iter().any(|p| p.relationship == "child") {
-            vulnerabilities.push("single_parent");
-        }
-        if persons.iter().any(|p| age_years(p.birth) >= 60) {
-            vulnerabilities.push("elderly");
-        }
-        persons
+        (summary, opening.service.prefix, opening.year, opening.number)
     }
 }
 
-/// What a case's life depends on, fixed when it opens.
-struct Plan<'a> {
-    created: Micros,
-    destination: &'static str,
-    airports: &'static [&'static str],
-    carriers: &'static [&'static str],
-    direct: bool,
-    fare: (i64, i64),
-    programme: &'static str,
-    phase: Option<&'static str>,
-    visa_exempt: bool,
-    medical: bool,
-    escort_needed: bool,
-    persons: &'a [Person],
-    planned: Option<NaiveDate>,
-    departure_airports: &'static [&'static str],
-    /// The IOM mission in the destination country and its officer.
-    mission: Option<(Uuid, Staff)>,
+/// Assistance amounts in Rappen, by component, in a fixed order.
+type Amounts = Vec<(&'static str, i64)>;
+
+fn amount_of(amounts: &Amounts, component: &str) -> i64 {
+    amounts.iter().find(|(c, _)| *c == component).map_or(0, |(_, a)| *a)
 }
 
 impl Generator {
@@ -1289,79 +825,5 @@ impl Generator {
             })
             .collect();
         (approved, overridden)
-    }
-
-    /// The access log of the case: its creation and a few reads, as the API records them.
-    /// Transitions are in the case's history; their access-log entries are left out to keep
-    /// the log at a few rows per case.
-    fn access_log(&mut self, life: &Life, medical: bool, batch: &mut Batch) {
-        let cutoff = self.cutoff;
-        let counsellor = life.counsellor;
-        let created = life.steps[0].at;
-        let mut fields = vec!["destination_country", "persons", "programme"];
-        if medical {
-            fields.insert(0, "medical");
-        }
-        let mut events = vec![(created, counsellor, "case.create", json!({ "fields": fields }))];
-        let read_at = created + self.between(2 * MINUTE, 30 * MINUTE);
-        if read_at < cutoff {
-            events.push((read_at, counsellor, "case.read", json!({})));
-        }
-        if let Some(review) = life.steps.iter().find(|s| s.action == "start_review") {
-            events.push((
-                review.at + self.between(MINUTE, HOUR),
-                review.actor,
-                "case.read",
-                json!({}),
-            ));
-        }
-        if let Some(booking) = life.steps.iter().find(|s| s.action == "book_travel") {
-            events.push((
-                booking.at - self.between(5 * MINUTE, HOUR),
-                booking.actor,
-                "case.read",
-                json!({}),
-            ));
-        }
-        for (at, actor, action, details) in events {
-            if at >= cutoff {
-                continue;
-            }
-            let event_id = self.id_at(at);
-            batch
-                .tables
-                .audit
-                .uuid(event_id)
-                .ts(at)
-                .text("user")
-                .uuid(actor.user_id)
-                .uuid(actor.institution_id)
-                .text(actor.role)
-                .text(action)
-                .text("case")
-                .uuid(life.id)
-                .text_array::<&str>(&[])
-                .text("allowed")
-                .json(&details)
-                .null()
-                .null()
-                .end();
-            batch.audit.push(StoredEvent {
-                id: event_id,
-                occurred_at: chrono::DateTime::from_timestamp_micros(at).unwrap_or_default(),
-                actor_type: "user".to_owned(),
-                actor_id: Some(actor.user_id),
-                actor_institution_id: Some(actor.institution_id),
-                actor_role: Some(actor.role.to_owned()),
-                action: action.to_owned(),
-                resource_type: Some("case".to_owned()),
-                resource_id: Some(life.id),
-                resource_ids: Vec::new(),
-                outcome: "allowed".to_owned(),
-                details,
-                request_id: None,
-                client_addr: None,
-            });
-        }
     }
 }

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use retour_domain::CaseStatus;
 use uuid::Uuid;
 
-use super::{Generator, Start, default_from, n_number, zemis_number};
+use super::household::{n_number, zemis_number};
+use super::{Generator, Start, default_from};
 use crate::synthetic::world;
 use crate::synthetic::{Directory, Mission, Service, Staff};
 
