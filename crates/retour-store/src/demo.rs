@@ -110,16 +110,16 @@ impl Store {
         }
         for (email, display_name, role, institution) in DEMO_USERS {
             let institution_id = *ids.get(institution).ok_or(StoreError::NotFound)?;
-            sqlx::query(
+            sqlx::query!(
                 "insert into users (id, institution_id, email, display_name, role, password_hash) \
                  values ($1, $2, $3, $4, $5, $6) on conflict (lower(email)) do nothing",
+                uuid::Uuid::now_v7(),
+                institution_id,
+                email,
+                display_name,
+                role.as_str(),
+                password_hash,
             )
-            .bind(uuid::Uuid::now_v7())
-            .bind(institution_id)
-            .bind(email)
-            .bind(display_name)
-            .bind(role.as_str())
-            .bind(password_hash)
             .execute(self.pool())
             .await?;
         }

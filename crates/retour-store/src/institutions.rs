@@ -96,12 +96,12 @@ impl TryFrom<Row> for Institution {
 
 /// What the access policy needs to know of an actor's institution, selected as
 /// `i.id, i.kind, i.canton, i.country` after the actor's own columns.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(crate) struct InstitutionFacts {
-    id: Uuid,
-    kind: String,
-    canton: Option<String>,
-    country: Option<String>,
+    pub(crate) id: Uuid,
+    pub(crate) kind: String,
+    pub(crate) canton: Option<String>,
+    pub(crate) country: Option<String>,
 }
 
 impl InstitutionFacts {
@@ -118,8 +118,33 @@ impl InstitutionFacts {
     }
 }
 
+/// The columns of [`Row`], for the list (the statements checked at build time name them).
 const COLUMNS: &str = "id, kind, name, canton, federal_region, country, contact_email, \
     contact_phone, active, created_at, updated_at";
+
+/// The insert of a [`NewInstitution`] (`query_as!` into [`Row`]), with `$conflict` (an
+/// `on conflict` clause, or nothing) before its `returning`.
+macro_rules! insert_institution {
+    ($new:expr, $conflict:literal) => {
+        sqlx::query_as!(
+            Row,
+            "insert into institutions (id, kind, name, canton, federal_region, country, \
+                 contact_email, contact_phone) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8)"
+                + $conflict
+                + " returning id, kind, name, canton, federal_region, country, contact_email, \
+                 contact_phone, active, created_at, updated_at",
+            Uuid::now_v7(),
+            $new.kind.as_str(),
+            $new.name,
+            $new.canton.map(Canton::code),
+            $new.federal_region,
+            $new.country,
+            $new.contact_email,
+            $new.contact_phone,
+        )
+    };
+}
 
 impl Store {
     /// Institutions matching `filter`, by kind and name.
@@ -127,6 +152,7 @@ impl Store {
         &self,
         filter: &InstitutionFilter,
     ) -> Result<Vec<Institution>, StoreError> {
+        // Built at run time: each filter is added only when given.
         let mut query =
             sqlx::QueryBuilder::new(format!("select {COLUMNS} from institutions where true"));
         if let Some(kind) = filter.kind {
@@ -142,12 +168,16 @@ impl Store {
 
     /// The institution whose name is `name`, without regard to case (names are unique so).
     pub async fn institution_by_name(&self, name: &str) -> Result<Institution, StoreError> {
-        let sql = format!("select {COLUMNS} from institutions where lower(name) = lower($1)");
-        let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(name.trim())
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query_as!(
+            Row,
+            "select id, kind, name, canton, federal_region, country, contact_email, \
+                 contact_phone, active, created_at, updated_at \
+             from institutions where lower(name) = lower($1)",
+            name.trim(),
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
         row.try_into()
     }
 
@@ -159,23 +189,8 @@ impl Store {
         audit: impl FnOnce(&Institution) -> AuditEvent,
     ) -> Result<Institution, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let sql = format!(
-            "insert into institutions (id, kind, name, canton, federal_region, country, \
-                 contact_email, contact_phone) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
-        );
-        let institution: Institution = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7())
-            .bind(new.kind.as_str())
-            .bind(&new.name)
-            .bind(new.canton.map(Canton::code))
-            .bind(&new.federal_region)
-            .bind(&new.country)
-            .bind(&new.contact_email)
-            .bind(&new.contact_phone)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_into()?;
+        let institution: Institution =
+            insert_institution!(new, "").fetch_one(&mut *tx).await?.try_into()?;
         audit::record(&mut *tx, &audit(&institution)).await?;
         tx.commit().await?;
         Ok(institution)
@@ -192,13 +207,17 @@ impl Store {
         audit: impl FnOnce(&Institution, &[&'static str]) -> AuditEvent,
     ) -> Result<Institution, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let sql = format!("select {COLUMNS} from institutions where id = $1 for update");
-        let current: Institution = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .try_into()?;
+        let current: Institution = sqlx::query_as!(
+            Row,
+            "select id, kind, name, canton, federal_region, country, contact_email, \
+                 contact_phone, active, created_at, updated_at \
+             from institutions where id = $1 for update",
+            id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()?;
         let mut changed = Vec::new();
         if changes.name.as_ref().is_some_and(|n| *n != current.name) {
             changed.push("name");
@@ -215,24 +234,26 @@ impl Store {
         if changed.is_empty() {
             return Ok(current);
         }
-        let sql = format!(
+        let institution: Institution = sqlx::query_as!(
+            Row,
             "update institutions set name = coalesce($2, name), \
                  contact_email = case when $3 then $4 else contact_email end, \
                  contact_phone = case when $5 then $6 else contact_phone end, \
                  active = coalesce($7, active), updated_at = now() \
-             where id = $1 returning {COLUMNS}"
-        );
-        let institution: Institution = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(&changes.name)
-            .bind(changes.contact_email.is_some())
-            .bind(changes.contact_email.clone().flatten())
-            .bind(changes.contact_phone.is_some())
-            .bind(changes.contact_phone.clone().flatten())
-            .bind(changes.active)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_into()?;
+             where id = $1 \
+             returning id, kind, name, canton, federal_region, country, contact_email, \
+                 contact_phone, active, created_at, updated_at",
+            id,
+            changes.name.as_deref(),
+            changes.contact_email.is_some(),
+            changes.contact_email.clone().flatten(),
+            changes.contact_phone.is_some(),
+            changes.contact_phone.clone().flatten(),
+            changes.active,
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_into()?;
         if !institution.active {
             let reason = SessionEnd::InstitutionDeactivated;
             Self::end_sessions_in(&mut tx, Sessions::OfInstitution(id), reason).await?;
@@ -243,9 +264,15 @@ impl Store {
     }
 
     pub async fn get_institution(&self, id: Uuid) -> Result<Institution, StoreError> {
-        let sql = format!("select {COLUMNS} from institutions where id = $1");
-        let row: Option<Row> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query_as!(
+            Row,
+            "select id, kind, name, canton, federal_region, country, contact_email, \
+                 contact_phone, active, created_at, updated_at \
+             from institutions where id = $1",
+            id,
+        )
+        .fetch_optional(self.pool())
+        .await?;
         let row = row.ok_or(StoreError::NotFound)?;
         row.try_into()
     }
@@ -255,24 +282,12 @@ impl Store {
         &self,
         new: &NewInstitution,
     ) -> Result<Institution, StoreError> {
-        let sql = format!(
-            "insert into institutions (id, kind, name, canton, federal_region, country, \
-                 contact_email, contact_phone) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8) \
-             on conflict (lower(name)) do update set updated_at = institutions.updated_at \
-             returning {COLUMNS}"
-        );
-        let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7())
-            .bind(new.kind.as_str())
-            .bind(&new.name)
-            .bind(new.canton.map(Canton::code))
-            .bind(&new.federal_region)
-            .bind(&new.country)
-            .bind(&new.contact_email)
-            .bind(&new.contact_phone)
-            .fetch_one(self.pool())
-            .await?;
+        let row = insert_institution!(
+            new,
+            " on conflict (lower(name)) do update set updated_at = institutions.updated_at"
+        )
+        .fetch_one(self.pool())
+        .await?;
         row.try_into()
     }
 }

@@ -83,10 +83,11 @@ impl Store {
 
     /// Whether the database answers and every embedded migration has been applied.
     pub async fn readiness(&self) -> Readiness {
-        let applied: Result<Vec<(i64,)>, sqlx::Error> =
-            sqlx::query_as("select version from _sqlx_migrations where success order by version")
-                .fetch_all(&self.pool)
-                .await;
+        let applied = sqlx::query_scalar!(
+            "select version from _sqlx_migrations where success order by version"
+        )
+        .fetch_all(&self.pool)
+        .await;
         match applied {
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
                 Readiness::MigrationsPending
@@ -96,7 +97,7 @@ impl Store {
                 let all_applied = MIGRATOR
                     .iter()
                     .filter(|m| m.migration_type.is_up_migration())
-                    .all(|m| applied.iter().any(|(v,)| *v == m.version));
+                    .all(|m| applied.contains(&m.version));
                 if all_applied { Readiness::Ready } else { Readiness::MigrationsPending }
             }
         }
@@ -126,12 +127,12 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), St
         tracing::warn!(database = %name, "could not reach PostgreSQL to check that the database exists");
         return Ok(());
     };
-    let exists: Option<(i32,)> = sqlx::query_as("select 1 from pg_database where datname = $1")
-        .bind(&name)
+    let exists = sqlx::query_scalar!("select 1 from pg_database where datname = $1", name)
         .fetch_optional(&mut conn)
         .await?;
     if exists.is_none() {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        // Not a macro: the database's name is an identifier, which no parameter can stand for.
         let sql = format!("create database {quoted}");
         match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
             Ok(_) => tracing::info!(database = %name, "created database"),

@@ -20,7 +20,6 @@ pub enum Rotation {
     Invalid { reason: &'static str },
 }
 
-#[derive(sqlx::FromRow)]
 struct TokenRow {
     session_id: Uuid,
     user_id: Uuid,
@@ -42,15 +41,15 @@ impl Store {
         token_hash: &[u8],
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        sqlx::query!(
             "insert into refresh_tokens (id, session_id, user_id, token_hash, expires_at) \
              values ($1, $2, $3, $4, $5)",
+            Uuid::now_v7(),
+            session_id,
+            user_id,
+            token_hash,
+            expires_at,
         )
-        .bind(Uuid::now_v7())
-        .bind(session_id)
-        .bind(user_id)
-        .bind(token_hash)
-        .bind(expires_at)
         .execute(tx)
         .await?;
         Ok(())
@@ -68,13 +67,14 @@ impl Store {
         event: impl FnOnce(&Rotation, AuditActor) -> AuditEvent,
     ) -> Result<Rotation, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row: Option<TokenRow> = sqlx::query_as(
+        let row = sqlx::query_as!(
+            TokenRow,
             "select t.session_id, t.user_id, t.expires_at, t.rotated_at, t.revoked_at, u.status, \
                     u.institution_id, u.role \
                  from refresh_tokens t join users u on u.id = t.user_id \
                  where t.token_hash = $1 for update of t",
+            token_hash,
         )
-        .bind(token_hash)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(TokenRow {
@@ -109,10 +109,12 @@ impl Store {
             tx.commit().await?;
             return Ok(rotation);
         }
-        sqlx::query("update refresh_tokens set rotated_at = now() where token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update refresh_tokens set rotated_at = now() where token_hash = $1",
+            token_hash
+        )
+        .execute(&mut *tx)
+        .await?;
         Self::insert_refresh_token_in(
             &mut tx,
             user_id,

@@ -101,6 +101,7 @@ impl TryFrom<Row> for ServiceAccount {
     }
 }
 
+/// The columns of [`Row`], for the list (the statements checked at build time name them).
 const COLUMNS: &str = "id, institution_id, name, client_id, scopes, status, created_at, updated_at";
 
 fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
@@ -115,30 +116,36 @@ impl Store {
         audit: impl FnOnce(&ServiceAccount) -> AuditEvent,
     ) -> Result<ServiceAccount, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let sql = format!(
+        let account: ServiceAccount = sqlx::query_as!(
+            Row,
             "insert into service_accounts (id, institution_id, name, client_id, secret_hash, \
                  scopes) \
-             values ($1, $2, $3, $4, $5, $6) returning {COLUMNS}"
-        );
-        let account: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7())
-            .bind(new.institution_id)
-            .bind(&new.name)
-            .bind(&new.client_id)
-            .bind(&new.secret_hash)
-            .bind(scope_names(&new.scopes))
-            .fetch_one(&mut *tx)
-            .await?
-            .try_into()?;
+             values ($1, $2, $3, $4, $5, $6) \
+             returning id, institution_id, name, client_id, scopes, status, created_at, updated_at",
+            Uuid::now_v7(),
+            new.institution_id,
+            new.name,
+            new.client_id,
+            new.secret_hash,
+            &scope_names(&new.scopes) as &[&str],
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_into()?;
         audit::record(&mut *tx, &audit(&account)).await?;
         tx.commit().await?;
         Ok(account)
     }
 
     pub async fn get_service_account(&self, id: Uuid) -> Result<ServiceAccount, StoreError> {
-        let sql = format!("select {COLUMNS} from service_accounts where id = $1");
-        let row: Option<Row> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query_as!(
+            Row,
+            "select id, institution_id, name, client_id, scopes, status, created_at, updated_at \
+             from service_accounts where id = $1",
+            id,
+        )
+        .fetch_optional(self.pool())
+        .await?;
         let row = row.ok_or(StoreError::NotFound)?;
         row.try_into()
     }
@@ -148,6 +155,7 @@ impl Store {
         &self,
         filter: &ServiceAccountFilter,
     ) -> Result<Vec<ServiceAccount>, StoreError> {
+        // Built at run time: each filter is added only when given.
         let mut query =
             sqlx::QueryBuilder::new(format!("select {COLUMNS} from service_accounts where true"));
         if let Some(institution_id) = filter.institution_id {
@@ -171,13 +179,16 @@ impl Store {
         audit: impl FnOnce(&ServiceAccount, &[&'static str]) -> AuditEvent,
     ) -> Result<ServiceAccount, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let sql = format!("select {COLUMNS} from service_accounts where id = $1 for update");
-        let current: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .try_into()?;
+        let current: ServiceAccount = sqlx::query_as!(
+            Row,
+            "select id, institution_id, name, client_id, scopes, status, created_at, updated_at \
+             from service_accounts where id = $1 for update",
+            id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()?;
         let mut changed = Vec::new();
         if changes.name.as_ref().is_some_and(|n| *n != current.name) {
             changed.push("name");
@@ -194,23 +205,25 @@ impl Store {
         if changed.is_empty() {
             return Ok(current);
         }
-        let sql = format!(
+        let scopes = changes.scopes.as_deref().map(scope_names);
+        let account: ServiceAccount = sqlx::query_as!(
+            Row,
             "update service_accounts set name = coalesce($2, name), \
                  scopes = coalesce($3, scopes), status = coalesce($4, status), \
                  secret_hash = coalesce($5, secret_hash), \
                  secret_generation = secret_generation + ($5::text is not null)::int, \
                  updated_at = now() \
-             where id = $1 returning {COLUMNS}"
-        );
-        let account: ServiceAccount = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(&changes.name)
-            .bind(changes.scopes.as_deref().map(scope_names))
-            .bind(changes.status.map(UserStatus::as_str))
-            .bind(&changes.secret_hash)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_into()?;
+             where id = $1 \
+             returning id, institution_id, name, client_id, scopes, status, created_at, updated_at",
+            id,
+            changes.name.as_deref(),
+            scopes.as_deref() as Option<&[&str]>,
+            changes.status.map(UserStatus::as_str),
+            changes.secret_hash.as_deref(),
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_into()?;
         audit::record(&mut *tx, &audit(&account, &changed)).await?;
         tx.commit().await?;
         Ok(account)
@@ -222,20 +235,29 @@ impl Store {
         &self,
         client_id: &str,
     ) -> Result<Option<ClientCandidate>, StoreError> {
-        let columns = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "select {columns}, s.secret_hash, s.secret_generation, \
+        let row = sqlx::query!(
+            "select s.id, s.institution_id, s.name, s.client_id, s.scopes, s.status, \
+                 s.created_at, s.updated_at, s.secret_hash, s.secret_generation, \
                  i.active as institution_active \
              from service_accounts s join institutions i on i.id = s.institution_id \
-             where s.client_id = $1"
-        );
-        let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .fetch_optional(self.pool())
-            .await?;
+             where s.client_id = $1",
+            client_id,
+        )
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| {
+            let account = Row {
+                id: r.id,
+                institution_id: r.institution_id,
+                name: r.name,
+                client_id: r.client_id,
+                scopes: r.scopes,
+                status: r.status,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            };
             Ok(ClientCandidate {
-                account: r.account.try_into()?,
+                account: account.try_into()?,
                 secret_hash: r.secret_hash,
                 secret_generation: r.secret_generation,
                 institution_active: r.institution_active,
@@ -243,13 +265,4 @@ impl Store {
         })
         .transpose()
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct ClientRow {
-    #[sqlx(flatten)]
-    account: Row,
-    secret_hash: String,
-    secret_generation: i32,
-    institution_active: bool,
 }

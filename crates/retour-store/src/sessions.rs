@@ -77,7 +77,6 @@ impl Standing {
 
 /// What decides a token's standing, read in one query: the subject's own column (a user's
 /// `role` or a service account's `scopes`), then the institution's facts.
-#[derive(sqlx::FromRow)]
 struct StandingRow {
     role: Option<String>,
     scopes: Option<Vec<String>>,
@@ -88,8 +87,29 @@ struct StandingRow {
     /// The user's session is open, or the service account's secret is still the one the
     /// token was obtained with.
     current: bool,
-    #[sqlx(flatten)]
-    institution: InstitutionFacts,
+    /// The institution's facts (`i.id, i.kind, i.canton, i.country`).
+    id: Uuid,
+    kind: String,
+    canton: Option<String>,
+    country: Option<String>,
+}
+
+/// `query_as!` of the [`StandingRow`] of account `$1` (aliased `a`) of `$table` and its
+/// token `$2`: `$subject` selects the account's own columns and `current`, the rest is the
+/// same for both kinds of account.
+macro_rules! standing {
+    ($subject:literal, $table:literal, $($arg:expr),*) => {
+        sqlx::query_as!(
+            StandingRow,
+            "select " + $subject + ", \
+                 a.status = 'active' and i.active as \"active!\", \
+                 exists (select 1 from revoked_access_tokens where jti = $2) as \"revoked!\", \
+                 i.id, i.kind, i.canton, i.country \
+             from " + $table + " a join institutions i on i.id = a.institution_id \
+             where a.id = $1",
+            $($arg),*
+        )
+    };
 }
 
 impl StandingRow {
@@ -112,7 +132,13 @@ impl StandingRow {
                 scopes: scopes.unwrap_or_default().iter().filter_map(|s| Scope::parse(s)).collect(),
             },
         };
-        row.institution.actor(id, kind).map(Standing::Valid)
+        let institution = InstitutionFacts {
+            id: row.id,
+            kind: row.kind,
+            canton: row.canton,
+            country: row.country,
+        };
+        institution.actor(id, kind).map(Standing::Valid)
     }
 }
 
@@ -126,19 +152,15 @@ impl Store {
         token_id: Uuid,
         session_id: Uuid,
     ) -> Result<Standing, StoreError> {
-        let row: Option<StandingRow> = sqlx::query_as(
-            "select u.role, null::text[] as scopes, u.status = 'active' and i.active as active, \
-                    exists (select 1 from revoked_access_tokens where jti = $2) as revoked, \
-                    exists (select 1 from sessions s \
-                            where s.id = $3 and s.user_id = u.id and s.ended_at is null) \
-                        as current, \
-                    i.id, i.kind, i.canton, i.country \
-             from users u join institutions i on i.id = u.institution_id \
-             where u.id = $1",
+        let row = standing!(
+            "a.role, null::text[] as scopes, \
+             exists (select 1 from sessions s \
+                     where s.id = $3 and s.user_id = a.id and s.ended_at is null) as \"current!\"",
+            "users",
+            user_id,
+            token_id,
+            session_id
         )
-        .bind(user_id)
-        .bind(token_id)
-        .bind(session_id)
         .fetch_optional(self.pool())
         .await?;
         StandingRow::judge(row, user_id, Standing::SessionEnded)
@@ -152,17 +174,13 @@ impl Store {
         token_id: Uuid,
         secret_generation: i32,
     ) -> Result<Standing, StoreError> {
-        let row: Option<StandingRow> = sqlx::query_as(
-            "select null::text as role, s.scopes, s.status = 'active' and i.active as active, \
-                    exists (select 1 from revoked_access_tokens where jti = $2) as revoked, \
-                    s.secret_generation = $3 as current, \
-                    i.id, i.kind, i.canton, i.country \
-             from service_accounts s join institutions i on i.id = s.institution_id \
-             where s.id = $1",
+        let row = standing!(
+            "null::text as role, a.scopes, a.secret_generation = $3 as \"current!\"",
+            "service_accounts",
+            id,
+            token_id,
+            secret_generation
         )
-        .bind(id)
-        .bind(token_id)
-        .bind(secret_generation)
         .fetch_optional(self.pool())
         .await?;
         StandingRow::judge(row, id, Standing::SecretRotated)
@@ -174,9 +192,7 @@ impl Store {
         id: Uuid,
         user_id: Uuid,
     ) -> Result<(), StoreError> {
-        sqlx::query("insert into sessions (id, user_id) values ($1, $2)")
-            .bind(id)
-            .bind(user_id)
+        sqlx::query!("insert into sessions (id, user_id) values ($1, $2)", id, user_id)
             .execute(tx)
             .await?;
         Ok(())
@@ -189,21 +205,31 @@ impl Store {
         which: Sessions,
         reason: SessionEnd,
     ) -> Result<(), StoreError> {
-        let (condition, id) = match which {
-            Sessions::One(id) => ("id = $1", id),
-            Sessions::OfUser(id) => ("user_id = $1", id),
+        // One statement per kind of selection, each with its own index; `$which` is the
+        // condition on `sessions` that picks them, with `$1` the id.
+        macro_rules! end_where {
+            ($which:literal, $id:expr) => {
+                sqlx::query!(
+                    "with ended as ( \
+                         update sessions set ended_at = now(), end_reason = $2 \
+                         where ended_at is null and "
+                        + $which
+                        + " returning id) \
+                     update refresh_tokens set revoked_at = coalesce(revoked_at, now()) \
+                     where session_id in (select id from ended)",
+                    $id,
+                    reason.as_str(),
+                )
+            };
+        }
+        let query = match which {
+            Sessions::One(id) => end_where!("id = $1", id),
+            Sessions::OfUser(id) => end_where!("user_id = $1", id),
             Sessions::OfInstitution(id) => {
-                ("user_id in (select id from users where institution_id = $1)", id)
+                end_where!("user_id in (select id from users where institution_id = $1)", id)
             }
         };
-        let sql = format!(
-            "with ended as ( \
-                 update sessions set ended_at = now(), end_reason = $2 \
-                 where ended_at is null and {condition} returning id) \
-             update refresh_tokens set revoked_at = coalesce(revoked_at, now()) \
-             where session_id in (select id from ended)"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(reason.as_str()).execute(tx).await?;
+        query.execute(tx).await?;
         Ok(())
     }
 
@@ -220,11 +246,11 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         match refresh_hash {
             Some(hash) => {
-                let named: Option<Uuid> = sqlx::query_scalar(
+                let named = sqlx::query_scalar!(
                     "select session_id from refresh_tokens where token_hash = $1 and user_id = $2",
+                    hash,
+                    user_id,
                 )
-                .bind(hash)
-                .bind(user_id)
                 .fetch_optional(&mut *tx)
                 .await?;
                 for id in std::iter::once(session_id).chain(named) {
@@ -251,15 +277,15 @@ impl Store {
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "insert into revoked_access_tokens (jti, expires_at) values ($1, $2) \
              on conflict (jti) do nothing",
+            jti,
+            expires_at,
         )
-        .bind(jti)
-        .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("delete from revoked_access_tokens where expires_at < now()")
+        sqlx::query!("delete from revoked_access_tokens where expires_at < now()")
             .execute(&mut *tx)
             .await?;
         audit::record(&mut *tx, event).await?;

@@ -25,27 +25,26 @@ impl Store {
         generate: impl FnOnce() -> Result<StoredKey, String>,
     ) -> Result<StoredKey, StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("select pg_advisory_xact_lock(hashtext('retour.signing_keys'))")
+        sqlx::query!("select pg_advisory_xact_lock(hashtext('retour.signing_keys'))")
             .execute(&mut *tx)
             .await?;
-        let existing: Option<(String, String, String)> = sqlx::query_as(
+        let existing = sqlx::query_as!(
+            StoredKey,
             "select kid, private_key_pem, public_key_x from signing_keys \
              where retired_at is null order by created_at desc limit 1",
         )
         .fetch_optional(&mut *tx)
         .await?;
         let key = match existing {
-            Some((kid, private_key_pem, public_key_x)) => {
-                StoredKey { kid, private_key_pem, public_key_x }
-            }
+            Some(key) => key,
             None => {
                 let key = generate().map_err(StoreError::KeyGeneration)?;
-                sqlx::query(
+                sqlx::query!(
                     "insert into signing_keys (kid, private_key_pem, public_key_x) values ($1, $2, $3)",
+                    key.kid,
+                    key.private_key_pem,
+                    key.public_key_x,
                 )
-                .bind(&key.kid)
-                .bind(&key.private_key_pem)
-                .bind(&key.public_key_x)
                 .execute(&mut *tx)
                 .await?;
                 key
@@ -58,12 +57,13 @@ impl Store {
     /// Public keys of every stored key that still verifies tokens: the current one and
     /// those retired less than a day ago (tokens they signed may still be valid).
     pub async fn verification_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(sqlx::query_as(
+        let keys = sqlx::query!(
             "select kid, public_key_x from signing_keys \
              where retired_at is null or retired_at > now() - interval '1 day' \
              order by created_at",
         )
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        Ok(keys.into_iter().map(|k| (k.kid, k.public_key_x)).collect())
     }
 }

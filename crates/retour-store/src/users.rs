@@ -167,6 +167,7 @@ impl TryFrom<Row> for User {
     }
 }
 
+/// The columns of [`Row`], for the list (the statements checked at build time name them).
 const COLUMNS: &str =
     "id, institution_id, email, display_name, role, status, locked_until, created_at, updated_at";
 
@@ -179,19 +180,21 @@ impl Store {
         audit: impl FnOnce(&User) -> AuditEvent,
     ) -> Result<User, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let sql = format!(
+        let row = sqlx::query_as!(
+            Row,
             "insert into users (id, institution_id, email, display_name, role, password_hash) \
-             values ($1, $2, $3, $4, $5, $6) returning {COLUMNS}"
-        );
-        let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7())
-            .bind(new.institution_id)
-            .bind(new.email.trim())
-            .bind(&new.display_name)
-            .bind(new.role.as_str())
-            .bind(&new.password_hash)
-            .fetch_one(&mut *tx)
-            .await?;
+             values ($1, $2, $3, $4, $5, $6) \
+             returning id, institution_id, email, display_name, role, status, locked_until, \
+                 created_at, updated_at",
+            Uuid::now_v7(),
+            new.institution_id,
+            new.email.trim(),
+            new.display_name,
+            new.role.as_str(),
+            new.password_hash,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let user = User::try_from(row)?;
         audit::record(&mut *tx, &audit(&user)).await?;
         tx.commit().await?;
@@ -200,6 +203,7 @@ impl Store {
 
     /// Users matching `filter`, in id (creation) order, at most `filter.limit`.
     pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>, StoreError> {
+        // Built at run time: each filter is added only when given.
         let mut query = sqlx::QueryBuilder::new(format!("select {COLUMNS} from users where true"));
         if let Some(institution_id) = filter.institution_id {
             query.push(" and institution_id = ").push_bind(institution_id);
@@ -231,13 +235,17 @@ impl Store {
         audit: impl FnOnce(&User, &[&'static str]) -> AuditEvent,
     ) -> Result<User, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let sql = format!("select {COLUMNS} from users where id = $1 for update");
-        let current: User = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .try_into()?;
+        let current: User = sqlx::query_as!(
+            Row,
+            "select id, institution_id, email, display_name, role, status, locked_until, \
+                 created_at, updated_at \
+             from users where id = $1 for update",
+            id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()?;
         let mut changed = Vec::new();
         if changes.display_name.as_ref().is_some_and(|n| *n != current.display_name) {
             changed.push("display_name");
@@ -254,21 +262,23 @@ impl Store {
         if changed.is_empty() {
             return Ok(current);
         }
-        let sql = format!(
+        let user: User = sqlx::query_as!(
+            Row,
             "update users set display_name = coalesce($2, display_name), \
                  role = coalesce($3, role), status = coalesce($4, status), \
                  password_hash = coalesce($5, password_hash), updated_at = now() \
-             where id = $1 returning {COLUMNS}"
-        );
-        let user: User = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(&changes.display_name)
-            .bind(changes.role.map(Role::as_str))
-            .bind(changes.status.map(UserStatus::as_str))
-            .bind(&changes.password_hash)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_into()?;
+             where id = $1 \
+             returning id, institution_id, email, display_name, role, status, locked_until, \
+                 created_at, updated_at",
+            id,
+            changes.display_name.as_deref(),
+            changes.role.map(Role::as_str),
+            changes.status.map(UserStatus::as_str),
+            changes.password_hash.as_deref(),
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_into()?;
         let ended = if user.status == UserStatus::Disabled {
             Some(SessionEnd::AccountDisabled)
         } else {
@@ -294,50 +304,47 @@ impl Store {
         audit: impl FnOnce(FailedLogin) -> AuditEvent,
     ) -> Result<FailedLogin, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let (locked,): (bool,) = sqlx::query_as(
-            "select coalesce(locked_until > now(), false) from users where id = $1 for update",
+        let locked = sqlx::query_scalar!(
+            r#"select coalesce(locked_until > now(), false) as "locked!"
+               from users where id = $1 for update"#,
+            user_id,
         )
-        .bind(user_id)
         .fetch_one(&mut *tx)
         .await?;
         let outcome = if locked {
             FailedLogin::WhileLocked
         } else {
             let window = lockout.window.as_secs_f64();
-            sqlx::query(
+            sqlx::query!(
                 "delete from login_failures \
                  where user_id = $1 and failed_at <= now() - make_interval(secs => $2)",
+                user_id,
+                window,
             )
-            .bind(user_id)
-            .bind(window)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("insert into login_failures (user_id) values ($1)")
-                .bind(user_id)
+            sqlx::query!("insert into login_failures (user_id) values ($1)", user_id)
                 .execute(&mut *tx)
                 .await?;
-            let (count,): (i64,) = sqlx::query_as(
-                "select count(*) from login_failures \
-                 where user_id = $1 and failed_at > now() - make_interval(secs => $2)",
+            let count = sqlx::query_scalar!(
+                r#"select count(*) as "count!" from login_failures
+                   where user_id = $1 and failed_at > now() - make_interval(secs => $2)"#,
+                user_id,
+                window,
             )
-            .bind(user_id)
-            .bind(window)
             .fetch_one(&mut *tx)
             .await?;
             if count >= i64::from(lockout.threshold) {
-                sqlx::query(
+                sqlx::query!(
                     "update users set locked_until = now() + make_interval(secs => $2) \
                      where id = $1",
+                    user_id,
+                    lockout.duration.as_secs_f64(),
                 )
-                .bind(user_id)
-                .bind(lockout.duration.as_secs_f64())
                 .execute(&mut *tx)
                 .await?;
                 // The lock now carries the state; counting starts afresh once it ends.
-                sqlx::query("delete from login_failures where user_id = $1")
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
+                clear_login_failures(&mut tx, user_id).await?;
                 FailedLogin::Locked
             } else {
                 FailedLogin::Counted
@@ -369,15 +376,12 @@ impl Store {
             refresh_expires_at,
         )
         .await?;
-        sqlx::query("delete from login_failures where user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        clear_login_failures(&mut tx, user_id).await?;
+        sqlx::query!(
             "update users set locked_until = null \
              where id = $1 and locked_until is not null and locked_until <= now()",
+            user_id,
         )
-        .bind(user_id)
         .execute(&mut *tx)
         .await?;
         audit::record(&mut *tx, audit).await?;
@@ -386,9 +390,15 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
-        let sql = format!("select {COLUMNS} from users where id = $1");
-        let row: Option<Row> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query_as!(
+            Row,
+            "select id, institution_id, email, display_name, role, status, locked_until, \
+                 created_at, updated_at \
+             from users where id = $1",
+            id,
+        )
+        .fetch_optional(self.pool())
+        .await?;
         let row = row.ok_or(StoreError::NotFound)?;
         row.try_into()
     }
@@ -396,19 +406,30 @@ impl Store {
     /// The user with this email (case-insensitive), their password hash and whether their
     /// institution is active, for a sign-in.
     pub async fn user_for_login(&self, email: &str) -> Result<Option<LoginCandidate>, StoreError> {
-        let columns = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "select {columns}, u.password_hash, i.active as institution_active \
+        let row = sqlx::query!(
+            "select u.id, u.institution_id, u.email, u.display_name, u.role, u.status, \
+                 u.locked_until, u.created_at, u.updated_at, u.password_hash, \
+                 i.active as institution_active \
              from users u join institutions i on i.id = u.institution_id \
-             where lower(u.email) = lower($1)"
-        );
-        let row: Option<LoginRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(email.trim())
-            .fetch_optional(self.pool())
-            .await?;
+             where lower(u.email) = lower($1)",
+            email.trim(),
+        )
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| {
+            let user = Row {
+                id: r.id,
+                institution_id: r.institution_id,
+                email: r.email,
+                display_name: r.display_name,
+                role: r.role,
+                status: r.status,
+                locked_until: r.locked_until,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            };
             Ok(LoginCandidate {
-                user: r.user.try_into()?,
+                user: user.try_into()?,
                 password_hash: r.password_hash,
                 institution_active: r.institution_active,
             })
@@ -424,35 +445,36 @@ impl Store {
         user_id: Uuid,
         token_id: Uuid,
     ) -> Result<Option<Actor>, StoreError> {
-        let row: Option<ActorRow> = sqlx::query_as(
+        let row = sqlx::query!(
             "select u.role, i.id, i.kind, i.canton, i.country \
              from users u join institutions i on i.id = u.institution_id \
              where u.id = $1 and u.status = 'active' and i.active \
                and not exists (select 1 from revoked_access_tokens where jti = $2)",
+            user_id,
+            token_id,
         )
-        .bind(user_id)
-        .bind(token_id)
         .fetch_optional(self.pool())
         .await?;
-        let Some(ActorRow { role, institution }) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let role = Role::parse(&role).ok_or_else(|| StoreError::corrupt("users.role", &role))?;
+        let role =
+            Role::parse(&row.role).ok_or_else(|| StoreError::corrupt("users.role", &row.role))?;
+        let institution = InstitutionFacts {
+            id: row.id,
+            kind: row.kind,
+            canton: row.canton,
+            country: row.country,
+        };
         institution.actor(user_id, ActorKind::User { role }).map(Some)
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct LoginRow {
-    #[sqlx(flatten)]
-    user: Row,
-    password_hash: String,
-    institution_active: bool,
-}
-
-#[derive(sqlx::FromRow)]
-struct ActorRow {
-    role: String,
-    #[sqlx(flatten)]
-    institution: InstitutionFacts,
+/// Forgets the failed sign-ins of an account, inside the caller's transaction.
+async fn clear_login_failures(
+    tx: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query!("delete from login_failures where user_id = $1", user_id).execute(tx).await?;
+    Ok(())
 }
