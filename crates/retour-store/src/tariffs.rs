@@ -62,7 +62,6 @@ pub struct DestinationRules {
     pub suspended: Vec<Suspension>,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     programme: String,
@@ -124,26 +123,11 @@ impl TryFrom<Row> for TariffVersion {
     }
 }
 
-const COLUMNS: &str = "id, programme, component, person_category, phase, rate, amount_rappen, \
-    basis, family_cap_rappen, valid_from, valid_to, is_example, source, created_at, created_by";
-
-/// Components in the order of the domain, then the rows of one component in a fixed order.
-const ORDER: &str = "order by programme, \
-    array_position(array['startup_cash', 'reintegration_project', 'medical', 'travel_money', \
-        'travel_costs'], component), \
-    phase nulls first, basis, person_category nulls last, rate desc, valid_from";
-
-/// Selects the versions of one tariff (its key), with $1…$5 bound to the key's columns.
-const SAME_KEY: &str = "programme = $1 and component = $2 \
-    and person_category is not distinct from $3 and phase is not distinct from $4 and rate = $5";
-
 impl Store {
     /// Today's date in Switzerland by the database clock: the same for every server process,
     /// and the day the database uses to keep the past unchanged.
     pub async fn swiss_today(&self) -> Result<NaiveDate, StoreError> {
-        let (today,): (NaiveDate,) =
-            sqlx::query_as("select swiss_today()").fetch_one(self.pool()).await?;
-        Ok(today)
+        swiss_today(self.pool()).await
     }
 
     /// The tariff versions that apply on `on`, of one programme or all.
@@ -175,40 +159,68 @@ impl Store {
             tariff.phase.map_or("", ProcedurePhase::as_str),
             tariff.rate
         );
-        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(&lock_key)
+        sqlx::query!("select pg_advisory_xact_lock(hashtextextended($1, 0))", lock_key)
             .execute(&mut *tx)
             .await?;
-        let sql = format!("select max(valid_from) from tariffs where {SAME_KEY}");
-        let (latest,): (Option<NaiveDate>,) =
-            bind_key(sqlx::query_as(sqlx::AssertSqlSafe(sql)), tariff).fetch_one(&mut *tx).await?;
+        // The tariff's key: the versions of one tariff share these.
+        let (programme, component, rate) =
+            (tariff.programme.as_str(), tariff.component.as_str(), tariff.rate.as_str());
+        let category = tariff.person_category.map(PersonCategory::as_str);
+        let phase = tariff.phase.map(ProcedurePhase::as_str);
+        let latest = sqlx::query_scalar!(
+            "select max(valid_from) from tariffs \
+             where programme = $1 and component = $2 and person_category is not distinct from $3 \
+               and phase is not distinct from $4 and rate = $5",
+            programme,
+            component,
+            category,
+            phase,
+            rate,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if let Some(latest) = latest.filter(|latest| *latest >= tariff.valid_from) {
             return Ok(AddedTariff::NotAfterLatest { latest_valid_from: latest });
         }
-        let sql = format!("update tariffs set valid_to = $6 where {SAME_KEY} and valid_to is null");
-        bind_key(sqlx::query(sqlx::AssertSqlSafe(sql)), tariff)
-            .bind(tariff.valid_from)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update tariffs set valid_to = $6 \
+             where programme = $1 and component = $2 and person_category is not distinct from $3 \
+               and phase is not distinct from $4 and rate = $5 and valid_to is null",
+            programme,
+            component,
+            category,
+            phase,
+            rate,
+            tariff.valid_from,
+        )
+        .execute(&mut *tx)
+        .await?;
         let id = Uuid::now_v7();
-        let sql = format!(
+        let row = sqlx::query_as!(
+            Row,
             "insert into tariffs (id, programme, component, person_category, phase, rate, \
                  amount_rappen, basis, family_cap_rappen, valid_from, is_example, source, \
                  created_by) \
-             values ($6, $1, $2, $3, $4, $5, $7, $8, $9, $10, $11, $12, $13) \
-             returning {COLUMNS}"
-        );
-        let row: Row = bind_key(sqlx::query_as(sqlx::AssertSqlSafe(sql)), tariff)
-            .bind(id)
-            .bind(tariff.amount_rappen.map(Rappen::get))
-            .bind(tariff.basis.as_str())
-            .bind(tariff.family_cap_rappen.map(Rappen::get))
-            .bind(tariff.valid_from)
-            .bind(tariff.is_example)
-            .bind(&tariff.source)
-            .bind(created_by)
-            .fetch_one(&mut *tx)
-            .await?;
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             returning id, programme, component, person_category, phase, rate, amount_rappen, \
+                 basis, family_cap_rappen, valid_from, valid_to, is_example, source, created_at, \
+                 created_by",
+            id,
+            programme,
+            component,
+            category,
+            phase,
+            rate,
+            tariff.amount_rappen.map(Rappen::get),
+            tariff.basis.as_str(),
+            tariff.family_cap_rappen.map(Rappen::get),
+            tariff.valid_from,
+            tariff.is_example,
+            tariff.source,
+            created_by,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         audit::record(&mut *tx, &event.clone().resource("tariff", id)).await?;
         tx.commit().await?;
         Ok(AddedTariff::Added(row.try_into()?))
@@ -219,42 +231,29 @@ impl Store {
         &self,
         on: NaiveDate,
     ) -> Result<DestinationRules, StoreError> {
-        let visa_exempt: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>, String)> =
-            sqlx::query_as(
-                "select id, country, valid_from, valid_to, source from visa_exempt_countries \
-                 where valid_from <= $1 and (valid_to is null or valid_to > $1) order by country",
-            )
-            .bind(on)
-            .fetch_all(self.pool())
-            .await?;
-        let suspended: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>, String)> = sqlx::query_as(
-            "select id, country, valid_from, valid_to, reason from suspended_destinations \
-                 where valid_from <= $1 and (valid_to is null or valid_to > $1) order by country",
-        )
-        .bind(on)
-        .fetch_all(self.pool())
-        .await?;
+        // `query_as!` of the rows of a dated list (`$select`) in force on `on`.
+        macro_rules! in_force {
+            ($row:ident, $select:literal) => {
+                sqlx::query_as!(
+                    $row,
+                    $select
+                        + " where valid_from <= $1 and (valid_to is null or valid_to > $1) \
+                           order by country",
+                    on,
+                )
+            };
+        }
+        let visa_exempt = in_force!(
+            VisaExemption,
+            "select id, country, valid_from, valid_to, source from visa_exempt_countries"
+        );
+        let suspended = in_force!(
+            Suspension,
+            "select id, country, valid_from, valid_to, reason from suspended_destinations"
+        );
         Ok(DestinationRules {
-            visa_exempt: visa_exempt
-                .into_iter()
-                .map(|(id, country, valid_from, valid_to, source)| VisaExemption {
-                    id,
-                    country,
-                    valid_from,
-                    valid_to,
-                    source,
-                })
-                .collect(),
-            suspended: suspended
-                .into_iter()
-                .map(|(id, country, valid_from, valid_to, reason)| Suspension {
-                    id,
-                    country,
-                    valid_from,
-                    valid_to,
-                    reason,
-                })
-                .collect(),
+            visa_exempt: visa_exempt.fetch_all(self.pool()).await?,
+            suspended: suspended.fetch_all(self.pool()).await?,
         })
     }
 
@@ -271,8 +270,7 @@ impl Store {
 
 /// Today's date in Switzerland by the database clock (see [`Store::swiss_today`]).
 pub async fn swiss_today(db: impl PgExecutor<'_>) -> Result<NaiveDate, StoreError> {
-    let (today,): (NaiveDate,) = sqlx::query_as("select swiss_today()").fetch_one(db).await?;
-    Ok(today)
+    Ok(sqlx::query_scalar!(r#"select swiss_today() as "today!""#).fetch_one(db).await?)
 }
 
 /// The tariff versions that apply on `on`, of one programme or all; on any connection, e.g.
@@ -282,17 +280,23 @@ pub async fn tariffs_on(
     programme: Option<Programme>,
     on: NaiveDate,
 ) -> Result<Vec<TariffVersion>, StoreError> {
-    let sql = format!(
-        "select {COLUMNS} from tariffs \
+    // Components in the order of the domain, then the rows of one component in a fixed order.
+    let rows = sqlx::query_as!(
+        Row,
+        "select id, programme, component, person_category, phase, rate, amount_rappen, basis, \
+             family_cap_rappen, valid_from, valid_to, is_example, source, created_at, created_by \
+         from tariffs \
          where valid_from <= $1 and (valid_to is null or valid_to > $1) \
            and ($2::text is null or programme = $2) \
-         {ORDER}"
-    );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(on)
-        .bind(programme.map(Programme::as_str))
-        .fetch_all(db)
-        .await?;
+         order by programme, \
+             array_position(array['startup_cash', 'reintegration_project', 'medical', \
+                 'travel_money', 'travel_costs'], component), \
+             phase nulls first, basis, person_category nulls last, rate desc, valid_from",
+        on,
+        programme.map(Programme::as_str),
+    )
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(TariffVersion::try_from).collect()
 }
 
@@ -302,53 +306,21 @@ pub async fn destination_on(
     country: &str,
     on: NaiveDate,
 ) -> Result<Destination, StoreError> {
-    let (visa_exempt, suspension): (bool, Option<String>) = sqlx::query_as(
-        "select exists (select 1 from visa_exempt_countries \
-                 where country = $1 and valid_from <= $2 \
-                   and (valid_to is null or valid_to > $2)), \
-             (select reason from suspended_destinations \
-                 where country = $1 and valid_from <= $2 \
-                   and (valid_to is null or valid_to > $2))",
+    let status = sqlx::query!(
+        r#"select exists (select 1 from visa_exempt_countries
+                 where country = $1 and valid_from <= $2
+                   and (valid_to is null or valid_to > $2)) as "visa_exempt!",
+             (select reason from suspended_destinations
+                 where country = $1 and valid_from <= $2
+                   and (valid_to is null or valid_to > $2)) as suspension"#,
+        country,
+        on,
     )
-    .bind(country)
-    .bind(on)
     .fetch_one(db)
     .await?;
-    Ok(Destination { country: country.to_owned(), visa_exempt, suspension })
-}
-
-/// Binds the columns of a tariff's key as $1…$5 (see [`SAME_KEY`]).
-fn bind_key<'q, Q: BindKey<'q>>(query: Q, tariff: &Tariff) -> Q {
-    query
-        .bind_text(tariff.programme.as_str())
-        .bind_text(tariff.component.as_str())
-        .bind_opt_text(tariff.person_category.map(PersonCategory::as_str))
-        .bind_opt_text(tariff.phase.map(ProcedurePhase::as_str))
-        .bind_text(tariff.rate.as_str())
-}
-
-/// `bind` for both kinds of query, so the key is bound in one place.
-trait BindKey<'q>: Sized {
-    fn bind_text(self, value: &'static str) -> Self;
-    fn bind_opt_text(self, value: Option<&'static str>) -> Self;
-}
-
-impl<'q> BindKey<'q> for sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    fn bind_text(self, value: &'static str) -> Self {
-        self.bind(value)
-    }
-    fn bind_opt_text(self, value: Option<&'static str>) -> Self {
-        self.bind(value)
-    }
-}
-
-impl<'q, O> BindKey<'q>
-    for sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
-{
-    fn bind_text(self, value: &'static str) -> Self {
-        self.bind(value)
-    }
-    fn bind_opt_text(self, value: Option<&'static str>) -> Self {
-        self.bind(value)
-    }
+    Ok(Destination {
+        country: country.to_owned(),
+        visa_exempt: status.visa_exempt,
+        suspension: status.suspension,
+    })
 }

@@ -18,9 +18,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
 
-use crate::cases::{
-    CaseHead, DISBURSEMENT_JSON, HEAD_COLUMNS, HeadRow, RECLAIM_JSON, VISIT_JSON, push_scope,
-};
+use crate::cases::{CaseHead, HEAD_COLUMNS, HeadRow, push_scope};
 use crate::{Store, StoreError};
 
 /// The institution a `start_reintegration` names, as the workflow's guard checks it.
@@ -28,18 +26,16 @@ pub async fn mission_facts(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<MissionFacts>, StoreError> {
-    let row: Option<(Uuid, String, Option<String>, bool)> =
-        sqlx::query_as("select id, kind, country, active from institutions where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    row.map(|(id, kind, country, active)| {
+    let row = sqlx::query!("select id, kind, country, active from institutions where id = $1", id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| {
         Ok(MissionFacts {
-            id,
-            kind: InstitutionKind::parse(&kind)
-                .ok_or_else(|| StoreError::corrupt("institutions.kind", &kind))?,
-            country,
-            active,
+            id: r.id,
+            kind: InstitutionKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::corrupt("institutions.kind", &r.kind))?,
+            country: r.country,
+            active: r.active,
         })
     })
     .transpose()
@@ -114,7 +110,7 @@ pub async fn apply_transition(
     let t = w.transition;
     let stamps = Stamps::of(t.action, &t.record, w.actor_id);
     // The case and its history entry in one statement; neither when the version moved on.
-    let version: Option<i32> = sqlx::query_scalar(
+    let version = sqlx::query_scalar!(
         "with moved as (update cases set status = $3, version = version + 1, updated_at = now(), \
              submitted_at = case when $13 then coalesce(submitted_at, now()) \
                  else submitted_at end, \
@@ -130,24 +126,24 @@ pub async fn apply_transition(
              actor_id, actor_institution_id, actor_role, comment) \
              select $8, $1, $4, $9, $3, $5, $10, $11, $12 from moved) \
          select version from moved",
+        w.case_id,
+        w.expected_version,
+        t.to.as_str(),
+        t.action.as_str(),
+        w.actor_id,
+        stamps.departed_at,
+        stamps.mission_id,
+        Uuid::now_v7(),
+        t.from.as_str(),
+        w.institution_id,
+        w.role.as_str(),
+        t.record.comment(),
+        stamps.submitted,
+        stamps.reviewer_id,
+        stamps.approved,
+        stamps.decided,
+        stamps.closed,
     )
-    .bind(w.case_id)
-    .bind(w.expected_version)
-    .bind(t.to.as_str())
-    .bind(t.action.as_str())
-    .bind(w.actor_id)
-    .bind(stamps.departed_at)
-    .bind(stamps.mission_id)
-    .bind(Uuid::now_v7())
-    .bind(t.from.as_str())
-    .bind(w.institution_id)
-    .bind(w.role.as_str())
-    .bind(t.record.comment())
-    .bind(stamps.submitted)
-    .bind(stamps.reviewer_id)
-    .bind(stamps.approved)
-    .bind(stamps.decided)
-    .bind(stamps.closed)
     .fetch_optional(&mut *conn)
     .await?;
     let version = version.ok_or(StoreError::StaleVersion)?;
@@ -162,115 +158,115 @@ async fn write_record(conn: &mut PgConnection, w: &TransitionWrite<'_>) -> Resul
         | TransitionRecord::ReviewStarted { .. }
         | TransitionRecord::ReintegrationStarted { .. } => {}
         TransitionRecord::InfoRequest { question } => {
-            sqlx::query(
+            sqlx::query!(
                 "insert into case_review_questions (id, case_id, question, asked_by) \
                  values ($1, $2, $3, $4)",
+                Uuid::now_v7(),
+                case_id,
+                question,
+                w.actor_id,
             )
-            .bind(Uuid::now_v7())
-            .bind(case_id)
-            .bind(question)
-            .bind(w.actor_id)
             .execute(&mut *conn)
             .await?;
         }
         TransitionRecord::InfoAnswer { answer } => {
-            sqlx::query(
+            sqlx::query!(
                 "update case_review_questions set answer = $2, answered_by = $3, \
                      answered_at = now() \
                  where case_id = $1 and answered_at is null",
+                case_id,
+                answer,
+                w.actor_id,
             )
-            .bind(case_id)
-            .bind(answer)
-            .bind(w.actor_id)
             .execute(&mut *conn)
             .await?;
         }
         TransitionRecord::Approval(approval) => {
             let overridden: Vec<&str> = w.overridden.iter().map(|c| c.as_str()).collect();
-            sqlx::query(
+            sqlx::query!(
                 "insert into case_decisions (case_id, decision, reasons, override_justification, \
                      overridden_components, decided_by) \
                  values ($1, 'approved', $2, $3, $4, $5)",
+                case_id,
+                approval.reasons,
+                approval.override_justification,
+                &overridden as &[&str],
+                w.actor_id,
             )
-            .bind(case_id)
-            .bind(&approval.reasons)
-            .bind(&approval.override_justification)
-            .bind(&overridden)
-            .bind(w.actor_id)
             .execute(&mut *conn)
             .await?;
             let components: Vec<&str> =
                 approval.approved_assistance.iter().map(|a| a.component.as_str()).collect();
             let amounts: Vec<i64> =
                 approval.approved_assistance.iter().map(|a| a.amount_rappen).collect();
-            sqlx::query(
+            sqlx::query!(
                 "insert into case_approved_assistance (case_id, component, amount_rappen) \
                  select $1, component, amount \
                  from unnest($2::text[], $3::bigint[]) as x(component, amount)",
+                case_id,
+                &components as &[&str],
+                amounts.as_slice(),
             )
-            .bind(case_id)
-            .bind(components)
-            .bind(amounts)
             .execute(&mut *conn)
             .await?;
         }
         TransitionRecord::Rejection(rejection) => {
-            sqlx::query(
+            sqlx::query!(
                 "insert into case_decisions (case_id, decision, reasons, legal_ground, \
                      decided_by) \
                  values ($1, 'rejected', $2, $3, $4)",
+                case_id,
+                rejection.reasons,
+                rejection.legal_ground.as_str(),
+                w.actor_id,
             )
-            .bind(case_id)
-            .bind(&rejection.reasons)
-            .bind(rejection.legal_ground.as_str())
-            .bind(w.actor_id)
             .execute(&mut *conn)
             .await?;
         }
         TransitionRecord::Booking(itinerary) => {
-            sqlx::query(
+            sqlx::query!(
                 "insert into case_itineraries (id, case_id, departure_airport, departure_at, \
                      flights, destination_airport, escort, sim, booked_by) \
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                Uuid::now_v7(),
+                case_id,
+                itinerary.departure_airport.as_str(),
+                itinerary.departure_at,
+                itinerary.flights.as_slice(),
+                itinerary.destination_airport,
+                itinerary.escort.as_str(),
+                itinerary.sim,
+                w.actor_id,
             )
-            .bind(Uuid::now_v7())
-            .bind(case_id)
-            .bind(itinerary.departure_airport.as_str())
-            .bind(itinerary.departure_at)
-            .bind(&itinerary.flights)
-            .bind(&itinerary.destination_airport)
-            .bind(itinerary.escort.as_str())
-            .bind(itinerary.sim)
-            .bind(w.actor_id)
             .execute(&mut *conn)
             .await?;
         }
         TransitionRecord::NoShow { comment } => {
             let itinerary_id = w.itinerary_id.ok_or(StoreError::NotFound)?;
-            sqlx::query(
+            sqlx::query!(
                 "update case_itineraries set no_show_at = now(), no_show_comment = $3 \
                  where id = $1 and case_id = $2 and no_show_at is null",
+                itinerary_id,
+                case_id,
+                comment,
             )
-            .bind(itinerary_id)
-            .bind(case_id)
-            .bind(comment)
             .execute(&mut *conn)
             .await?;
         }
         TransitionRecord::Departure(departure) => {
             let itinerary_id = w.itinerary_id.ok_or(StoreError::NotFound)?;
-            sqlx::query(
+            sqlx::query!(
                 "insert into case_departures (case_id, itinerary_id, departed_at, \
                      startup_cash_rappen, travel_money_rappen, receipt_reference, confirmed_by) \
                  values ($1, $2, $3, $4, $5, $6, $7)",
+                case_id,
+                itinerary_id,
+                departure.departed_at,
+                departure.payout.startup_cash_rappen,
+                departure.payout.travel_money_rappen,
+                departure.payout.receipt_reference,
+                w.actor_id,
             )
-            .bind(case_id)
-            .bind(itinerary_id)
-            .bind(departure.departed_at)
-            .bind(departure.payout.startup_cash_rappen)
-            .bind(departure.payout.travel_money_rappen)
-            .bind(&departure.payout.receipt_reference)
-            .bind(w.actor_id)
             .execute(&mut *conn)
             .await?;
         }
@@ -296,15 +292,15 @@ async fn ending(
     reason: Option<&str>,
     comment: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "insert into case_endings (case_id, kind, reason, comment, ended_by) \
          values ($1, $2, $3, $4, $5)",
+        w.case_id,
+        kind,
+        reason,
+        comment,
+        w.actor_id,
     )
-    .bind(w.case_id)
-    .bind(kind)
-    .bind(reason)
-    .bind(comment)
-    .bind(w.actor_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -336,6 +332,7 @@ impl Store {
         withheld_comments: &[Action],
     ) -> Result<EventsRead, StoreError> {
         let withheld: Vec<&str> = withheld_comments.iter().map(|a| a.as_str()).collect();
+        // Built at run time: the scope condition depends on the reader.
         let mut qb = QueryBuilder::new("select ");
         qb.push(HEAD_COLUMNS).push(", coalesce((");
         push_scope(&mut qb, scope);
@@ -371,10 +368,11 @@ impl Store {
 
 /// The total disbursed so far for a case.
 pub async fn disbursed_total(conn: &mut PgConnection, case_id: Uuid) -> Result<Rappen, StoreError> {
-    let total: i64 = sqlx::query_scalar(
-        "select coalesce(sum(amount_rappen), 0)::bigint from case_disbursements where case_id = $1",
+    let total = sqlx::query_scalar!(
+        r#"select coalesce(sum(amount_rappen), 0)::bigint as "total!"
+           from case_disbursements where case_id = $1"#,
+        case_id,
     )
-    .bind(case_id)
     .fetch_one(&mut *conn)
     .await?;
     Ok(Rappen::new(total))
@@ -387,20 +385,23 @@ pub async fn insert_disbursement(
     recorded_by: Uuid,
     new: &NewDisbursement,
 ) -> Result<Disbursement, StoreError> {
-    let sql = format!(
-        "with b as (insert into case_disbursements (id, case_id, amount_rappen, purpose, \
-             paid_on, recorded_by) values ($1, $2, $3, $4, $5, $6) returning *) \
-         select {DISBURSEMENT_JSON} from b"
-    );
-    let Json(record): Json<Disbursement> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(Uuid::now_v7())
-        .bind(case_id)
-        .bind(new.amount.get())
-        .bind(&new.purpose)
-        .bind(new.paid_on)
-        .bind(recorded_by)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The record as the case's read has it (DISBURSEMENT_JSON).
+    let Json(record) = sqlx::query_scalar!(
+        r#"with b as (insert into case_disbursements (id, case_id, amount_rappen, purpose,
+             paid_on, recorded_by) values ($1, $2, $3, $4, $5, $6) returning *)
+         select json_build_object('id', b.id, 'amount_rappen', b.amount_rappen,
+             'purpose', b.purpose, 'paid_on', b.paid_on, 'recorded_by', b.recorded_by,
+             'created_at', b.created_at) as "record!: Json<Disbursement>"
+         from b"#,
+        Uuid::now_v7(),
+        case_id,
+        new.amount.get(),
+        new.purpose,
+        new.paid_on,
+        recorded_by,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(record)
 }
 
@@ -411,22 +412,26 @@ pub async fn insert_monitoring_visit(
     recorded_by: Uuid,
     new: &NewMonitoringVisit,
 ) -> Result<MonitoringVisit, StoreError> {
-    let sql = format!(
-        "with m as (insert into case_monitoring_visits (id, case_id, due_on, done_on, outcome, \
-             sustainability_score, recorded_by) values ($1, $2, $3, $4, $5, $6, $7) \
-             returning *) \
-         select {VISIT_JSON} from m"
-    );
-    let Json(record): Json<MonitoringVisit> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(Uuid::now_v7())
-        .bind(case_id)
-        .bind(new.due_on)
-        .bind(new.done_on)
-        .bind(&new.outcome)
-        .bind(new.sustainability_score)
-        .bind(recorded_by)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The record as the case's read has it (VISIT_JSON).
+    let Json(record) = sqlx::query_scalar!(
+        r#"with m as (insert into case_monitoring_visits (id, case_id, due_on, done_on, outcome,
+             sustainability_score, recorded_by) values ($1, $2, $3, $4, $5, $6, $7)
+             returning *)
+         select json_build_object('id', m.id, 'due_on', m.due_on, 'done_on', m.done_on,
+             'outcome', m.outcome, 'sustainability_score', m.sustainability_score,
+             'recorded_by', m.recorded_by, 'created_at', m.created_at)
+             as "record!: Json<MonitoringVisit>"
+         from m"#,
+        Uuid::now_v7(),
+        case_id,
+        new.due_on,
+        new.done_on,
+        new.outcome,
+        new.sustainability_score,
+        recorded_by,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(record)
 }
 
@@ -454,6 +459,26 @@ fn request_status<'de, D: serde::Deserializer<'de>>(
         .ok_or_else(|| serde::de::Error::custom(format!("unknown status {text:?}")))
 }
 
+/// `query_scalar!` of the request that `$write` (a statement on `information_requests`
+/// returning `*`) writes, as REQUEST_JSON has it.
+macro_rules! request_written {
+    ($write:literal, $($arg:expr),* $(,)?) => {
+        sqlx::query_scalar!(
+            "with q as (" + $write + ") \
+             select json_build_object('id', q.id, 'case_id', q.case_id, \
+                 'destination_country', q.destination_country, 'question', q.question, \
+                 'asked_by', q.asked_by, 'asked_at', q.asked_at, 'status', q.status, \
+                 'answer', q.answer, 'answered_by', q.answered_by, \
+                 'answered_at', q.answered_at) \
+                 as \"request!: Json<StoredInformationRequest>\" \
+             from q",
+            $($arg),*
+        )
+    };
+}
+
+/// A request of the table aliased `q`, as JSON, for the list; the statements that write a
+/// request return the same object (`request_written!`).
 const REQUEST_JSON: &str = "json_build_object('id', q.id, 'case_id', q.case_id, \
     'destination_country', q.destination_country, 'question', q.question, \
     'asked_by', q.asked_by, 'asked_at', q.asked_at, 'status', q.status, 'answer', q.answer, \
@@ -467,20 +492,17 @@ pub async fn insert_information_request(
     asked_by: Uuid,
     question: &str,
 ) -> Result<StoredInformationRequest, StoreError> {
-    let sql = format!(
-        "with q as (insert into information_requests (id, case_id, destination_country, \
-             question, asked_by) values ($1, $2, $3, $4, $5) returning *) \
-         select {REQUEST_JSON} from q"
-    );
-    let Json(request): Json<StoredInformationRequest> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7())
-            .bind(case_id)
-            .bind(destination_country)
-            .bind(question)
-            .bind(asked_by)
-            .fetch_one(&mut *conn)
-            .await?;
+    let Json(request) = request_written!(
+        "insert into information_requests (id, case_id, destination_country, question, \
+             asked_by) values ($1, $2, $3, $4, $5) returning *",
+        Uuid::now_v7(),
+        case_id,
+        destination_country,
+        question,
+        asked_by,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(request)
 }
 
@@ -510,6 +532,7 @@ impl Store {
         &self,
         filter: &InformationRequestFilter,
     ) -> Result<Vec<StoredInformationRequest>, StoreError> {
+        // Built at run time: each filter is added only when given.
         let mut qb = QueryBuilder::new("select ");
         qb.push(REQUEST_JSON).push(" from information_requests q");
         if let Some(service) = filter.counselling_service_id {
@@ -537,27 +560,25 @@ pub async fn answer_information_request(
     answered_by: Uuid,
     answer: &str,
 ) -> Result<Answered, StoreError> {
-    let sql = format!(
-        "with q as (update information_requests set status = 'answered', answer = $2, \
-             answered_by = $3, answered_at = now() \
-         where id = $1 and status = 'open' returning *) \
-         select {REQUEST_JSON} from q"
-    );
-    let updated: Option<Json<StoredInformationRequest>> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(answer)
-            .bind(answered_by)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let updated = request_written!(
+        "update information_requests set status = 'answered', answer = $2, answered_by = $3, \
+             answered_at = now() \
+         where id = $1 and status = 'open' returning *",
+        id,
+        answer,
+        answered_by,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     if let Some(Json(request)) = updated {
         return Ok(Answered::Answered(request));
     }
-    let exists: bool =
-        sqlx::query_scalar("select exists (select 1 from information_requests where id = $1)")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from information_requests where id = $1) as "exists!""#,
+        id,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(if exists { Answered::AlreadyAnswered } else { Answered::Missing })
 }
 
@@ -567,25 +588,41 @@ pub async fn reclaim_basis(
     conn: &mut PgConnection,
     case_id: Uuid,
 ) -> Result<ReclaimBasis, StoreError> {
-    let (payout, disbursed, approved, reclaimed): (Option<i64>, i64, i64, i64) = sqlx::query_as(
-        "select (select startup_cash_rappen + travel_money_rappen from case_departures \
-                 where case_id = $1), \
-             (select coalesce(sum(amount_rappen), 0)::bigint from case_disbursements \
-                 where case_id = $1), \
-             (select coalesce(sum(amount_rappen), 0)::bigint from case_approved_assistance \
-                 where case_id = $1), \
-             (select coalesce(sum(amount_rappen), 0)::bigint from case_reclaims \
-                 where case_id = $1 and status <> 'waived')",
+    let basis = sqlx::query!(
+        r#"select (select startup_cash_rappen + travel_money_rappen from case_departures
+                 where case_id = $1) as payout,
+             (select coalesce(sum(amount_rappen), 0)::bigint from case_disbursements
+                 where case_id = $1) as "disbursed!",
+             (select coalesce(sum(amount_rappen), 0)::bigint from case_approved_assistance
+                 where case_id = $1) as "approved!",
+             (select coalesce(sum(amount_rappen), 0)::bigint from case_reclaims
+                 where case_id = $1 and status <> 'waived') as "reclaimed!""#,
+        case_id,
     )
-    .bind(case_id)
     .fetch_one(&mut *conn)
     .await?;
     Ok(ReclaimBasis {
-        payout: payout.map(Rappen::new),
-        disbursed: Rappen::new(disbursed),
-        approved: Rappen::new(approved),
-        reclaimed: Rappen::new(reclaimed),
+        payout: basis.payout.map(Rappen::new),
+        disbursed: Rappen::new(basis.disbursed),
+        approved: Rappen::new(basis.approved),
+        reclaimed: Rappen::new(basis.reclaimed),
     })
+}
+
+/// `query_scalar!` of the reclaim that `$write` (a statement on `case_reclaims` returning
+/// `*`) writes, as the case's read has it (RECLAIM_JSON).
+macro_rules! reclaim_written {
+    ($write:literal, $($arg:expr),* $(,)?) => {
+        sqlx::query_scalar!(
+            "with r as (" + $write + ") \
+             select json_build_object('id', r.id, 'case_id', r.case_id, 'reason', r.reason, \
+                 'amount_rappen', r.amount_rappen, 'status', r.status, 'comment', r.comment, \
+                 'recorded_by', r.recorded_by, 'created_at', r.created_at, \
+                 'updated_at', r.updated_at) as \"reclaim!: Json<Reclaim>\" \
+             from r",
+            $($arg),*
+        )
+    };
 }
 
 /// Records a reclaim on a case.
@@ -595,20 +632,18 @@ pub async fn insert_reclaim(
     recorded_by: Uuid,
     new: &NewReclaim,
 ) -> Result<Reclaim, StoreError> {
-    let sql = format!(
-        "with r as (insert into case_reclaims (id, case_id, reason, amount_rappen, comment, \
-             recorded_by) values ($1, $2, $3, $4, $5, $6) returning *) \
-         select {RECLAIM_JSON} from r"
-    );
-    let Json(reclaim): Json<Reclaim> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(Uuid::now_v7())
-        .bind(case_id)
-        .bind(new.reason.as_str())
-        .bind(new.amount_rappen)
-        .bind(&new.comment)
-        .bind(recorded_by)
-        .fetch_one(&mut *conn)
-        .await?;
+    let Json(reclaim) = reclaim_written!(
+        "insert into case_reclaims (id, case_id, reason, amount_rappen, comment, recorded_by) \
+         values ($1, $2, $3, $4, $5, $6) returning *",
+        Uuid::now_v7(),
+        case_id,
+        new.reason.as_str(),
+        new.amount_rappen,
+        new.comment,
+        recorded_by,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(reclaim)
 }
 
@@ -628,28 +663,27 @@ pub async fn update_reclaim(
     reclaim_id: Uuid,
     update: &ReclaimUpdate,
 ) -> Result<ReclaimChange, StoreError> {
-    let sql = format!(
-        "with r as (update case_reclaims set status = $3, comment = coalesce($4, comment), \
+    let updated = reclaim_written!(
+        "update case_reclaims set status = $3, comment = coalesce($4, comment), \
              updated_at = now() \
-         where id = $1 and case_id = $2 and status = 'open' returning *) \
-         select {RECLAIM_JSON} from r"
-    );
-    let updated: Option<Json<Reclaim>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(reclaim_id)
-        .bind(case_id)
-        .bind(update.status.as_str())
-        .bind(&update.comment)
-        .fetch_optional(&mut *conn)
-        .await?;
+         where id = $1 and case_id = $2 and status = 'open' returning *",
+        reclaim_id,
+        case_id,
+        update.status.as_str(),
+        update.comment,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     if let Some(Json(reclaim)) = updated {
         return Ok(ReclaimChange::Changed(reclaim));
     }
-    let status: Option<String> =
-        sqlx::query_scalar("select status from case_reclaims where id = $1 and case_id = $2")
-            .bind(reclaim_id)
-            .bind(case_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let status = sqlx::query_scalar!(
+        "select status from case_reclaims where id = $1 and case_id = $2",
+        reclaim_id,
+        case_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     match status {
         None => Ok(ReclaimChange::Missing),
         Some(status) => Ok(ReclaimChange::NotOpen(
@@ -665,11 +699,11 @@ pub async fn approved_amount(
     case_id: Uuid,
     component: AssistanceComponent,
 ) -> Result<Option<Rappen>, StoreError> {
-    let amount: Option<i64> = sqlx::query_scalar(
+    let amount = sqlx::query_scalar!(
         "select amount_rappen from case_approved_assistance where case_id = $1 and component = $2",
+        case_id,
+        component.as_str(),
     )
-    .bind(case_id)
-    .bind(component.as_str())
     .fetch_optional(&mut *conn)
     .await?;
     Ok(amount.map(Rappen::new))
