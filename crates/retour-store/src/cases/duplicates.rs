@@ -11,7 +11,6 @@ pub struct ExistingCase {
     pub zemis_number: ZemisNumber,
 }
 
-#[derive(sqlx::FromRow)]
 pub(super) struct ExistingRow {
     pub(super) id: Uuid,
     pub(super) reference: String,
@@ -38,27 +37,28 @@ pub async fn open_case_with_zemis(
     let mut sorted: Vec<&str> = numbers.iter().map(|z| z.as_str()).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    sqlx::query(
+    sqlx::query!(
         "select pg_advisory_xact_lock(hashtextextended('retour.zemis.' || z, 0)) \
          from unnest($1::text[]) with ordinality as x(z, n) order by n",
+        &sorted as &[&str],
     )
-    .bind(&sorted)
     .execute(&mut *conn)
     .await?;
     let closed: Vec<&str> =
         CaseStatus::ALL.into_iter().filter(|s| s.is_terminal()).map(CaseStatus::as_str).collect();
-    let row: Option<ExistingRow> = sqlx::query_as(
-        "select c.id, c.reference, c.status, c.counselling_service_id, \
-             c.submitted_at is not null as submitted, c.approved_at is not null as approved, \
-             c.reintegration_mission_id, p.zemis_number \
-         from case_persons p join cases c on c.id = p.case_id \
-         where p.zemis_number = any($1) and c.status <> all($2) \
-           and c.id is distinct from $3 \
-         order by c.created_at limit 1",
+    let row = sqlx::query_as!(
+        ExistingRow,
+        r#"select c.id, c.reference, c.status, c.counselling_service_id,
+             c.submitted_at is not null as "submitted!", c.approved_at is not null as "approved!",
+             c.reintegration_mission_id, p.zemis_number as "zemis_number!"
+         from case_persons p join cases c on c.id = p.case_id
+         where p.zemis_number = any($1) and c.status <> all($2)
+           and c.id is distinct from $3
+         order by c.created_at limit 1"#,
+        &sorted as &[&str],
+        &closed as &[&str],
+        except,
     )
-    .bind(&sorted)
-    .bind(&closed)
-    .bind(except)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| {
@@ -97,30 +97,34 @@ pub async fn claim_idempotency_key(
     key: &str,
     request_hash: &[u8],
 ) -> Result<IdempotencyClaim, StoreError> {
-    let claimed: Option<bool> = sqlx::query_scalar(
-        "insert into idempotency_keys as k (actor_id, key, request_hash) values ($1, $2, $3) \
-         on conflict (actor_id, key) do update set request_hash = excluded.request_hash, \
-             response_status = null, resource_id = null, created_at = now() \
-         where k.created_at < now() - interval '24 hours' \
-         returning true",
+    let claimed = sqlx::query_scalar!(
+        r#"insert into idempotency_keys as k (actor_id, key, request_hash) values ($1, $2, $3)
+         on conflict (actor_id, key) do update set request_hash = excluded.request_hash,
+             response_status = null, resource_id = null, created_at = now()
+         where k.created_at < now() - interval '24 hours'
+         returning true as "claimed!""#,
+        actor_id,
+        key,
+        request_hash,
     )
-    .bind(actor_id)
-    .bind(key)
-    .bind(request_hash)
     .fetch_optional(&mut *conn)
     .await?;
     if claimed.is_some() {
         return Ok(IdempotencyClaim::Claimed);
     }
-    let (request_hash, status, resource_id): (Vec<u8>, Option<i16>, Option<Uuid>) = sqlx::query_as(
+    let completed = sqlx::query!(
         "select request_hash, response_status, resource_id from idempotency_keys \
              where actor_id = $1 and key = $2",
+        actor_id,
+        key,
     )
-    .bind(actor_id)
-    .bind(key)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(IdempotencyClaim::Completed { request_hash, status, resource_id })
+    Ok(IdempotencyClaim::Completed {
+        request_hash: completed.request_hash,
+        status: completed.response_status,
+        resource_id: completed.resource_id,
+    })
 }
 
 /// Records the outcome of the request that claimed `key`.
@@ -131,14 +135,14 @@ pub async fn complete_idempotency_key(
     status: u16,
     resource_id: Uuid,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "update idempotency_keys set response_status = $3, resource_id = $4 \
          where actor_id = $1 and key = $2",
+        actor_id,
+        key,
+        i16::try_from(status).unwrap_or(i16::MAX),
+        resource_id,
     )
-    .bind(actor_id)
-    .bind(key)
-    .bind(i16::try_from(status).unwrap_or(i16::MAX))
-    .bind(resource_id)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -25,6 +25,8 @@ pub(super) fn visibility<'de, D: serde::Deserializer<'de>>(
         .ok_or_else(|| serde::de::Error::custom(format!("unknown visibility {text:?}")))
 }
 
+/// A note of the table aliased `n` with its author `u` and institution `i`, as JSON; the
+/// statement that appends a note returns the same object.
 pub(super) const NOTE_JSON: &str = "json_build_object('id', n.id, 'case_id', n.case_id, \
     'author_id', n.author_id, 'author_name', u.display_name, 'institution_id', n.institution_id, \
     'institution_name', i.name, 'visibility', n.visibility, 'body', n.body, \
@@ -38,21 +40,25 @@ pub async fn insert_note(
     institution_id: Uuid,
     note: &NewNote,
 ) -> Result<StoredNote, StoreError> {
-    let sql = format!(
-        "with n as (insert into case_notes (id, case_id, author_id, institution_id, visibility, body) \
-             values ($1, $2, $3, $4, $5, $6) returning *) \
-         select {NOTE_JSON} from n join users u on u.id = n.author_id \
-             join institutions i on i.id = n.institution_id"
-    );
-    let Json(note): Json<StoredNote> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(Uuid::now_v7())
-        .bind(case_id)
-        .bind(author_id)
-        .bind(institution_id)
-        .bind(note.visibility.as_str())
-        .bind(&note.body)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The note as NOTE_JSON has it.
+    let Json(note) = sqlx::query_scalar!(
+        r#"with n as (insert into case_notes (id, case_id, author_id, institution_id, visibility,
+             body) values ($1, $2, $3, $4, $5, $6) returning *)
+         select json_build_object('id', n.id, 'case_id', n.case_id, 'author_id', n.author_id,
+             'author_name', u.display_name, 'institution_id', n.institution_id,
+             'institution_name', i.name, 'visibility', n.visibility, 'body', n.body,
+             'created_at', n.created_at) as "note!: Json<StoredNote>"
+         from n join users u on u.id = n.author_id
+             join institutions i on i.id = n.institution_id"#,
+        Uuid::now_v7(),
+        case_id,
+        author_id,
+        institution_id,
+        note.visibility.as_str(),
+        note.body,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(note)
 }
 
@@ -80,6 +86,7 @@ impl Store {
         scope: CaseScope,
         institution_id: Uuid,
     ) -> Result<NotesRead, StoreError> {
+        // Built at run time: the scope condition depends on the reader.
         let mut qb = QueryBuilder::new("select ");
         qb.push(HEAD_COLUMNS).push(", coalesce((");
         push_scope(&mut qb, scope);

@@ -3,6 +3,8 @@
 
 use super::*;
 
+/// The columns of [`HeadRow`], for the statements built at run time (those checked at build
+/// time name them).
 pub(crate) const HEAD_COLUMNS: &str = "c.id, c.reference, c.canton, c.federal_region, \
     c.counselling_service_id, c.counsellor_id, c.status, c.version, c.programme, \
     c.destination_country, c.planned_departure_date, c.submitted_at, c.approved_at, \
@@ -13,19 +15,22 @@ pub(crate) const HEAD_COLUMNS: &str = "c.id, c.reference, c.canton, c.federal_re
 pub(super) const COMPONENT_ORDER: &str = "array['startup_cash', 'reintegration_project', 'medical', \
     'travel_money', 'travel_costs']";
 
-/// A reclaim of the table aliased `r`, as JSON.
-pub(crate) const RECLAIM_JSON: &str = "json_build_object('id', r.id, 'case_id', r.case_id, \
+/// A reclaim of the table aliased `r`, as JSON; the statements that write a reclaim
+/// (`workflow.rs`) return the same object.
+const RECLAIM_JSON: &str = "json_build_object('id', r.id, 'case_id', r.case_id, \
     'reason', r.reason, 'amount_rappen', r.amount_rappen, 'status', r.status, \
     'comment', r.comment, 'recorded_by', r.recorded_by, 'created_at', r.created_at, \
     'updated_at', r.updated_at)";
 
-/// A disbursement of the table aliased `b`, as JSON.
-pub(crate) const DISBURSEMENT_JSON: &str = "json_build_object('id', b.id, \
+/// A disbursement of the table aliased `b`, as JSON; the statement that records one
+/// (`workflow.rs`) returns the same object.
+const DISBURSEMENT_JSON: &str = "json_build_object('id', b.id, \
     'amount_rappen', b.amount_rappen, 'purpose', b.purpose, 'paid_on', b.paid_on, \
     'recorded_by', b.recorded_by, 'created_at', b.created_at)";
 
-/// A monitoring visit of the table aliased `m`, as JSON.
-pub(crate) const VISIT_JSON: &str = "json_build_object('id', m.id, 'due_on', m.due_on, \
+/// A monitoring visit of the table aliased `m`, as JSON; the statement that records one
+/// (`workflow.rs`) returns the same object.
+const VISIT_JSON: &str = "json_build_object('id', m.id, 'due_on', m.due_on, \
     'done_on', m.done_on, 'outcome', m.outcome, 'sustainability_score', m.sustainability_score, \
     'recorded_by', m.recorded_by, 'created_at', m.created_at)";
 
@@ -84,6 +89,7 @@ pub(super) fn detail_query(
     gate: Option<CaseScope>,
     lock: bool,
 ) -> QueryBuilder<Postgres> {
+    // Built at run time: the parts selected depend on the reader's view (docs/adr/0001).
     let mut qb = QueryBuilder::new("");
     push_detail(&mut qb, id, view, gate, lock);
     qb
@@ -607,6 +613,8 @@ pub(super) async fn read_with_event(
     event: &AuditEvent,
     outcome: Option<&str>,
 ) -> Result<CaseRead, StoreError> {
+    // Built at run time: the read depends on the reader's view, and the event's outcome is
+    // decided in the statement.
     let mut qb = QueryBuilder::new("with found as (");
     push_detail(&mut qb, id, view, Some(scope), false);
     qb.push("), logged as (");
@@ -625,11 +633,26 @@ pub async fn lock_case(
     row.map(DetailRow::into_case).transpose()
 }
 
+/// `query_as!` of the [`HeadRow`] of case `$id`, with `$lock` (a locking clause, or nothing).
+macro_rules! head_of {
+    ($id:expr, $lock:literal) => {
+        sqlx::query_as!(
+            HeadRow,
+            "select c.id, c.reference, c.canton, c.federal_region, c.counselling_service_id, \
+                 c.counsellor_id, c.status, c.version, c.programme, c.destination_country, \
+                 c.planned_departure_date, c.submitted_at, c.approved_at, \
+                 c.reintegration_mission_id, c.reviewer_id, c.decided_at, c.departed_at, \
+                 c.closed_at, c.created_at, c.updated_at \
+             from cases c where c.id = $1"
+                + $lock,
+            $id,
+        )
+    };
+}
+
 /// The columns of a case every reader may receive, and what the access policy decides on.
 pub async fn case_head(conn: &mut PgConnection, id: Uuid) -> Result<Option<CaseHead>, StoreError> {
-    let sql = format!("select {HEAD_COLUMNS} from cases c where c.id = $1");
-    let row: Option<HeadRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?;
+    let row = head_of!(id, "").fetch_optional(&mut *conn).await?;
     row.map(CaseHead::try_from).transpose()
 }
 
@@ -640,8 +663,6 @@ pub async fn lock_case_head(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<CaseHead>, StoreError> {
-    let sql = format!("select {HEAD_COLUMNS} from cases c where c.id = $1 for update of c");
-    let row: Option<HeadRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?;
+    let row = head_of!(id, " for update of c").fetch_optional(&mut *conn).await?;
     row.map(CaseHead::try_from).transpose()
 }

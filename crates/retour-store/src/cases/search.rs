@@ -126,6 +126,7 @@ impl Store {
     ) -> Result<Vec<CaseListRow>, StoreError> {
         let sort = filter.sort.as_str();
         let fetch = i64::from(filter.limit) + 1;
+        // Built at run time: the scope, the filters given, the sort and the search words.
         let mut qb = QueryBuilder::new("");
         if pass == Pass::AllMatches {
             // Materialised: all the matches, whatever the planner would guess of their

@@ -11,56 +11,57 @@ pub async fn insert_case(
     counsellor_id: Uuid,
     new: &NewCase,
 ) -> Result<(Uuid, String), StoreError> {
-    let (canton, federal_region): (Option<String>, Option<String>) = sqlx::query_as(
+    let service = sqlx::query!(
         "select canton, federal_region from institutions \
          where id = $1 and kind = 'counselling_service'",
+        counselling_service_id,
     )
-    .bind(counselling_service_id)
     .fetch_one(&mut *conn)
     .await?;
-    let canton = canton.as_deref().and_then(Canton::parse);
+    let canton = service.canton.as_deref().and_then(Canton::parse);
+    let federal_region = service.federal_region;
     let prefix = reference_prefix(canton, federal_region.as_deref());
-    let (year, number): (i32, i64) = sqlx::query_as(
+    let counter = sqlx::query!(
         "insert into case_reference_counters as r (prefix, year, last_number) \
          values ($1, extract(year from now() at time zone 'Europe/Zurich')::int, 1) \
          on conflict (prefix, year) do update set last_number = r.last_number + 1 \
          returning year, last_number",
+        prefix,
     )
-    .bind(&prefix)
     .fetch_one(&mut *conn)
     .await?;
-    let reference = format_reference(&prefix, year, number);
+    let reference = format_reference(&prefix, counter.year, counter.last_number);
     let id = Uuid::now_v7();
     let fields = &new.fields;
-    sqlx::query(
+    sqlx::query!(
         "insert into cases (id, reference, canton, federal_region, counselling_service_id, \
              counsellor_id, created_by, programme, destination_country, planned_departure_date, \
              vulnerabilities, procedure_phase) \
          values ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)",
+        id,
+        reference,
+        canton.map(Canton::code),
+        if canton.is_some() { None } else { federal_region.as_deref() },
+        counselling_service_id,
+        counsellor_id,
+        fields.programme.as_str(),
+        fields.destination_country.as_str(),
+        fields.planned_departure_date,
+        &vulnerability_names(&fields.vulnerabilities) as &[&str],
+        fields.procedure_phase.map(ProcedurePhase::as_str),
     )
-    .bind(id)
-    .bind(&reference)
-    .bind(canton.map(Canton::code))
-    .bind(if canton.is_some() { None } else { federal_region.as_deref() })
-    .bind(counselling_service_id)
-    .bind(counsellor_id)
-    .bind(fields.programme.as_str())
-    .bind(fields.destination_country.as_str())
-    .bind(fields.planned_departure_date)
-    .bind(vulnerability_names(&fields.vulnerabilities))
-    .bind(fields.procedure_phase.map(ProcedurePhase::as_str))
     .execute(&mut *conn)
     .await?;
     // The history starts with the opening.
-    sqlx::query(
+    sqlx::query!(
         "insert into case_events (id, case_id, action, from_status, to_status, actor_id, \
              actor_institution_id, actor_role) \
          values ($1, $2, 'open', null, 'counselling', $3, $4, 'counsellor')",
+        Uuid::now_v7(),
+        id,
+        counsellor_id,
+        counselling_service_id,
     )
-    .bind(Uuid::now_v7())
-    .bind(id)
-    .bind(counsellor_id)
-    .bind(counselling_service_id)
     .execute(&mut *conn)
     .await?;
     for (position, person) in new.persons.iter().enumerate() {
@@ -86,19 +87,19 @@ pub async fn update_case_fields(
     fields: &CaseFields,
     changed: &[&str],
 ) -> Result<i32, StoreError> {
-    let version: Option<i32> = sqlx::query_scalar(
+    let version = sqlx::query_scalar!(
         "update cases set programme = $3, destination_country = $4, \
              planned_departure_date = $5, vulnerabilities = $6, procedure_phase = $7, \
              version = version + 1, updated_at = now() \
          where id = $1 and version = $2 returning version",
+        id,
+        expected_version,
+        fields.programme.as_str(),
+        fields.destination_country.as_str(),
+        fields.planned_departure_date,
+        &vulnerability_names(&fields.vulnerabilities) as &[&str],
+        fields.procedure_phase.map(ProcedurePhase::as_str),
     )
-    .bind(id)
-    .bind(expected_version)
-    .bind(fields.programme.as_str())
-    .bind(fields.destination_country.as_str())
-    .bind(fields.planned_departure_date)
-    .bind(vulnerability_names(&fields.vulnerabilities))
-    .bind(fields.procedure_phase.map(ProcedurePhase::as_str))
     .fetch_optional(&mut *conn)
     .await?;
     let version = version.ok_or(StoreError::StaleVersion)?;
@@ -121,12 +122,12 @@ pub async fn bump_version(
     id: Uuid,
     expected_version: i32,
 ) -> Result<i32, StoreError> {
-    let version: Option<i32> = sqlx::query_scalar(
+    let version = sqlx::query_scalar!(
         "update cases set version = version + 1, updated_at = now() \
          where id = $1 and version = $2 returning version",
+        id,
+        expected_version,
     )
-    .bind(id)
-    .bind(expected_version)
     .fetch_optional(&mut *conn)
     .await?;
     version.ok_or(StoreError::StaleVersion)
@@ -139,23 +140,22 @@ pub(super) async fn write_medical(
 ) -> Result<(), StoreError> {
     match medical {
         None => {
-            sqlx::query("delete from case_medical where case_id = $1")
-                .bind(id)
+            sqlx::query!("delete from case_medical where case_id = $1", id)
                 .execute(&mut *conn)
                 .await?;
         }
         Some(m) => {
-            sqlx::query(
+            sqlx::query!(
                 "insert into case_medical (case_id, summary, fit_to_travel, escort) \
                  values ($1, $2, $3, $4) \
                  on conflict (case_id) do update set summary = excluded.summary, \
                      fit_to_travel = excluded.fit_to_travel, escort = excluded.escort, \
                      updated_at = now()",
+                id,
+                m.summary,
+                m.fit_to_travel,
+                m.escort.map(Escort::as_str),
             )
-            .bind(id)
-            .bind(&m.summary)
-            .bind(m.fit_to_travel)
-            .bind(m.escort.map(Escort::as_str))
             .execute(&mut *conn)
             .await?;
         }
@@ -169,7 +169,7 @@ pub(super) async fn write_eligibility(
     eligibility: &Eligibility,
     declaration: Option<VoluntarinessDeclaration>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "insert into case_eligibility (case_id, criminal_offences, abuse, sufficient_assets, \
              prior_assistance, voluntariness_signed_on) \
          values ($1, $2, $3, $4, $5, $6) \
@@ -177,13 +177,13 @@ pub(super) async fn write_eligibility(
              abuse = excluded.abuse, sufficient_assets = excluded.sufficient_assets, \
              prior_assistance = excluded.prior_assistance, \
              voluntariness_signed_on = excluded.voluntariness_signed_on, updated_at = now()",
+        id,
+        eligibility.criminal_offences,
+        eligibility.abuse,
+        eligibility.sufficient_assets,
+        eligibility.prior_assistance,
+        declaration.map(|d| d.signed_on),
     )
-    .bind(id)
-    .bind(eligibility.criminal_offences)
-    .bind(eligibility.abuse)
-    .bind(eligibility.sufficient_assets)
-    .bind(eligibility.prior_assistance)
-    .bind(declaration.map(|d| d.signed_on))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -194,8 +194,7 @@ pub(super) async fn write_requested_assistance(
     id: Uuid,
     requested: &[RequestedAssistance],
 ) -> Result<(), StoreError> {
-    sqlx::query("delete from case_requested_assistance where case_id = $1")
-        .bind(id)
+    sqlx::query!("delete from case_requested_assistance where case_id = $1", id)
         .execute(&mut *conn)
         .await?;
     if requested.is_empty() {
@@ -203,16 +202,40 @@ pub(super) async fn write_requested_assistance(
     }
     let components: Vec<&str> = requested.iter().map(|r| r.component.as_str()).collect();
     let amounts: Vec<i64> = requested.iter().map(|r| r.amount_rappen).collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into case_requested_assistance (case_id, component, amount_rappen) \
          select $1, component, amount from unnest($2::text[], $3::bigint[]) as x(component, amount)",
+        id,
+        &components as &[&str],
+        amounts.as_slice(),
     )
-    .bind(id)
-    .bind(components)
-    .bind(amounts)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// `query!` of `$sql` with `$arg`s first, then a person's columns in the order both the insert
+/// and the update name them: relationship, surname, given_names, aliases, date_of_birth, sex,
+/// nationality, zemis_number, n_number, residence_status, entry_date, travelling.
+macro_rules! person_query {
+    ($sql:literal, [$($arg:expr),*], $person:expr) => {
+        sqlx::query!(
+            $sql,
+            $($arg,)*
+            $person.relationship.as_str(),
+            $person.surname,
+            $person.given_names,
+            $person.aliases.as_slice(),
+            $person.date_of_birth,
+            $person.sex.as_str(),
+            $person.nationality.as_str(),
+            $person.zemis_number.as_ref().map(ZemisNumber::as_str),
+            $person.n_number.as_ref().map(NNumber::as_str),
+            $person.residence_status.map(ResidenceStatus::as_str),
+            $person.entry_date,
+            $person.travelling,
+        )
+    };
 }
 
 pub(super) async fn insert_person_at(
@@ -222,39 +245,17 @@ pub(super) async fn insert_person_at(
     person: &Person,
 ) -> Result<Uuid, StoreError> {
     let id = Uuid::now_v7();
-    let query = sqlx::query(
+    person_query!(
         "insert into case_persons (id, case_id, position, relationship, surname, given_names, \
              aliases, date_of_birth, sex, nationality, zemis_number, n_number, residence_status, \
              entry_date, travelling) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        [id, case_id, position],
+        person
     )
-    .bind(id)
-    .bind(case_id)
-    .bind(position);
-    bind_person(query, person).execute(&mut *conn).await?;
+    .execute(&mut *conn)
+    .await?;
     Ok(id)
-}
-
-/// Binds a person's columns in the order both the insert and the update name them:
-/// relationship, surname, given_names, aliases, date_of_birth, sex, nationality,
-/// zemis_number, n_number, residence_status, entry_date, travelling.
-pub(super) fn bind_person<'q>(
-    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    person: &'q Person,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    query
-        .bind(person.relationship.as_str())
-        .bind(&person.surname)
-        .bind(&person.given_names)
-        .bind(&person.aliases)
-        .bind(person.date_of_birth)
-        .bind(person.sex.as_str())
-        .bind(person.nationality.as_str())
-        .bind(person.zemis_number.as_ref().map(ZemisNumber::as_str))
-        .bind(person.n_number.as_ref().map(NNumber::as_str))
-        .bind(person.residence_status.map(ResidenceStatus::as_str))
-        .bind(person.entry_date)
-        .bind(person.travelling)
 }
 
 /// Adds a person at the end of the household; returns the person's id.
@@ -263,10 +264,11 @@ pub async fn insert_person(
     case_id: Uuid,
     person: &Person,
 ) -> Result<Uuid, StoreError> {
-    let position: i32 = sqlx::query_scalar(
-        "select coalesce(max(position) + 1, 0) from case_persons where case_id = $1",
+    let position = sqlx::query_scalar!(
+        r#"select coalesce(max(position) + 1, 0) as "position!" from case_persons
+           where case_id = $1"#,
+        case_id,
     )
-    .bind(case_id)
     .fetch_one(&mut *conn)
     .await?;
     let id = insert_person_at(conn, case_id, position, person).await?;
@@ -281,16 +283,17 @@ pub async fn update_person(
     person_id: Uuid,
     person: &Person,
 ) -> Result<(), StoreError> {
-    let query = sqlx::query(
+    let updated = person_query!(
         "update case_persons set relationship = $3, surname = $4, given_names = $5, \
              aliases = $6, date_of_birth = $7, sex = $8, nationality = $9, zemis_number = $10, \
              n_number = $11, residence_status = $12, entry_date = $13, travelling = $14, \
              updated_at = now() \
          where id = $1 and case_id = $2",
+        [person_id, case_id],
+        person
     )
-    .bind(person_id)
-    .bind(case_id);
-    let updated = bind_person(query, person).execute(&mut *conn).await?;
+    .execute(&mut *conn)
+    .await?;
     if updated.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
@@ -303,11 +306,10 @@ pub async fn delete_person(
     case_id: Uuid,
     person_id: Uuid,
 ) -> Result<(), StoreError> {
-    let deleted = sqlx::query("delete from case_persons where id = $1 and case_id = $2")
-        .bind(person_id)
-        .bind(case_id)
-        .execute(&mut *conn)
-        .await?;
+    let deleted =
+        sqlx::query!("delete from case_persons where id = $1 and case_id = $2", person_id, case_id)
+            .execute(&mut *conn)
+            .await?;
     if deleted.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
@@ -318,6 +320,6 @@ pub(super) async fn refresh_search(
     conn: &mut PgConnection,
     case_id: Uuid,
 ) -> Result<(), StoreError> {
-    sqlx::query("select refresh_case_search($1)").bind(case_id).execute(&mut *conn).await?;
+    sqlx::query!("select refresh_case_search($1)", case_id).execute(&mut *conn).await?;
     Ok(())
 }
