@@ -164,15 +164,50 @@ pub async fn record<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
-    let mut qb = QueryBuilder::new("");
-    push_insert(&mut qb, event, None);
-    qb.build().execute(executor).await?;
+    // The same insert as `push_insert`'s, whose outcome may instead be decided in SQL.
+    let details = attempted_details(event, false);
+    sqlx::query!(
+        "insert into audit_events (id, actor_type, actor_id, actor_institution_id, actor_role, \
+             action, resource_type, resource_id, resource_ids, outcome, details, request_id, \
+             client_addr) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        event.id.unwrap_or_else(Uuid::now_v7),
+        event.actor.actor_type,
+        event.actor.id,
+        event.actor.institution_id,
+        event.actor.role,
+        event.action,
+        event.resource_type,
+        event.resource_id,
+        event.resource_ids.as_slice(),
+        event.outcome.as_str(),
+        details.as_ref().unwrap_or(&event.details),
+        event.request_id,
+        event.client_addr as Option<IpAddr>,
+    )
+    .execute(executor)
+    .await?;
     Ok(())
 }
 
-/// Pushes the insert of `event` onto `qb`, to run alone or as part of a larger statement.
-/// `outcome`, when given, is an SQL expression deciding the outcome (`'allowed'` or
-/// `'denied'`) in the statement itself, in place of the event's own.
+/// The details to record `event` with, when they differ from its own: a refusal (or an
+/// outcome decided in the statement, which refuses when it must) tells the request's trail
+/// that it is logged, and names the action the request attempted.
+fn attempted_details(event: &AuditEvent, decided_in_sql: bool) -> Option<serde_json::Value> {
+    if event.outcome != Outcome::Denied && !decided_in_sql {
+        return None;
+    }
+    let attempted = trail::refusal_recorded()?;
+    let map = event.details.as_object().filter(|map| !map.contains_key("attempted"))?;
+    let mut map = map.clone();
+    map.insert("attempted".to_owned(), attempted.into());
+    Some(serde_json::Value::Object(map))
+}
+
+/// Pushes the insert of `event` onto `qb`, as part of a larger statement. `outcome`, when
+/// given, is an SQL expression deciding the outcome (`'allowed'` or `'denied'`) in the
+/// statement itself, in place of the event's own. Built at run time because of that
+/// expression and the statement it joins; [`record`] is the same insert on its own.
 pub(crate) fn push_insert(
     qb: &mut QueryBuilder<Postgres>,
     event: &AuditEvent,
@@ -183,19 +218,7 @@ pub(crate) fn push_insert(
              action, resource_type, resource_id, resource_ids, outcome, details, request_id, \
              client_addr) values (",
     );
-    // A refusal (or an outcome decided in the statement, which refuses when it must) tells
-    // the request's trail that it is logged, and names the action the request attempted.
-    let mut details = None;
-    if event.outcome == Outcome::Denied || outcome.is_some() {
-        let attempted = trail::refusal_recorded();
-        if let (Some(attempted), Some(map)) = (attempted, event.details.as_object())
-            && !map.contains_key("attempted")
-        {
-            let mut map = map.clone();
-            map.insert("attempted".to_owned(), attempted.into());
-            details = Some(serde_json::Value::Object(map));
-        }
-    }
+    let details = attempted_details(event, outcome.is_some());
     let mut values = qb.separated(", ");
     values
         .push_bind(event.id.unwrap_or_else(Uuid::now_v7))

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::chain::Walker;
 use super::query::{LoggedEvent, links};
-use super::seal::{SEAL_LOCK, seal_batch};
-use super::verify::anchor;
+use super::seal::{lock_sealing, seal_batch};
+use super::verify::{anchor, chain_ends};
 use super::{AuditActor, AuditEvent, Outcome, record};
 use crate::StoreError;
 
@@ -85,10 +85,8 @@ pub async fn begin_prune(
         return Err(PruneError::TooRecent { before, retention_days });
     }
     let mut tx = pool.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock($1)").bind(SEAL_LOCK).execute(&mut *tx).await?;
-    let (first, head): (Option<i64>, Option<i64>) =
-        sqlx::query_as("select min(seq), max(seq) from audit_seals").fetch_one(&mut *tx).await?;
-    let (Some(first), Some(head)) = (first, head) else {
+    lock_sealing(&mut tx).await?;
+    let (Some(first), Some(head)) = chain_ends(&mut tx).await? else {
         return Ok(None);
     };
     let Some(anchor) = anchor(&mut tx).await? else {
@@ -97,14 +95,14 @@ pub async fn begin_prune(
     if first != anchor.seq + 1 {
         return Err(PruneError::ChainBroken(first.min(anchor.seq + 1)));
     }
-    let young: Option<(i64,)> = sqlx::query_as(
+    let young = sqlx::query_scalar!(
         "select s.seq from audit_seals s join audit_events e on e.id = s.event_id \
           where e.occurred_at >= $1 order by s.seq limit 1",
+        before,
     )
-    .bind(before)
     .fetch_optional(&mut *tx)
     .await?;
-    let through = young.map_or(head, |(seq,)| seq - 1).min(head - 1);
+    let through = young.map_or(head, |seq| seq - 1).min(head - 1);
     if through < first {
         return Ok(None);
     }
@@ -167,8 +165,9 @@ impl Prune {
         }
         let last_hash = hex::encode(self.walker.last_hash());
         let events = self.through_seq - self.from_seq + 1;
-        let (db_role,): (String,) =
-            sqlx::query_as("select session_user::text").fetch_one(&mut *self.tx).await?;
+        let db_role = sqlx::query_scalar!(r#"select session_user::text as "db_role!""#)
+            .fetch_one(&mut *self.tx)
+            .await?;
         let prune_event_id = Uuid::now_v7();
         let event = AuditEvent::new(actor, "audit.prune", Outcome::Allowed)
             .id(prune_event_id)
@@ -182,15 +181,16 @@ impl Prune {
                 "db_role": db_role,
             }));
         record(&mut *self.tx, &event).await?;
-        let (deleted,): (i64,) = sqlx::query_as("select audit_prune($1, $2)")
-            .bind(self.through_seq)
-            .bind(prune_event_id)
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let deleted = sqlx::query_scalar!(
+            r#"select audit_prune($1, $2) as "deleted!""#,
+            self.through_seq,
+            prune_event_id,
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
         while seal_batch(&mut self.tx, BATCH).await? == BATCH as u64 {}
-        let (prune_event_seq,): (i64,) =
-            sqlx::query_as("select seq from audit_seals where event_id = $1")
-                .bind(prune_event_id)
+        let prune_event_seq =
+            sqlx::query_scalar!("select seq from audit_seals where event_id = $1", prune_event_id)
                 .fetch_one(&mut *self.tx)
                 .await?;
         self.tx.commit().await?;

@@ -9,15 +9,11 @@ use uuid::Uuid;
 use super::Outcome;
 use crate::StoreError;
 
-/// The columns of an event and of its seal, aliased `e` and `s`.
-macro_rules! columns {
-    () => {
-        "e.id, e.occurred_at, e.actor_type, e.actor_id, e.actor_institution_id, e.actor_role, \
-         e.action, e.resource_type, e.resource_id, e.resource_ids, e.outcome, e.details, \
-         e.request_id, e.client_addr, s.seq, s.prev_hash, s.hash, s.sealed_at"
-    };
-}
-pub(crate) use columns;
+/// The columns of an event and of its seal, aliased `e` and `s`, for the list (the statements
+/// checked at build time name them).
+const COLUMNS: &str = "e.id, e.occurred_at, e.actor_type, e.actor_id, e.actor_institution_id, \
+    e.actor_role, e.action, e.resource_type, e.resource_id, e.resource_ids, e.outcome, \
+    e.details, e.request_id, e.client_addr, s.seq, s.prev_hash, s.hash, s.sealed_at";
 
 /// An access-log entry as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -147,15 +143,20 @@ pub(crate) async fn links(
     through_seq: i64,
     limit: i64,
 ) -> Result<Vec<(Seal, Option<StoredEvent>)>, StoreError> {
-    let rows: Vec<JoinedRow> = sqlx::query_as(concat!(
-        "select ",
-        columns!(),
-        " from audit_seals s left join audit_events e on e.id = s.event_id \
-          where s.seq > $1 and s.seq <= $2 order by s.seq limit $3"
-    ))
-    .bind(after_seq)
-    .bind(through_seq)
-    .bind(limit)
+    // The event columns are null where the event is gone.
+    let rows = sqlx::query_as!(
+        JoinedRow,
+        r#"select e.id as "id?", e.occurred_at as "occurred_at?", e.actor_type as "actor_type?",
+             e.actor_id, e.actor_institution_id, e.actor_role, e.action as "action?",
+             e.resource_type, e.resource_id, e.resource_ids as "resource_ids?",
+             e.outcome as "outcome?", e.details as "details?", e.request_id, e.client_addr,
+             s.seq, s.prev_hash, s.hash, s.sealed_at
+         from audit_seals s left join audit_events e on e.id = s.event_id
+         where s.seq > $1 and s.seq <= $2 order by s.seq limit $3"#,
+        after_seq,
+        through_seq,
+        limit,
+    )
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -165,6 +166,30 @@ pub(crate) async fn links(
             seal.map(|seal| (seal, event))
         })
         .collect())
+}
+
+/// Up to `limit` queued events without a seal, in the order the sealer links them
+/// (`occurred_at`, then id).
+pub(crate) async fn unsealed(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    // The seal columns stay null: these events have none yet.
+    let rows = sqlx::query_as!(
+        JoinedRow,
+        r#"select e.id, e.occurred_at, e.actor_type, e.actor_id, e.actor_institution_id,
+             e.actor_role, e.action, e.resource_type, e.resource_id, e.resource_ids, e.outcome,
+             e.details, e.request_id, e.client_addr, s.seq as "seq?", s.prev_hash as "prev_hash?",
+             s.hash as "hash?", s.sealed_at as "sealed_at?"
+         from audit_seal_queue q join audit_events e on e.id = q.event_id
+           left join audit_seals s on false
+         where not exists (select 1 from audit_seals x where x.event_id = e.id)
+         order by e.occurred_at, e.id limit $1"#,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().filter_map(|row| row.split().0).collect())
 }
 
 /// What an auditor asks the log for. Every given filter must match.
@@ -203,10 +228,10 @@ pub async fn list(
     after: Option<&Cursor>,
     limit: u32,
 ) -> Result<Page, StoreError> {
-    let mut query = QueryBuilder::new(concat!(
-        "select ",
-        columns!(),
-        " from audit_events e left join audit_seals s on s.event_id = e.id where true"
+    // Built at run time: each filter is added only when given.
+    let mut query = QueryBuilder::new(format!(
+        "select {COLUMNS} from audit_events e left join audit_seals s on s.event_id = e.id \
+         where true"
     ));
     if let Some(actor_id) = filter.actor_id {
         query.push(" and e.actor_id = ").push_bind(actor_id);

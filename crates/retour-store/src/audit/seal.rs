@@ -13,12 +13,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::chain::{GENESIS, canonical, link_hash};
-use super::query::{JoinedRow, columns};
+use super::query::unsealed;
 use crate::StoreError;
 
 /// The advisory lock key that serialises sealers and prunes (also used by `audit_prune()`).
@@ -33,7 +32,7 @@ pub async fn seal_pending(pool: &PgPool) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {
         let mut tx = pool.begin().await?;
-        sqlx::query("select pg_advisory_xact_lock($1)").bind(SEAL_LOCK).execute(&mut *tx).await?;
+        lock_sealing(&mut tx).await?;
         let sealed = seal_batch(&mut tx, BATCH).await?;
         tx.commit().await?;
         total += sealed;
@@ -49,10 +48,10 @@ pub async fn try_seal_pending(pool: &PgPool) -> Result<Option<u64>, StoreError> 
     let mut total = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let (locked,): (bool,) = sqlx::query_as("select pg_try_advisory_xact_lock($1)")
-            .bind(SEAL_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
+        let locked =
+            sqlx::query_scalar!(r#"select pg_try_advisory_xact_lock($1) as "locked!""#, SEAL_LOCK)
+                .fetch_one(&mut *tx)
+                .await?;
         if !locked {
             return Ok((total > 0).then_some(total));
         }
@@ -95,6 +94,12 @@ pub async fn run_sealer(pool: PgPool, every: Duration, shutdown: impl Future<Out
 /// Events sealed between two vacuums of the queue.
 const VACUUM_EVERY: u64 = 20_000;
 
+/// Waits for [`SEAL_LOCK`] and holds it until the transaction `conn` is in ends.
+pub(crate) async fn lock_sealing(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query!("select pg_advisory_xact_lock($1)", SEAL_LOCK).execute(conn).await?;
+    Ok(())
+}
+
 /// Every event passes through `audit_seal_queue`: inserted, then deleted when sealed. The dead
 /// rows stay until a vacuum, and each round reads the queue whole, so a queue left to
 /// autovacuum (which may come by only every minute, or be off) grew to a hundred thousand
@@ -102,6 +107,7 @@ const VACUUM_EVERY: u64 = 20_000;
 /// milliseconds for the few pages that hold live rows. A role that does not own the table
 /// gets a warning from PostgreSQL and autovacuum keeps the duty.
 async fn vacuum_queue(pool: &PgPool) {
+    // Not a macro: VACUUM cannot run as a prepared statement.
     if let Err(error) = sqlx::raw_sql("vacuum audit_seal_queue").execute(pool).await {
         tracing::debug!(%error, "could not vacuum the seal queue");
     }
@@ -135,43 +141,30 @@ async fn seal_round(pool: &PgPool, failing: bool) -> (bool, u64) {
 /// Seals up to `limit` queued events after the head of the chain. The caller holds
 /// [`SEAL_LOCK`] in the transaction `conn` is in.
 pub(crate) async fn seal_batch(conn: &mut PgConnection, limit: i64) -> Result<u64, StoreError> {
-    let head: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("select seq, hash from audit_seals order by seq desc limit 1")
-            .fetch_optional(&mut *conn)
-            .await?;
+    let head = sqlx::query!("select seq, hash from audit_seals order by seq desc limit 1")
+        .fetch_optional(&mut *conn)
+        .await?;
     let (mut seq, mut prev_hash) = match head {
-        Some((seq, hash)) => {
-            let hash: [u8; 32] = hash
+        Some(head) => {
+            let hash: [u8; 32] = head
+                .hash
                 .as_slice()
                 .try_into()
                 .map_err(|_| StoreError::corrupt("audit_seals.hash", "length"))?;
-            (seq, hash)
+            (head.seq, hash)
         }
         None => (0, GENESIS),
     };
-    let rows: Vec<JoinedRow> = sqlx::query_as(concat!(
-        "select ",
-        columns!(),
-        // The seal columns stay null: these events have none yet.
-        " from audit_seal_queue q join audit_events e on e.id = q.event_id \
-           left join audit_seals s on false \
-          where not exists (select 1 from audit_seals x where x.event_id = e.id) \
-          order by e.occurred_at, e.id limit $1"
-    ))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    if rows.is_empty() {
+    let events = unsealed(conn, limit).await?;
+    if events.is_empty() {
         return Ok(0);
     }
-    let (sealed_at,): (DateTime<Utc>,) =
-        sqlx::query_as("select now()").fetch_one(&mut *conn).await?;
-    let mut seqs = Vec::with_capacity(rows.len());
-    let mut ids: Vec<Uuid> = Vec::with_capacity(rows.len());
-    let mut prev_hashes: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
-    let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (Some(event), _) = row.split() else { continue };
+    let sealed_at = sqlx::query_scalar!(r#"select now() as "now!""#).fetch_one(&mut *conn).await?;
+    let mut seqs = Vec::with_capacity(events.len());
+    let mut ids: Vec<Uuid> = Vec::with_capacity(events.len());
+    let mut prev_hashes: Vec<Vec<u8>> = Vec::with_capacity(events.len());
+    let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(events.len());
+    for event in events {
         seq += 1;
         let hash = link_hash(&prev_hash, &canonical(seq, sealed_at, &event));
         seqs.push(seq);
@@ -180,22 +173,21 @@ pub(crate) async fn seal_batch(conn: &mut PgConnection, limit: i64) -> Result<u6
         hashes.push(hash.to_vec());
         prev_hash = hash;
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into audit_seals (seq, event_id, prev_hash, hash, sealed_at) \
          select seq, event_id, prev_hash, hash, $5 \
            from unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[]) \
                 as t (seq, event_id, prev_hash, hash)",
+        seqs.as_slice(),
+        ids.as_slice(),
+        prev_hashes.as_slice(),
+        hashes.as_slice(),
+        sealed_at,
     )
-    .bind(&seqs)
-    .bind(&ids)
-    .bind(&prev_hashes)
-    .bind(&hashes)
-    .bind(sealed_at)
     .execute(&mut *conn)
     .await?;
     // By primary key: a condition on other rows would read the whole queue, dead rows too.
-    sqlx::query("delete from audit_seal_queue where event_id = any($1)")
-        .bind(&ids)
+    sqlx::query!("delete from audit_seal_queue where event_id = any($1)", ids.as_slice())
         .execute(&mut *conn)
         .await?;
     Ok(ids.len() as u64)

@@ -40,13 +40,13 @@ pub(crate) struct Anchor {
 /// The anchor named by the latest sealed `audit.prune` event, or the genesis of a chain that
 /// was never pruned; `None` when that event does not name a readable anchor.
 pub(crate) async fn anchor(conn: &mut PgConnection) -> Result<Option<Anchor>, StoreError> {
-    let latest: Option<(serde_json::Value,)> = sqlx::query_as(
+    let latest = sqlx::query_scalar!(
         "select e.details from audit_events e join audit_seals s on s.event_id = e.id \
           where e.action = 'audit.prune' order by s.seq desc limit 1",
     )
     .fetch_optional(conn)
     .await?;
-    let Some((details,)) = latest else {
+    let Some(details) = latest else {
         return Ok(Some(Anchor { seq: 0, hash: GENESIS }));
     };
     let seq = details.get("pruned_through_seq").and_then(serde_json::Value::as_i64);
@@ -58,17 +58,26 @@ pub(crate) async fn anchor(conn: &mut PgConnection) -> Result<Option<Anchor>, St
     Ok(seq.zip(hash).map(|(seq, hash)| Anchor { seq, hash }))
 }
 
+/// The first and the last link of the chain (`None` for an empty chain).
+pub(crate) async fn chain_ends(
+    conn: &mut PgConnection,
+) -> Result<(Option<i64>, Option<i64>), StoreError> {
+    let ends = sqlx::query!("select min(seq) as first, max(seq) as head from audit_seals")
+        .fetch_one(conn)
+        .await?;
+    Ok((ends.first, ends.head))
+}
+
 /// Recomputes every sealed link from the anchor to the head and reports the first one that
 /// is missing, altered or forged. Reads in batches within one read-only snapshot, so it
 /// neither holds the log in memory nor blocks the sealer.
 pub async fn verify(pool: &PgPool) -> Result<Verification, StoreError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("set transaction isolation level repeatable read, read only")
+    sqlx::query!("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
     let anchor = anchor(&mut tx).await?;
-    let (first, head): (Option<i64>, Option<i64>) =
-        sqlx::query_as("select min(seq), max(seq) from audit_seals").fetch_one(&mut *tx).await?;
+    let (first, head) = chain_ends(&mut tx).await?;
     let mut walker = match anchor {
         Some(anchor) => Walker::new(anchor.seq, anchor.hash),
         None => {
@@ -94,14 +103,12 @@ pub async fn verify(pool: &PgPool) -> Result<Verification, StoreError> {
         // A prune never removes the newest link, so a pruned chain is never empty.
         walker.break_here();
     }
-    let head_hash: Option<(Vec<u8>,)> =
-        sqlx::query_as("select hash from audit_seals where seq = $1")
-            .bind(head)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (unsealed,): (i64,) = sqlx::query_as(
-        "select count(*) from audit_events e \
-          where not exists (select 1 from audit_seals s where s.event_id = e.id)",
+    let head_hash = sqlx::query_scalar!("select hash from audit_seals where seq = $1", head)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let unsealed = sqlx::query_scalar!(
+        r#"select count(*) as "unsealed!" from audit_events e
+          where not exists (select 1 from audit_seals s where s.event_id = e.id)"#,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -112,7 +119,7 @@ pub async fn verify(pool: &PgPool) -> Result<Verification, StoreError> {
         first_broken: walker.broken(),
         anchor_seq: anchor.map_or(0, |a| a.seq),
         head_seq: head,
-        head_hash: head_hash.map(|(h,)| hex::encode(h)),
+        head_hash: head_hash.map(hex::encode),
         unsealed,
     })
 }
