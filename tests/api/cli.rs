@@ -148,7 +148,7 @@ fn bad_sign_in_settings_stop_the_command_with_one_line_naming_the_variable() {
 
 /// The README's run command, `cargo run -- serve --demo`, serves the database `retour`: the
 /// binary's default, and no cargo configuration hands `cargo run` another DATABASE_URL (the
-/// test suite's server is named in `.env`, which only sqlx's test harness reads).
+/// test suite's server is named in `.env`, which only sqlx reads).
 #[test]
 fn the_quick_start_serves_the_retour_database() {
     let help = Command::new(env!("CARGO_BIN_EXE_retour"))
