@@ -294,7 +294,6 @@ pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
             (AuditEventPage = "application/json"),
             (String = "text/csv")
         )),
-        (status = 400, description = "Malformed query string", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an auditor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter, cursor or limit", body = Problem, content_type = "application/problem+json"),
     ))]
