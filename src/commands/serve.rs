@@ -20,6 +20,13 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             .map_err(|e| anyhow::anyhow!(e))
             .context("seeding the demo data")?;
         tracing::info!("demo institutions and users seeded (password: retour-demo)");
+        let today = chrono::Utc::now().date_naive();
+        if let Some(report) = retour_store::synthetic::load_demo_cases(&store, today)
+            .await
+            .context("loading the demo cases")?
+        {
+            tracing::info!(cases = report.cases, "demo cases loaded");
+        }
     }
     let keys = retour_api::Keys::load(&store, args.jwt_key.as_deref())
         .await

@@ -540,3 +540,33 @@ async fn a_search_pages_through_exactly_the_matching_cases_newest_first(pool: Pg
         assert_eq!(search_all(&app, &sem, q, 7).await, expected, "q={q}");
     }
 }
+
+/// The README's run command (`retour serve --demo`) gives the demo installation its cases
+/// once: a newcomer who signs in finds cases of their own in progress, and a restart adds none.
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_demo_starts_with_cases_in_progress_once(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let today = Utc::now().date_naive();
+    let report = synthetic::load_demo_cases(&app.store, today)
+        .await
+        .expect("load")
+        .expect("an installation without cases gets the demo's");
+    assert_eq!(report.cases, synthetic::DEMO_CASES);
+    let in_progress: Vec<_> = report
+        .statuses
+        .iter()
+        .filter(|(status, n)| {
+            *n > 0 && !matches!(*status, "closed" | "withdrawn" | "rejected" | "cancelled")
+        })
+        .collect();
+    assert!(in_progress.len() >= 5, "cases in progress in few statuses: {:?}", report.statuses);
+    let again = synthetic::load_demo_cases(&app.store, today).await.expect("load again");
+    assert!(again.is_none(), "a restart loads no more cases");
+
+    let token = app.login("counsellor.be@demo.test").await;
+    let list = app.get("/v1/cases?limit=5", Some(&token)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let items = list.body["items"].as_array().expect("items");
+    assert!(!items.is_empty(), "the Bernese counsellor sees cases: {}", list.text);
+    assert!(items.iter().all(|i| i["canton"] == "BE"), "only the service's own cases");
+}

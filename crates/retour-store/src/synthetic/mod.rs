@@ -568,6 +568,33 @@ const ANALYZE: &str = "vacuum (analyze) cases, case_persons, case_medical, case_
     case_monitoring_visits, case_endings, information_requests, case_reclaims, audit_events, \
     audit_seals, audit_seal_queue, case_reference_counters";
 
+/// How many cases the demo installation starts with.
+pub const DEMO_CASES: u64 = 400;
+
+/// Gives a demo installation its cases: [`DEMO_CASES`] cases opened in the year before
+/// `as_of`, in every status, the same on every installation (a fixed seed). Only into a
+/// database that holds no case yet, so a restart changes nothing; `None` then.
+pub async fn load_demo_cases(
+    store: &Store,
+    as_of: NaiveDate,
+) -> Result<Option<Report>, SyntheticError> {
+    let any = sqlx::query_scalar!(r#"select exists (select 1 from cases) as "any!""#)
+        .fetch_one(store.pool())
+        .await?;
+    if any {
+        return Ok(None);
+    }
+    let options = Options {
+        cases: DEMO_CASES,
+        seed: 2026,
+        batch: 200,
+        connections: 1,
+        from: as_of - chrono::Days::new(365),
+        as_of,
+    };
+    load(store, &options, |_| {}).await.map(Some)
+}
+
 /// Generates and loads `options.cases` cases, calling `progress` after every batch.
 /// Adds missing staff first ([`ensure_staff`]); the demo institutions and users must exist.
 /// On an error, the batches committed before it stay (each is whole and consistent).
