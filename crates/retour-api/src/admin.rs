@@ -61,10 +61,6 @@ impl Administrator {
     }
 }
 
-fn add(errors: &mut Validation, error: FieldError) {
-    errors.push(error.field, &error.code, error.message);
-}
-
 /// An email address: trimmed, at most 254 characters, a non-empty local part and domain,
 /// no spaces.
 pub fn parse_email(field: &str, value: &str) -> Result<String, FieldError> {
@@ -150,7 +146,7 @@ pub async fn create_user(
         active_institution(store, request.institution_id, &mut errors).await?
         && !request.role.fits(institution.kind)
     {
-        add(&mut errors, role_mismatch(request.role, institution.kind));
+        errors.add(role_mismatch(request.role, institution.kind));
     }
     let (Some(email), Some(display_name), Some(password), true) =
         (email, display_name, password, errors.is_empty())
@@ -226,7 +222,7 @@ pub async fn create_institution(
         request.federal_region.is_some(),
         request.country.is_some(),
     ) {
-        add(&mut errors, error);
+        errors.add(error);
     }
     let (Some(name), true) = (name, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_errors()));

@@ -173,7 +173,7 @@ impl QueryParams {
 
     /// Notes a problem a route found in the values it read (e.g. `to` before `from`).
     pub(crate) fn refuse(&mut self, error: FieldError) {
-        self.errors.check::<()>(Err(error));
+        self.errors.add(error);
     }
 
     /// Ends the reading: a parameter no reader took is unknown. `value` when all was well,

@@ -39,6 +39,11 @@ impl Validation {
         self.errors.push(FieldError::new(field, code, message));
     }
 
+    /// Records an error a rule produced whole.
+    pub fn add(&mut self, error: FieldError) {
+        self.errors.push(error);
+    }
+
     /// Records the error of a parse result and returns its value, if any.
     pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
         match result {

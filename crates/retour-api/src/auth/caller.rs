@@ -175,6 +175,12 @@ async fn authenticate(
 }
 
 impl Caller {
+    /// An access-log event of this caller's request: who, from where, under which request id.
+    pub fn event(&self, action: &str, outcome: Outcome) -> AuditEvent {
+        AuditEvent::new(AuditActor::from(&self.actor), action, outcome)
+            .request(self.meta.request_id.clone(), self.meta.client_addr)
+    }
+
     /// Asks the access policy whether the caller may perform `operation` (on no particular
     /// case): 403 `forbidden` when not.
     pub fn require(&self, operation: Operation) -> Result<(), ApiError> {

@@ -9,9 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use retour_domain::policy::{Decision, Operation, decide};
 use retour_domain::{FieldError, string_enum};
-use retour_store::audit::{
-    self, AuditActor, AuditEvent, Cursor, EventFilter, LoggedEvent, Outcome, Verification,
-};
+use retour_store::audit::{self, Cursor, EventFilter, LoggedEvent, Outcome, Verification};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -61,11 +59,12 @@ pub struct AuditEventsQuery {
     /// Events before this time (RFC 3339).
     to: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
-    #[param(min_length = 1)]
-    cursor: Option<String>,
+    #[param(value_type = Option<String>, min_length = 1)]
+    cursor: Option<Cursor>,
     /// Events per page, 1 to 200 (default 50). A CSV export ignores it and returns every
     /// matching event.
-    limit: Option<u32>,
+    #[param(value_type = Option<u32>)]
+    limit: u32,
 }
 
 impl AuditEventsQuery {
@@ -81,11 +80,11 @@ impl AuditEventsQuery {
             actor_id: params.uuid("actor_id"),
             case_id: params.uuid("case_id"),
             action,
-            outcome: params.one_of("outcome", AuditOutcome::parse, "allowed, denied"),
+            outcome: params.one_of("outcome", AuditOutcome::parse, &AuditOutcome::names()),
             from: params.time("from"),
             to: params.time("to"),
-            cursor: params.cursor(LIST).map(|c| c.encode(LIST)),
-            limit: Some(params.limit()),
+            cursor: params.cursor(LIST).map(|c| Cursor { occurred_at: c.at, id: c.id }),
+            limit: params.limit(),
         };
         if let (Some(from), Some(to)) = (query.from, query.to)
             && from > to
@@ -107,11 +106,6 @@ impl AuditEventsQuery {
             from: self.from,
             to: self.to,
         }
-    }
-
-    fn cursor(&self) -> Option<Cursor> {
-        let cursor = pagination::Cursor::decode(LIST, self.cursor.as_deref()?)?;
-        Some(Cursor { occurred_at: cursor.at, id: cursor.id })
     }
 
     /// The filters as recorded in the event of this read.
@@ -263,8 +257,7 @@ async fn authorise(state: &AppState, caller: &Caller, action: &str) -> Result<()
     if decide(&caller.actor, Operation::ReadAuditLog, None) == Decision::Allow {
         return Ok(());
     }
-    let event = AuditEvent::new(AuditActor::from(&caller.actor), action, Outcome::Denied)
-        .request(caller.meta.request_id.clone(), caller.meta.client_addr);
+    let event = caller.event(action, Outcome::Denied);
     audit::record(state.store().pool(), &event).await?;
     Err(ApiError::Forbidden {
         code: ProblemCode::Forbidden,
@@ -307,19 +300,15 @@ async fn list_audit_events(
     let action = if csv { "audit.export" } else { "audit.read" };
     authorise(&state, &caller, action).await?;
     let query = AuditEventsQuery::parse(query.as_deref())?;
-    let event = |details| {
-        AuditEvent::new(AuditActor::from(&caller.actor), action, Outcome::Allowed)
-            .details(details)
-            .request(caller.meta.request_id.clone(), caller.meta.client_addr)
-    };
+    let event = |details| caller.event(action, Outcome::Allowed).details(details);
     if csv {
         // Logged before the first byte leaves.
         audit::record(state.store().pool(), &event(query.details())).await?;
         return Ok(csv_response(state, query));
     }
-    let limit = query.limit.unwrap_or(pagination::DEFAULT_LIMIT);
     let page =
-        audit::list(state.store().pool(), &query.filter(), query.cursor().as_ref(), limit).await?;
+        audit::list(state.store().pool(), &query.filter(), query.cursor.as_ref(), query.limit)
+            .await?;
     let mut details = query.details();
     details["returned"] = json!(page.items.len());
     audit::record(state.store().pool(), &event(details)).await?;
@@ -394,7 +383,7 @@ fn csv_response(state: AppState, query: AuditEventsQuery) -> Response {
         done: bool,
     }
     let filter = query.filter();
-    let start = Progress { after: query.cursor(), first: true, done: false };
+    let start = Progress { after: query.cursor, first: true, done: false };
     let stream = futures_util::stream::try_unfold(start, move |progress| {
         let state = state.clone();
         let filter = filter.clone();
@@ -443,14 +432,12 @@ async fn verify_audit_log(
 ) -> Result<Json<AuditVerification>, ApiError> {
     authorise(&state, &caller, "audit.verify").await?;
     let verification = audit::verify(state.store().pool()).await?;
-    let event = AuditEvent::new(AuditActor::from(&caller.actor), "audit.verify", Outcome::Allowed)
-        .details(json!({
-            "ok": verification.ok,
-            "checked": verification.checked,
-            "first_broken": verification.first_broken,
-            "head_seq": verification.head_seq,
-        }))
-        .request(caller.meta.request_id.clone(), caller.meta.client_addr);
+    let event = caller.event("audit.verify", Outcome::Allowed).details(json!({
+        "ok": verification.ok,
+        "checked": verification.checked,
+        "first_broken": verification.first_broken,
+        "head_seq": verification.head_seq,
+    }));
     audit::record(state.store().pool(), &event).await?;
     Ok(Json(verification.into()))
 }

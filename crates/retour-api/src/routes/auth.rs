@@ -361,8 +361,7 @@ async fn logout(
         check_refresh_token(token)?;
     }
     let refresh = body.refresh_token.map(|t| token_hash(&t));
-    let event = AuditEvent::new(AuditActor::from(&caller.actor), "auth.logout", Outcome::Allowed)
-        .request(caller.meta.request_id, caller.meta.client_addr);
+    let event = caller.event("auth.logout", Outcome::Allowed);
     match caller.session_id {
         Some(session_id) => {
             state

@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use chrono::{DateTime, Utc};
 use retour_domain::information::{AnswerInput, InformationRequestStatus, parse_answer};
 use retour_domain::policy::{self, Decision, InformationRequestScope, Operation};
-use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use retour_store::audit::{self, Outcome};
 use retour_store::workflow::{self, Answered, InformationRequestFilter, StoredInformationRequest};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -71,11 +71,6 @@ pub struct InformationRequestList {
     pub next_cursor: Option<String>,
 }
 
-fn event(caller: &Caller, action: &str, outcome: Outcome) -> AuditEvent {
-    AuditEvent::new(AuditActor::from(&caller.actor), action, outcome)
-        .request(caller.meta.request_id.clone(), caller.meta.client_addr)
-}
-
 /// The cursor of this list (oldest first).
 const LIST: &str = "information_requests";
 
@@ -83,7 +78,11 @@ const LIST: &str = "information_requests";
 fn parse_query(query: Option<&str>) -> Result<InformationRequestFilter, ApiError> {
     let mut params = QueryParams::parse(query);
     let filter = InformationRequestFilter {
-        status: params.one_of("status", InformationRequestStatus::parse, "open, answered"),
+        status: params.one_of(
+            "status",
+            InformationRequestStatus::parse,
+            &InformationRequestStatus::names(),
+        ),
         counselling_service_id: None,
         after: params.cursor(LIST).map(|c| (c.at, c.id)),
         limit: params.limit(),
@@ -124,7 +123,7 @@ pub(crate) async fn list_information_requests(
             true
         }
         InformationRequestScope::Nothing => {
-            audit::record(state.store().pool(), &event(&caller, ACTION, Outcome::Denied)).await?;
+            audit::record(state.store().pool(), &caller.event(ACTION, Outcome::Denied)).await?;
             return Err(ApiError::Forbidden {
                 code: ProblemCode::Forbidden,
                 detail: "country information requests are for IOM Bern and counsellors".to_owned(),
@@ -133,7 +132,8 @@ pub(crate) async fn list_information_requests(
     };
     let mut rows = state.store().list_information_requests(&filter).await?;
     let next_cursor = cut(&mut rows, filter.limit, |r| Cursor::new(r.asked_at, r.id).encode(LIST));
-    let event = event(&caller, ACTION, Outcome::Allowed)
+    let event = caller
+        .event(ACTION, Outcome::Allowed)
         .resources("information_request", rows.iter().map(|r| r.id).collect())
         .details(serde_json::json!({ "status": filter.status.map(|s| s.as_str()) }));
     audit::record(state.store().pool(), &event).await?;
@@ -165,7 +165,7 @@ pub(crate) async fn answer_information_request(
     const ACTION: &str = "information_request.answer";
     let actor = &caller.actor;
     if policy::decide(actor, Operation::AnswerInformation, None) != Decision::Allow {
-        let event = event(&caller, ACTION, Outcome::Denied).resource("information_request", id);
+        let event = caller.event(ACTION, Outcome::Denied).resource("information_request", id);
         audit::record(state.store().pool(), &event).await?;
         return Err(ApiError::Forbidden {
             code: ProblemCode::Forbidden,
@@ -185,7 +185,7 @@ pub(crate) async fn answer_information_request(
         }
         Answered::Missing => return Err(ApiError::NotFound),
     };
-    let event = event(&caller, ACTION, Outcome::Allowed).resource("information_request", id);
+    let event = caller.event(ACTION, Outcome::Allowed).resource("information_request", id);
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok(Json(InformationRequestResponse::new(request, false)))

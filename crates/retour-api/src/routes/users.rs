@@ -18,7 +18,7 @@ use crate::admin::{self, Administrator, UserRequest};
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
-use crate::pagination::{DEFAULT_LIMIT, cut};
+use crate::pagination::cut;
 use crate::path::Path;
 use crate::query::QueryParams;
 use crate::{ApiError, AppState};
@@ -107,7 +107,8 @@ pub struct UserQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>)]
+    pub limit: u32,
 }
 
 impl UserQuery {
@@ -124,7 +125,7 @@ impl UserQuery {
             status: params.one_of("status", AccountStatus::parse, &AccountStatus::names()),
             email,
             cursor: params.uuid("cursor"),
-            limit: Some(params.limit()),
+            limit: params.limit(),
         };
         params.finish(query)
     }
@@ -187,7 +188,7 @@ async fn list_users(
 ) -> Result<Json<UserList>, ApiError> {
     caller.require(Operation::Administer)?;
     let query = UserQuery::parse(query.as_deref())?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    let limit = query.limit;
     let filter = UserFilter {
         institution_id: query.institution_id,
         role: query.role,

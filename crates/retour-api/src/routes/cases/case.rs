@@ -17,8 +17,8 @@ use uuid::Uuid;
 use super::dto::CaseResponse;
 use super::request::CaseRequest;
 use super::{
-    apply_merge_patch, case_reply, check_if_match, duplicate, event, merge_patch_body,
-    only_editable, store_error, today,
+    apply_merge_patch, case_reply, check_if_match, duplicate, merge_patch_body, only_editable,
+    store_error, today,
 };
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
@@ -82,7 +82,7 @@ pub(super) async fn create_case(
 ) -> Result<Response, ApiError> {
     let actor = &caller.actor;
     if policy::decide(actor, Operation::CreateCase, None) != Decision::Allow {
-        let event = event(&caller, "case.create", Outcome::Denied);
+        let event = caller.event("case.create", Outcome::Denied);
         audit::record(state.store().pool(), &event).await?;
         return Err(ApiError::Forbidden {
             code: ProblemCode::Forbidden,
@@ -130,7 +130,8 @@ pub(super) async fn create_case(
         .map_err(store_error)?;
     let mut fields = new_case.fields.filled_fields();
     fields.push("persons");
-    let event = event(&caller, "case.create", Outcome::Allowed)
+    let event = caller
+        .event("case.create", Outcome::Allowed)
         .resource("case", id)
         .details(serde_json::json!({ "fields": fields }));
     audit::record(&mut *tx, &event).await?;
@@ -201,7 +202,7 @@ pub(super) async fn get_case(
     let view = policy::case_view(actor);
     // One statement reads the case, its persons and the parts of the view, and records the
     // read (allowed within the scope, denied otherwise).
-    let event = event(&caller, "case.read", Outcome::Allowed).resource("case", id);
+    let event = caller.event("case.read", Outcome::Allowed).resource("case", id);
     let mut conn = state.store().pool().acquire().await?;
     let read =
         cases::read_case_logged(&mut conn, id, policy::case_scope(actor), &view, &event).await?;

@@ -9,7 +9,6 @@ use retour_store::audit::{self, Outcome};
 use retour_store::cases::{CaseFilter, CaseListRow, CaseSort};
 
 use super::dto::{CaseList, CaseListItem, PrincipalName};
-use super::event;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::json::Json;
@@ -91,7 +90,8 @@ pub(super) async fn list_cases(
         Cursor::new(at, last.id).encode(&list_of(filter.sort))
     });
     let items = rows.into_iter().map(list_item).collect::<Result<Vec<_>, _>>()?;
-    let event = event(&caller, "case.list", Outcome::Allowed)
+    let event = caller
+        .event("case.list", Outcome::Allowed)
         .resources("case", items.iter().map(|i| i.id).collect())
         .details(serde_json::json!({ "parameters": given }));
     audit::record(state.store().pool(), &event).await?;
@@ -148,10 +148,7 @@ fn parse_query(query: Option<&str>) -> Result<(CaseFilter, Vec<String>), ApiErro
             None => params.refuse(FieldError::new(
                 "status",
                 "unknown_value",
-                format!(
-                    "status must be one of: {}",
-                    CaseStatus::ALL.map(CaseStatus::as_str).join(", ")
-                ),
+                format!("status must be one of: {}", CaseStatus::names()),
             )),
         }
     }
@@ -183,8 +180,7 @@ fn parse_query(query: Option<&str>) -> Result<(CaseFilter, Vec<String>), ApiErro
             filter.q = Some(q);
         }
     }
-    filter.sort =
-        params.one_of("sort", CaseSort::parse, "updated_at, created_at").unwrap_or_default();
+    filter.sort = params.one_of("sort", CaseSort::parse, &CaseSort::names()).unwrap_or_default();
     filter.after = params.cursor(&list_of(filter.sort)).map(|c| (c.at, c.id));
     filter.limit = params.limit();
     let given = params.names().to_vec();

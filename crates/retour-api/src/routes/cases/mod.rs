@@ -12,13 +12,12 @@ use chrono::{NaiveDate, Utc};
 use retour_domain::Actor;
 use retour_domain::policy::{self, Decision, Operation};
 use retour_store::StoreError;
-use retour_store::audit::{AuditActor, AuditEvent, Outcome, trail};
+use retour_store::audit::trail;
 use retour_store::cases::ExistingCase;
 use serde::de::DeserializeOwned;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Caller;
 use crate::error::ProblemCode;
 use crate::json::Json;
 use crate::{ApiError, AppState};
@@ -56,12 +55,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// The date rules (birth, entry, departure) are checked against.
 fn today() -> NaiveDate {
     Utc::now().date_naive()
-}
-
-/// An access-log event of `caller`.
-fn event(caller: &Caller, action: &str, outcome: Outcome) -> AuditEvent {
-    AuditEvent::new(AuditActor::from(&caller.actor), action, outcome)
-        .request(caller.meta.request_id.clone(), caller.meta.client_addr)
 }
 
 /// The `ETag` of a case version: `"3"`.

@@ -18,7 +18,6 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::dto::CaseResponse;
-use super::event;
 use crate::auth::Caller;
 use crate::error::ProblemCode;
 use crate::{ApiError, AppState};
@@ -83,7 +82,7 @@ impl<'a> CaseRequest<'a> {
 
     /// The access-log event of this request, allowed.
     pub(super) fn allowed(&self) -> AuditEvent {
-        event(self.caller, self.action, Outcome::Allowed).resource("case", self.id)
+        self.caller.event(self.action, Outcome::Allowed).resource("case", self.id)
     }
 
     /// Opens a transaction, locks the case (`T`: its head, or the whole case) and asks the
@@ -171,7 +170,7 @@ impl<'a> CaseRequest<'a> {
         if !refused.record {
             return refused.error;
         }
-        let event = event(self.caller, self.action, Outcome::Denied).resource("case", self.id);
+        let event = self.caller.event(self.action, Outcome::Denied).resource("case", self.id);
         match audit::record(self.state.store().pool(), &event).await {
             Ok(()) => refused.error,
             Err(e) => e.into(),

@@ -1,7 +1,7 @@
 //! Who may read statistics, and the access log of every read, export and refusal.
 
 use retour_domain::statistics::{RefusalCode, Report, StatisticsAccess, statistics_access};
-use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use retour_store::audit::{self, Outcome};
 use serde_json::json;
 
 use crate::auth::Caller;
@@ -56,9 +56,7 @@ pub(super) async fn deny(
     csv: bool,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let event = AuditEvent::new(AuditActor::from(&caller.actor), action(csv), Outcome::Denied)
-        .details(details)
-        .request(caller.meta.request_id.clone(), caller.meta.client_addr);
+    let event = caller.event(action(csv), Outcome::Denied).details(details);
     audit::record(state.store().pool(), &event).await?;
     Ok(())
 }
@@ -72,9 +70,8 @@ pub(super) async fn record(
     csv: bool,
     rows: usize,
 ) -> Result<(), ApiError> {
-    let event = AuditEvent::new(AuditActor::from(&caller.actor), action(csv), Outcome::Allowed)
-        .details(params.details(report, csv, rows))
-        .request(caller.meta.request_id.clone(), caller.meta.client_addr);
+    let event =
+        caller.event(action(csv), Outcome::Allowed).details(params.details(report, csv, rows));
     audit::record(state.store().pool(), &event).await?;
     Ok(())
 }
