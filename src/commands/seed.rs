@@ -55,5 +55,10 @@ pub(crate) async fn seed_synthetic(
     let statuses: Vec<String> =
         report.statuses.iter().map(|(status, n)| format!("{status} {n}")).collect();
     println!("by status: {}", statuses.join(", "));
+    let held = report.holdings;
+    println!(
+        "held: {} reassignments, {} canton transfers, {} four-eyes proposals",
+        held.reassignments, held.transfers, held.proposals
+    );
     Ok(())
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::support::assert_names;
+use crate::support::waive_reclaim;
 use crate::support::{
     Team, act, approval, approved_case, booking, departed_case, departure, id_of, ready,
     reintegration_case, transition,
@@ -168,10 +169,7 @@ async fn a_reclaim_is_at_most_what_was_paid_out_also_across_several_reclaims(poo
     );
     let rest = app.post(&url, Some(&team.sem), &reclaim(70_000)).await;
     assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text);
-    let rest_url = format!("{url}/{}", rest.body["id"].as_str().expect("id"));
-    let waive = json!({ "status": "waived" });
-    let waived = app.send(Method::PATCH, &rest_url, Some(&team.sem), Some(&waive), &[]).await;
-    assert_eq!(waived.status, StatusCode::OK, "{}", waived.text);
+    waive_reclaim(&app, &team.sem, &case, rest.body["id"].as_str().expect("id")).await;
     let again = app.post(&url, Some(&team.sem), &reclaim(70_000)).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
     assert_eq!(count(&pool, "case_reclaims").await, 3);

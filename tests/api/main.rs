@@ -15,6 +15,7 @@ mod contract;
 mod entitlement;
 mod foundation;
 mod hardening;
+mod holding;
 mod limits;
 mod matrix;
 mod races;

@@ -23,7 +23,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::support::{TestApp, TestResponse};
-use crate::support::{approval, booking, departure, today};
+use crate::support::{
+    approval, approval_above_entitlement as approval_above, booking, departure, today,
+};
 
 /// The demo users, and no one: the roles the matrix asks as. Those who may change cases come
 /// last, so that every other role meets the fixture's cases in their first status.
@@ -92,6 +94,15 @@ enum Call {
     CreateUser,
     GetUser,
     UpdateUser,
+    AssignCase,
+    ListProposals,
+    CreateProposal,
+    ConfirmProposal,
+    ReturnProposal,
+    ProposeTransfer,
+    AcceptTransfer,
+    DeclineTransfer,
+    ListTransfers,
 }
 
 /// The matrix's entry for every endpoint of the OpenAPI document.
@@ -124,6 +135,15 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("POST", "/v1/cases/{id}/reclaims", Call::AddReclaim),
     ("PATCH", "/v1/cases/{id}/reclaims/{reclaim_id}", Call::PatchReclaim),
     ("POST", "/v1/cases/{id}/transitions", Call::Transition),
+    ("POST", "/v1/cases/{id}/assignment", Call::AssignCase),
+    ("GET", "/v1/cases/{id}/proposals", Call::ListProposals),
+    ("POST", "/v1/cases/{id}/proposals", Call::CreateProposal),
+    ("POST", "/v1/cases/{id}/proposals/{proposal_id}/confirm", Call::ConfirmProposal),
+    ("POST", "/v1/cases/{id}/proposals/{proposal_id}/return", Call::ReturnProposal),
+    ("POST", "/v1/cases/{id}/transfer", Call::ProposeTransfer),
+    ("POST", "/v1/cases/{id}/transfer/accept", Call::AcceptTransfer),
+    ("POST", "/v1/cases/{id}/transfer/decline", Call::DeclineTransfer),
+    ("GET", "/v1/transfers", Call::ListTransfers),
     ("GET", "/v1/destination-rules", Call::GetDestinationRules),
     ("GET", "/v1/information-requests", Call::ListInformationRequests),
     ("POST", "/v1/information-requests/{id}/answer", Call::AnswerInformationRequest),
@@ -150,12 +170,17 @@ const ENTRIES: &[(&str, &str, Call)] = &[
 
 impl Call {
     /// Reads first, then additions and changes, removals, the transitions (which move the
-    /// cases on), and signing out last.
+    /// cases on), canton transfers (which move them elsewhere), and signing out last.
     fn phase(self) -> u8 {
         match self {
             Call::DeletePerson => 2,
             Call::Transition => 3,
-            Call::Logout => 4,
+            Call::ProposeTransfer | Call::AcceptTransfer | Call::DeclineTransfer => 4,
+            Call::Logout => 5,
+            Call::AssignCase
+            | Call::CreateProposal
+            | Call::ConfirmProposal
+            | Call::ReturnProposal => 1,
             Call::PatchCase
             | Call::AddPerson
             | Call::PatchPerson
@@ -192,6 +217,14 @@ impl Call {
             Call::CreateInformationRequest => Operation::AskInformation,
             Call::AddDisbursement | Call::AddMonitoringVisit => Operation::RecordReintegration,
             Call::AddReclaim | Call::PatchReclaim => Operation::ManageReclaims,
+            // Decided by the role asked for (see `assignment_operation`).
+            Call::AssignCase => Operation::AssignCounsellor,
+            Call::ListProposals => Operation::ReadProposals,
+            Call::CreateProposal | Call::ConfirmProposal | Call::ReturnProposal => {
+                Operation::ProposeChange
+            }
+            Call::ProposeTransfer => Operation::ProposeTransfer,
+            Call::AcceptTransfer | Call::DeclineTransfer => Operation::DecideTransfer,
             _ => return None,
         })
     }
@@ -226,6 +259,9 @@ enum Part {
     SharedNote,
     /// A country information question: its counselling service and IOM Bern.
     InformationQuestion,
+    /// The reason of a canton transfer: the counselling service and SEM (SEM's review), and
+    /// the service the case is offered to.
+    TransferReason,
 }
 
 /// A text of the fixture that only some callers may receive.
@@ -287,6 +323,11 @@ struct Fixture {
     iom_bern: Uuid,
     bern_service: Uuid,
     mission_iq: Uuid,
+    /// The Zurich counselling service, which canton transfers go to, and its counsellor.
+    zurich_service: Uuid,
+    zurich_counsellor: Uuid,
+    /// The SEM officer, whom SEM's reassignments name.
+    sem_officer: Uuid,
     /// An id that names nothing.
     missing: Uuid,
 }
@@ -355,12 +396,10 @@ async fn must(response: TestResponse, status: StatusCode, what: &str) -> Value {
 }
 
 /// Sends a transition with the case's current version; it must succeed.
+/// A transition of the fixture; SEM's decisions that need a second officer (the approval
+/// above an excluded household's entitlement) are proposed and confirmed.
 async fn step(app: &TestApp, token: &str, case: &Value, body: Value) -> Value {
-    let path = format!("/v1/cases/{}/transitions", case["id"].as_str().expect("id"));
-    let version = format!("\"{}\"", case["version"]);
-    let response =
-        app.send(Method::POST, &path, Some(token), Some(&body), &[("if-match", &version)]).await;
-    must(response, StatusCode::OK, &body.to_string()).await
+    crate::support::decide(app, token, case, &body).await
 }
 
 /// Cases of Bern in every status (and one of Zurich), driven there through the API, with a
@@ -372,6 +411,10 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
     let iom_bern = id_of(pool, institution, "IOM Bern").await;
     let mission_iq = id_of(pool, institution, "IOM Iraq").await;
     let bern_service = id_of(pool, institution, "Rückkehrberatung Kanton Bern").await;
+    let zurich_service = id_of(pool, institution, "Rückkehrberatung Kanton Zürich").await;
+    let user = "select id from users where email = $1";
+    let zurich_counsellor = id_of(pool, user, "counsellor.zh@demo.test").await;
+    let sem_officer = id_of(pool, user, "sem@demo.test").await;
     let be = tokens.of("counsellor.be@demo.test");
     let zh = tokens.of("counsellor.zh@demo.test");
     let sem = tokens.of("sem@demo.test");
@@ -594,6 +637,24 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
                 secrets.push(Secret { text, case: i, part: Part::Case(FieldGroup::Reintegration) });
             }
         }
+        if status == "under_review" {
+            let justification = format!("Treatment in Erbil costs more, ref JZ{i:02}");
+            let body = json!({ "justification": justification, "transition": approval_above() });
+            let proposed = app.post(&format!("/v1/cases/{id}/proposals"), Some(sem), &body).await;
+            must(proposed, StatusCode::CREATED, "proposal").await;
+            secrets.push(Secret {
+                text: justification,
+                case: i,
+                part: Part::Case(FieldGroup::Review),
+            });
+        }
+        if status == "approved" {
+            let reason = format!("Moved to Winterthur, ref TZ{i:02}X");
+            let body = json!({ "to_service_id": zurich_service, "reason": reason });
+            let offered = app.post(&format!("/v1/cases/{id}/transfer"), Some(owner), &body).await;
+            must(offered, StatusCode::CREATED, "transfer").await;
+            secrets.push(Secret { text: reason, case: i, part: Part::TransferReason });
+        }
         assert_eq!(
             case["status"],
             status.trim_end_matches("_draft"),
@@ -620,6 +681,14 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
         )
         .await;
     let user = must(user, StatusCode::CREATED, "user").await;
+    // The submitted case changes hands within Bern, with a reason kept in its history.
+    let submitted = cases.iter().position(|c| c.label == "submitted").expect("submitted");
+    let reason = "Cover during parental leave, ref AZ01".to_owned();
+    let body = json!({ "role": "counsellor", "user_id": user["id"], "reason": reason });
+    let moved =
+        app.post(&format!("/v1/cases/{}/assignment", cases[submitted].id), Some(be), &body).await;
+    must(moved, StatusCode::OK, "assignment").await;
+    secrets.push(Secret { text: reason, case: submitted, part: Part::Case(FieldGroup::Review) });
     let created = app
         .post(
             "/v1/institutions",
@@ -648,6 +717,9 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
         iom_bern,
         bern_service,
         mission_iq,
+        zurich_service,
+        zurich_counsellor,
+        sem_officer,
         missing: Uuid::now_v7(),
     }
 }
@@ -779,6 +851,7 @@ fn request(
         .replace("{id}", &resource.unwrap_or_else(|| case_id(case)).to_string())
         .replace("{person_id}", &other_person(case).to_string())
         .replace("{reclaim_id}", &fixture.reclaim.1.to_string())
+        .replace("{proposal_id}", &fixture.missing.to_string())
         .replace("{code}", "not_found");
     let mut out = outgoing(method, filled);
     let if_match = format!("\"{}\"", version(case));
@@ -817,6 +890,24 @@ fn request(
             Some(action_body(action, actor, fixture.mission_iq))
         }
         Call::AnswerInformationRequest => Some(json!({ "answer": "Yes, at the hospital." })),
+        // A counsellor hands the case to the matrix's second Bern counsellor; everyone else
+        // asks for SEM's reviewer (the one SEM officer, who holds every reviewed case).
+        Call::AssignCase => Some(match actor.and_then(Actor::role) {
+            Some(Role::Counsellor) => json!({
+                "role": "counsellor", "user_id": fixture.user, "reason": "Holiday cover"
+            }),
+            _ => {
+                json!({ "role": "reviewer", "user_id": fixture.sem_officer, "reason": "Workload" })
+            }
+        }),
+        Call::CreateProposal => {
+            Some(json!({ "justification": "Above the tariff.", "transition": approval_above() }))
+        }
+        Call::ReturnProposal | Call::DeclineTransfer => Some(json!({ "reason": "Not now." })),
+        Call::ProposeTransfer => {
+            Some(json!({ "to_service_id": fixture.zurich_service, "reason": "Moved." }))
+        }
+        Call::AcceptTransfer => Some(json!({ "counsellor_id": fixture.zurich_counsellor })),
         Call::CreateInstitution => Some(json!({
             "kind": "iom_mission", "name": format!("IOM Matrix {serial}"), "country": "SO"
         })),
@@ -909,19 +1000,33 @@ fn expected(
         _ => None,
     };
     if let (Some(operation), Some(index)) = (call.case_operation(), case_index) {
+        let operation = match (call, actor.role()) {
+            (Call::AssignCase, Some(Role::Counsellor)) => Operation::AssignCounsellor,
+            (Call::AssignCase, _) => Operation::AssignReviewer,
+            _ => operation,
+        };
         let facts = index.map(|i| snapshots[i].head.facts());
-        if policy::decide(actor, Operation::ReadCase, facts.as_ref()) != Decision::Allow {
+        // The receiving service of a transfer answers it without seeing the case.
+        if operation != Operation::DecideTransfer
+            && policy::decide(actor, Operation::ReadCase, facts.as_ref()) != Decision::Allow
+        {
             return vec![404];
         }
         let (Some(i), Some(facts)) = (index, facts) else { return vec![404] };
         let snapshot = &snapshots[i];
         if let Target::Action(_, action) = target {
-            let ctx = TransitionContext::listing(facts.status, snapshot.approved.clone());
-            if workflow::allowed_actions(actor, &ctx).contains(&action) {
+            let plain = TransitionContext::listing(facts.status, snapshot.approved.clone());
+            let held = plain.clone().held(snapshot.head.holding());
+            if workflow::allowed_actions(actor, &held).contains(&action) {
                 return vec![200, 422];
             }
+            // Allowed but for who holds the case: a pending transfer stops the counselling
+            // service (409); SEM's decisions belong to the case's reviewer (403).
+            if workflow::allowed_actions(actor, &plain).contains(&action) {
+                return if actor.role() == Some(Role::Counsellor) { vec![409] } else { vec![403] };
+            }
             return match workflow::rule_for(facts.status, action) {
-                Some(rule) if rule.precondition.holds(&ctx) => vec![403],
+                Some(rule) if rule.precondition.holds(&plain) => vec![403],
                 _ => vec![409],
             };
         }
@@ -937,13 +1042,27 @@ fn expected(
                 // A reclaim changes once; another case's reclaim is not found in this one.
                 Call::PatchReclaim if fixture.reclaim.0 == i => vec![200, 409],
                 Call::PatchReclaim => vec![404],
+                Call::ListProposals => vec![200],
+                // Reassigning to someone who already holds the case, or who does not fit it
+                // (another service's counsellor), is refused by its data.
+                Call::AssignCase => vec![200, 422],
+                // An approval above the entitlement is possible under review only, and one
+                // proposal at a time.
+                Call::CreateProposal => vec![201, 409, 422],
+                // The matrix names no proposal of the case.
+                Call::ConfirmProposal | Call::ReturnProposal => vec![404],
+                // Zurich's own case does not go to Zurich.
+                Call::ProposeTransfer => vec![201, 422],
+                Call::AcceptTransfer | Call::DeclineTransfer => vec![200],
                 _ => vec![201],
             },
             Decision::NotFound => vec![404],
             // Refused in this status, but possible in another: a conflict of the case's
             // status, not of the caller's role.
             Decision::Forbidden => match policy::refusal(actor, operation, &facts) {
-                Some(policy::Refusal::NotInThisStatus) => vec![409],
+                Some(policy::Refusal::NotInThisStatus | policy::Refusal::TransferPending) => {
+                    vec![409]
+                }
                 _ => vec![403],
             },
         };
@@ -987,6 +1106,7 @@ fn expected(
             }
         }
         Call::CreateCase => allowed_or_403(Operation::CreateCase, &[201]),
+        Call::ListTransfers => vec![if actor.role() == Some(Role::Counsellor) { 200 } else { 403 }],
         Call::ListInformationRequests => match policy::information_request_scope(actor) {
             InformationRequestScope::Nothing => vec![403],
             _ => vec![200],
@@ -1025,9 +1145,14 @@ fn may_see(
     let facts = snapshots[secret.case].head.facts();
     let reads = policy::decide(actor, Operation::ReadCase, Some(&facts)) == Decision::Allow;
     let view = policy::case_view(actor);
+    // The service a case is offered to sees who it is about and why, not the case.
+    let offered =
+        actor.role() == Some(Role::Counsellor) && facts.transfer_to == Some(actor.institution_id);
     match secret.part {
         Part::SharedNote => reads,
+        Part::Case(FieldGroup::Identity) => reads || offered,
         Part::Case(group) => reads && view.allows(group),
+        Part::TransferReason => (reads && view.review) || offered,
         Part::InstitutionNote => reads && actor.institution_id == fixture.bern_service,
         Part::InformationQuestion => {
             policy::information_request_scope(actor).includes(facts.counselling_service_id)

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::support::decide;
 use crate::support::{Team, act, approval, departed_case, id_of, ready, transition};
 use crate::support::{TestApp, TestResponse};
 use crate::support::{case_body, open_case};
@@ -36,7 +37,7 @@ async fn approved(app: &TestApp, team: &Team, body: &Value, approve: &Value) -> 
     let case = open_case(app, &team.be, &ready).await;
     let case = act(app, &team.be, &case, &json!({ "action": "submit" })).await;
     let case = act(app, &team.sem, &case, &json!({ "action": "start_review" })).await;
-    act(app, &team.sem, &case, approve).await
+    decide(app, &team.sem, &case, approve).await
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

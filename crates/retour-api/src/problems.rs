@@ -30,6 +30,8 @@ string_enum! {
         InsufficientScope = "insufficient_scope",
         Forbidden = "forbidden",
         ForbiddenAction = "forbidden_action",
+        NotAssigned = "not_assigned",
+        SamePerson = "same_person",
         DimensionNotAllowed = "dimension_not_allowed",
         ReportNotAllowed = "report_not_allowed",
         NotFound = "not_found",
@@ -45,6 +47,14 @@ string_enum! {
         AlreadyAnswered = "already_answered",
         ReclaimNotOpen = "reclaim_not_open",
         ReclaimNotPossible = "reclaim_not_possible",
+        SecondPersonRequired = "second_person_required",
+        ProposalPending = "proposal_pending",
+        ProposalNotOpen = "proposal_not_open",
+        ProposalStale = "proposal_stale",
+        TransferPending = "transfer_pending",
+        CaseNotAssignable = "case_not_assignable",
+        NoPendingTransfer = "no_pending_transfer",
+        TransferNotPossible = "transfer_not_possible",
         EmailTaken = "email_taken",
         NameTaken = "name_taken",
         StaleVersion = "stale_version",
@@ -69,8 +79,8 @@ impl ProblemCode {
             MalformedRequest => StatusCode::BAD_REQUEST,
             ValidationFailed | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthorized | InvalidCredentials | InvalidToken => StatusCode::UNAUTHORIZED,
-            InsufficientScope | Forbidden | ForbiddenAction | DimensionNotAllowed
-            | ReportNotAllowed => StatusCode::FORBIDDEN,
+            InsufficientScope | Forbidden | ForbiddenAction | NotAssigned | SamePerson
+            | DimensionNotAllowed | ReportNotAllowed => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -84,6 +94,14 @@ impl ProblemCode {
             | AlreadyAnswered
             | ReclaimNotOpen
             | ReclaimNotPossible
+            | SecondPersonRequired
+            | ProposalPending
+            | ProposalNotOpen
+            | ProposalStale
+            | TransferPending
+            | CaseNotAssignable
+            | NoPendingTransfer
+            | TransferNotPossible
             | EmailTaken
             | NameTaken => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
@@ -135,6 +153,16 @@ impl ProblemCode {
                 "The caller's role may not take this workflow action on the case; \
                  `allowed_actions` on the case lists the ones it may take."
             }
+            NotAssigned => {
+                "SEM's decisions on a case (asking for information, approving, rejecting, \
+                 cancelling) are taken by the SEM officer it is assigned to for review. \
+                 `reviewer_id` on the case names that officer; a SEM officer can reassign it \
+                 (`POST /v1/cases/{id}/assignment`)."
+            }
+            SamePerson => {
+                "The officer who proposed a four-eyes change cannot confirm or send it back: a \
+                 second SEM officer does."
+            }
             DimensionNotAllowed => {
                 "A statistics dimension or filter was asked for that derives from case data the \
                  caller's access does not include; `detail` names it."
@@ -185,6 +213,36 @@ impl ProblemCode {
             ReclaimNotPossible => {
                 "Nothing can be reclaimed on this case: no assistance was paid out, or the case \
                  is not in a status that allows it."
+            }
+            SecondPersonRequired => {
+                "This change needs a second SEM officer (an approval above the entitlement, \
+                 waiving a reclaim, cancelling a case whose travel is booked): propose it at \
+                 `POST /v1/cases/{id}/proposals`; another officer confirms it."
+            }
+            ProposalPending => {
+                "The case already has an open four-eyes proposal; it is confirmed or sent back \
+                 before another is made."
+            }
+            ProposalNotOpen => {
+                "The proposal was already confirmed, sent back or overtaken by another change \
+                 of the case."
+            }
+            ProposalStale => {
+                "The case changed since the proposal was made and it no longer applies as \
+                 proposed; `detail` says why. Send it back and propose again."
+            }
+            TransferPending => {
+                "The counselling service proposed to hand the case to another service; it \
+                 changes nothing on the case until that service accepts or declines."
+            }
+            CaseNotAssignable => {
+                "The case is not reassigned in its status: a counsellor until the case ends, a \
+                 SEM reviewer from the review until travel is booked."
+            }
+            NoPendingTransfer => "The case has no transfer waiting for an answer.",
+            TransferNotPossible => {
+                "A case moves to another counselling service only before its travel is booked \
+                 and while it has not ended."
             }
             EmailTaken => "Another account already uses this email address.",
             NameTaken => "Another institution or service account already has this name.",

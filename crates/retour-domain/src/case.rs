@@ -699,8 +699,9 @@ pub fn allowed_actions(
     actor: &Actor,
     status: CaseStatus,
     approved: Vec<workflow::ApprovedAmount>,
+    holding: workflow::Holding,
 ) -> Vec<Action> {
-    workflow::allowed_actions(actor, &TransitionContext::listing(status, approved))
+    workflow::allowed_actions(actor, &TransitionContext::listing(status, approved).held(holding))
 }
 
 #[cfg(test)]
@@ -936,7 +937,12 @@ mod tests {
         };
         let counsellor = actor(Role::Counsellor);
         assert_eq!(
-            allowed_actions(&counsellor, CaseStatus::Counselling, Vec::new()),
+            allowed_actions(
+                &counsellor,
+                CaseStatus::Counselling,
+                Vec::new(),
+                workflow::Holding::default()
+            ),
             [Action::Submit, Action::Withdraw]
         );
         let iom = actor(Role::IomCoordinator);
@@ -945,13 +951,32 @@ mod tests {
             amount_rappen: 300_000,
         }];
         assert_eq!(
-            allowed_actions(&iom, CaseStatus::Departed, project),
+            allowed_actions(&iom, CaseStatus::Departed, project, workflow::Holding::default()),
             [Action::StartReintegration]
         );
-        assert_eq!(allowed_actions(&iom, CaseStatus::Departed, Vec::new()), [Action::Close]);
+        assert_eq!(
+            allowed_actions(&iom, CaseStatus::Departed, Vec::new(), workflow::Holding::default()),
+            [Action::Close]
+        );
         let mission = actor(Role::IomMissionOfficer);
-        assert!(allowed_actions(&mission, CaseStatus::Reintegration, Vec::new()).is_empty());
-        assert!(allowed_actions(&counsellor, CaseStatus::Withdrawn, Vec::new()).is_empty());
+        assert!(
+            allowed_actions(
+                &mission,
+                CaseStatus::Reintegration,
+                Vec::new(),
+                workflow::Holding::default()
+            )
+            .is_empty()
+        );
+        assert!(
+            allowed_actions(
+                &counsellor,
+                CaseStatus::Withdrawn,
+                Vec::new(),
+                workflow::Holding::default()
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod canton;
 pub mod case;
 pub mod country;
 pub mod entitlement;
+pub mod governance;
 pub mod information;
 pub mod institution;
 pub mod macros;

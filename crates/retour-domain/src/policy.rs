@@ -19,6 +19,9 @@ pub struct CaseFacts {
     pub approved: bool,
     /// The IOM mission assigned to deliver the reintegration, if any.
     pub mission_id: Option<Uuid>,
+    /// The counselling service a pending canton transfer would hand the case to: it may
+    /// accept or decline the transfer, and the sending service changes nothing meanwhile.
+    pub transfer_to: Option<Uuid>,
 }
 
 /// Which cases an actor may see at all, as a filter the store can express in SQL.
@@ -307,6 +310,18 @@ pub enum Operation {
     RecordReintegration,
     /// Record a reclaim of assistance (AsylV 2 Art. 62 al. 5), or settle or waive one.
     ManageReclaims,
+    /// Reassign the case's counsellor within its counselling service.
+    AssignCounsellor,
+    /// Reassign the case's SEM reviewer within SEM.
+    AssignReviewer,
+    /// Propose a change that needs a second SEM officer, or confirm or return one.
+    ProposeChange,
+    /// Read the four-eyes proposals of a case (SEM's review).
+    ReadProposals,
+    /// Propose handing the case to another counselling service.
+    ProposeTransfer,
+    /// Accept or decline a transfer to the actor's counselling service.
+    DecideTransfer,
     /// Manage institutions, users and service accounts.
     Administer,
     /// Read the access log.
@@ -333,6 +348,9 @@ pub enum Refusal {
     /// The actor could do this in another status of the case, not in this one: 409, a
     /// conflict with the case's state rather than with the actor's role.
     NotInThisStatus,
+    /// The counselling service proposed to hand the case to another one and changes nothing
+    /// until that service accepts or declines: 409 `transfer_pending`.
+    TransferPending,
     /// Not the actor's to do on this case in any status: 403.
     Forbidden,
 }
@@ -344,6 +362,12 @@ pub fn refusal(actor: &Actor, operation: Operation, facts: &CaseFacts) -> Option
         Decision::Allow => None,
         Decision::NotFound => Some(Refusal::NotFound),
         Decision::Forbidden => {
+            if facts.transfer_to.is_some() {
+                let settled = CaseFacts { transfer_to: None, ..facts.clone() };
+                if decide(actor, operation, Some(&settled)) == Decision::Allow {
+                    return Some(Refusal::TransferPending);
+                }
+            }
             let elsewhere = CaseStatus::ALL.into_iter().any(|status| {
                 let other = CaseFacts { status, ..facts.clone() };
                 decide(actor, operation, Some(&other)) == Decision::Allow
@@ -368,6 +392,21 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                 Decision::NotFound
             }
         }
+        Operation::DecideTransfer => match facts {
+            Some(f)
+                if role == Some(Role::Counsellor)
+                    && actor.institution_kind == InstitutionKind::CounsellingService
+                    && f.transfer_to == Some(actor.institution_id) =>
+            {
+                Decision::Allow
+            }
+            Some(_) if visible => Decision::Forbidden,
+            _ => Decision::NotFound,
+        },
+        Operation::ReadProposals => match facts.filter(|_| visible) {
+            Some(_) => allow(case_view(actor).review),
+            None => Decision::NotFound,
+        },
         Operation::ReadEntitlement => match facts.filter(|_| visible) {
             Some(_) => allow(case_view(actor).assistance),
             None => Decision::NotFound,
@@ -376,16 +415,33 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
         | Operation::AddNote
         | Operation::AskInformation
         | Operation::RecordReintegration
-        | Operation::ManageReclaims => {
+        | Operation::ManageReclaims
+        | Operation::AssignCounsellor
+        | Operation::AssignReviewer
+        | Operation::ProposeChange
+        | Operation::ProposeTransfer => {
             let Some(facts) = facts.filter(|_| visible) else {
                 return Decision::NotFound;
             };
+            // While a transfer is pending the sending service changes nothing.
+            let counsellor = role == Some(Role::Counsellor) && facts.transfer_to.is_none();
             match operation {
-                Operation::UpdateCase => {
-                    allow(role == Some(Role::Counsellor) && facts.status.is_editable())
-                }
+                Operation::UpdateCase => allow(counsellor && facts.status.is_editable()),
+                Operation::AssignCounsellor => allow(counsellor && !facts.status.is_terminal()),
+                Operation::ProposeTransfer => allow(counsellor && facts.status.transferable()),
+                Operation::AssignReviewer => allow(
+                    role == Some(Role::SemOfficer)
+                        && matches!(
+                            facts.status,
+                            CaseStatus::UnderReview
+                                | CaseStatus::InfoRequested
+                                | CaseStatus::Approved
+                                | CaseStatus::TravelBooked
+                        ),
+                ),
+                Operation::ProposeChange => allow(role == Some(Role::SemOfficer)),
                 Operation::AskInformation => {
-                    allow(role == Some(Role::Counsellor) && facts.status == CaseStatus::Counselling)
+                    allow(counsellor && facts.status == CaseStatus::Counselling)
                 }
                 Operation::RecordReintegration => allow(
                     role == Some(Role::IomMissionOfficer)
@@ -403,7 +459,8 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                         ),
                 ),
                 // Anyone who works on a case (not a read-only integration) may note on it.
-                _ => allow(role.is_some()),
+                // Notes: everyone who sees the case, but not a sending service.
+                _ => allow(role.is_some() && (counsellor || role != Some(Role::Counsellor))),
             }
         }
         Operation::AnswerInformation => allow(role == Some(Role::IomCoordinator)),
@@ -458,6 +515,7 @@ mod tests {
                 Approved | TravelBooked | Departed | Reintegration | Closed | Cancelled
             ),
             mission_id: matches!(status, Reintegration | Closed).then_some(OWN),
+            transfer_to: None,
         }
     }
 
@@ -729,5 +787,83 @@ mod tests {
                 role == Role::Counsellor
             );
         }
+    }
+
+    #[test]
+    fn a_pending_transfer_stops_the_sender_and_lets_the_receiver_answer() {
+        const RECEIVER: Uuid = Uuid::from_u128(3);
+        let pending = CaseFacts { transfer_to: Some(RECEIVER), ..facts(Counselling) };
+        let sender = user(Role::Counsellor, OWN);
+        for operation in [
+            Operation::UpdateCase,
+            Operation::AddNote,
+            Operation::AskInformation,
+            Operation::AssignCounsellor,
+            Operation::ProposeTransfer,
+        ] {
+            assert_eq!(decide(&sender, operation, Some(&facts(Counselling))), Decision::Allow);
+            assert_eq!(
+                refusal(&sender, operation, &pending),
+                Some(Refusal::TransferPending),
+                "{operation:?}"
+            );
+        }
+        // The sender still reads it; the receiver does not, until it accepts, but answers.
+        assert_eq!(decide(&sender, Operation::ReadCase, Some(&pending)), Decision::Allow);
+        let receiver = user(Role::Counsellor, RECEIVER);
+        assert_eq!(decide(&receiver, Operation::ReadCase, Some(&pending)), Decision::NotFound);
+        assert_eq!(decide(&receiver, Operation::DecideTransfer, Some(&pending)), Decision::Allow);
+        assert_eq!(decide(&sender, Operation::DecideTransfer, Some(&pending)), Decision::Forbidden);
+        let other = user(Role::Counsellor, OTHER);
+        assert_eq!(decide(&other, Operation::DecideTransfer, Some(&pending)), Decision::NotFound);
+        let sem = user(Role::SemOfficer, OTHER);
+        let submitted = CaseFacts { transfer_to: Some(RECEIVER), ..facts(UnderReview) };
+        assert_eq!(decide(&sem, Operation::DecideTransfer, Some(&submitted)), Decision::Forbidden);
+        // SEM's notes go on during a transfer.
+        assert_eq!(decide(&sem, Operation::AddNote, Some(&submitted)), Decision::Allow);
+    }
+
+    #[test]
+    fn who_holds_and_who_proposes() {
+        let counsellor = user(Role::Counsellor, OWN);
+        let sem = user(Role::SemOfficer, OTHER);
+        for status in CaseStatus::ALL {
+            let f = facts(status);
+            let expected = if status.is_terminal() { Decision::Forbidden } else { Decision::Allow };
+            assert_eq!(decide(&counsellor, Operation::AssignCounsellor, Some(&f)), expected);
+            let reviewable =
+                matches!(status, UnderReview | InfoRequested | Approved | TravelBooked);
+            let expected = match (sem_sees(status), reviewable) {
+                (false, _) => Decision::NotFound,
+                (true, true) => Decision::Allow,
+                (true, false) => Decision::Forbidden,
+            };
+            assert_eq!(decide(&sem, Operation::AssignReviewer, Some(&f)), expected, "{status}");
+            let transferable =
+                if status.transferable() { Decision::Allow } else { Decision::Forbidden };
+            assert_eq!(decide(&counsellor, Operation::ProposeTransfer, Some(&f)), transferable);
+            if sem_sees(status) {
+                assert_eq!(decide(&sem, Operation::ProposeChange, Some(&f)), Decision::Allow);
+                assert_eq!(decide(&sem, Operation::ReadProposals, Some(&f)), Decision::Allow);
+                assert_eq!(
+                    decide(&counsellor, Operation::ProposeChange, Some(&f)),
+                    Decision::Forbidden
+                );
+            }
+        }
+        // Those without SEM's review do not read its proposals.
+        let iom = user(Role::IomCoordinator, OTHER);
+        assert_eq!(
+            decide(&iom, Operation::ReadProposals, Some(&facts(Approved))),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            refusal(&counsellor, Operation::ProposeTransfer, &facts(TravelBooked)),
+            Some(Refusal::NotInThisStatus)
+        );
+    }
+
+    fn sem_sees(status: CaseStatus) -> bool {
+        status != Counselling
     }
 }

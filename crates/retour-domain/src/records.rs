@@ -195,11 +195,13 @@ pub struct Reclaim {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One entry of a case's history: its opening or a transition.
+/// One entry of a case's history: its opening, a transition, or a change of who holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CaseEvent {
     pub id: Uuid,
-    /// `open`, or the workflow action (`submit`, `approve`, …).
+    /// `open`, the workflow action (`submit`, `approve`, …), or who held the case
+    /// (`reassign`, `propose`, `confirm_proposal`, `return_proposal`, `propose_transfer`,
+    /// `accept_transfer`, `decline_transfer`).
     pub action: String,
     /// `null` for the opening.
     pub from_status: Option<CaseStatus>,

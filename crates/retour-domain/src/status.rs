@@ -30,6 +30,19 @@ impl CaseStatus {
         matches!(self, CaseStatus::Counselling | CaseStatus::InfoRequested)
     }
 
+    /// A canton transfer is possible: before travel is booked (a booked journey leaves from
+    /// where the person lives now), and not once the case has ended.
+    pub fn transferable(self) -> bool {
+        matches!(
+            self,
+            CaseStatus::Counselling
+                | CaseStatus::Submitted
+                | CaseStatus::UnderReview
+                | CaseStatus::InfoRequested
+                | CaseStatus::Approved
+        )
+    }
+
     /// No action leads out of this status.
     pub fn is_terminal(self) -> bool {
         matches!(

@@ -12,6 +12,7 @@ pub mod auth_changes;
 pub mod cases;
 pub mod demo;
 mod error;
+pub mod holding;
 pub mod institutions;
 pub mod refresh_tokens;
 pub mod service_accounts;

@@ -324,14 +324,14 @@ struct EventsRow {
 
 impl Store {
     /// The history of a case, oldest first, selected only when the case is within `scope`;
-    /// without the comments of the transitions in `withheld_comments`.
+    /// without the comments of the entries named in `withheld_comments`.
     pub async fn read_case_events(
         &self,
         id: Uuid,
         scope: CaseScope,
-        withheld_comments: &[Action],
+        withheld_comments: &[&str],
     ) -> Result<EventsRead, StoreError> {
-        let withheld: Vec<&str> = withheld_comments.iter().map(|a| a.as_str()).collect();
+        let withheld: Vec<&str> = withheld_comments.to_vec();
         // Built at run time: the scope condition depends on the reader.
         let mut qb = QueryBuilder::new("select ");
         qb.push(HEAD_COLUMNS).push(", coalesce((");
@@ -656,6 +656,26 @@ pub enum ReclaimChange {
     Missing,
 }
 
+/// Where reclaim `reclaim_id` of the case stands; `None` when the case has no such reclaim.
+pub async fn reclaim_status(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    reclaim_id: Uuid,
+) -> Result<Option<ReclaimStatus>, StoreError> {
+    let status = sqlx::query_scalar!(
+        "select status from case_reclaims where id = $1 and case_id = $2",
+        reclaim_id,
+        case_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    status
+        .map(|s| {
+            ReclaimStatus::parse(&s).ok_or_else(|| StoreError::corrupt("case_reclaims.status", &s))
+        })
+        .transpose()
+}
+
 /// Settles or waives an open reclaim of the case.
 pub async fn update_reclaim(
     conn: &mut PgConnection,
@@ -677,19 +697,9 @@ pub async fn update_reclaim(
     if let Some(Json(reclaim)) = updated {
         return Ok(ReclaimChange::Changed(reclaim));
     }
-    let status = sqlx::query_scalar!(
-        "select status from case_reclaims where id = $1 and case_id = $2",
-        reclaim_id,
-        case_id,
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    match status {
+    match reclaim_status(conn, case_id, reclaim_id).await? {
         None => Ok(ReclaimChange::Missing),
-        Some(status) => Ok(ReclaimChange::NotOpen(
-            ReclaimStatus::parse(&status)
-                .ok_or_else(|| StoreError::corrupt("case_reclaims.status", &status))?,
-        )),
+        Some(status) => Ok(ReclaimChange::NotOpen(status)),
     }
 }
 

@@ -128,7 +128,7 @@ pub async fn approved_case(app: &TestApp, team: &Team, zemis: &str, approve: &Va
     let case = ready_case(app, team, zemis).await;
     let case = act(app, &team.be, &case, &json!({ "action": "submit" })).await;
     let case = act(app, &team.sem, &case, &json!({ "action": "start_review" })).await;
-    act(app, &team.sem, &case, approve).await
+    decide(app, &team.sem, &case, approve).await
 }
 
 /// A case driven on to `departed` with the full payout.
@@ -144,4 +144,87 @@ pub async fn reintegration_case(app: &TestApp, team: &Team, zemis: &str) -> Valu
     let mission_id = institution_id(&app.pool, "IOM Iraq").await;
     let start = json!({ "action": "start_reintegration", "mission_id": mission_id });
     act(app, &team.iom, &case, &start).await
+}
+
+/// A colleague of `email` at the same institution, in the same role and with the demo
+/// password, signed in: `(user id, token)`.
+pub async fn colleague(app: &TestApp, email: &str, new_email: &str) -> (String, String) {
+    let id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into users (id, institution_id, email, display_name, role, password_hash) \
+         select $1, institution_id, $2, 'Colleague of ' || display_name, role, password_hash \
+         from users where email = $3",
+    )
+    .bind(id)
+    .bind(new_email)
+    .bind(email)
+    .execute(&app.pool)
+    .await
+    .expect("colleague");
+    (id.to_string(), app.login(new_email).await)
+}
+
+/// An approval of start-up cash above the household's entitlement, with its justification.
+pub fn approval_above_entitlement() -> Value {
+    json!({ "action": "approve", "reasons": "Eligible; family returns together.",
+        "override_justification": "Medical needs of the child, ref OJ77",
+        "approved_assistance": [
+            { "component": "startup_cash", "amount_rappen": 250000 },
+            { "component": "travel_money", "amount_rappen": 20000 },
+            { "component": "reintegration_project", "amount_rappen": 300000 }
+        ] })
+}
+
+/// A case of the Bernese service submitted and taken for review by `team.sem`.
+pub async fn reviewed_case(app: &TestApp, team: &Team, zemis: &str) -> Value {
+    let case = ready_case(app, team, zemis).await;
+    let case = act(app, &team.be, &case, &json!({ "action": "submit" })).await;
+    act(app, &team.sem, &case, &json!({ "action": "start_review" })).await
+}
+
+/// A second SEM officer (`sem.second@demo.test`), added once, signed in.
+pub async fn second_officer(app: &TestApp) -> String {
+    let exists: bool = sqlx::query_scalar(
+        "select exists (select 1 from users where email = 'sem.second@demo.test')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("user");
+    if exists {
+        return app.login("sem.second@demo.test").await;
+    }
+    colleague(app, SEM, "sem.second@demo.test").await.1
+}
+
+/// A SEM decision by `sem` that must be carried out: taken directly, or, where it needs a
+/// second officer (an approval above the entitlement, a cancellation after booking),
+/// proposed by `sem` and confirmed by [`second_officer`]. Returns the case after it.
+pub async fn decide(app: &TestApp, sem: &str, case: &Value, body: &Value) -> Value {
+    let direct = transition(app, sem, case, body).await;
+    if direct.status == StatusCode::OK {
+        return direct.body;
+    }
+    direct.assert_problem(StatusCode::CONFLICT, "second_person_required");
+    let path = format!("/v1/cases/{}/proposals", id_of(case));
+    let proposal = json!({ "justification": "As the reviewer proposes.", "transition": body });
+    let proposed = app.post(&path, Some(sem), &proposal).await;
+    assert_eq!(proposed.status, StatusCode::CREATED, "{}", proposed.text);
+    let confirm = format!("{path}/{}/confirm", proposed.body["id"].as_str().expect("id"));
+    let second = second_officer(app).await;
+    let confirmed = app.send(Method::POST, &confirm, Some(&second), None, &[]).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    confirmed.body
+}
+
+/// Waives an open reclaim of `case`: proposed by `sem`, confirmed by [`second_officer`].
+pub async fn waive_reclaim(app: &TestApp, sem: &str, case: &Value, reclaim_id: &str) {
+    let path = format!("/v1/cases/{}/proposals", id_of(case));
+    let body =
+        json!({ "justification": "Hardship.", "reclaim_waiver": { "reclaim_id": reclaim_id } });
+    let proposed = app.post(&path, Some(sem), &body).await;
+    assert_eq!(proposed.status, StatusCode::CREATED, "{}", proposed.text);
+    let confirm = format!("{path}/{}/confirm", proposed.body["id"].as_str().expect("id"));
+    let second = second_officer(app).await;
+    let confirmed = app.send(Method::POST, &confirm, Some(&second), None, &[]).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
 }

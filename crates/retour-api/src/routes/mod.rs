@@ -8,6 +8,7 @@ pub(crate) mod institutions;
 pub(crate) mod service_accounts;
 pub(crate) mod stats;
 pub(crate) mod tariffs;
+pub(crate) mod transfers;
 pub(crate) mod users;
 
 use axum::http::{HeaderName, StatusCode, header};

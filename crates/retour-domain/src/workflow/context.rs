@@ -27,6 +27,19 @@ pub struct TransitionContext {
     /// For `start_reintegration`: the institution named by the request's `mission_id`, when
     /// one with that id exists (see [`super::TransitionRequest::mission_id`]).
     pub mission: Option<MissionFacts>,
+    /// Who holds the case: its SEM reviewer, and whether a canton transfer is pending.
+    pub holding: Holding,
+}
+
+/// Who holds a case, as far as the workflow cares: SEM's decisions are taken by the case's
+/// reviewer only, and the counselling service acts on nothing while it is handing the case
+/// to another service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Holding {
+    /// The SEM officer the case is assigned to for review (from `start_review`).
+    pub reviewer_id: Option<Uuid>,
+    /// A canton transfer is proposed and not yet accepted or declined.
+    pub transfer_pending: bool,
 }
 
 impl TransitionContext {
@@ -44,7 +57,13 @@ impl TransitionContext {
             approved_assistance,
             destination_country: String::new(),
             mission: None,
+            holding: Holding::default(),
         }
+    }
+
+    /// The same case, held as `holding` says.
+    pub fn held(self, holding: Holding) -> Self {
+        TransitionContext { holding, ..self }
     }
 
     /// SEM approved a reintegration project with an amount above zero. Decides whether a

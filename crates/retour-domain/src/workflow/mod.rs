@@ -15,7 +15,7 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-pub use context::{EligibilityAnswers, MissionFacts, PersonFacts, TransitionContext};
+pub use context::{EligibilityAnswers, Holding, MissionFacts, PersonFacts, TransitionContext};
 pub use record::{
     Approval, ApprovedAmount, CancelReason, Cancellation, Closure, ClosureOutcome, Departure,
     DepartureAirport, Escort, Itinerary, LegalGround, Payout, Rejection, TransitionRecord,
@@ -50,6 +50,12 @@ string_enum! {
 }
 
 impl Action {
+    /// SEM's decisions on a case, taken only by the SEM officer the case is assigned to for
+    /// review (`start_review` makes the officer who takes it the reviewer).
+    pub fn needs_reviewer(self) -> bool {
+        matches!(self, Action::RequestInfo | Action::Approve | Action::Reject | Action::Cancel)
+    }
+
     /// The field group of the free text a transition of this kind leaves in the case's
     /// history (its question, answer, reasons or comment): SEM's review and the reasons of
     /// a withdrawal or cancellation stay between the counselling service and SEM; a no-show
@@ -196,6 +202,17 @@ pub enum TransitionError {
     /// 403 `forbidden_action`.
     #[error("your role may not {action} a case that is {status}")]
     Forbidden { status: CaseStatus, action: Action },
+    /// A decision SEM takes on a case assigned to another officer: 403 `not_assigned`.
+    #[error(
+        "the case is assigned to another SEM officer for review; only its reviewer may {action} it, until it is reassigned"
+    )]
+    NotAssigned { action: Action },
+    /// The counselling service proposed to hand the case to another service and acts on it
+    /// no more until that service accepts or declines: 409 `transfer_pending`.
+    #[error(
+        "a transfer of the case to another counselling service is pending; it can be changed again once the transfer is declined"
+    )]
+    TransferPending { action: Action },
     /// What is missing or invalid, each field named: 422 `validation_failed`.
     #[error("the transition is missing or has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -231,8 +248,30 @@ pub fn evaluate(
     let role = acting_role(actor)
         .filter(|role| rule.roles.contains(role))
         .ok_or(TransitionError::Forbidden { status: ctx.status, action })?;
+    if let Some(error) = held_elsewhere(actor, role, action, ctx) {
+        return Err(error);
+    }
     let record = guards::check(role, actor.id, ctx, request).map_err(TransitionError::Invalid)?;
     Ok(Transition { from: rule.from, to: rule.to, action, record })
+}
+
+/// Why the case's holding keeps `actor` (in `role`) from `action`, if it does.
+fn held_elsewhere(
+    actor: &Actor,
+    role: Role,
+    action: Action,
+    ctx: &TransitionContext,
+) -> Option<TransitionError> {
+    if role == Role::Counsellor && ctx.holding.transfer_pending {
+        return Some(TransitionError::TransferPending { action });
+    }
+    if role == Role::SemOfficer
+        && action.needs_reviewer()
+        && ctx.holding.reviewer_id != Some(actor.id)
+    {
+        return Some(TransitionError::NotAssigned { action });
+    }
+    None
 }
 
 /// The actions `actor` may take on the case now, in the order of [`Action::ALL`]: those the
@@ -248,6 +287,7 @@ pub fn allowed_actions(actor: &Actor, ctx: &TransitionContext) -> Vec<Action> {
         .filter(|action| {
             rule_for(ctx.status, *action)
                 .is_some_and(|rule| rule.roles.contains(&role) && rule.precondition.holds(ctx))
+                && held_elsewhere(actor, role, *action, ctx).is_none()
         })
         .collect()
 }

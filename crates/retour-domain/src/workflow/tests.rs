@@ -76,6 +76,8 @@ fn complete_case(status: CaseStatus, project: bool) -> TransitionContext {
             country: Some("IQ".to_owned()),
             active: true,
         }),
+        // The caller of these tests is the case's reviewer (see `held_cases` for the others).
+        holding: Holding { reviewer_id: Some(ACTOR_ID), transfer_pending: false },
     }
 }
 
@@ -138,6 +140,11 @@ fn outcome(result: &Result<Transition, TransitionError>) -> Outcome {
         Err(TransitionError::InvalidTransition { .. }) => Outcome::InvalidTransition,
         Err(TransitionError::Forbidden { .. }) => Outcome::Forbidden,
         Err(TransitionError::Invalid(_)) => Outcome::Invalid,
+        // The table's tests hold a case the caller reviews and no transfer (see
+        // `held_cases` for these).
+        Err(TransitionError::NotAssigned { .. } | TransitionError::TransferPending { .. }) => {
+            panic!("the table's cases are held by their caller: {result:?}")
+        }
     }
 }
 
@@ -1216,5 +1223,93 @@ mod arbitrary_input {
                 Err(other) => prop_assert!(false, "{other:?}"),
             }
         }
+    }
+}
+
+/// A case held by another SEM officer, or being transferred to another canton.
+mod held_cases {
+    use super::*;
+
+    const OTHER_OFFICER: Uuid = Uuid::from_u128(8);
+
+    fn reviewed_by(status: CaseStatus, reviewer_id: Option<Uuid>) -> TransitionContext {
+        complete_case(status, false).held(Holding { reviewer_id, transfer_pending: false })
+    }
+
+    #[test]
+    fn only_the_reviewer_takes_sems_decisions() {
+        let sem = user(Role::SemOfficer);
+        let decisions: [(CaseStatus, TransitionRequest); 4] = [
+            (
+                CaseStatus::UnderReview,
+                TransitionRequest::RequestInfo(RequestInfo {
+                    question: Some("Which school?".into()),
+                }),
+            ),
+            (
+                CaseStatus::UnderReview,
+                TransitionRequest::Reject(Reject {
+                    legal_ground: Some("abuse".into()),
+                    reasons: Some("Obvious abuse".into()),
+                }),
+            ),
+            (
+                CaseStatus::Approved,
+                TransitionRequest::Cancel(Cancel {
+                    reason: Some("absconded".into()),
+                    comment: None,
+                }),
+            ),
+            (
+                CaseStatus::TravelBooked,
+                TransitionRequest::Cancel(Cancel {
+                    reason: Some("deceased".into()),
+                    comment: None,
+                }),
+            ),
+        ];
+        for (status, request) in decisions {
+            for reviewer in [None, Some(OTHER_OFFICER)] {
+                let ctx = reviewed_by(status, reviewer);
+                assert_eq!(
+                    evaluate(&sem, &ctx, &request),
+                    Err(TransitionError::NotAssigned { action: request.action() }),
+                    "{status} reviewed by {reviewer:?}"
+                );
+                assert!(!allowed_actions(&sem, &ctx).contains(&request.action()));
+            }
+            let ctx = reviewed_by(status, Some(ACTOR_ID));
+            assert!(evaluate(&sem, &ctx, &request).is_ok(), "{status}");
+            assert!(allowed_actions(&sem, &ctx).contains(&request.action()));
+        }
+    }
+
+    #[test]
+    fn any_sem_officer_takes_an_unassigned_case_for_review() {
+        let ctx = reviewed_by(CaseStatus::Submitted, None);
+        let sem = user(Role::SemOfficer);
+        assert!(evaluate(&sem, &ctx, &TransitionRequest::StartReview).is_ok());
+        assert_eq!(allowed_actions(&sem, &ctx), [Action::StartReview]);
+    }
+
+    #[test]
+    fn a_pending_transfer_stops_the_counselling_service_only() {
+        let pending = |status| {
+            complete_case(status, false)
+                .held(Holding { reviewer_id: Some(ACTOR_ID), transfer_pending: true })
+        };
+        let counsellor = user(Role::Counsellor);
+        let submit = TransitionRequest::Submit;
+        assert_eq!(
+            evaluate(&counsellor, &pending(CaseStatus::Counselling), &submit),
+            Err(TransitionError::TransferPending { action: Action::Submit })
+        );
+        assert!(allowed_actions(&counsellor, &pending(CaseStatus::Counselling)).is_empty());
+        assert!(allowed_actions(&counsellor, &pending(CaseStatus::InfoRequested)).is_empty());
+        // SEM goes on deciding while the cantons settle who counsels the person.
+        let sem = user(Role::SemOfficer);
+        let ask =
+            TransitionRequest::RequestInfo(RequestInfo { question: Some("Which canton?".into()) });
+        assert!(evaluate(&sem, &pending(CaseStatus::UnderReview), &ask).is_ok());
     }
 }

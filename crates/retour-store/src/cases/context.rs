@@ -50,6 +50,7 @@ impl StoredCase {
             approved_assistance: self.approved_assistance(),
             destination_country: self.head.destination_country.as_str().to_owned(),
             mission,
+            holding: self.head.holding(),
         }
     }
 

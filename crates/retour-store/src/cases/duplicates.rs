@@ -19,6 +19,7 @@ pub(super) struct ExistingRow {
     pub(super) submitted: bool,
     pub(super) approved: bool,
     pub(super) reintegration_mission_id: Option<Uuid>,
+    pub(super) transfer_to_service_id: Option<Uuid>,
     pub(super) zemis_number: String,
 }
 
@@ -50,7 +51,8 @@ pub async fn open_case_with_zemis(
         ExistingRow,
         r#"select c.id, c.reference, c.status, c.counselling_service_id,
              c.submitted_at is not null as "submitted!", c.approved_at is not null as "approved!",
-             c.reintegration_mission_id, p.zemis_number as "zemis_number!"
+             c.reintegration_mission_id, c.transfer_to_service_id,
+             p.zemis_number as "zemis_number!"
          from case_persons p join cases c on c.id = p.case_id
          where p.zemis_number = any($1) and c.status <> all($2)
            and c.id is distinct from $3
@@ -70,6 +72,7 @@ pub async fn open_case_with_zemis(
                 submitted: r.submitted,
                 approved: r.approved,
                 mission_id: r.reintegration_mission_id,
+                transfer_to: r.transfer_to_service_id,
             },
             zemis_number: ZemisNumber::parse(&r.zemis_number)
                 .ok_or_else(|| StoreError::corrupt("case_persons.zemis_number", &r.zemis_number))?,

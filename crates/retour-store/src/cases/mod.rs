@@ -28,13 +28,14 @@ use retour_domain::case::{
     NoteVisibility, Programme, RequestedAssistance, VoluntarinessDeclaration, Vulnerability,
     format_reference, reference_prefix,
 };
+use retour_domain::governance::{PendingTransfer, Proposal};
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseFacts, CaseScope, CaseView, MedicalView};
 use retour_domain::records::{
     DecisionRecord, DepartureRecord, EndingRecord, ItineraryRecord, Reclaim, ReintegrationRecord,
     ReviewQuestion,
 };
-use retour_domain::workflow::ApprovedAmount;
+use retour_domain::workflow::{ApprovedAmount, Holding};
 use retour_domain::{Canton, CaseStatus, CountryCode, NNumber, Person, Relationship, ZemisNumber};
 use serde::Deserialize;
 use sqlx::types::Json;
@@ -72,9 +73,19 @@ pub struct CaseHead {
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The counselling service a pending canton transfer would hand the case to.
+    pub transfer_to_service_id: Option<Uuid>,
 }
 
 impl CaseHead {
+    /// Who holds the case, as the workflow decides on it.
+    pub fn holding(&self) -> Holding {
+        Holding {
+            reviewer_id: self.reviewer_id,
+            transfer_pending: self.transfer_to_service_id.is_some(),
+        }
+    }
+
     /// What the access policy decides on.
     pub fn facts(&self) -> CaseFacts {
         CaseFacts {
@@ -83,6 +94,7 @@ impl CaseHead {
             submitted: self.submitted_at.is_some(),
             approved: self.approved_at.is_some(),
             mission_id: self.reintegration_mission_id,
+            transfer_to: self.transfer_to_service_id,
         }
     }
 }
@@ -119,6 +131,10 @@ pub struct StoredCase {
     /// How the case ended; shown to everyone who sees the case.
     pub ending: Option<EndingRecord>,
     pub reclaims: Option<Vec<Reclaim>>,
+    /// The pending canton transfer, if any (its reason only for SEM's review view).
+    pub pending_transfer: Option<PendingTransfer>,
+    /// The open four-eyes proposal (`Some(None)`: none); SEM's review only.
+    pub pending_proposal: Option<Option<Proposal>>,
 }
 
 impl StoredCase {

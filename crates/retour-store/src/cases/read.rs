@@ -9,7 +9,7 @@ pub(crate) const HEAD_COLUMNS: &str = "c.id, c.reference, c.canton, c.federal_re
     c.counselling_service_id, c.counsellor_id, c.status, c.version, c.programme, \
     c.destination_country, c.planned_departure_date, c.submitted_at, c.approved_at, \
     c.reintegration_mission_id, c.reviewer_id, c.decided_at, c.departed_at, c.closed_at, \
-    c.created_at, c.updated_at";
+    c.created_at, c.updated_at, c.transfer_to_service_id";
 
 /// The order of assistance components in lists, as in the domain.
 pub(super) const COMPONENT_ORDER: &str = "array['startup_cash', 'reintegration_project', 'medical', \
@@ -246,6 +246,31 @@ pub(super) fn push_detail(
          from case_reclaims r where r.case_id = c.id)"
     );
     part(qb, gate, view.review, &reclaims, "reclaims");
+    // Who the case is being handed to is for every reader; why, for SEM's review.
+    let transfer_reason = if view.review { ", 'reason', t.reason" } else { "" };
+    let transfer = format!(
+        "case when c.transfer_to_service_id is null then 'null'::json else \
+         (select json_build_object('id', t.id, 'to_service_id', t.to_service_id, \
+             'to_service_name', i.name, 'proposed_by', t.proposed_by, \
+             'proposed_at', t.proposed_at{transfer_reason}) \
+          from case_transfers t join institutions i on i.id = t.to_service_id \
+          where t.case_id = c.id and t.status = 'pending') end"
+    );
+    part(qb, gate, true, &transfer, "pending_transfer");
+    part(
+        qb,
+        gate,
+        view.review,
+        "coalesce((select json_build_object('id', p.id, 'case_id', p.case_id, 'kind', p.kind, \
+             'transition', p.transition, 'reclaim_id', p.reclaim_id, \
+             'justification', p.justification, 'status', p.status, \
+             'proposed_by', p.proposed_by, 'proposed_by_name', u.display_name, \
+             'proposed_at', p.proposed_at, 'decided_by', p.decided_by, \
+             'decided_at', p.decided_at, 'return_reason', p.return_reason) \
+         from case_proposals p join users u on u.id = p.proposed_by \
+         where p.case_id = c.id and p.status = 'open'), 'null'::json)",
+        "pending_proposal",
+    );
     qb.push(" from cases c where c.id = ").push_bind(id);
     if lock {
         qb.push(" for update of c");
@@ -274,6 +299,7 @@ pub(crate) struct HeadRow {
     closed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    transfer_to_service_id: Option<Uuid>,
 }
 
 impl TryFrom<HeadRow> for CaseHead {
@@ -306,6 +332,7 @@ impl TryFrom<HeadRow> for CaseHead {
             closed_at: row.closed_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            transfer_to_service_id: row.transfer_to_service_id,
         })
     }
 }
@@ -328,6 +355,8 @@ pub(super) struct DetailRow {
     pub(super) reintegration: Option<Json<Option<ReintegrationRecord>>>,
     pub(super) ending: Option<Json<EndingRecord>>,
     pub(super) reclaims: Option<Json<Vec<Reclaim>>>,
+    pub(super) pending_transfer: Option<Json<Option<PendingTransfer>>>,
+    pub(super) pending_proposal: Option<Json<Option<Proposal>>>,
 }
 
 #[derive(Deserialize)]
@@ -527,6 +556,8 @@ impl DetailRow {
             reintegration: self.reintegration.map(|Json(r)| r),
             ending: self.ending.map(|Json(e)| e),
             reclaims: self.reclaims.map(|Json(r)| r),
+            pending_transfer: self.pending_transfer.and_then(|Json(t)| t),
+            pending_proposal: self.pending_proposal.map(|Json(p)| p),
         })
     }
 }
@@ -642,7 +673,7 @@ macro_rules! head_of {
                  c.counsellor_id, c.status, c.version, c.programme, c.destination_country, \
                  c.planned_departure_date, c.submitted_at, c.approved_at, \
                  c.reintegration_mission_id, c.reviewer_id, c.decided_at, c.departed_at, \
-                 c.closed_at, c.created_at, c.updated_at \
+                 c.closed_at, c.created_at, c.updated_at, c.transfer_to_service_id \
              from cases c where c.id = $1"
                 + $lock,
             $id,

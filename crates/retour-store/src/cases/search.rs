@@ -13,6 +13,9 @@ pub struct CaseFilter {
     pub destination_country: Option<CountryCode>,
     pub programme: Option<Programme>,
     pub counsellor_id: Option<Uuid>,
+    pub reviewer_id: Option<Uuid>,
+    /// Held by this user, as counsellor or as SEM reviewer.
+    pub assignee: Option<Uuid>,
     /// Inclusive lower and exclusive upper bounds.
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
@@ -208,6 +211,13 @@ pub(super) fn push_conditions(
     }
     if let Some(id) = filter.counsellor_id {
         qb.push(" and c.counsellor_id = ").push_bind(id);
+    }
+    if let Some(id) = filter.reviewer_id {
+        qb.push(" and c.reviewer_id = ").push_bind(id);
+    }
+    if let Some(id) = filter.assignee {
+        qb.push(" and (c.counsellor_id = ").push_bind(id);
+        qb.push(" or c.reviewer_id = ").push_bind(id).push(")");
     }
     for (column, op, value) in [
         ("created_at", ">=", filter.created_from),

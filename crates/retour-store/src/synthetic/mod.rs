@@ -21,6 +21,7 @@
 
 mod copy;
 mod generate;
+pub mod holding;
 #[cfg(test)]
 mod tests;
 mod world;
@@ -106,6 +107,8 @@ pub struct Report {
     pub audit_events: u64,
     /// Cases per status.
     pub statuses: Vec<(&'static str, u64)>,
+    /// Reassignments, transfers and four-eyes proposals given to the loaded cases.
+    pub holdings: holding::Holdings,
 }
 
 /// Why a synthetic load failed.
@@ -566,7 +569,7 @@ const ANALYZE: &str = "vacuum (analyze) cases, case_persons, case_medical, case_
     case_requested_assistance, case_notes, case_events, case_review_questions, case_decisions, \
     case_approved_assistance, case_itineraries, case_departures, case_disbursements, \
     case_monitoring_visits, case_endings, information_requests, case_reclaims, audit_events, \
-    audit_seals, audit_seal_queue, case_reference_counters";
+    audit_seals, audit_seal_queue, case_reference_counters, case_transfers, case_proposals";
 
 /// How many cases the demo installation starts with.
 pub const DEMO_CASES: u64 = 400;
@@ -692,6 +695,8 @@ pub async fn load(
         return Err(error);
     }
     producer.await.map_err(|e| SyntheticError::Generator(e.to_string()))?;
+    let since = options.from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    report.holdings = holding::derive(&mut *store.pool().acquire().await?, since).await?;
     sqlx::raw_sql(ANALYZE).execute(store.pool()).await?;
     let mut statuses: Vec<(&'static str, u64)> = statuses.into_iter().collect();
     statuses.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));

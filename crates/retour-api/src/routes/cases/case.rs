@@ -147,7 +147,8 @@ pub(super) async fn create_case(
     };
     tx.commit().await?;
     tracing::info!(case.id = %id, "case opened");
-    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
+    let actions =
+        allowed_actions(actor, case.head.status, case.approved_assistance(), case.head.holding());
     Ok(case_reply(
         StatusCode::CREATED,
         CaseResponse::new(*case, &view, actions),
@@ -173,7 +174,8 @@ async fn replay(
     };
     let event = request.allowed().details(serde_json::json!({ "idempotent_replay": true }));
     audit::record(&mut *conn, &event).await?;
-    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
+    let actions =
+        allowed_actions(actor, case.head.status, case.approved_assistance(), case.head.holding());
     Ok(case_reply(
         status,
         CaseResponse::new(*case, &view, actions),
@@ -218,7 +220,8 @@ pub(super) async fn get_case(
             "case {id}: the SQL scope and the access policy disagree"
         ))));
     }
-    let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
+    let actions =
+        allowed_actions(actor, case.head.status, case.approved_assistance(), case.head.holding());
     Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
 }
 

@@ -8,6 +8,7 @@ use retour_domain::case::{
     Eligibility, Escort, NoteVisibility, ProcedurePhase, Programme, RequestedAssistance,
     VoluntarinessDeclaration, Vulnerability,
 };
+use retour_domain::governance::{PendingTransfer, Proposal};
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseView, MedicalView};
 use retour_domain::records::{
@@ -97,6 +98,14 @@ pub struct CaseResponse {
     /// SEM.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reclaims: Option<Vec<Reclaim>>,
+    /// A transfer of the case to another counselling service waiting for its answer;
+    /// `null` when none is. Its `reason` only for the counselling service and SEM.
+    pub pending_transfer: Option<PendingTransfer>,
+    /// SEM's open four-eyes proposal, waiting for a second officer; `null` when none is.
+    /// Only for the counselling service and SEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Proposal>, nullable)]
+    pub pending_proposal: Option<Option<Proposal>>,
     /// The IOM mission that delivers the reintegration.
     pub reintegration_mission_id: Option<Uuid>,
     /// The SEM officer who reviews the case.
@@ -206,6 +215,10 @@ impl CaseResponse {
             reintegration: case.reintegration.filter(|_| view.reintegration),
             ending: case.ending.map(|ending| ending.as_seen_with(view)),
             reclaims: case.reclaims.filter(|_| view.review),
+            pending_transfer: case
+                .pending_transfer
+                .map(|t| PendingTransfer { reason: t.reason.filter(|_| view.review), ..t }),
+            pending_proposal: case.pending_proposal.filter(|_| view.review),
             reintegration_mission_id: head.reintegration_mission_id,
             reviewer_id: head.reviewer_id,
             submitted_at: head.submitted_at,

@@ -7,6 +7,7 @@ use retour_domain::{Canton, CaseStatus, CountryCode, FieldError};
 use retour_store::StoreError;
 use retour_store::audit::{self, Outcome};
 use retour_store::cases::{CaseFilter, CaseListRow, CaseSort};
+use uuid::Uuid;
 
 use super::dto::{CaseList, CaseListItem, PrincipalName};
 use crate::auth::Caller;
@@ -59,6 +60,9 @@ impl utoipa::ToSchema for TimeOrDate {}
         ("destination_country" = Option<CountryCode>, Query, description = "ISO 3166-1 alpha-2"),
         ("programme" = Option<Programme>, Query, description = "The programme"),
         ("counsellor_id" = Option<Uuid>, Query, description = "The responsible counsellor"),
+        ("reviewer_id" = Option<Uuid>, Query, description = "The SEM officer the case is assigned to for review"),
+        ("assignee" = Option<Uuid>, Query, description = "Held by this user, as counsellor or as SEM reviewer"),
+        ("assigned_to" = Option<String>, Query, pattern = "^me$", description = "`me`: held by the caller, as counsellor or as SEM reviewer"),
         ("created_from" = Option<TimeOrDate>, Query, description = "Created at or after: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
         ("created_to" = Option<TimeOrDate>, Query, description = "Created before: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
         ("updated_from" = Option<TimeOrDate>, Query, description = "Changed at or after"),
@@ -79,7 +83,7 @@ pub(super) async fn list_cases(
 ) -> Result<Json<CaseList>, ApiError> {
     let actor = &caller.actor;
     let view = policy::case_view(actor);
-    let (mut filter, given) = parse_query(query.as_deref())?;
+    let (mut filter, given) = parse_query(query.as_deref(), actor.id)?;
     filter.search_ids = view.asylum_procedure;
     let mut rows = state.store().list_cases(policy::case_scope(actor), &filter).await?;
     let next_cursor = cut(&mut rows, filter.limit, |last| {
@@ -134,8 +138,8 @@ fn list_of(sort: CaseSort) -> String {
 
 /// Parses the query string into a filter, reporting every bad parameter at once; also
 /// returns the names of the parameters given (for the access log, which never holds `q`'s
-/// value).
-fn parse_query(query: Option<&str>) -> Result<(CaseFilter, Vec<String>), ApiError> {
+/// value). `assigned_to=me` names `me`.
+fn parse_query(query: Option<&str>, me: Uuid) -> Result<(CaseFilter, Vec<String>), ApiError> {
     let mut params = QueryParams::parse(query);
     let mut filter = CaseFilter::default();
     // `status` repeats, or separates statuses with commas; every part must name a status:
@@ -159,6 +163,18 @@ fn parse_query(query: Option<&str>) -> Result<(CaseFilter, Vec<String>), ApiErro
     );
     filter.counselling_service_id = params.uuid("counselling_service_id");
     filter.counsellor_id = params.uuid("counsellor_id");
+    filter.reviewer_id = params.uuid("reviewer_id");
+    filter.assignee = params.uuid("assignee");
+    if params.one_of("assigned_to", |v| (v == "me").then_some(()), "me").is_some() {
+        if filter.assignee.is_some() {
+            params.refuse(FieldError::new(
+                "assigned_to",
+                "exclusive",
+                "assigned_to and assignee name the same thing: give one of them",
+            ));
+        }
+        filter.assignee = Some(me);
+    }
     filter.destination_country = params.parsed(
         "destination_country",
         CountryCode::parse,
@@ -197,7 +213,7 @@ mod tests {
     #[test]
     fn statuses_come_repeated_or_comma_separated() {
         let (filter, given) =
-            parse_query(Some("status=submitted,approved&status=counselling&limit=7"))
+            parse_query(Some("status=submitted,approved&status=counselling&limit=7"), Uuid::nil())
                 .expect("valid");
         assert_eq!(
             filter.statuses,
@@ -210,7 +226,7 @@ mod tests {
     #[test]
     fn an_empty_status_names_no_status() {
         for query in ["status=", "status=approved,", "status=,"] {
-            let Err(ApiError::Validation(errors)) = parse_query(Some(query)) else {
+            let Err(ApiError::Validation(errors)) = parse_query(Some(query), Uuid::nil()) else {
                 panic!("{query} must be refused");
             };
             assert_eq!(errors[0].field, "status", "{query}");
@@ -219,9 +235,12 @@ mod tests {
 
     #[test]
     fn every_bad_parameter_is_named() {
-        let Err(ApiError::Validation(errors)) = parse_query(Some(
-            "status=open&limit=201&canton=XX&created_from=yesterday&colour=red&cursor=abc&sort=x&sort=y",
-        )) else {
+        let Err(ApiError::Validation(errors)) = parse_query(
+            Some(
+                "status=open&limit=201&canton=XX&created_from=yesterday&colour=red&cursor=abc&sort=x&sort=y",
+            ),
+            Uuid::nil(),
+        ) else {
             panic!("expected validation errors");
         };
         let mut named: Vec<_> =
@@ -242,12 +261,26 @@ mod tests {
     }
 
     #[test]
+    fn assigned_to_me_names_the_caller() {
+        let me = Uuid::now_v7();
+        let (filter, _) = parse_query(Some("assigned_to=me"), me).expect("valid");
+        assert_eq!(filter.assignee, Some(me));
+        for query in ["assigned_to=you", &format!("assigned_to=me&assignee={me}")] {
+            let Err(ApiError::Validation(errors)) = parse_query(Some(query), me) else {
+                panic!("{query} must be refused");
+            };
+            assert_eq!(errors[0].field, "assigned_to", "{query}");
+        }
+    }
+
+    #[test]
     fn a_cursor_of_one_sort_is_refused_by_the_other() {
         let cursor = Cursor::new(Utc::now(), Uuid::now_v7()).encode(&list_of(CaseSort::UpdatedAt));
-        let (filter, _) = parse_query(Some(&format!("cursor={cursor}"))).expect("valid");
+        let (filter, _) =
+            parse_query(Some(&format!("cursor={cursor}")), Uuid::nil()).expect("valid");
         assert!(filter.after.is_some());
         let created = format!("sort=created_at&cursor={cursor}");
-        let Err(ApiError::Validation(errors)) = parse_query(Some(&created)) else {
+        let Err(ApiError::Validation(errors)) = parse_query(Some(&created), Uuid::nil()) else {
             panic!("a cursor of another sort must be refused");
         };
         assert_eq!(errors[0].field, "cursor");
@@ -255,9 +288,11 @@ mod tests {
 
     #[test]
     fn dates_and_times_bound_ranges() {
-        let (filter, _) =
-            parse_query(Some("created_from=2026-11-27&created_to=2026-11-27T10:00:00%2B01:00"))
-                .expect("valid");
+        let (filter, _) = parse_query(
+            Some("created_from=2026-11-27&created_to=2026-11-27T10:00:00%2B01:00"),
+            Uuid::nil(),
+        )
+        .expect("valid");
         assert_eq!(
             filter.created_from.map(|t| t.to_rfc3339()),
             Some("2026-11-27T00:00:00+00:00".into())
@@ -272,7 +307,7 @@ mod tests {
             ("0000-11-27T10:00:00Z", "out_of_range"),
         ] {
             let Err(ApiError::Validation(errors)) =
-                parse_query(Some(&format!("created_from={value}")))
+                parse_query(Some(&format!("created_from={value}")), Uuid::nil())
             else {
                 panic!("{value} must be refused");
             };

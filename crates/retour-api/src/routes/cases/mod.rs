@@ -25,6 +25,7 @@ use crate::{ApiError, AppState};
 mod case;
 pub mod dto;
 mod entitlement;
+mod holding;
 mod information;
 mod list;
 pub(crate) use list::TimeOrDate;
@@ -50,6 +51,13 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(information::create_information_request))
         .routes(routes!(reclaims::add_reclaim))
         .routes(routes!(reclaims::patch_reclaim))
+        .routes(routes!(holding::assign_case))
+        .routes(routes!(holding::list_proposals, holding::create_proposal))
+        .routes(routes!(holding::confirm_proposal))
+        .routes(routes!(holding::return_proposal))
+        .routes(routes!(holding::propose_transfer))
+        .routes(routes!(holding::accept_transfer))
+        .routes(routes!(holding::decline_transfer))
 }
 
 /// The date rules (birth, entry, departure) are checked against.

@@ -2,13 +2,15 @@
 //! (re-entry) or a cancellation (non-departure), then settled or waived.
 
 use axum::extract::State;
+use retour_domain::governance::FourEyesKind;
 use retour_domain::policy::Operation;
 use retour_domain::reclaim::{
-    ReclaimInput, ReclaimUpdateInput, parse_reclaim, parse_reclaim_update,
+    ReclaimInput, ReclaimStatus, ReclaimUpdateInput, parse_reclaim, parse_reclaim_update,
 };
 use retour_domain::records::Reclaim;
 use retour_store::audit;
 use retour_store::cases::{self, CaseHead};
+use retour_store::holding;
 use retour_store::workflow::{self, ReclaimChange};
 use uuid::Uuid;
 
@@ -70,7 +72,9 @@ pub(super) async fn add_reclaim(
 /// Settle or waive a reclaim
 ///
 /// Settle or waive an open reclaim (SEM). An open reclaim changes once: a settled or waived
-/// one answers 409 `reclaim_not_open`.
+/// one answers 409 `reclaim_not_open`. Where the installation requires a second SEM officer
+/// to waive a reclaim (the default), a waiver is proposed at `/v1/cases/{id}/proposals`
+/// instead (409 `second_person_required` here).
 #[utoipa::path(patch, path = "/v1/cases/{id}/reclaims/{reclaim_id}", tag = "cases",
     security(("bearer" = [])),
     params(
@@ -82,7 +86,7 @@ pub(super) async fn add_reclaim(
         (status = 200, description = "The reclaim", body = Reclaim),
         (status = 403, description = "Only SEM changes reclaims", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such reclaim of it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`reclaim_not_open`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reclaim_not_open`; `second_person_required` for a waiver that needs a second SEM officer", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn patch_reclaim(
@@ -95,6 +99,22 @@ pub(super) async fn patch_reclaim(
     let request = CaseRequest::new(&state, &caller, id, ACTION);
     let (mut tx, head): (_, CaseHead) = request.lock(Operation::ManageReclaims).await?;
     let update = parse_reclaim_update(&input).map_err(ApiError::Validation)?;
+    // A waiver of an open reclaim may need a second officer; one that is not open is refused
+    // as not open below.
+    let open =
+        workflow::reclaim_status(&mut tx, id, reclaim_id).await? == Some(ReclaimStatus::Open);
+    if update.status == ReclaimStatus::Waived
+        && open
+        && holding::four_eyes_required(&mut tx, FourEyesKind::ReclaimWaiver).await?
+    {
+        return Err(ApiError::Conflict {
+            code: ProblemCode::SecondPersonRequired,
+            detail: format!(
+                "waiving a reclaim needs a second SEM officer: propose it at \
+                 /v1/cases/{id}/proposals"
+            ),
+        });
+    }
     let reclaim = match workflow::update_reclaim(&mut tx, id, reclaim_id, &update).await? {
         ReclaimChange::Changed(reclaim) => reclaim,
         ReclaimChange::NotOpen(status) => {

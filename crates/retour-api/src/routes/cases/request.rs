@@ -142,7 +142,12 @@ impl<'a> CaseRequest<'a> {
             return Err(ApiError::internal(StoreError::NotFound));
         };
         tx.commit().await?;
-        let actions = allowed_actions(actor, case.head.status, case.approved_assistance());
+        let actions = allowed_actions(
+            actor,
+            case.head.status,
+            case.approved_assistance(),
+            case.head.holding(),
+        );
         Ok(CaseResponse::new(*case, &view, actions))
     }
 
@@ -155,6 +160,9 @@ impl<'a> CaseRequest<'a> {
             Some(Refusal::NotFound) => Err(Refused { error: ApiError::NotFound, record: true }),
             Some(Refusal::NotInThisStatus) => {
                 Err(Refused { error: not_in_this_status(operation, facts.status), record: false })
+            }
+            Some(Refusal::TransferPending) => {
+                Err(Refused { error: transfer_pending(), record: false })
             }
             Some(Refusal::Forbidden) => Err(Refused {
                 error: ApiError::Forbidden {
@@ -201,9 +209,27 @@ fn not_in_this_status(operation: Operation, status: CaseStatus) -> ApiError {
             ProblemCode::ReclaimNotPossible,
             format!("the case is {status}; a reclaim follows a departure or a cancellation"),
         ),
+        Operation::ProposeTransfer => (
+            ProblemCode::TransferNotPossible,
+            format!("the case is {status}; a case moves to another canton before travel is booked"),
+        ),
+        Operation::AssignCounsellor | Operation::AssignReviewer => (
+            ProblemCode::CaseNotAssignable,
+            format!("the case is {status}; it is not reassigned in this status"),
+        ),
         _ => (ProblemCode::InvalidTransition, format!("not possible while the case is {status}")),
     };
     ApiError::Conflict { code, detail }
+}
+
+/// The answer to a change by a counselling service that is handing the case to another.
+pub(super) fn transfer_pending() -> ApiError {
+    ApiError::Conflict {
+        code: ProblemCode::TransferPending,
+        detail: "a transfer of the case to another counselling service is pending; the case \
+                 changes again once that service declines it"
+            .to_owned(),
+    }
 }
 
 /// What `operation` does, for a refusal's sentence ("your role may not …").
@@ -215,6 +241,12 @@ fn what(operation: Operation) -> &'static str {
         Operation::AskInformation => "ask IOM Bern about this case",
         Operation::RecordReintegration => "record the reintegration of this case",
         Operation::ManageReclaims => "record or change reclaims",
+        Operation::AssignCounsellor => "reassign the case's counsellor",
+        Operation::AssignReviewer => "reassign the case's SEM reviewer",
+        Operation::ProposeChange => "propose or confirm a four-eyes change",
+        Operation::ReadProposals => "read SEM's four-eyes proposals",
+        Operation::ProposeTransfer => "hand this case to another counselling service",
+        Operation::DecideTransfer => "accept or decline this transfer",
         _ => "do this on a case",
     }
 }

@@ -9,16 +9,20 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
+use retour_domain::Actor;
 use retour_domain::Rappen;
 use retour_domain::assistance::AssistanceComponent;
 use retour_domain::entitlement::{CashPayout, check_approval, check_payout};
+use retour_domain::governance::four_eyes_kind;
 use retour_domain::policy::{self, Operation};
 use retour_domain::records::CaseEvent;
 use retour_domain::workflow::{
-    self, Approval, ApprovedAmount, TransitionError, TransitionRecord, TransitionRequest,
+    self, Approval, ApprovedAmount, Transition, TransitionError, TransitionRecord,
+    TransitionRequest,
 };
 use retour_store::audit;
 use retour_store::cases::StoredCase;
+use retour_store::holding;
 use retour_store::workflow::{self as store, EventsRead, TransitionWrite};
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -27,7 +31,7 @@ use uuid::Uuid;
 
 use super::dto::CaseResponse;
 use super::entitlement::entitlement_of;
-use super::request::CaseRequest;
+use super::request::{CaseRequest, transfer_pending};
 use super::{case_reply, check_if_match};
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
@@ -56,6 +60,127 @@ async fn check_against_entitlement(
         .map_err(ApiError::Validation)
 }
 
+/// Why a transition was not decided: a refusal the access log records as denied (403), or
+/// one the refusal layer records (409, 422).
+pub(super) enum Decided {
+    Denied(ApiError),
+    Refused(ApiError),
+}
+
+impl<E: Into<ApiError>> From<E> for Decided {
+    fn from(error: E) -> Self {
+        Decided::Refused(error.into())
+    }
+}
+
+/// Decides `request` by `actor` on the locked `case`: the workflow's table and guards, the
+/// case's holding, and the household's entitlement (approve) or the approval
+/// (confirm_departure). Returns the transition and the components approved above the
+/// entitlement.
+pub(super) async fn decide(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    case: &StoredCase,
+    request: &TransitionRequest,
+) -> Result<(Transition, Vec<AssistanceComponent>), Decided> {
+    let mission = match request.mission_id() {
+        Some(mission_id) => store::mission_facts(tx, mission_id).await?,
+        None => None,
+    };
+    let ctx = case.transition_context(mission, Utc::now());
+    let transition = match workflow::evaluate(actor, &ctx, request) {
+        Ok(transition) => transition,
+        Err(error @ TransitionError::Forbidden { .. }) => {
+            return Err(Decided::Denied(ApiError::Forbidden {
+                code: ProblemCode::ForbiddenAction,
+                detail: error.to_string(),
+            }));
+        }
+        Err(error @ TransitionError::NotAssigned { .. }) => {
+            return Err(Decided::Denied(ApiError::Forbidden {
+                code: ProblemCode::NotAssigned,
+                detail: error.to_string(),
+            }));
+        }
+        Err(TransitionError::TransferPending { .. }) => {
+            return Err(Decided::Refused(transfer_pending()));
+        }
+        Err(error @ TransitionError::InvalidTransition { .. }) => {
+            return Err(Decided::Refused(ApiError::Conflict {
+                code: ProblemCode::InvalidTransition,
+                detail: error.to_string(),
+            }));
+        }
+        Err(TransitionError::Invalid(errors)) => {
+            return Err(Decided::Refused(ApiError::Validation(errors)));
+        }
+    };
+    let overridden = match &transition.record {
+        TransitionRecord::Approval(approval) => {
+            check_against_entitlement(tx, case, approval).await?
+        }
+        TransitionRecord::Departure(departure) => {
+            let payout = CashPayout {
+                startup_cash_rappen: Rappen::new(departure.payout.startup_cash_rappen),
+                travel_money_rappen: Rappen::new(departure.payout.travel_money_rappen),
+            };
+            check_payout(&case.approved_amounts(), &payout).map_err(ApiError::Validation)?;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
+    Ok((transition, overridden))
+}
+
+/// Writes a decided transition taken by `actor`: its record, the new status and the history
+/// entry; an open four-eyes proposal the case moved past is closed as superseded.
+pub(super) async fn write(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    case: &StoredCase,
+    transition: &Transition,
+    overridden: &[AssistanceComponent],
+) -> Result<(), ApiError> {
+    let role = actor.role().ok_or_else(|| ApiError::Forbidden {
+        code: ProblemCode::ForbiddenAction,
+        detail: "integrations do not move cases".to_owned(),
+    })?;
+    store::apply_transition(
+        tx,
+        TransitionWrite {
+            case_id: case.head.id,
+            expected_version: case.head.version,
+            actor_id: actor.id,
+            institution_id: actor.institution_id,
+            role,
+            transition,
+            overridden,
+            itinerary_id: case.current_itinerary().map(|i| i.id),
+        },
+    )
+    .await?;
+    holding::supersede_open_proposal(tx, case.head.id).await?;
+    Ok(())
+}
+
+/// The access-log details of a transition: the action, from and to, and what an approval
+/// overrode (never the justification: its free text stays with the decision, readable by
+/// the counselling service and SEM only).
+pub(super) fn details(
+    transition: &Transition,
+    overridden: &[AssistanceComponent],
+) -> serde_json::Value {
+    let mut details = serde_json::json!({
+        "action": transition.action,
+        "from": transition.from,
+        "to": transition.to,
+    });
+    if matches!(transition.record, TransitionRecord::Approval(_)) && !overridden.is_empty() {
+        details["overridden_components"] = serde_json::json!(overridden);
+    }
+    details
+}
+
 /// Move a case on in the workflow
 ///
 /// Move the case on in the return workflow: one object tagged by `action`, each action with
@@ -64,7 +189,10 @@ async fn check_against_entitlement(
 /// the new status, the history entry and the access-log event are stored together, or
 /// nothing is. An approval above the household's entitlement needs an
 /// `override_justification`, which is kept with the decision; a payout cannot exceed the
-/// approval. Answers the case as the caller may now see it.
+/// approval. SEM's decisions are taken by the case's reviewer (`reviewer_id`); an approval
+/// above the entitlement and a cancellation after travel was booked need a second SEM
+/// officer and are proposed at `/v1/cases/{id}/proposals` instead. Answers the case as the
+/// caller may now see it.
 #[utoipa::path(post, path = "/v1/cases/{id}/transitions", tag = "cases", security(("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "The case id"),
@@ -74,9 +202,9 @@ async fn check_against_entitlement(
     responses(
         (status = 200, description = "The case after the transition; `ETag` holds the new version", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
-        (status = 403, description = "`forbidden_action`: the caller sees the case, but their role may not take this action", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden_action`: the caller sees the case, but their role may not take this action; `not_assigned`: a SEM decision on a case assigned to another reviewer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: not possible in the case's status", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: not possible in the case's status; `second_person_required`: a four-eyes change, to be proposed at `/v1/cases/{id}/proposals`; `transfer_pending`: the counselling service is handing the case to another", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`stale_version`: the case changed since it was read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` listing what is missing or invalid (also an amount above the entitlement or the approval)", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "`precondition_required`: If-Match is missing", body = Problem, content_type = "application/problem+json"),
@@ -97,71 +225,27 @@ pub(super) async fn transition_case(
     // decides whether the caller sees the case.
     let (mut tx, case): (_, StoredCase) = gate.lock(Operation::ReadCase).await?;
     check_if_match(&headers, case.head.version)?;
-    let mission = match request.mission_id() {
-        Some(mission_id) => store::mission_facts(&mut tx, mission_id).await?,
-        None => None,
-    };
-    let transition =
-        match workflow::evaluate(actor, &case.transition_context(mission, Utc::now()), &request) {
-            Ok(transition) => transition,
-            Err(error @ TransitionError::Forbidden { .. }) => {
-                tx.rollback().await?;
-                let error = ApiError::Forbidden {
-                    code: ProblemCode::ForbiddenAction,
-                    detail: error.to_string(),
-                };
-                return Err(gate.deny(error).await);
-            }
-            Err(error @ TransitionError::InvalidTransition { .. }) => {
-                return Err(ApiError::Conflict {
-                    code: ProblemCode::InvalidTransition,
-                    detail: error.to_string(),
-                });
-            }
-            Err(TransitionError::Invalid(errors)) => return Err(ApiError::Validation(errors)),
-        };
-    let overridden = match &transition.record {
-        TransitionRecord::Approval(approval) => {
-            check_against_entitlement(&mut tx, &case, approval).await?
+    let (transition, overridden) = match decide(&mut tx, actor, &case, &request).await {
+        Ok(decided) => decided,
+        Err(Decided::Denied(error)) => {
+            tx.rollback().await?;
+            return Err(gate.deny(error).await);
         }
-        TransitionRecord::Departure(departure) => {
-            let payout = CashPayout {
-                startup_cash_rappen: Rappen::new(departure.payout.startup_cash_rappen),
-                travel_money_rappen: Rappen::new(departure.payout.travel_money_rappen),
-            };
-            check_payout(&case.approved_amounts(), &payout).map_err(ApiError::Validation)?;
-            Vec::new()
-        }
-        _ => Vec::new(),
+        Err(Decided::Refused(error)) => return Err(error),
     };
-    let role = actor.role().ok_or_else(|| ApiError::Forbidden {
-        code: ProblemCode::ForbiddenAction,
-        detail: "integrations do not move cases".to_owned(),
-    })?;
-    store::apply_transition(
-        &mut tx,
-        TransitionWrite {
-            case_id: id,
-            expected_version: case.head.version,
-            actor_id: actor.id,
-            institution_id: actor.institution_id,
-            role,
-            transition: &transition,
-            overridden: &overridden,
-            itinerary_id: case.current_itinerary().map(|i| i.id),
-        },
-    )
-    .await?;
-    let mut details = serde_json::json!({
-        "action": action,
-        "from": transition.from,
-        "to": transition.to,
-    });
-    // The access log names what was overridden, never the justification: its free text
-    // stays with the decision, readable by the counselling service and SEM only.
-    if matches!(transition.record, TransitionRecord::Approval(_)) && !overridden.is_empty() {
-        details["overridden_components"] = serde_json::json!(overridden);
+    if let Some(kind) = four_eyes_kind(&transition, !overridden.is_empty())
+        && holding::four_eyes_required(&mut tx, kind).await?
+    {
+        return Err(ApiError::Conflict {
+            code: ProblemCode::SecondPersonRequired,
+            detail: format!(
+                "{} needs a second SEM officer: propose it at /v1/cases/{id}/proposals",
+                kind.describe()
+            ),
+        });
     }
+    write(&mut tx, actor, &case, &transition, &overridden).await?;
+    let details = details(&transition, &overridden);
     let event = gate.allowed().details(details);
     let case = gate.finish(tx, &event).await?;
     tracing::info!(case.id = %id, action = %action, to = %transition.to, "case moved on");
@@ -180,7 +264,11 @@ pub struct CaseEventList {
 /// (user, institution, role), from → to, when, and the comment: SEM's questions, the
 /// answers, the reasons of a decision and of a withdrawal or cancellation only for the
 /// counselling service and SEM; a no-show's comment for those who see the travel; a
-/// closure's for those who see the reintegration (`null` for the others).
+/// closure's for those who see the reintegration (`null` for the others). Also who held the
+/// case: reassignments (`reassign`), four-eyes steps (`propose`, `confirm_proposal`,
+/// `return_proposal`) and canton transfers (`propose_transfer`, `accept_transfer`,
+/// `decline_transfer`), the case staying in its status; their reasons only for the
+/// counselling service and SEM.
 #[utoipa::path(get, path = "/v1/cases/{id}/events", tag = "cases", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The case id")),
     responses(
@@ -194,7 +282,8 @@ pub(super) async fn list_case_events(
 ) -> Result<Json<CaseEventList>, ApiError> {
     let actor = &caller.actor;
     let gate = CaseRequest::new(&state, &caller, id, "case.events_read");
-    let withheld = workflow::Action::comments_withheld_from(&policy::case_view(actor));
+    let withheld =
+        retour_domain::governance::history_comments_withheld_from(&policy::case_view(actor));
     let read = state.store().read_case_events(id, policy::case_scope(actor), &withheld).await?;
     let (facts, events) = match read {
         EventsRead::Visible { head, events } => (Some(head.facts()), events),
