@@ -235,7 +235,9 @@ async fn an_approval_above_the_entitlement_needs_a_second_officer(pool: PgPool) 
     let names: Vec<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(names[names.len() - 3..], ["propose", "approve", "confirm_proposal"]);
     assert_eq!(entries(&events, "propose")[0]["comment"], "The child's treatment, ref PJ40");
-    assert_eq!(actions_logged(&app.pool, "case.proposal_create").await.len(), 1);
+    let created = actions_logged(&app.pool, "case.proposal_create").await;
+    let outcomes: Vec<&str> = created.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(outcomes, ["denied", "allowed"], "the other officer's attempt, then the proposal");
     let confirmations = actions_logged(&app.pool, "case.proposal_confirm").await;
     let outcomes: Vec<&str> = confirmations.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(outcomes, ["denied", "allowed"]);
@@ -451,9 +453,10 @@ async fn a_case_moves_to_another_canton_and_the_sender_loses_it(pool: PgPool) {
     assert_eq!(seen["pending_transfer"]["reason"], "Moved to Winterthur, ref MV88");
     assert_eq!(seen["allowed_actions"], json!([]));
     let path = format!("/v1/cases/{}", id_of(&case));
+    // (Submitted, the case is not edited anyway: that is what its answer says.)
     patch(&app, &team.be, &path, &etag(&seen), &json!({ "planned_departure_date": null }))
         .await
-        .assert_problem(StatusCode::CONFLICT, "transfer_pending");
+        .assert_problem(StatusCode::CONFLICT, "case_not_editable");
     transition(&app, &team.be, &seen, &json!({ "action": "withdraw", "reason": "x" }))
         .await
         .assert_problem(StatusCode::CONFLICT, "transfer_pending");
@@ -520,6 +523,12 @@ async fn a_declined_transfer_leaves_the_case_where_it_was(pool: PgPool) {
     let (zurich, _, zh) = zurich(&app).await;
     let case = ready_case(&app, &team, "10000012").await;
     assert_eq!(offer(&app, &team.be, &case, &zurich).await.status, StatusCode::CREATED);
+    let pending = fetch(&app, &team.be, &case).await;
+    let path = format!("/v1/cases/{}", id_of(&case));
+    let edit = json!({ "planned_departure_date": null });
+    patch(&app, &team.be, &path, &etag(&pending), &edit)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "transfer_pending");
     assert_names(&answer(&app, &zh, &case, "decline", &json!({})).await, "reason", "required");
     let declined =
         answer(&app, &zh, &case, "decline", &json!({ "reason": "Not our canton, ref DT02" })).await;
@@ -531,6 +540,8 @@ async fn a_declined_transfer_leaves_the_case_where_it_was(pool: PgPool) {
     let seen = fetch(&app, &team.be, &case).await;
     assert_eq!(seen["pending_transfer"], Value::Null);
     assert_eq!(seen["allowed_actions"], json!(["submit", "withdraw"]));
+    let edited = patch(&app, &team.be, &path, &etag(&seen), &edit).await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
     let events = history(&app, &team.be, &case).await;
     assert_eq!(entries(&events, "decline_transfer")[0]["comment"], "Not our canton, ref DT02");
 }

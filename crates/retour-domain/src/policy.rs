@@ -362,14 +362,15 @@ pub fn refusal(actor: &Actor, operation: Operation, facts: &CaseFacts) -> Option
         Decision::Allow => None,
         Decision::NotFound => Some(Refusal::NotFound),
         Decision::Forbidden => {
-            if facts.transfer_to.is_some() {
-                let settled = CaseFacts { transfer_to: None, ..facts.clone() };
-                if decide(actor, operation, Some(&settled)) == Decision::Allow {
-                    return Some(Refusal::TransferPending);
-                }
+            // Without the pending transfer: is it the transfer, the status or the role?
+            let settled = CaseFacts { transfer_to: None, ..facts.clone() };
+            if facts.transfer_to.is_some()
+                && decide(actor, operation, Some(&settled)) == Decision::Allow
+            {
+                return Some(Refusal::TransferPending);
             }
             let elsewhere = CaseStatus::ALL.into_iter().any(|status| {
-                let other = CaseFacts { status, ..facts.clone() };
+                let other = CaseFacts { status, ..settled.clone() };
                 decide(actor, operation, Some(&other)) == Decision::Allow
             });
             Some(if elsewhere { Refusal::NotInThisStatus } else { Refusal::Forbidden })

@@ -246,7 +246,7 @@ pub(super) async fn get_case(
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`; send it as `If-Match` to change the case"))),
         (status = 403, description = "The caller's role may not change cases", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`case_not_editable`: the case left counselling", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case_not_editable`: the case left counselling; `transfer_pending`: the counselling service is handing the case to another", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`stale_version`: the case changed since it was read", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),

@@ -31,7 +31,7 @@ use crate::{ApiError, AppState};
             headers(("Location" = String, description = "The counselling service's information requests, where IOM's answer is read"))),
         (status = 403, description = "Only the case's counselling service asks", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`case_not_in_counselling`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case_not_in_counselling`; `transfer_pending`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: the question is missing or too long", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn create_information_request(

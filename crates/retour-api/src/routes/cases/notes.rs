@@ -59,6 +59,7 @@ pub(super) async fn list_notes(
             headers(("Location" = String, description = "The case's notes, where the note is read"))),
         (status = 403, description = "Integrations (service accounts) do not write notes", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`transfer_pending`: the counselling service is handing the case to another", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn add_note(
