@@ -45,6 +45,7 @@ string_enum! {
         AlreadyAnswered = "already_answered",
         ReclaimNotOpen = "reclaim_not_open",
         ReclaimNotPossible = "reclaim_not_possible",
+        VisitAlreadyDone = "visit_already_done",
         EmailTaken = "email_taken",
         NameTaken = "name_taken",
         StaleVersion = "stale_version",
@@ -84,6 +85,7 @@ impl ProblemCode {
             | AlreadyAnswered
             | ReclaimNotOpen
             | ReclaimNotPossible
+            | VisitAlreadyDone
             | EmailTaken
             | NameTaken => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
@@ -185,6 +187,10 @@ impl ProblemCode {
             ReclaimNotPossible => {
                 "Nothing can be reclaimed on this case: no assistance was paid out, or the case \
                  is not in a status that allows it."
+            }
+            VisitAlreadyDone => {
+                "The monitoring visit was recorded as done already; a visit done is not changed. \
+                 Record another visit for a later finding."
             }
             EmailTaken => "Another account already uses this email address.",
             NameTaken => "Another institution or service account already has this name.",
