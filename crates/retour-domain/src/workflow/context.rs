@@ -27,6 +27,10 @@ pub struct TransitionContext {
     /// For `start_reintegration`: the institution named by the request's `mission_id`, when
     /// one with that id exists (see [`super::TransitionRequest::mission_id`]).
     pub mission: Option<MissionFacts>,
+    /// The sum of the reintegration's disbursements, in Rappen.
+    pub disbursed_rappen: i64,
+    /// How many monitoring visits of the reintegration are planned and not done.
+    pub open_visits: usize,
 }
 
 impl TransitionContext {
@@ -44,6 +48,8 @@ impl TransitionContext {
             approved_assistance,
             destination_country: String::new(),
             mission: None,
+            disbursed_rappen: 0,
+            open_visits: 0,
         }
     }
 
@@ -51,6 +57,13 @@ impl TransitionContext {
     /// departed case goes on to reintegration or is closed directly.
     pub fn reintegration_project_approved(&self) -> bool {
         self.approved_amount(REINTEGRATION_PROJECT).is_some_and(|amount| amount > 0)
+    }
+
+    /// What of the approved reintegration project is not disbursed yet, in Rappen (0 when
+    /// none was approved).
+    pub fn undisbursed_rappen(&self) -> i64 {
+        let approved = self.approved_amount(REINTEGRATION_PROJECT).unwrap_or(0);
+        approved.saturating_sub(self.disbursed_rappen).max(0)
     }
 
     /// The approved amount of `component`, if SEM approved it.
