@@ -232,7 +232,7 @@ pub(crate) struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SeedArgs {
-    /// Seed the demo institutions and one demo user per role (password `retour-demo`).
+    /// Seed the demo institutions and the demo users of every role (password `retour-demo`).
     /// Never use on a production installation.
     #[arg(long)]
     pub(crate) demo: bool,

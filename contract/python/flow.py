@@ -383,12 +383,17 @@ def main() -> None:
     seen = read(mission, case_id, "the mission reads the case").body.reintegration
     check("disbursed", not isinstance(seen, (Unset, type(None))) and seen.disbursed_rappen == 120_000)
 
-    # IOM Bern closes the case (the records changed its version: read it first).
+    # IOM Bern closes the case (the records changed its version: read it first); part of the
+    # project is not disbursed, so the closure says why.
     current = read(iom, case_id, "IOM Bern reads the case again")
     current = transition(
         iom,
         current,
-        TransitionClose(action=TransitionCloseAction.CLOSE, outcome=ClosureOutcome.COMPLETED),
+        TransitionClose(
+            action=TransitionCloseAction.CLOSE,
+            outcome=ClosureOutcome.COMPLETED,
+            comment="The shop runs; the rest of the project is not needed.",
+        ),
         CaseStatus.CLOSED,
     )
     check("no action left", current.body.allowed_actions == [], current.body.allowed_actions)

@@ -301,9 +301,15 @@ async function main(): Promise<void> {
     const missionView = await read(mission, id, "the mission reads the case");
     check("disbursed", missionView.body.reintegration?.disbursed_rappen === 120_000, missionView.body.reintegration);
 
-    // IOM Bern closes the case (the records changed its version: read it first).
+    // IOM Bern closes the case (the records changed its version: read it first); part of the
+    // project is not disbursed, so the closure says why.
     current = await read(iom, id, "IOM Bern reads the case again");
-    current = await transition(iom, current, { action: "close", outcome: "completed" }, "closed");
+    current = await transition(
+        iom,
+        current,
+        { action: "close", outcome: "completed", comment: "The shop runs; the rest of the project is not needed." },
+        "closed",
+    );
     check("closed", current.body.ending?.kind === "closed" && current.body.allowed_actions.length === 0, current.body.ending);
 
     const history = expect(

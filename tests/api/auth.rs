@@ -7,10 +7,12 @@ use uuid::Uuid;
 
 use crate::support::TestApp;
 
-const DEMO_USERS: [&str; 8] = [
+const DEMO_USERS: [&str; 10] = [
     "counsellor.be@demo.test",
+    "counsellor2.be@demo.test",
     "counsellor.zh@demo.test",
     "sem@demo.test",
+    "sem2@demo.test",
     "swissrepat@demo.test",
     "iom@demo.test",
     "mission.iq@demo.test",

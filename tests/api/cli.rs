@@ -113,7 +113,7 @@ async fn the_command_applies_the_password_policy_and_the_role_rule(pool: PgPool)
     assert_eq!(bad_role.status.code(), Some(2), "{}", stderr(&bad_role));
     let (count,): (i64,) =
         sqlx::query_as("select count(*) from users").fetch_one(&pool).await.expect("count");
-    assert_eq!(count, 8);
+    assert_eq!(count, 10);
 }
 
 #[test]

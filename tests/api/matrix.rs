@@ -69,6 +69,7 @@ enum Call {
     ListCaseEvents,
     CreateInformationRequest,
     AddMonitoringVisit,
+    UpdateMonitoringVisit,
     ListNotes,
     AddNote,
     AddPerson,
@@ -127,6 +128,7 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("GET", "/v1/cases/{id}/events", Call::ListCaseEvents),
     ("POST", "/v1/cases/{id}/information-requests", Call::CreateInformationRequest),
     ("POST", "/v1/cases/{id}/monitoring-visits", Call::AddMonitoringVisit),
+    ("PATCH", "/v1/cases/{id}/monitoring-visits/{visit_id}", Call::UpdateMonitoringVisit),
     ("GET", "/v1/cases/{id}/notes", Call::ListNotes),
     ("POST", "/v1/cases/{id}/notes", Call::AddNote),
     ("POST", "/v1/cases/{id}/persons", Call::AddPerson),
@@ -187,6 +189,7 @@ impl Call {
             | Call::AddNote
             | Call::AddDisbursement
             | Call::AddMonitoringVisit
+            | Call::UpdateMonitoringVisit
             | Call::AddReclaim
             | Call::PatchReclaim
             | Call::CreateInformationRequest
@@ -215,7 +218,9 @@ impl Call {
             }
             Call::AddNote => Operation::AddNote,
             Call::CreateInformationRequest => Operation::AskInformation,
-            Call::AddDisbursement | Call::AddMonitoringVisit => Operation::RecordReintegration,
+            Call::AddDisbursement | Call::AddMonitoringVisit | Call::UpdateMonitoringVisit => {
+                Operation::RecordReintegration
+            }
             Call::AddReclaim | Call::PatchReclaim => Operation::ManageReclaims,
             // Decided by the role asked for (see `assignment_operation`).
             Call::AssignCase => Operation::AssignCounsellor,
@@ -316,6 +321,10 @@ struct Fixture {
     information_request: Uuid,
     /// A reclaim and the case (index) it belongs to.
     reclaim: (usize, Uuid),
+    /// A planned monitoring visit, the case (index) it belongs to, and the outcome the
+    /// matrix records it done with: a text of that case's reintegration, which the answer
+    /// echoes.
+    visit: (usize, Uuid, String),
     /// A user, an institution and a service account that the administrator's changes touch.
     user: Uuid,
     institution: Uuid,
@@ -404,7 +413,7 @@ async fn step(app: &TestApp, token: &str, case: &Value, body: Value) -> Value {
 
 /// Cases of Bern in every status (and one of Zurich), driven there through the API, with a
 /// note of each visibility, a country information request, a question of SEM, a rejection's
-/// reasons, a reintegration at IOM Iraq and a reclaim.
+/// reasons, a reintegration at IOM Iraq (with a visit done and one planned) and a reclaim.
 async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
     let pool = &app.pool;
     let institution = "select id from institutions where name = $1";
@@ -441,6 +450,7 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
     let mut cases = Vec::new();
     let mut secrets = Vec::new();
     let mut reclaim = None;
+    let mut visit = None;
     let mut information_request = None;
     for (i, (label, status, zurich)) in plan.into_iter().enumerate() {
         let surname = SURNAMES[i];
@@ -633,6 +643,11 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
                 let added = app.post(&format!("/v1/cases/{id}/{path}"), Some(mission), &body).await;
                 must(added, StatusCode::CREATED, path).await;
             }
+            let visits = format!("/v1/cases/{id}/monitoring-visits");
+            let planned = app.post(&visits, Some(mission), &json!({ "due_on": today })).await;
+            let planned = must(planned, StatusCode::CREATED, "planned visit").await;
+            let planned = planned["id"].as_str().expect("id").parse().expect("uuid");
+            visit = Some((i, planned, outcome.clone()));
             for text in [purpose, outcome] {
                 secrets.push(Secret { text, case: i, part: Part::Case(FieldGroup::Reintegration) });
             }
@@ -711,6 +726,7 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
         secrets,
         information_request: information_request.expect("an information request"),
         reclaim: reclaim.expect("a reclaim"),
+        visit: visit.expect("a planned visit"),
         user: uuid(&user),
         institution: uuid(&created),
         service_account: uuid(&account),
@@ -852,6 +868,7 @@ fn request(
         .replace("{person_id}", &other_person(case).to_string())
         .replace("{reclaim_id}", &fixture.reclaim.1.to_string())
         .replace("{proposal_id}", &fixture.missing.to_string())
+        .replace("{visit_id}", &fixture.visit.1.to_string())
         .replace("{code}", "not_found");
     let mut out = outgoing(method, filled);
     let if_match = format!("\"{}\"", version(case));
@@ -882,6 +899,9 @@ fn request(
         }
         Call::AddMonitoringVisit => {
             Some(json!({ "due_on": today, "done_on": null, "outcome": null }))
+        }
+        Call::UpdateMonitoringVisit => {
+            Some(json!({ "done_on": today, "outcome": fixture.visit.2 }))
         }
         Call::AddReclaim => Some(json!({ "reason": "re_entry", "amount_rappen": 1000 })),
         Call::PatchReclaim => Some(json!({ "status": "waived" })),
@@ -1054,6 +1074,9 @@ fn expected(
                 // Zurich's own case does not go to Zurich.
                 Call::ProposeTransfer => vec![201, 422],
                 Call::AcceptTransfer | Call::DeclineTransfer => vec![200],
+                // A planned visit changes once; another case's visit is not found in this one.
+                Call::UpdateMonitoringVisit if fixture.visit.0 == i => vec![200, 409],
+                Call::UpdateMonitoringVisit => vec![404],
                 _ => vec![201],
             },
             Decision::NotFound => vec![404],

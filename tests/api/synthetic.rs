@@ -461,7 +461,7 @@ async fn the_seed_command_loads_synthetic_cases_on_the_demo_and_reports_the_rate
     .await
     .expect("counts");
     assert_eq!(cases, 40);
-    assert_eq!(counsellors, 32, "one counsellor per counselling service");
+    assert_eq!(counsellors, 33, "one counsellor per counselling service, and Bern's second");
 
     // The demo users it relies on were seeded too: they sign in.
     let app = TestApp::new(pool.clone()).await;

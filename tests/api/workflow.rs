@@ -162,8 +162,10 @@ async fn the_whole_return_path_runs_with_the_demo_roles_and_is_kept_in_the_histo
 
     let case = fetch(&app, &team.iom, &case).await;
     assert_eq!(case["allowed_actions"], json!(["close"]));
-    let case =
-        act(&app, &team.iom, &case, &json!({ "action": "close", "outcome": "completed" })).await;
+    // CHF 1,800 of the project are not disbursed: the closure says why.
+    let close = json!({ "action": "close", "outcome": "completed",
+        "comment": "The shop runs; the rest of the project is not needed." });
+    let case = act(&app, &team.iom, &case, &close).await;
     assert_eq!(case["status"], "closed");
     assert_eq!(case["ending"]["kind"], "closed");
     assert_eq!(case["ending"]["reason"], "completed");
@@ -618,10 +620,171 @@ async fn disbursements_never_exceed_the_approved_project(pool: PgPool) {
     visit.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     // After the closure, nothing more is recorded.
     let case = fetch(&app, &team.iom, &case).await;
-    act(&app, &team.iom, &case, &json!({ "action": "close", "outcome": "completed" })).await;
+    let close = json!({ "action": "close", "outcome": "abandoned",
+        "comment": "The family moved on; CHF 400 stay unspent." });
+    act(&app, &team.iom, &case, &close).await;
     app.post(&url, Some(&team.mission), &pay(100))
         .await
         .assert_problem(StatusCode::CONFLICT, "case_not_in_reintegration");
+}
+
+fn days_from_today(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+/// Plans a monitoring visit of the case (as its mission); returns its id.
+async fn plan_visit(app: &TestApp, team: &Team, case: &Value) -> String {
+    let url = format!("/v1/cases/{}/monitoring-visits", id_of(case));
+    let planned = app.post(&url, Some(&team.mission), &json!({ "due_on": today() })).await;
+    assert_eq!(planned.status, StatusCode::CREATED, "{}", planned.text);
+    assert_eq!(planned.body["done_on"], Value::Null);
+    planned.body["id"].as_str().expect("id").to_owned()
+}
+
+async fn patch(app: &TestApp, token: &str, url: &str, body: &Value) -> TestResponse {
+    app.send(Method::PATCH, url, Some(token), Some(body), &[]).await
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_planned_visit_is_recorded_done_once_by_the_assigned_mission(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let team = Team::new(&app).await;
+    let case = reintegration_case(&app, &team, "12345678").await;
+    let other = reintegration_case(&app, &team, "23456789").await;
+    let visit = plan_visit(&app, &team, &case).await;
+    let others_visit = plan_visit(&app, &team, &other).await;
+    let path = format!("/v1/cases/{}", id_of(&case));
+    let url = format!("{path}/monitoring-visits/{visit}");
+    let done = json!({ "done_on": today(), "outcome": " The shop is open. ",
+        "sustainability_score": 0.5 });
+
+    // Another mission does not see the case; IOM Bern sees it but does not record visits.
+    let georgia = institution_id(&pool, "IOM Georgia").await;
+    sqlx::query(
+        "insert into users (id, institution_id, email, display_name, role, password_hash) \
+         select $1, $2::uuid, 'mission.ge@demo.test', 'Nino', 'iom_mission_officer', \
+             password_hash from users where email = $3",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(&georgia)
+    .bind(MISSION)
+    .execute(&pool)
+    .await
+    .expect("user");
+    let georgian = app.login("mission.ge@demo.test").await;
+    patch(&app, &georgian, &url, &done).await.assert_problem(StatusCode::NOT_FOUND, "not_found");
+    patch(&app, &team.iom, &url, &done).await.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    // A visit of another case, or none at all, is not found in this one, and named.
+    for missing in [others_visit.clone(), uuid::Uuid::now_v7().to_string()] {
+        let response =
+            patch(&app, &team.mission, &format!("{path}/monitoring-visits/{missing}"), &done).await;
+        response.assert_problem(StatusCode::NOT_FOUND, "not_found");
+        assert_eq!(response.body["detail"], "the monitoring visit does not exist");
+    }
+
+    // A day ahead, a day before the departure, a blank outcome, a field that is not the
+    // visit's: each named, nothing changed.
+    let invalid = [
+        (json!({ "done_on": days_from_today(1), "outcome": "x" }), "done_on", "in_future"),
+        (json!({ "done_on": days_from_today(-3), "outcome": "x" }), "done_on", "before_departure"),
+        (json!({ "done_on": today(), "outcome": "  " }), "outcome", "required"),
+        (json!({ "done_on": today() }), "outcome", "required"),
+        (
+            json!({ "done_on": today(), "outcome": "x", "sustainability_score": 2 }),
+            "sustainability_score",
+            "out_of_range",
+        ),
+        (
+            json!({ "done_on": today(), "outcome": "x", "due_on": today() }),
+            "due_on",
+            "unknown_field",
+        ),
+    ];
+    for (body, field, code) in invalid {
+        assert_names(&patch(&app, &team.mission, &url, &body).await, field, code);
+    }
+    let before = fetch(&app, &team.mission, &case).await;
+    assert_eq!(before["reintegration"]["monitoring_visits"][0]["done_on"], Value::Null);
+
+    let recorded = patch(&app, &team.mission, &url, &done).await;
+    assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.text);
+    assert_eq!(recorded.body["id"], json!(visit));
+    assert_eq!(recorded.body["due_on"], json!(today()));
+    assert_eq!(recorded.body["done_on"], json!(today()));
+    assert_eq!(recorded.body["outcome"], "The shop is open.");
+    assert_eq!(recorded.body["sustainability_score"], 0.5);
+    let after = fetch(&app, &team.mission, &case).await;
+    assert_eq!(after["version"], before["version"].as_i64().expect("version") + 1);
+    assert_eq!(after["reintegration"]["monitoring_visits"][0], recorded.body);
+    let details: Vec<Value> = sqlx::query_scalar(
+        "select details from audit_events \
+         where action = 'case.monitoring_visit_update' and outcome = 'allowed'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("details");
+    assert_eq!(details, [json!({ "monitoring_visit_id": visit })]);
+
+    // A visit done is not changed.
+    let again = json!({ "done_on": today(), "outcome": "Closed again." });
+    let response = patch(&app, &team.mission, &url, &again).await;
+    response.assert_problem(StatusCode::CONFLICT, "visit_already_done");
+    assert_eq!(fetch(&app, &team.mission, &case).await["version"], after["version"]);
+
+    // Once the case is closed, nothing is recorded.
+    let second = plan_visit(&app, &team, &case).await;
+    let case = fetch(&app, &team.iom, &case).await;
+    let close = json!({ "action": "close", "outcome": "unreachable",
+        "comment": "The family cannot be reached." });
+    act(&app, &team.iom, &case, &close).await;
+    patch(&app, &team.mission, &format!("{path}/monitoring-visits/{second}"), &done)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "case_not_in_reintegration");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_reintegration_closed_with_money_or_visits_open_says_why(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let team = Team::new(&app).await;
+    let case = reintegration_case(&app, &team, "12345678").await;
+    let path = format!("/v1/cases/{}", id_of(&case));
+    let pay =
+        |amount: i64| json!({ "amount_rappen": amount, "purpose": "Stock", "paid_on": today() });
+    let paid = app.post(&format!("{path}/disbursements"), Some(&team.mission), &pay(180000)).await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    let first = plan_visit(&app, &team, &case).await;
+    let second = plan_visit(&app, &team, &case).await;
+    let close = json!({ "action": "close", "outcome": "completed" });
+    let refused = |expected: &'static str| {
+        let (app, team, path, close) = (&app, &team, &path, &close);
+        async move {
+            let case = app.get(path, Some(&team.iom)).await.body;
+            let response = transition(app, &team.iom, &case, close).await;
+            assert_names(&response, "comment", "required");
+            assert_eq!(response.body["errors"][0]["message"], expected, "{}", response.text);
+        }
+    };
+    refused(
+        "CHF 1,200.00 of the approved project is not disbursed and 2 planned visits are open: \
+         say why the case closes anyway",
+    )
+    .await;
+
+    let paid = app.post(&format!("{path}/disbursements"), Some(&team.mission), &pay(120000)).await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    let done = json!({ "done_on": today(), "outcome": "The shop is open." });
+    let url = format!("{path}/monitoring-visits/{first}");
+    assert_eq!(patch(&app, &team.mission, &url, &done).await.status, StatusCode::OK);
+    refused("1 planned visit is open: say why the case closes anyway").await;
+    assert_eq!(fetch(&app, &team.iom, &case).await["status"], "reintegration");
+
+    // With nothing open the case closes without a word.
+    let url = format!("{path}/monitoring-visits/{second}");
+    assert_eq!(patch(&app, &team.mission, &url, &done).await.status, StatusCode::OK);
+    let case = fetch(&app, &team.iom, &case).await;
+    let closed = act(&app, &team.iom, &case, &close).await;
+    assert_eq!(closed["ending"]["reason"], "completed");
+    assert_eq!(closed["ending"]["comment"], Value::Null);
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

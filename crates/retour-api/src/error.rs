@@ -63,6 +63,10 @@ pub enum ApiError {
     Forbidden { code: ProblemCode, detail: String },
     #[error("the resource does not exist")]
     NotFound,
+    /// A record of a resource the caller may see that does not exist, named (`"monitoring
+    /// visit"`); answered as `not_found` like any other.
+    #[error("the {0} does not exist")]
+    NoSuch(&'static str),
     #[error("the method is not allowed on this resource")]
     MethodNotAllowed,
     #[error("{detail}")]
@@ -112,7 +116,7 @@ impl ApiError {
             ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. } => *code,
-            ApiError::NotFound => ProblemCode::NotFound,
+            ApiError::NotFound | ApiError::NoSuch(_) => ProblemCode::NotFound,
             ApiError::MethodNotAllowed => ProblemCode::MethodNotAllowed,
             ApiError::StaleVersion => ProblemCode::StaleVersion,
             ApiError::PreconditionRequired => ProblemCode::PreconditionRequired,
@@ -264,6 +268,7 @@ mod tests {
                 StatusCode::FORBIDDEN,
             ),
             (ApiError::NotFound, StatusCode::NOT_FOUND),
+            (ApiError::NoSuch("monitoring visit"), StatusCode::NOT_FOUND),
             (ApiError::MethodNotAllowed, StatusCode::METHOD_NOT_ALLOWED),
             (
                 ApiError::Conflict { code: ProblemCode::DuplicateCase, detail: detail() },

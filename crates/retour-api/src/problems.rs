@@ -55,6 +55,7 @@ string_enum! {
         CaseNotAssignable = "case_not_assignable",
         NoPendingTransfer = "no_pending_transfer",
         TransferNotPossible = "transfer_not_possible",
+        VisitAlreadyDone = "visit_already_done",
         EmailTaken = "email_taken",
         NameTaken = "name_taken",
         StaleVersion = "stale_version",
@@ -102,6 +103,7 @@ impl ProblemCode {
             | CaseNotAssignable
             | NoPendingTransfer
             | TransferNotPossible
+            | VisitAlreadyDone
             | EmailTaken
             | NameTaken => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
@@ -243,6 +245,10 @@ impl ProblemCode {
             TransferNotPossible => {
                 "A case moves to another counselling service only before its travel is booked \
                  and while it has not ended."
+            }
+            VisitAlreadyDone => {
+                "The monitoring visit was recorded as done already; a visit done is not changed. \
+                 Record another visit for a later finding."
             }
             EmailTaken => "Another account already uses this email address.",
             NameTaken => "Another institution or service account already has this name.",

@@ -136,12 +136,95 @@ pub fn parse_monitoring_visit(
         .and_then(|s| date_in(&mut v, "due_on", s, DateSpan::events(today)));
     let done_on = match input.done_on.as_deref() {
         None => Some(None),
-        Some(s) => date_in(&mut v, "done_on", s, DateSpan::past_events(today)).map(Some),
+        Some(s) => done_day(&mut v, s, today).map(Some),
     };
     // An invalid done_on is reported on its own; outcome and score are checked as for a
     // visit done.
-    let done = input.done_on.is_some();
-    let outcome = match input.outcome.as_deref() {
+    let (outcome, score) = findings(
+        &mut v,
+        input.done_on.is_some(),
+        input.outcome.as_deref(),
+        input.sustainability_score,
+    );
+    match (due_on, done_on, outcome, score) {
+        (Some(due_on), Some(done_on), Some(outcome), Some(sustainability_score)) => {
+            v.finish(NewMonitoringVisit { due_on, done_on, outcome, sustainability_score })
+        }
+        _ => Err(v.into_errors()),
+    }
+}
+
+/// A planned monitoring visit recorded as done, as the mission sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringVisitDoneInput {
+    /// When it took place: not in the future, not before the person departed, at most five
+    /// years ago.
+    #[schema(value_type = NaiveDate, required = true)]
+    pub done_on: Option<String>,
+    /// What the mission found (1 to 4000 characters).
+    #[schema(value_type = String, required = true, max_length = 4000)]
+    pub outcome: Option<String>,
+    /// How sustainable the reintegration looks, from 0 (not at all) to 1 (fully).
+    #[schema(minimum = 0, maximum = 1)]
+    pub sustainability_score: Option<f64>,
+}
+
+/// A valid record of a planned visit done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoringVisitDone {
+    pub done_on: NaiveDate,
+    pub outcome: String,
+    pub sustainability_score: Option<f64>,
+}
+
+/// Parses a planned visit recorded as done: `done_on` within a few years up to `today` and
+/// not before the day the person departed (`departed_on`), with an outcome, and the score as
+/// for a visit recorded done at once.
+pub fn parse_monitoring_visit_done(
+    input: &MonitoringVisitDoneInput,
+    today: NaiveDate,
+    departed_on: Option<NaiveDate>,
+) -> Result<MonitoringVisitDone, Vec<FieldError>> {
+    let mut v = Validation::new();
+    let done_on = required(&mut v, "done_on", &input.done_on)
+        .and_then(|s| done_day(&mut v, s, today))
+        .and_then(|day| match departed_on {
+            Some(departed) if day < departed => {
+                v.push(
+                    "done_on",
+                    "before_departure",
+                    format!("done_on must not be before the departure on {departed}"),
+                );
+                None
+            }
+            _ => Some(day),
+        });
+    let (outcome, score) =
+        findings(&mut v, true, input.outcome.as_deref(), input.sustainability_score);
+    match (done_on, outcome.flatten(), score) {
+        (Some(done_on), Some(outcome), Some(sustainability_score)) => {
+            v.finish(MonitoringVisitDone { done_on, outcome, sustainability_score })
+        }
+        _ => Err(v.into_errors()),
+    }
+}
+
+/// The day a visit took place: not in the future, at most five years ago.
+fn done_day(v: &mut Validation, value: &str, today: NaiveDate) -> Option<NaiveDate> {
+    date_in(v, "done_on", value, DateSpan::past_events(today))
+}
+
+/// What a visit found: a visit `done` has an outcome (a visible text) and may have a
+/// sustainability score from 0 to 1; a visit still to do has neither. `None` for an invalid
+/// one, named in `v`.
+fn findings(
+    v: &mut Validation,
+    done: bool,
+    outcome: Option<&str>,
+    score: Option<f64>,
+) -> (Option<Option<String>>, Option<Option<f64>>) {
+    let outcome = match outcome {
         None if done => {
             v.push("outcome", "required", "outcome is required for a visit done (done_on)");
             None
@@ -153,7 +236,7 @@ pub fn parse_monitoring_visit(
         }
         Some(s) => v.check(text("outcome", s, OUTCOME_MAX)).map(Some),
     };
-    let score = match input.sustainability_score {
+    let score = match score {
         None => Some(None),
         Some(_) if !done => {
             v.push(
@@ -173,12 +256,7 @@ pub fn parse_monitoring_visit(
         }
         Some(s) => Some(Some(s)),
     };
-    match (due_on, done_on, outcome, score) {
-        (Some(due_on), Some(done_on), Some(outcome), Some(sustainability_score)) => {
-            v.finish(NewMonitoringVisit { due_on, done_on, outcome, sustainability_score })
-        }
-        _ => Err(v.into_errors()),
-    }
+    (outcome, score)
 }
 
 #[cfg(test)]
@@ -308,6 +386,51 @@ mod tests {
             codes(parse_monitoring_visit(&silent, today()).expect_err("no outcome")),
             pairs(&[("outcome", "required")])
         );
+    }
+
+    #[test]
+    fn a_planned_visit_is_recorded_done_with_an_outcome_after_the_departure() {
+        let departed = NaiveDate::from_ymd_opt(2026, 12, 15);
+        let done = |day: &str, outcome: Option<&str>| MonitoringVisitDoneInput {
+            done_on: Some(day.into()),
+            outcome: outcome.map(Into::into),
+            sustainability_score: Some(0.6),
+        };
+        let parsed = parse_monitoring_visit_done(
+            &done("2027-01-12", Some(" Shop opened ")),
+            today(),
+            departed,
+        )
+        .expect("valid");
+        assert_eq!(
+            parsed,
+            MonitoringVisitDone {
+                done_on: NaiveDate::from_ymd_opt(2027, 1, 12).expect("date"),
+                outcome: "Shop opened".to_owned(),
+                sustainability_score: Some(0.6),
+            }
+        );
+        assert!(
+            parse_monitoring_visit_done(&done("2026-12-15", Some("x")), today(), departed).is_ok()
+        );
+        let refused = |input: MonitoringVisitDoneInput| {
+            codes(parse_monitoring_visit_done(&input, today(), departed).expect_err("refused"))
+        };
+        assert_eq!(
+            refused(done("2026-12-14", Some("x"))),
+            pairs(&[("done_on", "before_departure")])
+        );
+        assert_eq!(refused(done("2027-01-16", Some("x"))), pairs(&[("done_on", "in_future")]));
+        assert_eq!(refused(done("2027-01-12", Some("   "))), pairs(&[("outcome", "required")]));
+        assert_eq!(
+            refused(MonitoringVisitDoneInput::default()),
+            pairs(&[("done_on", "required"), ("outcome", "required")])
+        );
+        let overrated = MonitoringVisitDoneInput {
+            sustainability_score: Some(-0.1),
+            ..done("2027-01-12", Some("x"))
+        };
+        assert_eq!(refused(overrated), pairs(&[("sustainability_score", "out_of_range")]));
     }
 
     #[test]

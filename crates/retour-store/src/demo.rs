@@ -1,5 +1,6 @@
-//! The demo installation: the partner institutions and one user per role. Only ever run
-//! in demo mode (`retour serve --demo`, `retour seed --demo`); idempotent.
+//! The demo installation: the partner institutions and users of every role (two SEM officers
+//! and two counsellors of one service, to show work shared within an institution). Only ever
+//! run in demo mode (`retour serve --demo`, `retour seed --demo`); idempotent.
 
 use retour_domain::{Canton, InstitutionKind, Role};
 
@@ -10,10 +11,12 @@ use crate::{Store, StoreError};
 pub const DEMO_PASSWORD: &str = "retour-demo";
 
 /// The demo users: email, display name, role and the name of their institution.
-pub const DEMO_USERS: [(&str, &str, Role, &str); 8] = [
+pub const DEMO_USERS: [(&str, &str, Role, &str); 10] = [
     ("counsellor.be@demo.test", "Anna Berger", Role::Counsellor, "Rückkehrberatung Kanton Bern"),
+    ("counsellor2.be@demo.test", "Jonas Wyss", Role::Counsellor, "Rückkehrberatung Kanton Bern"),
     ("counsellor.zh@demo.test", "Luca Meier", Role::Counsellor, "Rückkehrberatung Kanton Zürich"),
     ("sem@demo.test", "Sara Keller", Role::SemOfficer, "SEM"),
+    ("sem2@demo.test", "David Favre", Role::SemOfficer, "SEM"),
     ("swissrepat@demo.test", "Marc Rochat", Role::SwissrepatOfficer, "SEM swissREPAT"),
     ("iom@demo.test", "Leila Haddad", Role::IomCoordinator, "IOM Bern"),
     ("mission.iq@demo.test", "Omar Aziz", Role::IomMissionOfficer, "IOM Iraq"),

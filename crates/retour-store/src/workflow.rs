@@ -1,16 +1,16 @@
 //! The return workflow's records: a transition's record, the case's new status and its
 //! history entry, written in the caller's transaction; the history read within a scope; the
-//! reintegration's disbursements and monitoring visits; country information requests; and
-//! reclaims. Decisions, payouts, disbursements and the history are never changed (the
-//! database refuses it).
+//! reintegration's disbursements and monitoring visits (a planned visit later recorded
+//! done); country information requests; and reclaims. Decisions, payouts, disbursements and
+//! the history are never changed (the database refuses it).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::assistance::AssistanceComponent;
 use retour_domain::information::InformationRequestStatus;
 use retour_domain::policy::CaseScope;
 use retour_domain::reclaim::{NewReclaim, ReclaimBasis, ReclaimStatus, ReclaimUpdate};
 use retour_domain::records::{CaseEvent, Disbursement, MonitoringVisit, Reclaim};
-use retour_domain::reintegration::{NewDisbursement, NewMonitoringVisit};
+use retour_domain::reintegration::{MonitoringVisitDone, NewDisbursement, NewMonitoringVisit};
 use retour_domain::workflow::{Action, MissionFacts, Transition, TransitionRecord};
 use retour_domain::{InstitutionKind, Rappen, Role};
 use serde::Deserialize;
@@ -433,6 +433,56 @@ pub async fn insert_monitoring_visit(
     .fetch_one(&mut *conn)
     .await?;
     Ok(record)
+}
+
+/// The outcome of recording a planned visit as done.
+#[derive(Debug)]
+pub enum VisitChange {
+    Changed(MonitoringVisit),
+    /// The visit was recorded done before, on this day.
+    AlreadyDone(NaiveDate),
+    /// The case has no visit with this id.
+    Missing,
+}
+
+/// Records a planned monitoring visit of the case as done, in the caller's transaction
+/// (which holds the case's row lock). A visit done is not changed.
+pub async fn complete_monitoring_visit(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    visit_id: Uuid,
+    done: &MonitoringVisitDone,
+) -> Result<VisitChange, StoreError> {
+    let current = sqlx::query_scalar!(
+        "select done_on from case_monitoring_visits where id = $1 and case_id = $2 for update",
+        visit_id,
+        case_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match current {
+        None => return Ok(VisitChange::Missing),
+        Some(Some(day)) => return Ok(VisitChange::AlreadyDone(day)),
+        Some(None) => {}
+    }
+    // The record as the case's read has it (VISIT_JSON).
+    let Json(record) = sqlx::query_scalar!(
+        r#"with m as (update case_monitoring_visits set done_on = $3, outcome = $4,
+             sustainability_score = $5 where id = $1 and case_id = $2 returning *)
+         select json_build_object('id', m.id, 'due_on', m.due_on, 'done_on', m.done_on,
+             'outcome', m.outcome, 'sustainability_score', m.sustainability_score,
+             'recorded_by', m.recorded_by, 'created_at', m.created_at)
+             as "record!: Json<MonitoringVisit>"
+         from m"#,
+        visit_id,
+        case_id,
+        done.done_on,
+        done.outcome,
+        done.sustainability_score,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(VisitChange::Changed(record))
 }
 
 /// A country information request as stored.

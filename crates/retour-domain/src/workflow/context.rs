@@ -29,6 +29,10 @@ pub struct TransitionContext {
     pub mission: Option<MissionFacts>,
     /// Who holds the case: its SEM reviewer, and whether a canton transfer is pending.
     pub holding: Holding,
+    /// The sum of the reintegration's disbursements, in Rappen.
+    pub disbursed_rappen: i64,
+    /// How many monitoring visits of the reintegration are planned and not done.
+    pub open_visits: usize,
 }
 
 /// Who holds a case, as far as the workflow cares: SEM's decisions are taken by the case's
@@ -58,6 +62,8 @@ impl TransitionContext {
             destination_country: String::new(),
             mission: None,
             holding: Holding::default(),
+            disbursed_rappen: 0,
+            open_visits: 0,
         }
     }
 
@@ -70,6 +76,13 @@ impl TransitionContext {
     /// departed case goes on to reintegration or is closed directly.
     pub fn reintegration_project_approved(&self) -> bool {
         self.approved_amount(REINTEGRATION_PROJECT).is_some_and(|amount| amount > 0)
+    }
+
+    /// What of the approved reintegration project is not disbursed yet, in Rappen (0 when
+    /// none was approved).
+    pub fn undisbursed_rappen(&self) -> i64 {
+        let approved = self.approved_amount(REINTEGRATION_PROJECT).unwrap_or(0);
+        approved.saturating_sub(self.disbursed_rappen).max(0)
     }
 
     /// The approved amount of `component`, if SEM approved it.

@@ -16,7 +16,7 @@ use super::request::{
 };
 use crate::money::AMOUNT_MAX_RAPPEN;
 use crate::validation::{DateSpan, parse_time, text};
-use crate::{FieldError, InstitutionKind, Role, Validation};
+use crate::{CaseStatus, FieldError, InstitutionKind, Rappen, Role, Validation};
 
 /// Questions, answers, reasons and comments.
 const TEXT_MAX: usize = 4000;
@@ -61,7 +61,7 @@ pub(super) fn check(
         }
         TransitionRequest::StartReintegration(input) => start_reintegration(&mut v, ctx, input)
             .map(|mission_id| TransitionRecord::ReintegrationStarted { mission_id }),
-        TransitionRequest::Close(input) => close(&mut v, input).map(TransitionRecord::Closure),
+        TransitionRequest::Close(input) => close(&mut v, ctx, input).map(TransitionRecord::Closure),
         TransitionRequest::Withdraw(input) => required_text(&mut v, "reason", &input.reason)
             .map(|reason| TransitionRecord::Withdrawal { reason }),
         TransitionRequest::Cancel(input) => {
@@ -453,7 +453,9 @@ fn start_reintegration(
     Some(id)
 }
 
-fn close(v: &mut Validation, input: &Close) -> Option<Closure> {
+/// An outcome, and a comment when the outcome is `other` or when a reintegration closes with
+/// loose ends (see [`loose_ends`]).
+fn close(v: &mut Validation, ctx: &TransitionContext, input: &Close) -> Option<Closure> {
     let outcome = vocabulary(
         v,
         "outcome",
@@ -461,8 +463,35 @@ fn close(v: &mut Validation, input: &Close) -> Option<Closure> {
         ClosureOutcome::parse,
         &ClosureOutcome::ALL.map(ClosureOutcome::as_str),
     );
-    let comment = comment(v, &input.comment, outcome == Some(ClosureOutcome::Other), "outcome");
+    let comment = match (&input.comment, loose_ends(ctx)) {
+        (None, Some(open)) => {
+            v.push("comment", "required", format!("{open}: say why the case closes anyway"));
+            None
+        }
+        (value, _) => comment(v, value, outcome == Some(ClosureOutcome::Other), "outcome"),
+    };
     Some(Closure { outcome: outcome?, comment: comment? })
+}
+
+/// What a reintegration leaves open when it closes: money of the approved project not
+/// disbursed, monitoring visits planned and not done. `None` when nothing is open, or when
+/// the case is not in reintegration (a departed case without a project has neither).
+fn loose_ends(ctx: &TransitionContext) -> Option<String> {
+    if ctx.status != CaseStatus::Reintegration {
+        return None;
+    }
+    let undisbursed = ctx.undisbursed_rappen();
+    let money = (undisbursed > 0)
+        .then(|| format!("{} of the approved project is not disbursed", Rappen::new(undisbursed)));
+    let visits = match ctx.open_visits {
+        0 => None,
+        1 => Some("1 planned visit is open".to_owned()),
+        n => Some(format!("{n} planned visits are open")),
+    };
+    match (money, visits) {
+        (Some(money), Some(visits)) => Some(format!("{money} and {visits}")),
+        (money, visits) => money.or(visits),
+    }
 }
 
 fn cancel(v: &mut Validation, input: &Cancel) -> Option<Cancellation> {

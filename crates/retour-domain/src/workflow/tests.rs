@@ -78,6 +78,10 @@ fn complete_case(status: CaseStatus, project: bool) -> TransitionContext {
         }),
         // The caller of these tests is the case's reviewer (see `held_cases` for the others).
         holding: Holding { reviewer_id: Some(ACTOR_ID), transfer_pending: false },
+        // The project fully disbursed and no visit open: a reintegration closes without a
+        // comment.
+        disbursed_rappen: if project { 300_000 } else { 0 },
+        open_visits: 0,
     }
 }
 
@@ -922,6 +926,52 @@ fn start_reintegration_needs_an_active_iom_mission_of_the_destination_country() 
     );
     assert_eq!(bare_request(Action::StartReintegration).mission_id(), None);
     assert_eq!(valid_request(Action::Close, None).mission_id(), None);
+}
+
+#[test]
+fn a_reintegration_closed_with_money_or_visits_open_needs_a_comment() {
+    let iom = user(Role::IomCoordinator);
+    let close = |comment: Option<&str>| {
+        request(json!({ "action": "close", "outcome": "completed", "comment": comment }))
+    };
+    let refusal = |ctx: &TransitionContext| match evaluate(&iom, ctx, &close(None)) {
+        Err(TransitionError::Invalid(errors)) => {
+            let [error] = errors.as_slice() else { panic!("one error: {errors:?}") };
+            assert_eq!((error.field.as_str(), error.code.as_str()), ("comment", "required"));
+            error.message.clone()
+        }
+        other => panic!("expected the comment to be required, got {other:?}"),
+    };
+
+    let mut ctx = complete_case(CaseStatus::Reintegration, true);
+    ctx.disbursed_rappen = 180_000;
+    ctx.open_visits = 2;
+    assert_eq!(
+        refusal(&ctx),
+        "CHF 1,200.00 of the approved project is not disbursed and 2 planned visits are open: \
+         say why the case closes anyway"
+    );
+    let explained = evaluate(&iom, &ctx, &close(Some("The person moved away."))).expect("closed");
+    assert_eq!(explained.record.comment(), Some("The person moved away."));
+    // A blank comment explains nothing.
+    assert!(matches!(evaluate(&iom, &ctx, &close(Some("  "))), Err(TransitionError::Invalid(_))));
+
+    ctx.open_visits = 0;
+    assert_eq!(
+        refusal(&ctx),
+        "CHF 1,200.00 of the approved project is not disbursed: say why the case closes anyway"
+    );
+    ctx.disbursed_rappen = 300_000;
+    ctx.open_visits = 1;
+    assert_eq!(refusal(&ctx), "1 planned visit is open: say why the case closes anyway");
+
+    ctx.open_visits = 0;
+    let closed = evaluate(&iom, &ctx, &close(None)).expect("nothing open");
+    assert_eq!(closed.record.comment(), None);
+
+    // A departed case without a project has nothing to disburse or visit.
+    let departed = complete_case(CaseStatus::Departed, false);
+    assert!(evaluate(&iom, &departed, &close(None)).is_ok());
 }
 
 #[test]

@@ -19,6 +19,7 @@ impl StoredCase {
         now: DateTime<Utc>,
     ) -> TransitionContext {
         let eligibility = self.eligibility.unwrap_or_default();
+        let reintegration = self.reintegration.as_ref().and_then(Option::as_ref);
         TransitionContext {
             status: self.head.status,
             now,
@@ -51,6 +52,10 @@ impl StoredCase {
             destination_country: self.head.destination_country.as_str().to_owned(),
             mission,
             holding: self.head.holding(),
+            disbursed_rappen: reintegration.map_or(0, |r| r.disbursed_rappen.get()),
+            open_visits: reintegration.map_or(0, |r| {
+                r.monitoring_visits.iter().filter(|visit| visit.done_on.is_none()).count()
+            }),
         }
     }
 

@@ -48,6 +48,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(entitlement::get_case_entitlement))
         .routes(routes!(reintegration::add_disbursement))
         .routes(routes!(reintegration::add_monitoring_visit))
+        .routes(routes!(reintegration::update_monitoring_visit))
         .routes(routes!(information::create_information_request))
         .routes(routes!(reclaims::add_reclaim))
         .routes(routes!(reclaims::patch_reclaim))

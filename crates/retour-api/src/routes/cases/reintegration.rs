@@ -1,24 +1,26 @@
 //! What the assigned IOM mission records during a reintegration: disbursements of the
-//! approved project (their total never exceeds it) and monitoring visits. Appends: no
-//! `If-Match` is needed, and the case's row lock keeps the total check free of races.
+//! approved project (their total never exceeds it) and monitoring visits, a planned one
+//! later recorded done. No `If-Match` is needed: these are appends, and a planned visit
+//! changes once, like a reclaim; the case's row lock keeps the total check and the change of
+//! a visit free of races.
 
 use axum::extract::State;
 use retour_domain::assistance::AssistanceComponent;
 use retour_domain::policy::Operation;
 use retour_domain::records::{Disbursement, MonitoringVisit};
 use retour_domain::reintegration::{
-    DisbursementInput, MonitoringVisitInput, check_disbursement_total, parse_disbursement,
-    parse_monitoring_visit,
+    DisbursementInput, MonitoringVisitDoneInput, MonitoringVisitInput, check_disbursement_total,
+    parse_disbursement, parse_monitoring_visit, parse_monitoring_visit_done,
 };
 use retour_store::audit;
 use retour_store::cases::{self, CaseHead};
-use retour_store::workflow;
+use retour_store::workflow::{self, VisitChange};
 use uuid::Uuid;
 
 use super::request::CaseRequest;
 use super::today;
 use crate::auth::Caller;
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::{Created, created};
@@ -97,4 +99,53 @@ pub(super) async fn add_monitoring_visit(
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
     Ok(created(format!("/v1/cases/{id}"), record))
+}
+
+/// Record a planned monitoring visit as done
+///
+/// Record a planned monitoring visit of the reintegration as done: `done_on` (not in the
+/// future, not before the departure), `outcome` and an optional `sustainability_score` from 0
+/// to 1. The IOM mission assigned to the case, while the case is in reintegration. A visit
+/// changes once: one done already answers 409 `visit_already_done`.
+#[utoipa::path(patch, path = "/v1/cases/{id}/monitoring-visits/{visit_id}", tag = "cases",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The case id"),
+        ("visit_id" = Uuid, Path, description = "The monitoring visit id"),
+    ),
+    request_body = MonitoringVisitDoneInput,
+    responses(
+        (status = 200, description = "The visit, done", body = MonitoringVisit),
+        (status = 403, description = "Only the assigned IOM mission records visits", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case within the caller's scope, or no such visit of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case_not_in_reintegration`, or `visit_already_done`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming every invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn update_monitoring_visit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, visit_id)): Path<(Uuid, Uuid)>,
+    Json(input): Json<MonitoringVisitDoneInput>,
+) -> Result<Json<MonitoringVisit>, ApiError> {
+    const ACTION: &str = "case.monitoring_visit_update";
+    let request = CaseRequest::new(&state, &caller, id, ACTION);
+    let (mut tx, head): (_, CaseHead) = request.lock(Operation::RecordReintegration).await?;
+    let departed_on = head.departed_at.map(|at| at.date_naive());
+    let done =
+        parse_monitoring_visit_done(&input, today(), departed_on).map_err(ApiError::Validation)?;
+    let visit = match workflow::complete_monitoring_visit(&mut tx, id, visit_id, &done).await? {
+        VisitChange::Changed(visit) => visit,
+        VisitChange::AlreadyDone(day) => {
+            return Err(ApiError::Conflict {
+                code: ProblemCode::VisitAlreadyDone,
+                detail: format!("the visit was recorded as done on {day} already"),
+            });
+        }
+        VisitChange::Missing => return Err(ApiError::NoSuch("monitoring visit")),
+    };
+    cases::bump_version(&mut tx, id, head.version).await?;
+    let event = request.allowed().details(serde_json::json!({ "monitoring_visit_id": visit.id }));
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok(Json(visit))
 }
