@@ -1073,6 +1073,8 @@ fn expected(
                 Call::ConfirmProposal | Call::ReturnProposal => vec![404],
                 // Zurich's own case does not go to Zurich.
                 Call::ProposeTransfer => vec![201, 422],
+                // A case whose travel was booked or that ended meanwhile is only declined.
+                Call::AcceptTransfer if !facts.status.transferable() => vec![409],
                 Call::AcceptTransfer | Call::DeclineTransfer => vec![200],
                 // A planned visit changes once; another case's visit is not found in this one.
                 Call::UpdateMonitoringVisit if fixture.visit.0 == i => vec![200, 409],
