@@ -65,6 +65,9 @@ create index case_deadlines_case_open_idx on case_deadlines (case_id) where clos
 -- The open deadlines of a kind by due date (the work queue, the overdue list filter).
 create index case_deadlines_open_due_idx on case_deadlines (kind, due_on, case_id)
     where closed_at is null;
+-- The overdue deadlines of one case (the `overdue` flag and filter of case lists).
+create index case_deadlines_overdue_idx on case_deadlines (case_id, kind)
+    where closed_at is null and overdue_at is not null;
 -- What the overdue job looks at: open deadlines not marked yet, by due date.
 create index case_deadlines_unmarked_idx on case_deadlines (due_on)
     where closed_at is null and overdue_at is null;

@@ -173,7 +173,9 @@ impl utoipa::Modify for BearerAuth {
 fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter<AppState> {
     // Case data answers a service account only with `cases:read` (the document alone needs
     // no state, and no layer).
-    let case_data = routes::cases::routes().merge(routes::information_requests::routes());
+    let case_data = routes::cases::routes()
+        .merge(routes::information_requests::routes())
+        .merge(routes::queue::routes());
     let case_data = match state {
         Some(state) => case_data.route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), retour_domain::Scope::CasesRead),

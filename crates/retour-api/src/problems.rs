@@ -45,6 +45,7 @@ string_enum! {
         AlreadyAnswered = "already_answered",
         ReclaimNotOpen = "reclaim_not_open",
         ReclaimNotPossible = "reclaim_not_possible",
+        DeadlineNotExtendable = "deadline_not_extendable",
         EmailTaken = "email_taken",
         NameTaken = "name_taken",
         StaleVersion = "stale_version",
@@ -84,6 +85,7 @@ impl ProblemCode {
             | AlreadyAnswered
             | ReclaimNotOpen
             | ReclaimNotPossible
+            | DeadlineNotExtendable
             | EmailTaken
             | NameTaken => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
@@ -185,6 +187,11 @@ impl ProblemCode {
             ReclaimNotPossible => {
                 "Nothing can be reclaimed on this case: no assistance was paid out, or the case \
                  is not in a status that allows it."
+            }
+            DeadlineNotExtendable => {
+                "This deadline cannot be extended: it is closed, or of a kind that follows a date \
+                 set by someone else (only `travel` and `information_answer` deadlines are \
+                 extended), or the case is in a status without such a deadline."
             }
             EmailTaken => "Another account already uses this email address.",
             NameTaken => "Another institution or service account already has this name.",

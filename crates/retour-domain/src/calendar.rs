@@ -74,10 +74,12 @@ pub fn add_working_days(start: NaiveDate, n: u32) -> Option<NaiveDate> {
 /// The working days from `start` (excluded) to `end` (included); 0 when `end` is not
 /// after `start`.
 pub fn working_days_between(start: NaiveDate, end: NaiveDate) -> u32 {
-    start.iter_days().skip(1).take_while(|d| *d <= end).filter(|d| is_working_day(*d)).fold(
-        0,
-        |n, _| n + 1,
-    )
+    start
+        .iter_days()
+        .skip(1)
+        .take_while(|d| *d <= end)
+        .filter(|d| is_working_day(*d))
+        .fold(0, |n, _| n + 1)
 }
 
 #[cfg(test)]
@@ -148,7 +150,8 @@ mod tests {
 
     #[test]
     fn counting_back_gives_the_length() {
-        for (start, n) in [(date(2026, 12, 14), 10), (date(2026, 3, 30), 20), (date(2027, 5, 3), 20)]
+        for (start, n) in
+            [(date(2026, 12, 14), 10), (date(2026, 3, 30), 20), (date(2027, 5, 3), 20)]
         {
             let due = add_working_days(start, n).expect("in range");
             assert_eq!(working_days_between(start, due), n, "{start}");

@@ -21,10 +21,11 @@ use uuid::Uuid;
 
 use crate::calendar;
 use crate::person::required;
-use crate::policy::{CaseView, FieldGroup};
+use crate::policy::{self, CaseScope, CaseView, FieldGroup};
 use crate::string_enum;
 use crate::validation::{FieldError, Validation, parse_date, text};
 use crate::workflow::Action;
+use crate::{Actor, Role};
 
 string_enum! {
     /// What a deadline waits for.
@@ -147,6 +148,17 @@ pub struct OpenDeadline {
 pub const EXTENSION_EVENT: &str = "extend_deadline";
 /// The field group of an extension's reason in the history.
 pub const EXTENSION_COMMENT_GROUP: FieldGroup = FieldGroup::Review;
+/// The history entries (their `action`) whose comments a reader with `view` may not
+/// receive: the workflow's ([`Action::comments_withheld_from`]) and SEM's extensions.
+pub fn history_comments_withheld_from(view: &CaseView) -> Vec<&'static str> {
+    let mut withheld: Vec<&'static str> =
+        Action::comments_withheld_from(view).into_iter().map(Action::as_str).collect();
+    if !view.allows(EXTENSION_COMMENT_GROUP) {
+        withheld.push(EXTENSION_EVENT);
+    }
+    withheld
+}
+
 /// The longest reason of an extension.
 pub const EXTENSION_REASON_MAX: usize = 2000;
 /// How far ahead an extension may go, in days from today.
@@ -273,6 +285,44 @@ impl QueueKind {
     }
 }
 
+/// Whose work queue the caller reads: the role's cases within the policy's scope of it
+/// ([`crate::policy::case_scope`]). Roles without workflow actions (auditors, admins,
+/// integrations) have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueOwner {
+    /// A counsellor: their own drafts and the cases SEM asked them about, of their service.
+    Counsellor { service_id: Uuid, user_id: Uuid },
+    /// A SEM officer: submitted cases, and the cases they review.
+    SemOfficer { user_id: Uuid },
+    /// swissREPAT: approved cases to book, and booked journeys that are not SIM.
+    Swissrepat,
+    /// IOM Bern: approved cases to book, booked SIM journeys, reintegrations to start.
+    IomCoordinator,
+    /// An IOM mission: the planned monitoring visits of its reintegrations.
+    Mission { mission_id: Uuid },
+}
+
+impl QueueOwner {
+    /// The queue of `actor`, if their role has one; it never reaches beyond their scope.
+    pub fn of(actor: &Actor) -> Option<QueueOwner> {
+        let role = actor.role().filter(|role| role.fits(actor.institution_kind))?;
+        match (role, policy::case_scope(actor)) {
+            (Role::Counsellor, CaseScope::OwnService(service_id)) => {
+                Some(QueueOwner::Counsellor { service_id, user_id: actor.id })
+            }
+            (Role::SemOfficer, CaseScope::Submitted) => {
+                Some(QueueOwner::SemOfficer { user_id: actor.id })
+            }
+            (Role::SwissrepatOfficer, CaseScope::Approved) => Some(QueueOwner::Swissrepat),
+            (Role::IomCoordinator, CaseScope::Approved) => Some(QueueOwner::IomCoordinator),
+            (Role::IomMissionOfficer, CaseScope::AssignedMission(mission_id)) => {
+                Some(QueueOwner::Mission { mission_id })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// `today`, `yesterday`, `12 days ago`.
 fn ago(day: NaiveDate, today: NaiveDate) -> String {
     match (today - day).num_days() {
@@ -312,8 +362,11 @@ mod tests {
             length_days: Some(90),
         };
         assert_eq!(travel.due_on(opened, None), Some(date(2027, 3, 7)));
-        let departure =
-            DeadlineRule { kind: DeadlineKind::Departure, counting: Counting::OwnDate, length_days: None };
+        let departure = DeadlineRule {
+            kind: DeadlineKind::Departure,
+            counting: Counting::OwnDate,
+            length_days: None,
+        };
         assert_eq!(departure.due_on(opened, Some(date(2027, 1, 12))), Some(date(2027, 1, 12)));
         assert_eq!(departure.due_on(opened, None), None);
     }
@@ -323,9 +376,15 @@ mod tests {
         use DeadlineKind as K;
         assert_eq!(DeadlineChanges::of(Action::Submit).opens, Some(K::SemDecision));
         let request = DeadlineChanges::of(Action::RequestInfo);
-        assert_eq!((request.closes, request.opens), (&[K::SemDecision][..], Some(K::InformationAnswer)));
+        assert_eq!(
+            (request.closes, request.opens),
+            (&[K::SemDecision][..], Some(K::InformationAnswer))
+        );
         let answer = DeadlineChanges::of(Action::AnswerInfo);
-        assert_eq!((answer.closes, answer.opens), (&[K::InformationAnswer][..], Some(K::SemDecision)));
+        assert_eq!(
+            (answer.closes, answer.opens),
+            (&[K::InformationAnswer][..], Some(K::SemDecision))
+        );
         assert_eq!(DeadlineChanges::of(Action::Approve).opens, Some(K::Travel));
         assert_eq!(DeadlineChanges::of(Action::BookTravel).opens, Some(K::Departure));
         assert_eq!(DeadlineChanges::of(Action::ReportNoShow).closes, [K::Departure]);
@@ -349,7 +408,11 @@ mod tests {
         };
         assert_eq!(
             DeadlineKind::visible_with(&mission),
-            [DeadlineKind::SemDecision, DeadlineKind::InformationAnswer, DeadlineKind::MonitoringVisit]
+            [
+                DeadlineKind::SemDecision,
+                DeadlineKind::InformationAnswer,
+                DeadlineKind::MonitoringVisit
+            ]
         );
         assert_eq!(DeadlineKind::visible_with(&CaseView::FULL), DeadlineKind::ALL);
     }
@@ -369,7 +432,8 @@ mod tests {
             let errors = parse_extension(&input(refused), current, today).expect_err(refused);
             assert_eq!(errors[0].field, "due_on", "{refused}");
         }
-        let errors = parse_extension(&ExtensionInput::default(), current, today).expect_err("empty");
+        let errors =
+            parse_extension(&ExtensionInput::default(), current, today).expect_err("empty");
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["due_on", "reason"]);
     }
@@ -384,13 +448,19 @@ mod tests {
             "information requested 12 days ago, answer due 14 Dec 2026"
         );
         assert_eq!(QueueKind::Decide.reason(due, since, false, today), "decision due 14 Dec 2026");
-        assert_eq!(QueueKind::Decide.reason(due, since, true, today), "decision was due 14 Dec 2026");
+        assert_eq!(
+            QueueKind::Decide.reason(due, since, true, today),
+            "decision was due 14 Dec 2026"
+        );
         assert_eq!(
             QueueKind::MonitoringVisit.reason(Some(date(2026, 12, 3)), since, true, today),
             "visit was due 3 Dec 2026"
         );
         assert_eq!(QueueKind::Submit.reason(None, since, false, today), "draft opened 12 days ago");
         let yesterday = date(2026, 12, 6).and_hms_opt(9, 0, 0).expect("time").and_utc();
-        assert_eq!(QueueKind::StartReintegration.reason(None, yesterday, false, today), "departed yesterday");
+        assert_eq!(
+            QueueKind::StartReintegration.reason(None, yesterday, false, today),
+            "departed yesterday"
+        );
     }
 }

@@ -307,6 +307,8 @@ pub enum Operation {
     RecordReintegration,
     /// Record a reclaim of assistance (AsylV 2 Art. 62 al. 5), or settle or waive one.
     ManageReclaims,
+    /// Extend a deadline of the approval's travel or of SEM's information request (SEM).
+    ExtendDeadline,
     /// Manage institutions, users and service accounts.
     Administer,
     /// Read the access log.
@@ -376,7 +378,8 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
         | Operation::AddNote
         | Operation::AskInformation
         | Operation::RecordReintegration
-        | Operation::ManageReclaims => {
+        | Operation::ManageReclaims
+        | Operation::ExtendDeadline => {
             let Some(facts) = facts.filter(|_| visible) else {
                 return Decision::NotFound;
             };
@@ -400,6 +403,16 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                                 | CaseStatus::Reintegration
                                 | CaseStatus::Closed
                                 | CaseStatus::Cancelled
+                        ),
+                ),
+                // While its travel or an information request has a deadline.
+                Operation::ExtendDeadline => allow(
+                    role == Some(Role::SemOfficer)
+                        && matches!(
+                            facts.status,
+                            CaseStatus::InfoRequested
+                                | CaseStatus::Approved
+                                | CaseStatus::TravelBooked
                         ),
                 ),
                 // Anyone who works on a case (not a read-only integration) may note on it.

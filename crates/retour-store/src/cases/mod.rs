@@ -28,6 +28,7 @@ use retour_domain::case::{
     NoteVisibility, Programme, RequestedAssistance, VoluntarinessDeclaration, Vulnerability,
     format_reference, reference_prefix,
 };
+use retour_domain::deadline::{DeadlineKind, OpenDeadline};
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseFacts, CaseScope, CaseView, MedicalView};
 use retour_domain::records::{
@@ -119,6 +120,8 @@ pub struct StoredCase {
     /// How the case ended; shown to everyone who sees the case.
     pub ending: Option<EndingRecord>,
     pub reclaims: Option<Vec<Reclaim>>,
+    /// The open deadlines of the kinds the reader's view holds, by due date.
+    pub deadlines: Vec<OpenDeadline>,
 }
 
 impl StoredCase {

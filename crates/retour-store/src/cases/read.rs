@@ -246,6 +246,21 @@ pub(super) fn push_detail(
          from case_reclaims r where r.case_id = c.id)"
     );
     part(qb, gate, view.review, &reclaims, "reclaims");
+    // The open deadlines of the kinds whose field group the view holds (the kinds are
+    // the domain's fixed names, not input).
+    let kinds = DeadlineKind::visible_with(view)
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let deadlines = format!(
+        "(select coalesce(json_agg(json_build_object('id', d.id, 'kind', d.kind, \
+             'due_on', d.due_on, 'overdue', d.overdue_at is not null, \
+             'opened_at', d.opened_at) order by d.due_on, d.opened_at, d.id), '[]'::json) \
+         from case_deadlines d where d.case_id = c.id and d.closed_at is null \
+             and d.kind in ({kinds}))"
+    );
+    part(qb, gate, true, &deadlines, "deadlines");
     qb.push(" from cases c where c.id = ").push_bind(id);
     if lock {
         qb.push(" for update of c");
@@ -328,6 +343,7 @@ pub(super) struct DetailRow {
     pub(super) reintegration: Option<Json<Option<ReintegrationRecord>>>,
     pub(super) ending: Option<Json<EndingRecord>>,
     pub(super) reclaims: Option<Json<Vec<Reclaim>>>,
+    pub(super) deadlines: Option<Json<Vec<OpenDeadline>>>,
 }
 
 #[derive(Deserialize)]
@@ -527,6 +543,7 @@ impl DetailRow {
             reintegration: self.reintegration.map(|Json(r)| r),
             ending: self.ending.map(|Json(e)| e),
             reclaims: self.reclaims.map(|Json(r)| r),
+            deadlines: self.deadlines.map(|Json(d)| d).unwrap_or_default(),
         })
     }
 }

@@ -8,6 +8,7 @@ use retour_domain::case::{
     Eligibility, Escort, NoteVisibility, ProcedurePhase, Programme, RequestedAssistance,
     VoluntarinessDeclaration, Vulnerability,
 };
+use retour_domain::deadline::OpenDeadline;
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseView, MedicalView};
 use retour_domain::records::{
@@ -97,6 +98,10 @@ pub struct CaseResponse {
     /// SEM.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reclaims: Option<Vec<Reclaim>>,
+    /// The open deadlines, by due date: SEM's decision and the answer to its information
+    /// request for every reader; the travel and the booked departure for those who see the
+    /// travel; planned monitoring visits for those who see the reintegration.
+    pub deadlines: Vec<OpenDeadline>,
     /// The IOM mission that delivers the reintegration.
     pub reintegration_mission_id: Option<Uuid>,
     /// The SEM officer who reviews the case.
@@ -206,6 +211,11 @@ impl CaseResponse {
             reintegration: case.reintegration.filter(|_| view.reintegration),
             ending: case.ending.map(|ending| ending.as_seen_with(view)),
             reclaims: case.reclaims.filter(|_| view.review),
+            deadlines: case
+                .deadlines
+                .into_iter()
+                .filter(|d| view.allows(d.kind.field_group()))
+                .collect(),
             reintegration_mission_id: head.reintegration_mission_id,
             reviewer_id: head.reviewer_id,
             submitted_at: head.submitted_at,
@@ -264,6 +274,10 @@ pub struct CaseListItem {
     /// The principal applicant's name.
     pub principal: Option<PrincipalName>,
     pub persons_count: i64,
+    /// An open deadline of the case is overdue: one of SEM's decision or of the answer to
+    /// its information request, or of a kind the caller sees (travel, departure, monitoring
+    /// visit).
+    pub overdue: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -23,6 +23,7 @@ use crate::json::Json;
 use crate::{ApiError, AppState};
 
 mod case;
+mod deadlines;
 pub mod dto;
 mod entitlement;
 mod information;
@@ -50,6 +51,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(information::create_information_request))
         .routes(routes!(reclaims::add_reclaim))
         .routes(routes!(reclaims::patch_reclaim))
+        .routes(routes!(deadlines::extend_deadline))
 }
 
 /// The date rules (birth, entry, departure) are checked against.

@@ -201,6 +201,13 @@ fn not_in_this_status(operation: Operation, status: CaseStatus) -> ApiError {
             ProblemCode::ReclaimNotPossible,
             format!("the case is {status}; a reclaim follows a departure or a cancellation"),
         ),
+        Operation::ExtendDeadline => (
+            ProblemCode::DeadlineNotExtendable,
+            format!(
+                "the case is {status}; deadlines are extended while SEM awaits information or \
+                 the approved travel is pending"
+            ),
+        ),
         _ => (ProblemCode::InvalidTransition, format!("not possible while the case is {status}")),
     };
     ApiError::Conflict { code, detail }
@@ -215,6 +222,7 @@ fn what(operation: Operation) -> &'static str {
         Operation::AskInformation => "ask IOM Bern about this case",
         Operation::RecordReintegration => "record the reintegration of this case",
         Operation::ManageReclaims => "record or change reclaims",
+        Operation::ExtendDeadline => "extend a case's deadlines",
         _ => "do this on a case",
     }
 }

@@ -194,7 +194,8 @@ pub(super) async fn list_case_events(
 ) -> Result<Json<CaseEventList>, ApiError> {
     let actor = &caller.actor;
     let gate = CaseRequest::new(&state, &caller, id, "case.events_read");
-    let withheld = workflow::Action::comments_withheld_from(&policy::case_view(actor));
+    let withheld =
+        retour_domain::deadline::history_comments_withheld_from(&policy::case_view(actor));
     let read = state.store().read_case_events(id, policy::case_scope(actor), &withheld).await?;
     let (facts, events) = match read {
         EventsRead::Visible { head, events } => (Some(head.facts()), events),
