@@ -74,6 +74,8 @@ enum Call {
     PatchPerson,
     AddReclaim,
     PatchReclaim,
+    ExtendDeadline,
+    GetMyQueue,
     Transition,
     GetDestinationRules,
     ListInformationRequests,
@@ -123,6 +125,7 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("PATCH", "/v1/cases/{id}/persons/{person_id}", Call::PatchPerson),
     ("POST", "/v1/cases/{id}/reclaims", Call::AddReclaim),
     ("PATCH", "/v1/cases/{id}/reclaims/{reclaim_id}", Call::PatchReclaim),
+    ("POST", "/v1/cases/{id}/deadlines/{deadline_id}/extension", Call::ExtendDeadline),
     ("POST", "/v1/cases/{id}/transitions", Call::Transition),
     ("GET", "/v1/destination-rules", Call::GetDestinationRules),
     ("GET", "/v1/information-requests", Call::ListInformationRequests),
@@ -132,6 +135,7 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("GET", "/v1/institutions/{id}", Call::GetInstitution),
     ("PATCH", "/v1/institutions/{id}", Call::UpdateInstitution),
     ("GET", "/v1/me", Call::GetMe),
+    ("GET", "/v1/me/queue", Call::GetMyQueue),
     ("GET", "/v1/service-accounts", Call::ListServiceAccounts),
     ("POST", "/v1/service-accounts", Call::CreateServiceAccount),
     ("GET", "/v1/service-accounts/{id}", Call::GetServiceAccount),
@@ -164,6 +168,7 @@ impl Call {
             | Call::AddMonitoringVisit
             | Call::AddReclaim
             | Call::PatchReclaim
+            | Call::ExtendDeadline
             | Call::CreateInformationRequest
             | Call::AnswerInformationRequest
             | Call::CreateCase
@@ -192,6 +197,7 @@ impl Call {
             Call::CreateInformationRequest => Operation::AskInformation,
             Call::AddDisbursement | Call::AddMonitoringVisit => Operation::RecordReintegration,
             Call::AddReclaim | Call::PatchReclaim => Operation::ManageReclaims,
+            Call::ExtendDeadline => Operation::ExtendDeadline,
             _ => return None,
         })
     }
@@ -253,6 +259,8 @@ struct Snapshot {
     approved: Vec<ApprovedAmount>,
     /// A member of the household other than the principal, if there is one.
     other_person: Option<Uuid>,
+    /// An open deadline SEM may extend (travel, information answer), if there is one.
+    extendable_deadline: Option<Uuid>,
 }
 
 /// Surnames that occur nowhere else, none part of another.
@@ -564,6 +572,30 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             information_request = Some(asked["id"].as_str().expect("id").parse().expect("uuid"));
             secrets.push(Secret { text: question, case: i, part: Part::InformationQuestion });
         }
+        if status == "approved" {
+            // SEM extends the travel deadline: its reason is SEM's (review), its new day the
+            // travel's.
+            let deadline = case["deadlines"]
+                .as_array()
+                .expect("deadlines")
+                .iter()
+                .find(|d| d["kind"] == "travel")
+                .expect("a travel deadline")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            let due = (chrono::Utc::now().date_naive() + chrono::Days::new(301)).to_string();
+            let reason = format!("Laissez-passer pending, ref XZ{i:02}");
+            let path = format!("/v1/cases/{id}/deadlines/{deadline}/extension");
+            let version = format!("\"{}\"", case["version"]);
+            let body = json!({ "due_on": due, "reason": reason });
+            let extended = app
+                .send(Method::POST, &path, Some(sem), Some(&body), &[("if-match", &version)])
+                .await;
+            case = must(extended, StatusCode::OK, "extension").await;
+            secrets.push(Secret { text: reason, case: i, part: Part::Case(FieldGroup::Review) });
+            secrets.push(Secret { text: due, case: i, part: Part::Case(FieldGroup::Travel) });
+        }
         if status == "departed" {
             let comment = format!("Seen in Basel again, ref LZ{i:02}");
             let body = json!({ "reason": "re_entry", "amount_rappen": 160000, "comment": comment });
@@ -590,7 +622,13 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
                 let added = app.post(&format!("/v1/cases/{id}/{path}"), Some(mission), &body).await;
                 must(added, StatusCode::CREATED, path).await;
             }
-            for text in [purpose, outcome] {
+            // A planned visit: its day is a deadline of the reintegration.
+            let planned = (chrono::Utc::now().date_naive() + chrono::Days::new(257)).to_string();
+            let visit = json!({ "due_on": planned });
+            let added =
+                app.post(&format!("/v1/cases/{id}/monitoring-visits"), Some(mission), &visit).await;
+            must(added, StatusCode::CREATED, "planned visit").await;
+            for text in [purpose, outcome, planned] {
                 secrets.push(Secret { text, case: i, part: Part::Case(FieldGroup::Reintegration) });
             }
         }
@@ -663,7 +701,9 @@ async fn snapshot(app: &TestApp, id: Uuid) -> Snapshot {
         .await
         .expect("case");
     let CaseRead::Visible(case) = read else { panic!("the owner reads the case") };
+    let extendable_deadline = case.deadlines.iter().find(|d| d.kind.extendable()).map(|d| d.id);
     Snapshot {
+        extendable_deadline,
         approved: case.approved_assistance(),
         other_person: case
             .persons
@@ -779,6 +819,13 @@ fn request(
         .replace("{id}", &resource.unwrap_or_else(|| case_id(case)).to_string())
         .replace("{person_id}", &other_person(case).to_string())
         .replace("{reclaim_id}", &fixture.reclaim.1.to_string())
+        .replace(
+            "{deadline_id}",
+            &case
+                .and_then(|i| snapshots[i].extendable_deadline)
+                .unwrap_or(fixture.missing)
+                .to_string(),
+        )
         .replace("{code}", "not_found");
     let mut out = outgoing(method, filled);
     let if_match = format!("\"{}\"", version(case));
@@ -812,6 +859,10 @@ fn request(
         }
         Call::AddReclaim => Some(json!({ "reason": "re_entry", "amount_rappen": 1000 })),
         Call::PatchReclaim => Some(json!({ "status": "waived" })),
+        Call::ExtendDeadline => Some(json!({
+            "due_on": (chrono::Utc::now().date_naive() + chrono::Days::new(200)).to_string(),
+            "reason": "The embassy needs more time."
+        })),
         Call::Transition => {
             let Target::Action(_, action) = target else { panic!("transition without action") };
             Some(action_body(action, actor, fixture.mission_iq))
@@ -845,6 +896,7 @@ fn request(
             | Call::AddPerson
             | Call::PatchPerson
             | Call::DeletePerson
+            | Call::ExtendDeadline
             | Call::Transition
     ) {
         out.headers.push(("if-match", if_match));
@@ -937,6 +989,9 @@ fn expected(
                 // A reclaim changes once; another case's reclaim is not found in this one.
                 Call::PatchReclaim if fixture.reclaim.0 == i => vec![200, 409],
                 Call::PatchReclaim => vec![404],
+                // Extended once to the matrix's date; a later date is refused (422).
+                Call::ExtendDeadline if snapshot.extendable_deadline.is_some() => vec![200, 422],
+                Call::ExtendDeadline => vec![404],
                 _ => vec![201],
             },
             Decision::NotFound => vec![404],
@@ -958,6 +1013,7 @@ fn expected(
         Call::Login | Call::Refresh | Call::CreateToken => vec![401],
         Call::Logout => vec![204],
         Call::GetMe
+        | Call::GetMyQueue
         | Call::ListCases
         | Call::GetDestinationRules
         | Call::ListInstitutions

@@ -88,6 +88,47 @@ pub struct DeadlineRule {
 }
 
 impl DeadlineRule {
+    /// The rules an installation starts with (the rows the migration writes into
+    /// `deadline_rules`; an operator may change those): SEM decides within 20 working days,
+    /// the counselling service answers within 10, the person travels within 90 days of the
+    /// approval, a departure is due on its booked day, a visit on its planned day.
+    pub const DEFAULTS: [DeadlineRule; 5] = [
+        DeadlineRule {
+            kind: DeadlineKind::SemDecision,
+            counting: Counting::WorkingDays,
+            length_days: Some(20),
+        },
+        DeadlineRule {
+            kind: DeadlineKind::InformationAnswer,
+            counting: Counting::WorkingDays,
+            length_days: Some(10),
+        },
+        DeadlineRule {
+            kind: DeadlineKind::Travel,
+            counting: Counting::CalendarDays,
+            length_days: Some(90),
+        },
+        DeadlineRule {
+            kind: DeadlineKind::Departure,
+            counting: Counting::OwnDate,
+            length_days: None,
+        },
+        DeadlineRule {
+            kind: DeadlineKind::MonitoringVisit,
+            counting: Counting::OwnDate,
+            length_days: None,
+        },
+    ];
+
+    /// The default rule of `kind`.
+    pub fn default_of(kind: DeadlineKind) -> DeadlineRule {
+        DeadlineRule::DEFAULTS.into_iter().find(|rule| rule.kind == kind).unwrap_or(DeadlineRule {
+            kind,
+            counting: Counting::OwnDate,
+            length_days: None,
+        })
+    }
+
     /// The due date of a deadline opened on `opened_on`; `own_date` is the date the change
     /// gives, the one used by a rule that counts no days.
     pub fn due_on(&self, opened_on: NaiveDate, own_date: Option<NaiveDate>) -> Option<NaiveDate> {
