@@ -1,5 +1,6 @@
 //! The overdue job: `retour deadlines run`, and the periodic run inside `retour serve`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
@@ -9,7 +10,11 @@ use retour_store::deadlines::mark_overdue;
 /// Marks the open deadlines due before `today` as overdue; returns how many it marked.
 pub(crate) async fn run_once(store: &Store, today: NaiveDate) -> anyhow::Result<usize> {
     let marked = mark_overdue(store.pool(), today).await?;
-    tracing::info!(marked = marked.len(), as_of = %today, "overdue deadlines marked");
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for deadline in &marked {
+        *by_kind.entry(deadline.kind.as_str()).or_default() += 1;
+    }
+    tracing::info!(marked = marked.len(), as_of = %today, ?by_kind, "overdue deadlines marked");
     Ok(marked.len())
 }
 

@@ -86,13 +86,11 @@ pub(super) async fn extend_deadline(
     )
     .await?;
     cases::bump_version(&mut tx, id, head.version).await?;
-    // The access log names the deadline and the dates, never the reason (SEM's free text).
-    let event = request.allowed().details(serde_json::json!({
-        "deadline_id": deadline.id,
-        "kind": deadline.kind,
-        "from": deadline.due_on,
-        "to": extension.due_on,
-    }));
+    // The access log names the deadline and its kind; its dates (a travel deadline's are of
+    // the travel's field group) and the reason (SEM's free text) stay with the case.
+    let event = request
+        .allowed()
+        .details(serde_json::json!({ "deadline_id": deadline.id, "kind": deadline.kind }));
     let case: CaseResponse = request.finish(tx, &event).await?;
     Ok(case_reply(StatusCode::OK, case, None))
 }
