@@ -52,6 +52,23 @@ pub(crate) enum Command {
     /// The access log: verify its hash chain, seal pending events, prune past the retention.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Case deadlines: mark those past due as overdue (the server does this periodically).
+    #[command(subcommand)]
+    Deadlines(DeadlinesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeadlinesCommand {
+    /// Mark every open deadline due before today (UTC) as overdue, once, and print how many
+    /// were marked. Safe to run beside servers doing the same.
+    Run(DeadlinesRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeadlinesRunArgs {
+    /// Take this day (YYYY-MM-DD) as today: deadlines due before it are overdue.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +245,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "RETOUR_AUDIT_SEAL_INTERVAL_MS", value_name = "RETOUR_AUDIT_SEAL_INTERVAL_MS",
         default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub(crate) audit_seal_interval_ms: u64,
+
+    /// Seconds between two runs of the overdue job, which marks open deadlines past due as
+    /// overdue (the first run is at start).
+    #[arg(long, env = "RETOUR_DEADLINES_INTERVAL_SECS", value_name = "RETOUR_DEADLINES_INTERVAL_SECS",
+        default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub(crate) deadlines_interval_secs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,7 @@ use clap::Parser;
 use retour_store::{PoolConfig, Store};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, InstitutionCommand, LogFormat, UserCommand};
+use crate::cli::{Cli, Command, DeadlinesCommand, InstitutionCommand, LogFormat, UserCommand};
 use crate::commands::admin::{create_institution, create_user, list_institutions};
 use crate::commands::audit::audit_command;
 use crate::commands::seed::seed_synthetic;
@@ -115,6 +115,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = connect(&cli.database.database_url, &pool).await?;
             store.migrate().await.context("applying migrations")?;
             audit_command(&store, command).await
+        }
+        Command::Deadlines(DeadlinesCommand::Run(args)) => {
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            let today = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let marked = commands::deadlines::run_once(&store, today).await?;
+            println!("{marked} deadline(s) marked overdue as of {today}");
+            Ok(())
         }
     }
 }

@@ -2,5 +2,6 @@
 
 pub(crate) mod admin;
 pub(crate) mod audit;
+pub(crate) mod deadlines;
 pub(crate) mod seed;
 pub(crate) mod serve;

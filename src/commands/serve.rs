@@ -62,6 +62,14 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             let _ = sealer_stopped.await;
         },
     ));
+    let (stop_deadlines, deadlines_stopped) = tokio::sync::oneshot::channel::<()>();
+    let deadlines = tokio::spawn(crate::commands::deadlines::run_periodically(
+        store.clone(),
+        Duration::from_secs(args.deadlines_interval_secs),
+        async move {
+            let _ = deadlines_stopped.await;
+        },
+    ));
     let state = AppState::new(store, config, keys);
     let watcher = state.watch_auth_changes();
     let app = retour_api::router(state);
@@ -75,6 +83,8 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
         .context("serving HTTP")?;
     // The requests are done: seal what they recorded, then stop.
     watcher.abort();
+    let _ = stop_deadlines.send(());
+    deadlines.await.context("stopping the overdue job")?;
     let _ = stop_sealer.send(());
     sealer.await.context("stopping the access log sealer")?;
     tracing::info!("stopped");

@@ -166,3 +166,28 @@ fn the_quick_start_serves_the_retour_database() {
     let env = std::fs::read_to_string(root.join(".env")).expect(".env");
     assert!(env.lines().any(|l| l.starts_with("DATABASE_URL=")), "{env}");
 }
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_overdue_job_runs_from_the_command_line_as_of_a_day(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let team = crate::support::Team::new(&app).await;
+    let case = crate::support::ready_case(&app, &team, "12345678").await;
+    crate::support::act(&app, &team.be, &case, &json!({ "action": "submit" })).await;
+    // Today nothing is due; a year on, SEM's decision is.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let run = retour(&pool, &["deadlines", "run", "--as-of", &today], "");
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        format!("0 deadline(s) marked overdue as of {today}")
+    );
+    let later = (chrono::Utc::now().date_naive() + chrono::Days::new(365)).to_string();
+    let run = retour(&pool, &["deadlines", "run", "--as-of", &later], "");
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        format!("1 deadline(s) marked overdue as of {later}")
+    );
+    let again = retour(&pool, &["deadlines", "run", "--as-of", &later], "");
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("0 deadline(s)"));
+}

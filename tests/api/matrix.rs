@@ -77,6 +77,8 @@ enum Call {
     PatchPerson,
     AddReclaim,
     PatchReclaim,
+    ExtendDeadline,
+    GetMyQueue,
     Transition,
     GetDestinationRules,
     ListInformationRequests,
@@ -136,6 +138,7 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("PATCH", "/v1/cases/{id}/persons/{person_id}", Call::PatchPerson),
     ("POST", "/v1/cases/{id}/reclaims", Call::AddReclaim),
     ("PATCH", "/v1/cases/{id}/reclaims/{reclaim_id}", Call::PatchReclaim),
+    ("POST", "/v1/cases/{id}/deadlines/{deadline_id}/extension", Call::ExtendDeadline),
     ("POST", "/v1/cases/{id}/transitions", Call::Transition),
     ("POST", "/v1/cases/{id}/assignment", Call::AssignCase),
     ("GET", "/v1/cases/{id}/proposals", Call::ListProposals),
@@ -154,6 +157,7 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("GET", "/v1/institutions/{id}", Call::GetInstitution),
     ("PATCH", "/v1/institutions/{id}", Call::UpdateInstitution),
     ("GET", "/v1/me", Call::GetMe),
+    ("GET", "/v1/me/queue", Call::GetMyQueue),
     ("GET", "/v1/service-accounts", Call::ListServiceAccounts),
     ("POST", "/v1/service-accounts", Call::CreateServiceAccount),
     ("GET", "/v1/service-accounts/{id}", Call::GetServiceAccount),
@@ -192,6 +196,7 @@ impl Call {
             | Call::UpdateMonitoringVisit
             | Call::AddReclaim
             | Call::PatchReclaim
+            | Call::ExtendDeadline
             | Call::CreateInformationRequest
             | Call::AnswerInformationRequest
             | Call::CreateCase
@@ -230,6 +235,7 @@ impl Call {
             }
             Call::ProposeTransfer => Operation::ProposeTransfer,
             Call::AcceptTransfer | Call::DeclineTransfer => Operation::DecideTransfer,
+            Call::ExtendDeadline => Operation::ExtendDeadline,
             _ => return None,
         })
     }
@@ -294,6 +300,8 @@ struct Snapshot {
     approved: Vec<ApprovedAmount>,
     /// A member of the household other than the principal, if there is one.
     other_person: Option<Uuid>,
+    /// An open deadline SEM may extend (travel, information answer), if there is one.
+    extendable_deadline: Option<Uuid>,
 }
 
 /// Surnames that occur nowhere else, none part of another.
@@ -617,6 +625,30 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             information_request = Some(asked["id"].as_str().expect("id").parse().expect("uuid"));
             secrets.push(Secret { text: question, case: i, part: Part::InformationQuestion });
         }
+        if status == "approved" {
+            // SEM extends the travel deadline: its reason is SEM's (review), its new day the
+            // travel's.
+            let deadline = case["deadlines"]
+                .as_array()
+                .expect("deadlines")
+                .iter()
+                .find(|d| d["kind"] == "travel")
+                .expect("a travel deadline")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            let due = (chrono::Utc::now().date_naive() + chrono::Days::new(301)).to_string();
+            let reason = format!("Laissez-passer pending, ref XZ{i:02}");
+            let path = format!("/v1/cases/{id}/deadlines/{deadline}/extension");
+            let version = format!("\"{}\"", case["version"]);
+            let body = json!({ "due_on": due, "reason": reason });
+            let extended = app
+                .send(Method::POST, &path, Some(sem), Some(&body), &[("if-match", &version)])
+                .await;
+            case = must(extended, StatusCode::OK, "extension").await;
+            secrets.push(Secret { text: reason, case: i, part: Part::Case(FieldGroup::Review) });
+            secrets.push(Secret { text: due, case: i, part: Part::Case(FieldGroup::Travel) });
+        }
         if status == "departed" {
             let comment = format!("Seen in Basel again, ref LZ{i:02}");
             let body = json!({ "reason": "re_entry", "amount_rappen": 160000, "comment": comment });
@@ -643,12 +675,14 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
                 let added = app.post(&format!("/v1/cases/{id}/{path}"), Some(mission), &body).await;
                 must(added, StatusCode::CREATED, path).await;
             }
+            // A planned visit: its day is a deadline of the reintegration.
+            let planned_on = (chrono::Utc::now().date_naive() + chrono::Days::new(257)).to_string();
             let visits = format!("/v1/cases/{id}/monitoring-visits");
-            let planned = app.post(&visits, Some(mission), &json!({ "due_on": today })).await;
+            let planned = app.post(&visits, Some(mission), &json!({ "due_on": planned_on })).await;
             let planned = must(planned, StatusCode::CREATED, "planned visit").await;
             let planned = planned["id"].as_str().expect("id").parse().expect("uuid");
             visit = Some((i, planned, outcome.clone()));
-            for text in [purpose, outcome] {
+            for text in [purpose, outcome, planned_on] {
                 secrets.push(Secret { text, case: i, part: Part::Case(FieldGroup::Reintegration) });
             }
         }
@@ -751,7 +785,9 @@ async fn snapshot(app: &TestApp, id: Uuid) -> Snapshot {
         .await
         .expect("case");
     let CaseRead::Visible(case) = read else { panic!("the owner reads the case") };
+    let extendable_deadline = case.deadlines.iter().find(|d| d.kind.extendable()).map(|d| d.id);
     Snapshot {
+        extendable_deadline,
         approved: case.approved_assistance(),
         other_person: case
             .persons
@@ -869,6 +905,13 @@ fn request(
         .replace("{reclaim_id}", &fixture.reclaim.1.to_string())
         .replace("{proposal_id}", &fixture.missing.to_string())
         .replace("{visit_id}", &fixture.visit.1.to_string())
+        .replace(
+            "{deadline_id}",
+            &case
+                .and_then(|i| snapshots[i].extendable_deadline)
+                .unwrap_or(fixture.missing)
+                .to_string(),
+        )
         .replace("{code}", "not_found");
     let mut out = outgoing(method, filled);
     let if_match = format!("\"{}\"", version(case));
@@ -905,6 +948,10 @@ fn request(
         }
         Call::AddReclaim => Some(json!({ "reason": "re_entry", "amount_rappen": 1000 })),
         Call::PatchReclaim => Some(json!({ "status": "waived" })),
+        Call::ExtendDeadline => Some(json!({
+            "due_on": (chrono::Utc::now().date_naive() + chrono::Days::new(200)).to_string(),
+            "reason": "The embassy needs more time."
+        })),
         Call::Transition => {
             let Target::Action(_, action) = target else { panic!("transition without action") };
             Some(action_body(action, actor, fixture.mission_iq))
@@ -956,6 +1003,7 @@ fn request(
             | Call::AddPerson
             | Call::PatchPerson
             | Call::DeletePerson
+            | Call::ExtendDeadline
             | Call::Transition
     ) {
         out.headers.push(("if-match", if_match));
@@ -1079,6 +1127,9 @@ fn expected(
                 // A planned visit changes once; another case's visit is not found in this one.
                 Call::UpdateMonitoringVisit if fixture.visit.0 == i => vec![200, 409],
                 Call::UpdateMonitoringVisit => vec![404],
+                // Extended once to the matrix's date; a later date is refused (422).
+                Call::ExtendDeadline if snapshot.extendable_deadline.is_some() => vec![200, 422],
+                Call::ExtendDeadline => vec![404],
                 _ => vec![201],
             },
             Decision::NotFound => vec![404],
@@ -1102,6 +1153,7 @@ fn expected(
         Call::Login | Call::Refresh | Call::CreateToken => vec![401],
         Call::Logout => vec![204],
         Call::GetMe
+        | Call::GetMyQueue
         | Call::ListCases
         | Call::GetDestinationRules
         | Call::ListInstitutions

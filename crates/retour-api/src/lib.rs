@@ -175,7 +175,8 @@ fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter
     // no state, and no layer).
     let case_data = routes::cases::routes()
         .merge(routes::information_requests::routes())
-        .merge(routes::transfers::routes());
+        .merge(routes::transfers::routes())
+        .merge(routes::queue::routes());
     let case_data = match state {
         Some(state) => case_data.route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), retour_domain::Scope::CasesRead),

@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::validation::within_years;
 use uuid::Uuid;
 
@@ -53,6 +53,43 @@ impl Cursor {
     }
 }
 
+/// Where the next page of a list sorted by a day (lists without one last), then a time and
+/// an id starts (the work queue: by due date, then since when). Opaque like [`Cursor`]
+/// (base64url of `list|day|time|id`, the day empty when there is none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCursor {
+    pub on: Option<NaiveDate>,
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl DayCursor {
+    pub fn encode(&self, list: &str) -> String {
+        let on = self.on.map(|d| d.to_string()).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(format!("{list}|{on}|{}|{}", self.at.to_rfc3339(), self.id))
+    }
+
+    /// A cursor [`DayCursor::encode`] gave for `list`; `None` for anything else.
+    pub fn decode(list: &str, value: &str) -> Option<Self> {
+        if value.len() > MAX_CURSOR_LEN {
+            return None;
+        }
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(value).ok()?).ok()?;
+        let (tag, rest) = text.split_once('|')?;
+        let (on, rest) = rest.split_once('|')?;
+        if tag != list {
+            return None;
+        }
+        let on = match on {
+            "" => None,
+            day => Some(within_years("cursor", day.parse::<NaiveDate>().ok()?).ok()?),
+        };
+        let Cursor { at, id } =
+            Cursor::decode(list, &URL_SAFE_NO_PAD.encode(format!("{list}|{rest}")))?;
+        Some(DayCursor { on, at, id })
+    }
+}
+
 /// Cuts `rows`, fetched with one row more than `limit`, to the page, and returns the position
 /// after its last row when another page follows.
 pub fn cut<T, K>(rows: &mut Vec<T>, limit: u32, key: impl FnOnce(&T) -> K) -> Option<K> {
@@ -79,6 +116,20 @@ mod tests {
         // A year the database does not keep is no cursor of ours.
         let far = URL_SAFE_NO_PAD.encode(format!("x|0000-01-01T00:00:00Z|{}", Uuid::nil()));
         assert_eq!(Cursor::decode("x", &far), None);
+    }
+
+    #[test]
+    fn a_day_cursor_keeps_its_day_or_its_absence() {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T08:00:00.5Z").expect("time").to_utc();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 14);
+        for on in [day, None] {
+            let cursor = DayCursor { on, at, id: Uuid::from_u128(9) };
+            let encoded = cursor.encode("queue");
+            assert_eq!(DayCursor::decode("queue", &encoded), Some(cursor));
+            assert_eq!(DayCursor::decode("cases:updated_at", &encoded), None);
+        }
+        let plain = Cursor::new(at, Uuid::from_u128(9)).encode("queue");
+        assert_eq!(DayCursor::decode("queue", &plain), None);
     }
 
     #[test]

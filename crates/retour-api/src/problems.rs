@@ -56,6 +56,7 @@ string_enum! {
         NoPendingTransfer = "no_pending_transfer",
         TransferNotPossible = "transfer_not_possible",
         VisitAlreadyDone = "visit_already_done",
+        DeadlineNotExtendable = "deadline_not_extendable",
         EmailTaken = "email_taken",
         NameTaken = "name_taken",
         StaleVersion = "stale_version",
@@ -104,6 +105,7 @@ impl ProblemCode {
             | NoPendingTransfer
             | TransferNotPossible
             | VisitAlreadyDone
+            | DeadlineNotExtendable
             | EmailTaken
             | NameTaken => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
@@ -249,6 +251,11 @@ impl ProblemCode {
             VisitAlreadyDone => {
                 "The monitoring visit was recorded as done already; a visit done is not changed. \
                  Record another visit for a later finding."
+            }
+            DeadlineNotExtendable => {
+                "This deadline cannot be extended: it is closed, or of a kind that follows a date \
+                 set by someone else (only `travel` and `information_answer` deadlines are \
+                 extended), or the case is in a status without such a deadline."
             }
             EmailTaken => "Another account already uses this email address.",
             NameTaken => "Another institution or service account already has this name.",

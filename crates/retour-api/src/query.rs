@@ -16,7 +16,7 @@ use retour_domain::{FieldError, Validation};
 use uuid::Uuid;
 
 use crate::ApiError;
-use crate::pagination::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::pagination::{Cursor, DEFAULT_LIMIT, DayCursor, MAX_LIMIT};
 
 /// The parameters of one request's query string, read one by one.
 #[derive(Debug)]
@@ -168,6 +168,17 @@ impl QueryParams {
             "invalid_cursor",
             |v| Cursor::decode(list, v),
             "must be a next_cursor of this list (with the same sort)",
+        )
+    }
+
+    /// `cursor`: a `next_cursor` the list `list`, sorted by a day first, gave (see
+    /// [`DayCursor`]).
+    pub(crate) fn day_cursor(&mut self, list: &str) -> Option<DayCursor> {
+        self.read(
+            "cursor",
+            "invalid_cursor",
+            |v| DayCursor::decode(list, v),
+            "must be a next_cursor of this list",
         )
     }
 

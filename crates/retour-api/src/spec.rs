@@ -30,7 +30,10 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
-            if path.starts_with("/v1/cases") || path.starts_with("/v1/information-requests") {
+            if path.starts_with("/v1/cases")
+                || path.starts_with("/v1/information-requests")
+                || path == "/v1/me/queue"
+            {
                 add(
                     operation,
                     403,
@@ -391,7 +394,7 @@ mod tests {
                 lists += 1;
             }
         }
-        assert_eq!(lists, 5);
+        assert_eq!(lists, 6);
     }
 
     #[test]

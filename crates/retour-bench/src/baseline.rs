@@ -213,3 +213,86 @@ async fn step(
     }
     tx.commit().await
 }
+
+/// The queue's least SQL: the items of each role's queue (the same cases and deadlines),
+/// a page of 50 by due date with the counts per kind, and the access event, in one statement
+/// per role; no JSON, no reasons. `$1` the user, `$2` their institution, `$3` the event's id.
+const QUEUES: [(&str, &str); 3] = [
+    (
+        "counsellor",
+        "select c.id, c.status, null::date as due_on, c.created_at as since from cases c
+         where c.counselling_service_id = $2 and c.counsellor_id = $1 and c.status = 'counselling'
+         union all
+         select c.id, c.status, d.due_on, d.opened_at from cases c
+         join case_deadlines d on d.case_id = c.id and d.kind = 'information_answer'
+             and d.closed_at is null
+         where c.counselling_service_id = $2 and c.counsellor_id = $1
+             and c.status = 'info_requested'",
+    ),
+    (
+        "sem_officer",
+        "select c.id, c.status, d.due_on, d.opened_at as since from cases c
+         left join case_deadlines d on d.case_id = c.id and d.kind = 'sem_decision'
+             and d.closed_at is null
+         where c.status = 'submitted' or (c.status = 'under_review' and c.reviewer_id = $1)
+         union all
+         select c.id, c.status, d.due_on, d.overdue_at from cases c
+         join case_deadlines d on d.case_id = c.id and d.kind = 'travel'
+             and d.closed_at is null and d.overdue_at is not null
+         where c.status = 'approved' and c.reviewer_id = $1 and $2::uuid is not null",
+    ),
+    (
+        "iom_coordinator",
+        "select c.id, c.status, d.due_on, d.opened_at as since from cases c
+         left join case_deadlines d on d.case_id = c.id and d.closed_at is null
+             and d.kind = case c.status when 'approved' then 'travel' else 'departure' end
+         where c.status = 'approved' or (c.status = 'travel_booked' and exists (
+             select 1 from case_itineraries t where t.case_id = c.id and t.no_show_at is null
+                 and t.sim))
+         union all
+         select c.id, c.status, null, c.departed_at from cases c
+         where c.status = 'departed' and $1::uuid is not null and $2::uuid is not null
+             and exists (select 1 from case_approved_assistance a where a.case_id = c.id
+                 and a.component = 'reintegration_project' and a.amount_rappen > 0)",
+    ),
+];
+
+/// Read each role's queue ([`QUEUES`]) in turn, as the queue scenario's users.
+pub async fn queue(pool: &PgPool, load: Load) -> anyhow::Result<Measurement> {
+    let mut statements = Vec::new();
+    for (email, (role, items)) in crate::scenarios::QUEUE_USERS.into_iter().zip(QUEUES) {
+        let (user, institution): (Uuid, Uuid) =
+            sqlx::query_as("select id, institution_id from users where email = $1")
+                .bind(email)
+                .fetch_one(pool)
+                .await?;
+        let sql: Arc<str> = format!(
+            "with items as ({items}),
+             logged as (insert into audit_events (id, actor_type, actor_id, actor_role, action,
+                 outcome) values ($3, 'user', $1, '{role}', 'queue.read', 'allowed'))
+             select id, status, due_on, since, count(*) over (partition by status) as n
+             from items order by coalesce(due_on, 'infinity'::date), since, id limit 51"
+        )
+        .into();
+        statements.push((sql, user, institution));
+    }
+    let statements = Arc::new(statements);
+    let pool = pool.clone();
+    Ok(runner::run(load, move |client, iteration| {
+        let pool = pool.clone();
+        let statements = Arc::clone(&statements);
+        async move {
+            let index = (client + usize::try_from(iteration).unwrap_or(0)) % statements.len();
+            let (sql, user, institution) = &statements[index];
+            sqlx::query(sqlx::AssertSqlSafe(&**sql))
+                .bind(user)
+                .bind(institution)
+                .bind(Uuid::now_v7())
+                .fetch_all(&pool)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    })
+    .await)
+}

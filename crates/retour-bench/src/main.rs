@@ -40,7 +40,7 @@ struct Args {
     #[arg(long, default_value_t = 15)]
     duration: u64,
     /// Scenarios to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "read,search,transition,login")]
+    #[arg(long, value_delimiter = ',', default_value = "read,search,transition,queue,login")]
     scenarios: Vec<String>,
     /// The server's process id, to report its memory (resident set) after the run.
     #[arg(long)]
@@ -120,8 +120,15 @@ async fn main() -> anyhow::Result<()> {
                 let document = baseline::transition(&pool, Fetch::Document, load).await?;
                 row(scenario, measured, Some((least, document)))
             }
+            "queue" => {
+                let measured = scenarios::queue(&api, load).await?;
+                let least = baseline::queue(&pool, load).await?;
+                row_with_baseline(scenario, measured, least)
+            }
             "login" => row(scenario, scenarios::login(&api, load).await, None),
-            other => anyhow::bail!("unknown scenario {other}; use read, search, transition, login"),
+            other => anyhow::bail!(
+                "unknown scenario {other}; use read, search, transition, queue, login"
+            ),
         };
         rows.push(row);
     }
@@ -155,6 +162,19 @@ fn row(scenario: &str, api: Measurement, baselines: Option<(Measurement, Measure
         api,
         baseline,
         document_baseline,
+    }
+}
+
+/// A row with one baseline (the least SQL) and no document baseline.
+fn row_with_baseline(scenario: &str, api: Measurement, baseline: Measurement) -> Row {
+    let ratio = (baseline.throughput > 0.0).then(|| api.throughput / baseline.throughput);
+    Row {
+        scenario: scenario.to_owned(),
+        api,
+        baseline: Some(baseline),
+        ratio,
+        document_baseline: None,
+        document_ratio: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The HTTP scenarios: read one case, search, transitions, login.
+//! The HTTP scenarios: read one case, search, transitions, the work queue, login.
 
 use std::sync::Arc;
 
@@ -249,6 +249,29 @@ pub async fn transition(api: &Api, load: Load) -> anyhow::Result<Measurement> {
             };
             *etag = api.transition(token, id, etag, &body).await?;
             Ok(())
+        }
+    })
+    .await)
+}
+
+/// The roles whose work queue the queue scenario reads, in turn.
+pub const QUEUE_USERS: [&str; 3] = ["counsellor.be@demo.test", "sem@demo.test", "iom@demo.test"];
+
+/// `GET /v1/me/queue` (the first page and its counts) as a counsellor, a SEM officer and the
+/// IOM coordinator, in turn.
+pub async fn queue(api: &Api, load: Load) -> anyhow::Result<Measurement> {
+    let mut tokens = Vec::new();
+    for email in QUEUE_USERS {
+        tokens.push(api.login(email).await?);
+    }
+    let tokens = Arc::new(tokens);
+    let api = api.clone();
+    Ok(runner::run(load, move |client, iteration| {
+        let api = api.clone();
+        let tokens = Arc::clone(&tokens);
+        async move {
+            let token = &tokens[(client + usize::try_from(iteration).unwrap_or(0)) % tokens.len()];
+            api.get_json("/v1/me/queue", token).await.map(drop)
         }
     })
     .await)

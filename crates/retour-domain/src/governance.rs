@@ -454,15 +454,18 @@ impl HoldingEvent {
     }
 }
 
-/// The history entries (workflow actions and holding events, by name) whose comments a
-/// reader with `view` may not receive.
+/// The history entries (by `action`) whose comments a reader with `view` may not receive:
+/// the workflow's and the deadlines' ([`crate::deadline::history_comments_withheld_from`])
+/// and who held the case.
 pub fn history_comments_withheld_from(view: &CaseView) -> Vec<&'static str> {
-    let actions = Action::comments_withheld_from(view).into_iter().map(Action::as_str);
-    let holding = HoldingEvent::ALL
-        .into_iter()
-        .filter(|e| !view.allows(e.comment_group()))
-        .map(HoldingEvent::as_str);
-    actions.chain(holding).collect()
+    let mut withheld = crate::deadline::history_comments_withheld_from(view);
+    withheld.extend(
+        HoldingEvent::ALL
+            .into_iter()
+            .filter(|e| !view.allows(e.comment_group()))
+            .map(HoldingEvent::as_str),
+    );
+    withheld
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 
 pub mod actor;
 pub mod assistance;
+pub mod calendar;
 pub mod canton;
 pub mod case;
 pub mod country;
+pub mod deadline;
 pub mod entitlement;
 pub mod governance;
 pub mod information;

@@ -322,6 +322,8 @@ pub enum Operation {
     ProposeTransfer,
     /// Accept or decline a transfer to the actor's counselling service.
     DecideTransfer,
+    /// Extend a deadline of the approval's travel or of SEM's information request (SEM).
+    ExtendDeadline,
     /// Manage institutions, users and service accounts.
     Administer,
     /// Read the access log.
@@ -420,7 +422,8 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
         | Operation::AssignCounsellor
         | Operation::AssignReviewer
         | Operation::ProposeChange
-        | Operation::ProposeTransfer => {
+        | Operation::ProposeTransfer
+        | Operation::ExtendDeadline => {
             let Some(facts) = facts.filter(|_| visible) else {
                 return Decision::NotFound;
             };
@@ -457,6 +460,16 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                                 | CaseStatus::Reintegration
                                 | CaseStatus::Closed
                                 | CaseStatus::Cancelled
+                        ),
+                ),
+                // While its travel or an information request has a deadline.
+                Operation::ExtendDeadline => allow(
+                    role == Some(Role::SemOfficer)
+                        && matches!(
+                            facts.status,
+                            CaseStatus::InfoRequested
+                                | CaseStatus::Approved
+                                | CaseStatus::TravelBooked
                         ),
                 ),
                 // Anyone who works on a case (not a read-only integration) may note on it.

@@ -10,6 +10,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 pub mod audit;
 pub mod auth_changes;
 pub mod cases;
+pub mod deadlines;
 pub mod demo;
 mod error;
 pub mod holding;

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::assistance::AssistanceComponent;
+use retour_domain::deadline::{DeadlineChanges, DeadlineKind};
 use retour_domain::information::InformationRequestStatus;
 use retour_domain::policy::CaseScope;
 use retour_domain::reclaim::{NewReclaim, ReclaimBasis, ReclaimStatus, ReclaimUpdate};
@@ -19,6 +20,7 @@ use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
 
 use crate::cases::{CaseHead, HEAD_COLUMNS, HeadRow, push_scope};
+use crate::deadlines;
 use crate::{Store, StoreError};
 
 /// The institution a `start_reintegration` names, as the workflow's guard checks it.
@@ -148,6 +150,20 @@ pub async fn apply_transition(
     .await?;
     let version = version.ok_or(StoreError::StaleVersion)?;
     write_record(conn, &w).await?;
+    // The deadlines the transition meets close, the one it starts opens (a booking's is due
+    // on its departure day).
+    let departure_day = match &t.record {
+        TransitionRecord::Booking(itinerary) => Some(itinerary.departure_at.date_naive()),
+        _ => None,
+    };
+    deadlines::apply_changes(
+        conn,
+        w.case_id,
+        DeadlineChanges::of(t.action),
+        departure_day,
+        Utc::now().date_naive(),
+    )
+    .await?;
     Ok(version)
 }
 
@@ -324,14 +340,14 @@ struct EventsRow {
 
 impl Store {
     /// The history of a case, oldest first, selected only when the case is within `scope`;
-    /// without the comments of the entries named in `withheld_comments`.
+    /// without the comments of the entries whose action is in `withheld_comments`.
     pub async fn read_case_events(
         &self,
         id: Uuid,
         scope: CaseScope,
         withheld_comments: &[&str],
     ) -> Result<EventsRead, StoreError> {
-        let withheld: Vec<&str> = withheld_comments.to_vec();
+        let withheld = withheld_comments.to_vec();
         // Built at run time: the scope condition depends on the reader.
         let mut qb = QueryBuilder::new("select ");
         qb.push(HEAD_COLUMNS).push(", coalesce((");
@@ -432,6 +448,18 @@ pub async fn insert_monitoring_visit(
     )
     .fetch_one(&mut *conn)
     .await?;
+    // A planned visit is due on its day; one recorded as done has nothing left to wait for.
+    if record.done_on.is_none() {
+        deadlines::open_deadline(
+            conn,
+            case_id,
+            DeadlineKind::MonitoringVisit,
+            Some(record.id),
+            Some(record.due_on),
+            Utc::now().date_naive(),
+        )
+        .await?;
+    }
     Ok(record)
 }
 
@@ -482,6 +510,8 @@ pub async fn complete_monitoring_visit(
     )
     .fetch_one(&mut *conn)
     .await?;
+    // The visit no longer waits: its deadline closes with it.
+    deadlines::close_deadline(conn, case_id, DeadlineKind::MonitoringVisit, Some(visit_id)).await?;
     Ok(VisitChange::Changed(record))
 }
 

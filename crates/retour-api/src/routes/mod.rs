@@ -5,6 +5,7 @@ pub(crate) mod auth;
 pub(crate) mod cases;
 pub(crate) mod information_requests;
 pub(crate) mod institutions;
+pub(crate) mod queue;
 pub(crate) mod service_accounts;
 pub(crate) mod stats;
 pub(crate) mod tariffs;

@@ -214,6 +214,9 @@ string_enum! {
         /// The approval was revoked.
         Revoked = "revoked",
         Deceased = "deceased",
+        /// The travel deadline passed without a departure and SEM did not extend it: the
+        /// approval has expired.
+        ApprovalExpired = "approval_expired",
         /// Anything else, explained in the comment.
         Other = "other",
     }

@@ -28,6 +28,7 @@ use retour_domain::case::{
     NoteVisibility, Programme, RequestedAssistance, VoluntarinessDeclaration, Vulnerability,
     format_reference, reference_prefix,
 };
+use retour_domain::deadline::{DeadlineKind, OpenDeadline};
 use retour_domain::governance::{PendingTransfer, Proposal};
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseFacts, CaseScope, CaseView, MedicalView};
@@ -135,6 +136,8 @@ pub struct StoredCase {
     pub pending_transfer: Option<PendingTransfer>,
     /// The open four-eyes proposal (`Some(None)`: none); SEM's review only.
     pub pending_proposal: Option<Option<Proposal>>,
+    /// The open deadlines of the kinds the reader's view holds, by due date.
+    pub deadlines: Vec<OpenDeadline>,
 }
 
 impl StoredCase {

@@ -271,6 +271,21 @@ pub(super) fn push_detail(
          where p.case_id = c.id and p.status = 'open'), 'null'::json)",
         "pending_proposal",
     );
+    // The open deadlines of the kinds whose field group the view holds (the kinds are
+    // the domain's fixed names, not input).
+    let kinds = DeadlineKind::visible_with(view)
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let deadlines = format!(
+        "(select coalesce(json_agg(json_build_object('id', d.id, 'kind', d.kind, \
+             'due_on', d.due_on, 'overdue', d.overdue_at is not null, \
+             'opened_at', d.opened_at) order by d.due_on, d.opened_at, d.id), '[]'::json) \
+         from case_deadlines d where d.case_id = c.id and d.closed_at is null \
+             and d.kind in ({kinds}))"
+    );
+    part(qb, gate, true, &deadlines, "deadlines");
     qb.push(" from cases c where c.id = ").push_bind(id);
     if lock {
         qb.push(" for update of c");
@@ -357,6 +372,7 @@ pub(super) struct DetailRow {
     pub(super) reclaims: Option<Json<Vec<Reclaim>>>,
     pub(super) pending_transfer: Option<Json<Option<PendingTransfer>>>,
     pub(super) pending_proposal: Option<Json<Option<Proposal>>>,
+    pub(super) deadlines: Option<Json<Vec<OpenDeadline>>>,
 }
 
 #[derive(Deserialize)]
@@ -558,6 +574,7 @@ impl DetailRow {
             reclaims: self.reclaims.map(|Json(r)| r),
             pending_transfer: self.pending_transfer.and_then(|Json(t)| t),
             pending_proposal: self.pending_proposal.map(|Json(p)| p),
+            deadlines: self.deadlines.map(|Json(d)| d).unwrap_or_default(),
         })
     }
 }

@@ -26,6 +26,10 @@ pub struct CaseFilter {
     pub q: Option<String>,
     /// Whether `q` may match ZEMIS and N numbers: only for readers who may see them.
     pub search_ids: bool,
+    /// Only cases with (`true`) or without (`false`) an overdue deadline of `deadline_kinds`.
+    pub overdue: Option<bool>,
+    /// The deadline kinds the reader may see, which alone make a case overdue for them.
+    pub deadline_kinds: Vec<DeadlineKind>,
     pub sort: CaseSort,
     /// Continue after this (sort value, id).
     pub after: Option<(DateTime<Utc>, Uuid)>,
@@ -45,6 +49,8 @@ pub struct CaseListRow {
     pub principal_surname: Option<String>,
     pub principal_given_names: Option<String>,
     pub persons_count: i64,
+    /// An open deadline of a kind the reader may see is overdue.
+    pub overdue: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -146,8 +152,11 @@ impl Store {
             "select c.id, c.reference, c.status, c.canton, c.counselling_service_id, \
                  c.programme, c.destination_country, p.surname as principal_surname, \
                  p.given_names as principal_given_names, \
-                 (select count(*) from case_persons x where x.case_id = c.id) as persons_count, \
-                 c.created_at, c.updated_at \
+                 (select count(*) from case_persons x where x.case_id = c.id) as persons_count, ",
+        );
+        push_overdue(&mut qb, &filter.deadline_kinds);
+        qb.push(
+            " as overdue, c.created_at, c.updated_at \
              from (",
         );
         match pass {
@@ -219,6 +228,10 @@ pub(super) fn push_conditions(
         qb.push(" and (c.counsellor_id = ").push_bind(id);
         qb.push(" or c.reviewer_id = ").push_bind(id).push(")");
     }
+    if let Some(overdue) = filter.overdue {
+        qb.push(if overdue { " and " } else { " and not " });
+        push_overdue(qb, &filter.deadline_kinds);
+    }
     for (column, op, value) in [
         ("created_at", ">=", filter.created_from),
         ("created_at", "<", filter.created_to),
@@ -264,4 +277,15 @@ pub(super) fn push_search(
         }
         qb.push(")");
     }
+}
+
+/// Whether case `c` has an overdue open deadline of one of `kinds`.
+fn push_overdue(qb: &mut QueryBuilder<Postgres>, kinds: &[DeadlineKind]) {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    qb.push(
+        "exists (select 1 from case_deadlines d where d.case_id = c.id \
+             and d.closed_at is null and d.overdue_at is not null and d.kind = any(",
+    )
+    .push_bind(kinds)
+    .push("))");
 }

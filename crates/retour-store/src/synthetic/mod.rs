@@ -370,6 +370,11 @@ const COPIES: &[(&str, Rows)] = &[
          sustainability_score, recorded_by, created_at) from stdin",
         |t| &t.visits,
     ),
+    (
+        "copy case_deadlines (id, case_id, kind, subject_id, opened_at, due_on, closed_at, \
+         overdue_at) from stdin",
+        |t| &t.deadlines,
+    ),
     ("copy case_endings (case_id, kind, reason, comment, ended_by, ended_at) from stdin", |t| {
         &t.endings
     }),
@@ -568,8 +573,9 @@ async fn seal(conn: &mut PgConnection, batch: &Batch) -> Result<u64, SyntheticEr
 const ANALYZE: &str = "vacuum (analyze) cases, case_persons, case_medical, case_eligibility, \
     case_requested_assistance, case_notes, case_events, case_review_questions, case_decisions, \
     case_approved_assistance, case_itineraries, case_departures, case_disbursements, \
-    case_monitoring_visits, case_endings, information_requests, case_reclaims, audit_events, \
-    audit_seals, audit_seal_queue, case_reference_counters, case_transfers, case_proposals";
+    case_monitoring_visits, case_deadlines, case_endings, information_requests, case_reclaims, \
+    audit_events, audit_seals, audit_seal_queue, case_reference_counters, case_transfers, \
+    case_proposals";
 
 /// How many cases the demo installation starts with.
 pub const DEMO_CASES: u64 = 400;

@@ -8,6 +8,7 @@ use retour_domain::case::{
     Eligibility, Escort, NoteVisibility, ProcedurePhase, Programme, RequestedAssistance,
     VoluntarinessDeclaration, Vulnerability,
 };
+use retour_domain::deadline::OpenDeadline;
 use retour_domain::governance::{PendingTransfer, Proposal};
 use retour_domain::person::{ResidenceStatus, Sex};
 use retour_domain::policy::{CaseView, MedicalView};
@@ -106,6 +107,10 @@ pub struct CaseResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Proposal>, nullable)]
     pub pending_proposal: Option<Option<Proposal>>,
+    /// The open deadlines, by due date: SEM's decision and the answer to its information
+    /// request for every reader; the travel and the booked departure for those who see the
+    /// travel; planned monitoring visits for those who see the reintegration.
+    pub deadlines: Vec<OpenDeadline>,
     /// The IOM mission that delivers the reintegration.
     pub reintegration_mission_id: Option<Uuid>,
     /// The SEM officer who reviews the case.
@@ -219,6 +224,11 @@ impl CaseResponse {
                 .pending_transfer
                 .map(|t| PendingTransfer { reason: t.reason.filter(|_| view.review), ..t }),
             pending_proposal: case.pending_proposal.filter(|_| view.review),
+            deadlines: case
+                .deadlines
+                .into_iter()
+                .filter(|d| view.allows(d.kind.field_group()))
+                .collect(),
             reintegration_mission_id: head.reintegration_mission_id,
             reviewer_id: head.reviewer_id,
             submitted_at: head.submitted_at,
@@ -277,6 +287,10 @@ pub struct CaseListItem {
     /// The principal applicant's name.
     pub principal: Option<PrincipalName>,
     pub persons_count: i64,
+    /// An open deadline of the case is overdue: one of SEM's decision or of the answer to
+    /// its information request, or of a kind the caller sees (travel, departure, monitoring
+    /// visit).
+    pub overdue: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

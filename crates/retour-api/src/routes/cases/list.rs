@@ -2,6 +2,7 @@
 
 use axum::extract::{RawQuery, State};
 use retour_domain::case::Programme;
+use retour_domain::deadline::DeadlineKind;
 use retour_domain::policy;
 use retour_domain::{Canton, CaseStatus, CountryCode, FieldError};
 use retour_store::StoreError;
@@ -63,6 +64,7 @@ impl utoipa::ToSchema for TimeOrDate {}
         ("reviewer_id" = Option<Uuid>, Query, description = "The SEM officer the case is assigned to for review"),
         ("assignee" = Option<Uuid>, Query, description = "Held by this user, as counsellor or as SEM reviewer"),
         ("assigned_to" = Option<String>, Query, pattern = "^me$", description = "`me`: held by the caller, as counsellor or as SEM reviewer"),
+        ("overdue" = Option<bool>, Query, description = "Only cases with (`true`) or without (`false`) an overdue deadline the caller sees (see `overdue` of an item)"),
         ("created_from" = Option<TimeOrDate>, Query, description = "Created at or after: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
         ("created_to" = Option<TimeOrDate>, Query, description = "Created before: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
         ("updated_from" = Option<TimeOrDate>, Query, description = "Changed at or after"),
@@ -85,6 +87,7 @@ pub(super) async fn list_cases(
     let view = policy::case_view(actor);
     let (mut filter, given) = parse_query(query.as_deref(), actor.id)?;
     filter.search_ids = view.asylum_procedure;
+    filter.deadline_kinds = DeadlineKind::visible_with(&view);
     let mut rows = state.store().list_cases(policy::case_scope(actor), &filter).await?;
     let next_cursor = cut(&mut rows, filter.limit, |last| {
         let at = match filter.sort {
@@ -126,6 +129,7 @@ fn list_item(row: CaseListRow) -> Result<CaseListItem, ApiError> {
         reference: row.reference,
         counselling_service_id: row.counselling_service_id,
         persons_count: row.persons_count,
+        overdue: row.overdue,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -181,6 +185,7 @@ fn parse_query(query: Option<&str>, me: Uuid) -> Result<(CaseFilter, Vec<String>
         "must be an ISO 3166-1 alpha-2 country code",
     );
     filter.programme = params.one_of("programme", Programme::parse, &Programme::names());
+    filter.overdue = params.bool("overdue");
     filter.created_from = params.time_or_date("created_from");
     filter.created_to = params.time_or_date("created_to");
     filter.updated_from = params.time_or_date("updated_from");

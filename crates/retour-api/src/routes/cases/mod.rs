@@ -23,6 +23,7 @@ use crate::json::Json;
 use crate::{ApiError, AppState};
 
 mod case;
+mod deadlines;
 pub mod dto;
 mod entitlement;
 mod holding;
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(holding::propose_transfer))
         .routes(routes!(holding::accept_transfer))
         .routes(routes!(holding::decline_transfer))
+        .routes(routes!(deadlines::extend_deadline))
 }
 
 /// The date rules (birth, entry, departure) are checked against.

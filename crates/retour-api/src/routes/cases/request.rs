@@ -217,6 +217,13 @@ fn not_in_this_status(operation: Operation, status: CaseStatus) -> ApiError {
             ProblemCode::CaseNotAssignable,
             format!("the case is {status}; it is not reassigned in this status"),
         ),
+        Operation::ExtendDeadline => (
+            ProblemCode::DeadlineNotExtendable,
+            format!(
+                "the case is {status}; deadlines are extended while SEM awaits information or \
+                 the approved travel is pending"
+            ),
+        ),
         _ => (ProblemCode::InvalidTransition, format!("not possible while the case is {status}")),
     };
     ApiError::Conflict { code, detail }
@@ -247,6 +254,7 @@ fn what(operation: Operation) -> &'static str {
         Operation::ReadProposals => "read SEM's four-eyes proposals",
         Operation::ProposeTransfer => "hand this case to another counselling service",
         Operation::DecideTransfer => "accept or decline this transfer",
+        Operation::ExtendDeadline => "extend a case's deadlines",
         _ => "do this on a case",
     }
 }

@@ -24,6 +24,7 @@ pub(crate) struct Tables {
     pub departures: CopyBuf,
     pub disbursements: CopyBuf,
     pub visits: CopyBuf,
+    pub deadlines: CopyBuf,
     pub endings: CopyBuf,
     pub info_requests: CopyBuf,
     pub reclaims: CopyBuf,
@@ -32,7 +33,7 @@ pub(crate) struct Tables {
 
 impl Tables {
     /// Every table's buffer, in a fixed order.
-    fn all(&self) -> [&CopyBuf; 18] {
+    fn all(&self) -> [&CopyBuf; 19] {
         [
             &self.cases,
             &self.persons,
@@ -48,6 +49,7 @@ impl Tables {
             &self.departures,
             &self.disbursements,
             &self.visits,
+            &self.deadlines,
             &self.endings,
             &self.info_requests,
             &self.reclaims,

@@ -37,6 +37,10 @@ pub(super) struct Life {
     pub closed_at: Option<Micros>,
     pub reviewer: Option<Uuid>,
     pub mission: Option<Uuid>,
+    /// The departure time of each booking, in order (a booking's deadline is due that day).
+    pub bookings: Vec<Micros>,
+    /// The monitoring visits planned: id, due day, the day done, when planned.
+    pub visits: Vec<(Uuid, chrono::NaiveDate, Option<chrono::NaiveDate>, Micros)>,
 }
 
 impl Life {
@@ -63,6 +67,8 @@ impl Life {
             closed_at: None,
             reviewer: None,
             mission: None,
+            bookings: Vec::new(),
+            visits: Vec::new(),
         }
     }
 

@@ -18,12 +18,14 @@
 //! - [`reintegration`]: a reclaim, the project's disbursements and monitoring visits;
 //! - [`endings`]: withdrawals, cancellations and closings, at whatever phase;
 //! - [`life`]: the status and history the phases build, written as the case and its events;
+//! - [`deadlines`]: the deadlines its transitions and visits opened and closed;
 //! - [`access_log`]: the reads and the creation the API would have logged.
 
 mod access_log;
 mod assistance;
 mod batch;
 mod counselling;
+mod deadlines;
 mod draw;
 mod endings;
 mod household;
@@ -175,6 +177,7 @@ impl Generator {
         self.live(&mut life, &plan, batch);
         life::case_row(&mut batch.tables.cases, &opening, &life, &household, planned);
         self.history(&life, batch);
+        self.deadlines(&life, batch);
         self.access_log(&life, household.medical, batch);
 
         let summary = CaseSummary {

@@ -128,7 +128,7 @@ impl Generator {
 
     /// Monitoring visits at three, six and twelve months after `departed`, scheduled when
     /// the project starts; those done before the end have an outcome.
-    fn visits(&mut self, life: &Life, project: &Project, departed: Micros, batch: &mut Batch) {
+    fn visits(&mut self, life: &mut Life, project: &Project, departed: Micros, batch: &mut Batch) {
         for months in [3u64, 6, 12] {
             let due = day_of(departed) + Days::new(months * 30);
             if start_of(due) >= project.close_at {
@@ -138,6 +138,7 @@ impl Generator {
                 due.checked_add_signed(chrono::Duration::days(self.between(-7, 14))).unwrap_or(due);
             let visited = start_of(done) < project.until && done > day_of(project.start_at);
             let visit_id = self.id_at(project.start_at);
+            life.visits.push((visit_id, due, visited.then_some(done), project.start_at));
             let outcome_text = self.pick(world::MONITORING_OUTCOMES);
             let score = (self.between(30, 100) as f64) / 100.0;
             batch

@@ -158,6 +158,7 @@ impl Generator {
             .opt_ts(no_show_recorded.then_some(no_show_at))
             .opt_text(no_show_recorded.then_some(no_show_comment))
             .end();
+        life.bookings.push(departs);
         life.go("book_travel", CaseStatus::TravelBooked, book_at, journey.booker);
         Itinerary {
             id,

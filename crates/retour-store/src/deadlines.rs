@@ -1,0 +1,443 @@
+//! The deadlines of cases: opened and closed in the transaction of the change that causes
+//! them (a transition, a planned monitoring visit), extended by SEM, marked overdue by the
+//! overdue job, and the work queue that lists what waits for whom.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use retour_domain::deadline::{
+    Counting, DeadlineChanges, DeadlineKind, DeadlineRule, Extension, QueueOwner,
+};
+use serde::Deserialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::audit::{self, AuditActor, AuditEvent, Outcome};
+use crate::{Store, StoreError};
+
+/// The rule of `kind` as configured (`deadline_rules`).
+pub async fn rule(conn: &mut PgConnection, kind: DeadlineKind) -> Result<DeadlineRule, StoreError> {
+    let row = sqlx::query!(
+        "select counting, length_days from deadline_rules where kind = $1",
+        kind.as_str(),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let counting = Counting::parse(&row.counting)
+        .ok_or_else(|| StoreError::corrupt("deadline_rules.counting", &row.counting))?;
+    let length_days = row
+        .length_days
+        .map(|n| {
+            u32::try_from(n)
+                .map_err(|_| StoreError::corrupt("deadline_rules.length_days", &n.to_string()))
+        })
+        .transpose()?;
+    Ok(DeadlineRule { kind, counting, length_days })
+}
+
+/// Opens a deadline of `kind` on case `case_id` (about `subject_id`, where the case has
+/// several of the kind), due by its rule from `today`, or on `own_date` for a rule that
+/// takes the change's own date. Returns its id.
+pub async fn open_deadline(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    kind: DeadlineKind,
+    subject_id: Option<Uuid>,
+    own_date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<Uuid, StoreError> {
+    let rule = rule(conn, kind).await?;
+    let due_on = rule
+        .due_on(today, own_date)
+        .ok_or_else(|| StoreError::corrupt("deadline_rules.length_days", kind.as_str()))?;
+    let id = Uuid::now_v7();
+    sqlx::query!(
+        "insert into case_deadlines (id, case_id, kind, subject_id, due_on) \
+         values ($1, $2, $3, $4, $5)",
+        id,
+        case_id,
+        kind.as_str(),
+        subject_id,
+        due_on,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Closes the open deadline of `kind` (about `subject_id`) of case `case_id`, if there is
+/// one; returns whether there was. Called in the transaction of the change that meets it
+/// (a transition, a planned visit recorded as done).
+pub async fn close_deadline(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    kind: DeadlineKind,
+    subject_id: Option<Uuid>,
+) -> Result<bool, StoreError> {
+    let closed = sqlx::query!(
+        "update case_deadlines set closed_at = greatest(now(), opened_at) \
+         where case_id = $1 and kind = $2 and subject_id is not distinct from $3 \
+             and closed_at is null",
+        case_id,
+        kind.as_str(),
+        subject_id,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(closed.rows_affected() > 0)
+}
+
+/// Closes every open deadline of case `case_id` (the case ended).
+pub async fn close_all_deadlines(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<u64, StoreError> {
+    let closed = sqlx::query!(
+        "update case_deadlines set closed_at = greatest(now(), opened_at) \
+         where case_id = $1 and closed_at is null",
+        case_id,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(closed.rows_affected())
+}
+
+/// Applies a transition's `changes` to the deadlines of case `case_id`: closes, then opens
+/// (due from `today`, or on `own_date`, the booked departure).
+pub async fn apply_changes(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    changes: DeadlineChanges,
+    own_date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    if changes.closes_all {
+        close_all_deadlines(conn, case_id).await?;
+    }
+    for &kind in changes.closes {
+        close_deadline(conn, case_id, kind, None).await?;
+    }
+    if let Some(kind) = changes.opens {
+        open_deadline(conn, case_id, kind, None, own_date, today).await?;
+    }
+    Ok(())
+}
+
+/// A deadline of a case, as an extension finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDeadline {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub kind: DeadlineKind,
+    pub due_on: NaiveDate,
+    pub open: bool,
+}
+
+/// Deadline `id` of case `case_id`, read in the caller's transaction (which holds the
+/// case's row lock); `None` when the case has no such deadline.
+pub async fn deadline_of_case(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    id: Uuid,
+) -> Result<Option<StoredDeadline>, StoreError> {
+    let row = sqlx::query!(
+        r#"select id, case_id, kind, due_on, closed_at is null as "open!"
+           from case_deadlines where id = $1 and case_id = $2"#,
+        id,
+        case_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(StoredDeadline {
+            kind: DeadlineKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::corrupt("case_deadlines.kind", &r.kind))?,
+            id: r.id,
+            case_id: r.case_id,
+            due_on: r.due_on,
+            open: r.open,
+        })
+    })
+    .transpose()
+}
+
+/// Moves an open deadline's due date (SEM's extension): keeps the first due date, who
+/// extended it, when and why, and lifts the overdue mark, the new day being ahead. The
+/// history entry `extend_deadline` (with the reason as its comment) goes with it.
+pub async fn extend_deadline(
+    conn: &mut PgConnection,
+    deadline: &StoredDeadline,
+    extension: &Extension,
+    actor_id: Uuid,
+    institution_id: Uuid,
+    role: &str,
+    status: &str,
+) -> Result<(), StoreError> {
+    sqlx::query!(
+        "with moved as (update case_deadlines set due_on = $3, overdue_at = null, \
+             original_due_on = coalesce(original_due_on, due_on), extended_at = now(), \
+             extended_by = $4, extension_reason = $5 \
+         where id = $1 and case_id = $2 and closed_at is null returning case_id) \
+         insert into case_events (id, case_id, action, from_status, to_status, actor_id, \
+             actor_institution_id, actor_role, comment) \
+         select $6, case_id, $7, $8, $8, $4, $9, $10, $5 from moved",
+        deadline.id,
+        deadline.case_id,
+        extension.due_on,
+        actor_id,
+        extension.reason,
+        Uuid::now_v7(),
+        retour_domain::deadline::EXTENSION_EVENT,
+        status,
+        institution_id,
+        role,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A deadline the overdue job marked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkedDeadline {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub kind: String,
+    pub due_on: NaiveDate,
+}
+
+/// Marks every open deadline due before `today` as overdue, once: a deadline marked by one
+/// run (or by another server's at the same moment: the second update waits for the first's
+/// row locks, then finds the mark) is not marked again. The marking and its access-log
+/// event (actor `system`, naming the cases) commit together; nothing is logged when there
+/// was nothing to mark.
+pub async fn mark_overdue(
+    pool: &PgPool,
+    today: NaiveDate,
+) -> Result<Vec<MarkedDeadline>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let marked: Vec<MarkedDeadline> = sqlx::query_as!(
+        MarkedDeadline,
+        "update case_deadlines set overdue_at = now() \
+         where overdue_at is null and closed_at is null and due_on < $1 \
+         returning id, case_id, kind, due_on",
+        today,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if !marked.is_empty() {
+        // The event names the cases and how many deadlines, not their kinds: which of a
+        // case's deadlines passed can be of a field group the log's readers do not hold.
+        let mut cases: Vec<Uuid> = marked.iter().map(|d| d.case_id).collect();
+        cases.sort_unstable();
+        cases.dedup();
+        let event = AuditEvent::new(AuditActor::system(), "deadline.overdue", Outcome::Allowed)
+            .resources("case", cases)
+            .details(serde_json::json!({ "as_of": today, "marked": marked.len() }));
+        audit::record(&mut *tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(marked)
+}
+
+/// An item of a work queue as the store selects it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct QueueRow {
+    pub case_id: Uuid,
+    /// The case, or the monitoring visit, the item is about: with the due date and `since`,
+    /// the item's place in the queue.
+    pub item_id: Uuid,
+    pub reference: String,
+    pub status: String,
+    pub kind: String,
+    pub due_on: Option<NaiveDate>,
+    pub since: DateTime<Utc>,
+    pub overdue: bool,
+}
+
+/// Where a page of a queue continues: after the item with this due date (`None`: none,
+/// which sorts last), `since` and item id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueAfter {
+    pub due_on: Option<NaiveDate>,
+    pub since: DateTime<Utc>,
+    pub item_id: Uuid,
+}
+
+/// A page of a work queue and the number of items of each kind in the whole queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueuePage {
+    /// One more than the page's limit when another page follows.
+    pub items: Vec<QueueRow>,
+    pub counts: BTreeMap<String, i64>,
+}
+
+/// `query!` of a queue: `$items` selects the queue's items (`case_id, item_id, reference,
+/// status, kind, due_on, since, overdue`) with the owner's parameters from `$5`; the page
+/// (`$1` rows after the cursor `$2`–`$4`, by due date with none last, then `since`, then
+/// the item) and the counts per kind are the same for every queue. One more kind of item is
+/// one more `union all` branch in a queue's `$items`.
+macro_rules! queue_of {
+    ($items:literal, $limit:expr, $after:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query!(
+            "with items as (" + $items + "), \
+             page as (select * from items i \
+                 where $4::uuid is null \
+                     or (coalesce(i.due_on, 'infinity'::date), i.since, i.item_id) \
+                         > (coalesce($2::date, 'infinity'::date), $3::timestamptz, $4::uuid) \
+                 order by coalesce(i.due_on, 'infinity'::date), i.since, i.item_id \
+                 limit $1) \
+             select (select coalesce(json_object_agg(k.kind, k.n), '{}'::json) \
+                     from (select kind, count(*) as n from items group by kind) k) \
+                     as \"counts!: Json<BTreeMap<String, i64>>\", \
+                 (select coalesce(json_agg(p order by coalesce(p.due_on, 'infinity'::date), \
+                     p.since, p.item_id), '[]'::json) from page p) \
+                     as \"items!: Json<Vec<QueueRow>>\"",
+            $limit,
+            $after.and_then(|a: QueueAfter| a.due_on),
+            $after.map(|a: QueueAfter| a.since),
+            $after.map(|a: QueueAfter| a.item_id),
+            $($arg),*
+        )
+    };
+}
+
+impl Store {
+    /// A page of `owner`'s work queue: `limit` items (and one more when another page
+    /// follows) after `after`, with the counts per kind of the whole queue. Each owner's
+    /// statement is fixed and holds the policy's scope of the owner's role.
+    pub async fn queue(
+        &self,
+        owner: QueueOwner,
+        after: Option<QueueAfter>,
+        limit: u32,
+    ) -> Result<QueuePage, StoreError> {
+        let fetch = i64::from(limit) + 1;
+        let pool = self.pool();
+        let (Json(counts), Json(items)) = match owner {
+            QueueOwner::Counsellor { service_id, user_id } => {
+                let r = queue_of!(
+                    "select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'submit'::text as kind, null::date as due_on, c.created_at as since, \
+                         false as overdue \
+                     from cases c \
+                     where c.counselling_service_id = $5 and c.counsellor_id = $6 \
+                         and c.status = 'counselling' and c.transfer_to_service_id is null \
+                     union all \
+                     select c.id, c.id, c.reference, c.status, 'answer_information', d.due_on, \
+                         coalesce(d.opened_at, c.updated_at), coalesce(d.overdue_at is not null, false) \
+                     from cases c left join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'information_answer' and d.closed_at is null \
+                     where c.counselling_service_id = $5 and c.counsellor_id = $6 \
+                         and c.status = 'info_requested' and c.transfer_to_service_id is null \
+                     union all \
+                     select c.id, t.id, c.reference, c.status, 'decide_transfer', null, \
+                         t.proposed_at, false \
+                     from case_transfers t join cases c on c.id = t.case_id \
+                     where t.to_service_id = $5 and t.status = 'pending' \
+                         and c.transfer_to_service_id = $5",
+                    fetch,
+                    after,
+                    service_id,
+                    user_id,
+                )
+                .fetch_one(pool)
+                .await?;
+                (r.counts, r.items)
+            }
+            QueueOwner::SemOfficer { user_id } => {
+                let r = queue_of!(
+                    "select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'start_review'::text as kind, d.due_on, \
+                         coalesce(d.opened_at, c.submitted_at, c.updated_at) as since, \
+                         coalesce(d.overdue_at is not null, false) as overdue \
+                     from cases c left join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'sem_decision' and d.closed_at is null \
+                     where c.submitted_at is not null and c.status = 'submitted' \
+                     union all \
+                     select c.id, c.id, c.reference, c.status, 'decide', d.due_on, \
+                         coalesce(d.opened_at, c.updated_at), coalesce(d.overdue_at is not null, false) \
+                     from cases c left join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'sem_decision' and d.closed_at is null \
+                     where c.submitted_at is not null and c.status = 'under_review' \
+                         and c.reviewer_id = $5 \
+                     union all \
+                     select c.id, c.id, c.reference, c.status, 'approval_expired', d.due_on, \
+                         d.overdue_at, true \
+                     from cases c join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'travel' and d.closed_at is null and d.overdue_at is not null \
+                     where c.submitted_at is not null and c.status = 'approved' \
+                         and c.reviewer_id = $5 \
+                     union all \
+                     select c.id, p.id, c.reference, c.status, 'confirm_proposal', null, \
+                         p.proposed_at, false \
+                     from case_proposals p join cases c on c.id = p.case_id \
+                     where p.status = 'open' and p.proposed_by <> $5 \
+                         and c.submitted_at is not null",
+                    fetch,
+                    after,
+                    user_id,
+                )
+                .fetch_one(pool)
+                .await?;
+                (r.counts, r.items)
+            }
+            QueueOwner::Swissrepat | QueueOwner::IomCoordinator => {
+                // swissREPAT confirms the journeys it booked, IOM Bern the SIM ones.
+                let sim = owner == QueueOwner::IomCoordinator;
+                let r = queue_of!(
+                    "select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'book_travel'::text as kind, d.due_on, \
+                         coalesce(d.opened_at, c.approved_at, c.updated_at) as since, \
+                         coalesce(d.overdue_at is not null, false) as overdue \
+                     from cases c left join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'travel' and d.closed_at is null \
+                     where c.approved_at is not null and c.status = 'approved' \
+                     union all \
+                     select c.id, c.id, c.reference, c.status, 'confirm_departure', d.due_on, \
+                         coalesce(d.opened_at, c.updated_at), coalesce(d.overdue_at is not null, false) \
+                     from cases c left join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'departure' and d.closed_at is null \
+                     where c.approved_at is not null and c.status = 'travel_booked' \
+                         and exists (select 1 from case_itineraries t where t.case_id = c.id \
+                             and t.no_show_at is null and t.sim = $5) \
+                     union all \
+                     select c.id, c.id, c.reference, c.status, 'start_reintegration', null, \
+                         coalesce(c.departed_at, c.updated_at), false \
+                     from cases c \
+                     where $5 and c.approved_at is not null and c.status = 'departed' \
+                         and exists (select 1 from case_approved_assistance a \
+                             where a.case_id = c.id and a.component = 'reintegration_project' \
+                                 and a.amount_rappen > 0)",
+                    fetch,
+                    after,
+                    sim,
+                )
+                .fetch_one(pool)
+                .await?;
+                (r.counts, r.items)
+            }
+            QueueOwner::Mission { mission_id } => {
+                let r = queue_of!(
+                    "select c.id as case_id, m.id as item_id, c.reference, c.status, \
+                         'monitoring_visit'::text as kind, m.due_on, m.created_at as since, \
+                         coalesce(d.overdue_at is not null, false) as overdue \
+                     from case_monitoring_visits m join cases c on c.id = m.case_id \
+                     left join case_deadlines d on d.case_id = m.case_id \
+                         and d.kind = 'monitoring_visit' and d.subject_id = m.id \
+                         and d.closed_at is null \
+                     where c.reintegration_mission_id = $5 and c.status = 'reintegration' \
+                         and m.done_on is null",
+                    fetch,
+                    after,
+                    mission_id,
+                )
+                .fetch_one(pool)
+                .await?;
+                (r.counts, r.items)
+            }
+        };
+        Ok(QueuePage { items, counts })
+    }
+}
