@@ -600,3 +600,43 @@ async fn a_transfer_accepted_while_the_sender_edits_one_wins(pool: PgPool) {
     assert_eq!(now["planned_departure_date"], before["planned_departure_date"]);
     assert_eq!(now["counselling_service_id"], zurich.as_str());
 }
+
+#[sqlx::test]
+async fn the_queue_offers_transfers_and_proposals_to_whom_they_wait_for(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let team = Team::new(&app).await;
+    let (_, sem2) = colleague(&app, SEM, "sem.two@demo.test").await;
+    let (zurich, _, zh) = zurich(&app).await;
+    let queue = |token: String| {
+        let app = &app;
+        async move { app.get("/v1/me/queue", Some(&token)).await.body }
+    };
+    // A draft offered to Zurich: Zurich's queue has it, Bern's no longer offers to submit it.
+    let draft = ready_case(&app, &team, "10000031").await;
+    assert_eq!(offer(&app, &team.be, &draft, &zurich).await.status, StatusCode::CREATED);
+    let zurich_queue = queue(zh.clone()).await;
+    let offered: Vec<&Value> = zurich_queue["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["kind"] == "decide_transfer")
+        .collect();
+    assert_eq!(offered.len(), 1, "{zurich_queue}");
+    assert_eq!(offered[0]["reference"], draft["reference"]);
+    assert_eq!(zurich_queue["counts"]["decide_transfer"], 1);
+    let bern_queue = queue(team.be.clone()).await;
+    assert!(
+        !bern_queue["items"].as_array().expect("items").iter().any(|i| i["case_id"] == draft["id"]),
+        "{bern_queue}"
+    );
+
+    // A proposal waits for the other officers, not for its proposer.
+    let case = reviewed_case(&app, &team, "10000032").await;
+    let body = json!({ "justification": "Treatment abroad", "transition": approval_above_entitlement() });
+    assert_eq!(propose(&app, &team.sem, &case, &body).await.status, StatusCode::CREATED);
+    let confirming = |q: &Value| {
+        q["items"].as_array().expect("items").iter().filter(|i| i["kind"] == "confirm_proposal").count()
+    };
+    assert_eq!(confirming(&queue(sem2.clone()).await), 1);
+    assert_eq!(confirming(&queue(team.sem.clone()).await), 0);
+}
