@@ -394,7 +394,7 @@ mod tests {
                 lists += 1;
             }
         }
-        assert_eq!(lists, 4);
+        assert_eq!(lists, 5);
     }
 
     #[test]
