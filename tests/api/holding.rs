@@ -632,10 +632,16 @@ async fn the_queue_offers_transfers_and_proposals_to_whom_they_wait_for(pool: Pg
 
     // A proposal waits for the other officers, not for its proposer.
     let case = reviewed_case(&app, &team, "10000032").await;
-    let body = json!({ "justification": "Treatment abroad", "transition": approval_above_entitlement() });
+    let body =
+        json!({ "justification": "Treatment abroad", "transition": approval_above_entitlement() });
     assert_eq!(propose(&app, &team.sem, &case, &body).await.status, StatusCode::CREATED);
     let confirming = |q: &Value| {
-        q["items"].as_array().expect("items").iter().filter(|i| i["kind"] == "confirm_proposal").count()
+        q["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|i| i["kind"] == "confirm_proposal")
+            .count()
     };
     assert_eq!(confirming(&queue(sem2.clone()).await), 1);
     assert_eq!(confirming(&queue(team.sem.clone()).await), 0);

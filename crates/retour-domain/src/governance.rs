@@ -479,7 +479,7 @@ mod tests {
 
     #[test]
     fn an_assignment_names_every_missing_field() {
-        let errors = parse_assignment(&AssignmentInput::default()).unwrap_err();
+        let errors = parse_assignment(&AssignmentInput::default()).expect_err("refused");
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["role", "user_id", "reason"]);
         let errors = parse_assignment(&AssignmentInput {
@@ -487,7 +487,7 @@ mod tests {
             user_id: reason("nope"),
             reason: reason("  "),
         })
-        .unwrap_err();
+        .expect_err("refused");
         let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
         assert_eq!(codes, ["unknown_value", "invalid_format", "required"]);
     }
@@ -522,7 +522,7 @@ mod tests {
             (r, Some(&counsellor)),
             (r, None),
         ] {
-            let error = check_assignee(role, assignee, service, sem).unwrap_err();
+            let error = check_assignee(role, assignee, service, sem).expect_err("refused");
             assert_eq!((error.field.as_str(), error.code.as_str()), ("user_id", "not_assignable"));
         }
     }
@@ -535,21 +535,21 @@ mod tests {
             transition: Some(approve.clone()),
             reclaim_waiver: None,
         })
-        .unwrap();
+        .expect("accepted");
         assert_eq!(ok.change, ProposedChange::Transition(approve.clone()));
         let both = parse_proposal(&ProposalInput {
             justification: reason("x"),
             transition: Some(approve),
             reclaim_waiver: Some(ReclaimWaiverInput { reclaim_id: reason("x") }),
         })
-        .unwrap_err();
+        .expect_err("refused");
         assert_eq!(both[0].code, "exclusive");
         let direct = parse_proposal(&ProposalInput {
             justification: None,
             transition: Some(TransitionRequest::Submit),
             reclaim_waiver: None,
         })
-        .unwrap_err();
+        .expect_err("refused");
         let codes: Vec<&str> = direct.iter().map(|e| e.code.as_str()).collect();
         assert_eq!(codes, ["required", "no_second_person"]);
         let cancel = TransitionRequest::Cancel(Cancel::default());
@@ -581,14 +581,17 @@ mod tests {
         };
         assert!(check_receiving_service(from, Some(&to)).is_ok());
         let same = ReceivingService { id: from, ..to.clone() };
-        assert_eq!(check_receiving_service(from, Some(&same)).unwrap_err().code, "same_service");
+        assert_eq!(
+            check_receiving_service(from, Some(&same)).expect_err("refused").code,
+            "same_service"
+        );
         for other in [
             ReceivingService { active: false, ..to.clone() },
             ReceivingService { is_counselling_service: false, ..to.clone() },
             ReceivingService { canton: None, ..to.clone() },
         ] {
             assert_eq!(
-                check_receiving_service(from, Some(&other)).unwrap_err().code,
+                check_receiving_service(from, Some(&other)).expect_err("refused").code,
                 "not_a_counselling_service"
             );
         }
