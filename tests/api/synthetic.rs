@@ -102,6 +102,44 @@ async fn seeded_cases_are_the_generators_output_and_consistent_in_every_record(p
     for status in CaseStatus::ALL {
         assert!(cases.iter().any(|c| c.status == status.as_str()), "no case is {status}");
     }
+    // Who held the cases: canton transfers with their history entries; every approval above
+    // the entitlement proposed by its reviewer and confirmed by a second officer; a pending
+    // transfer marked on its case and on no other; every reassignment within the service.
+    for (what, sql) in [
+        ("accepted transfers", "select count(*) from case_transfers where status = 'accepted'"),
+        (
+            "transfer histories",
+            "select count(*) from case_events where action = 'propose_transfer'",
+        ),
+    ] {
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(what);
+        assert!(n > 0 && n < 600 / 10, "{what}: {n}");
+    }
+    none(
+        &pool,
+        "an approval above the entitlement without a confirmed proposal",
+        "select count(*) from case_decisions d where cardinality(d.overridden_components) > 0 \
+         and not exists (select 1 from case_proposals p where p.case_id = d.case_id \
+             and p.status = 'confirmed' and p.proposed_by = d.decided_by \
+             and p.decided_by <> d.decided_by)",
+    )
+    .await;
+    none(
+        &pool,
+        "a pending transfer not marked on its case, or a mark without one",
+        "select count(*) from cases c full join (select * from case_transfers \
+             where status = 'pending') t on t.case_id = c.id \
+         where c.transfer_to_service_id is distinct from t.to_service_id \
+           and (c.transfer_to_service_id is not null or t.id is not null)",
+    )
+    .await;
+    none(
+        &pool,
+        "a case held by a counsellor of another service",
+        "select count(*) from cases c join users u on u.id = c.counsellor_id \
+         where u.institution_id <> c.counselling_service_id",
+    )
+    .await;
 
     // Each history is a path through the workflow, from the opening to the case's status.
     let events: Vec<EventRow> = sqlx::query_as(
