@@ -58,7 +58,7 @@ pub async fn derive(
 
     // Transfers to another cantonal service: decided ones (accepted or declined) of cases
     // that were then before travel, and pending ones of cases before travel now.
-    let transfers = sqlx::query(sqlx::AssertSqlSafe(format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "with picked as ( \
              select c.id, c.status, c.counselling_service_id as from_id, c.counsellor_id, \
                  c.created_at, {PERCENTILE} as pct, \
@@ -127,12 +127,11 @@ pub async fn derive(
     .bind(since)
     .fetch_one(&mut *conn)
     .await? as u64;
-    let _ = transfers;
 
     // Four-eyes: every approval above the entitlement was proposed by its reviewer and
     // confirmed by another SEM officer; some booked cases wait for a second officer to
     // confirm their cancellation.
-    let proposals = sqlx::query(sqlx::AssertSqlSafe(format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "with second as (select s.id, s.institution_id from users s where s.role = 'sem_officer' \
                  and s.status = 'active' order by s.id), \
          overridden as (select d.case_id, d.decided_by, d.decided_at, d.reasons, \
@@ -168,7 +167,6 @@ pub async fn derive(
     .bind(since)
     .execute(&mut *conn)
     .await?;
-    let _ = proposals;
     sqlx::query(
         "insert into case_events (id, case_id, action, from_status, to_status, actor_id, \
              actor_institution_id, actor_role, comment, occurred_at) \

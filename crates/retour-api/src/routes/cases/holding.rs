@@ -230,11 +230,7 @@ pub(super) async fn create_proposal(
         ProposedChange::Transition(change) => {
             let (transition, overridden) = match decide(&mut tx, actor, &case, change).await {
                 Ok(decided) => decided,
-                Err(Decided::Denied(error)) => {
-                    tx.rollback().await?;
-                    return Err(request.deny(error).await);
-                }
-                Err(Decided::Refused(error)) => return Err(error),
+                Err(refusal) => return Err(refusal.answer(tx, &request).await),
             };
             let kind = governance::four_eyes_kind(&transition, !overridden.is_empty()).ok_or_else(
                 || {
@@ -308,9 +304,8 @@ async fn second_look<'a>(
         });
     }
     if let Err(why) = governance::check_second_person(proposal.proposed_by, request.actor().id) {
-        tx.rollback().await?;
         let error = ApiError::Forbidden { code: ProblemCode::SamePerson, detail: why.to_owned() };
-        return Err(request.deny(error).await);
+        return Err(request.deny_in(tx, error).await);
     }
     Ok((tx, case, proposal))
 }

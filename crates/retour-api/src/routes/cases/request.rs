@@ -125,6 +125,15 @@ impl<'a> CaseRequest<'a> {
         self.refused(Refused { error, record: true }).await
     }
 
+    /// Rolls back the request's transaction, then records `error` as denied ([`Self::deny`])
+    /// and returns it.
+    pub(super) async fn deny_in(&self, tx: CaseTx, error: ApiError) -> ApiError {
+        if let Err(failed) = tx.rollback().await {
+            return failed.into();
+        }
+        self.deny(error).await
+    }
+
     /// Reads the changed case for the caller, records `event` in the same statement, and
     /// commits: the case as the caller may now see it.
     pub(super) async fn finish(

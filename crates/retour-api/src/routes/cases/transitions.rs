@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use super::dto::CaseResponse;
 use super::entitlement::entitlement_of;
-use super::request::{CaseRequest, transfer_pending};
+use super::request::{CaseRequest, CaseTx, transfer_pending};
 use super::{case_reply, check_if_match};
 use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
@@ -65,6 +65,17 @@ async fn check_against_entitlement(
 pub(super) enum Decided {
     Denied(ApiError),
     Refused(ApiError),
+}
+
+impl Decided {
+    /// The answer to the refusal: a denial is recorded in the access log (after the
+    /// transaction of `request` is rolled back), other refusals by the refusal layer.
+    pub(super) async fn answer(self, tx: CaseTx, request: &CaseRequest<'_>) -> ApiError {
+        match self {
+            Decided::Denied(error) => request.deny_in(tx, error).await,
+            Decided::Refused(error) => error,
+        }
+    }
 }
 
 impl<E: Into<ApiError>> From<E> for Decided {
@@ -227,11 +238,7 @@ pub(super) async fn transition_case(
     check_if_match(&headers, case.head.version)?;
     let (transition, overridden) = match decide(&mut tx, actor, &case, &request).await {
         Ok(decided) => decided,
-        Err(Decided::Denied(error)) => {
-            tx.rollback().await?;
-            return Err(gate.deny(error).await);
-        }
-        Err(Decided::Refused(error)) => return Err(error),
+        Err(refusal) => return Err(refusal.answer(tx, &gate).await),
     };
     if let Some(kind) = four_eyes_kind(&transition, !overridden.is_empty())
         && holding::four_eyes_required(&mut tx, kind).await?
