@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 use retour_domain::{Canton, InstitutionKind, Role};
+use retour_store::documents::crypto::MasterKeys;
 
 /// Retour: case management for Swiss voluntary return assistance.
 ///
@@ -55,6 +56,9 @@ pub(crate) enum Command {
     /// Case deadlines: mark those past due as overdue (the server does this periodically).
     #[command(subcommand)]
     Deadlines(DeadlinesCommand),
+    /// Documents: rotate the master key, make a new one.
+    #[command(subcommand)]
+    Documents(DocumentsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +255,46 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "RETOUR_DEADLINES_INTERVAL_SECS", value_name = "RETOUR_DEADLINES_INTERVAL_SECS",
         default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..=86_400))]
     pub(crate) deadlines_interval_secs: u64,
+
+    #[command(flatten)]
+    pub(crate) document_keys: DocumentKeysArgs,
+
+    /// The largest document accepted, in bytes (20 MiB by default).
+    #[arg(long, env = "RETOUR_DOCUMENT_MAX_BYTES", value_name = "RETOUR_DOCUMENT_MAX_BYTES",
+        default_value_t = retour_api::DEFAULT_DOCUMENT_MAX_BYTES,
+        value_parser = clap::value_parser!(u64).range(1..=1024 * 1024 * 1024))]
+    pub(crate) document_max_bytes: u64,
+
+    /// Whether `submit` needs the signed request for return assistance (a `return_request`
+    /// document) on the case.
+    #[arg(long, env = "RETOUR_REQUIRE_RETURN_REQUEST", value_name = "RETOUR_REQUIRE_RETURN_REQUEST",
+        default_value_t = true, action = clap::ArgAction::Set)]
+    pub(crate) require_return_request: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DocumentKeysArgs {
+    /// The master keys that wrap the documents' keys: `id:base64,id:base64,…`, 32 random bytes
+    /// each (`retour documents generate-key` makes one); the first wraps new documents, the
+    /// others are read until `retour documents rotate-key` re-wrapped what they wrapped.
+    /// Without keys documents cannot be stored (in demo mode a published demo key is used).
+    #[arg(long, env = "RETOUR_DOCUMENT_KEYS", value_name = "RETOUR_DOCUMENT_KEYS",
+        hide_env_values = true, value_parser = parse_document_keys)]
+    pub(crate) document_keys: Option<MasterKeys>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DocumentsCommand {
+    /// Re-wrap every document's key that an older master key wraps with the current one (the
+    /// first of RETOUR_DOCUMENT_KEYS), while servers keep running; then the older key can be
+    /// removed from the configuration.
+    RotateKey(DocumentKeysArgs),
+    /// Print a new random master key as `id:base64`, to add to RETOUR_DOCUMENT_KEYS.
+    GenerateKey {
+        /// The key's id, e.g. the date it was made (`2026-12`).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +372,10 @@ pub(crate) fn parse_proxy(value: &str) -> Result<Option<IpNet>, String> {
         .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
         .map(Some)
         .map_err(|_| format!("`{value}` is not an IP address or network (e.g. 10.0.0.0/8)"))
+}
+
+pub(crate) fn parse_document_keys(value: &str) -> Result<MasterKeys, String> {
+    MasterKeys::parse(value)
 }
 
 pub(crate) fn parse_role(value: &str) -> Result<Role, String> {

@@ -12,11 +12,14 @@ use clap::Parser;
 use retour_store::{PoolConfig, Store};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, DeadlinesCommand, InstitutionCommand, LogFormat, UserCommand};
+use crate::cli::{
+    Cli, Command, DeadlinesCommand, DocumentsCommand, InstitutionCommand, LogFormat, UserCommand,
+};
 use crate::commands::admin::{create_institution, create_user, list_institutions};
 use crate::commands::audit::audit_command;
 use crate::commands::seed::seed_synthetic;
 use crate::commands::serve::serve;
+use retour_store::documents::crypto::MasterKeys;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -115,6 +118,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = connect(&cli.database.database_url, &pool).await?;
             store.migrate().await.context("applying migrations")?;
             audit_command(&store, command).await
+        }
+        Command::Documents(DocumentsCommand::GenerateKey { id }) => {
+            let entry = MasterKeys::generate_entry(&id);
+            MasterKeys::parse(&entry).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            println!("{entry}");
+            Ok(())
+        }
+        Command::Documents(DocumentsCommand::RotateKey(args)) => {
+            let keys = args.document_keys.context(
+                "RETOUR_DOCUMENT_KEYS must name the new key first and the old ones after",
+            )?;
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            let rotation = retour_store::documents::rotate_keys(store.pool(), &keys, 500).await?;
+            println!(
+                "{} document key(s) re-wrapped with {}; {} left",
+                rotation.rewrapped,
+                keys.current_id(),
+                rotation.left
+            );
+            if rotation.left > 0 {
+                anyhow::bail!(
+                    "{} document key(s) are still wrapped by other keys; run again",
+                    rotation.left
+                );
+            }
+            Ok(())
         }
         Command::Deadlines(DeadlinesCommand::Run(args)) => {
             let store = connect(&cli.database.database_url, &pool).await?;

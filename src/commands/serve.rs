@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use retour_api::auth::Lockout;
-use retour_api::{ApiConfig, AppState, LoginLimits};
+use retour_api::{ApiConfig, AppState, DocumentsConfig, LoginLimits};
 use retour_store::PoolConfig;
+use retour_store::documents::content::Storage;
+use retour_store::documents::crypto::MasterKeys;
 
 use crate::cli::ServeArgs;
 use crate::connect;
@@ -51,6 +53,12 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             rate_per_minute: args.login_rate_per_minute,
         },
         trusted_proxies: args.trusted_proxies.into_iter().flatten().collect(),
+        documents: DocumentsConfig {
+            max_bytes: args.document_max_bytes,
+            require_return_request: args.require_return_request,
+            keys: document_keys(args.document_keys.document_keys, args.demo),
+            storage: Storage::Database,
+        },
         ..ApiConfig::default()
     };
     let addr = args.addr;
@@ -118,4 +126,24 @@ pub(crate) async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The master keys of the documents: the configured ones; in demo mode without any, the
+/// published demo key (the demo's documents are as public as its passwords).
+fn document_keys(configured: Option<MasterKeys>, demo: bool) -> Option<MasterKeys> {
+    if configured.is_some() {
+        return configured;
+    }
+    if demo {
+        tracing::warn!(
+            "RETOUR_DOCUMENT_KEYS is not set: documents are encrypted with the published demo \
+             key, fit for demo data only"
+        );
+        return Some(MasterKeys::demo());
+    }
+    tracing::warn!(
+        "RETOUR_DOCUMENT_KEYS is not set: documents can be neither uploaded nor downloaded \
+         (503) until a master key is configured"
+    );
+    None
 }

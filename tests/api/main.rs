@@ -13,6 +13,7 @@ mod cli;
 mod conformance;
 mod contract;
 mod deadlines;
+mod documents;
 mod entitlement;
 mod foundation;
 mod hardening;

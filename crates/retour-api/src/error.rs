@@ -74,6 +74,10 @@ pub enum ApiError {
     /// A well-formed request that cannot be processed, with its own code (422).
     #[error("{detail}")]
     Unprocessable { code: ProblemCode, detail: String },
+    /// A document refused or failed, with its own code (`document_…`), whose status the
+    /// catalogue gives (413, 415, 410, 500).
+    #[error("{detail}")]
+    Document { code: ProblemCode, detail: String },
     #[error("the resource was changed since it was read; fetch it again and retry")]
     StaleVersion,
     #[error("this request needs an If-Match header with the resource's ETag")]
@@ -115,7 +119,8 @@ impl ApiError {
             ApiError::InsufficientScope { .. } => ProblemCode::InsufficientScope,
             ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => *code,
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::Document { code, .. } => *code,
             ApiError::NotFound | ApiError::NoSuch(_) => ProblemCode::NotFound,
             ApiError::MethodNotAllowed => ProblemCode::MethodNotAllowed,
             ApiError::StaleVersion => ProblemCode::StaleVersion,

@@ -6,10 +6,9 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -61,7 +60,13 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
             .layer(middleware::from_fn(refuse_nul_in_query))
             .layer(middleware::from_fn(refuse_unacceptable))
             .layer(DefaultBodyLimit::disable())
-            .layer(RequestBodyLimitLayer::new(config.body_limit)),
+            .layer(middleware::from_fn_with_state(
+                BodyLimits {
+                    body: config.body_limit,
+                    upload: upload_limit(config.documents.max_bytes, config.body_limit),
+                },
+                limit_body,
+            )),
     );
     if config.cors_origins.is_empty() {
         app
@@ -88,6 +93,46 @@ pub(crate) fn apply(app: Router, config: &ApiConfig) -> Router {
                 ]),
         )
     }
+}
+
+/// The largest request bodies: a document upload's, and every other.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    body: usize,
+    upload: usize,
+}
+
+/// An upload's body holds the file and a few small fields: the largest document and the
+/// ordinary limit beside it.
+fn upload_limit(max_document: u64, body_limit: usize) -> usize {
+    usize::try_from(max_document).unwrap_or(usize::MAX).saturating_add(body_limit)
+}
+
+/// `POST /v1/cases/{id}/documents`: the one route whose body may be a document.
+fn is_upload(request: &Request) -> bool {
+    request.method() == Method::POST
+        && request
+            .uri()
+            .path()
+            .strip_prefix("/v1/cases/")
+            .and_then(|rest| rest.strip_suffix("/documents"))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
+
+/// Limits the request body (413 beyond it, as `RequestBodyLimitLayer` does): an upload's to
+/// the largest document, every other to the body limit.
+async fn limit_body(State(limits): State<BodyLimits>, request: Request, next: Next) -> Response {
+    let limit = if is_upload(&request) { limits.upload } else { limits.body };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
 }
 
 /// The longest request id taken from a client; it is logged and kept in the access log.
@@ -174,7 +219,11 @@ async fn problem_for_bare_errors(
 ) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+    let own_code = response
+        .extensions()
+        .get::<crate::refusals::RefusalSummary>()
+        .is_some_and(|summary| summary.code == ProblemCode::DocumentTooLarge.as_str());
+    if status == StatusCode::PAYLOAD_TOO_LARGE && !own_code {
         let detail = format!(
             "the request body is larger than the limit of {body_limit} bytes; send a smaller one"
         );

@@ -48,6 +48,37 @@ pub struct ApiConfig {
     pub login: LoginLimits,
     /// Proxies (addresses or networks) whose `X-Forwarded-For` is believed; none by default.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Documents: their largest size, their keys and storage, and whether `submit` needs the
+    /// signed request.
+    pub documents: DocumentsConfig,
+}
+
+/// How an installation keeps documents.
+#[derive(Debug, Clone)]
+pub struct DocumentsConfig {
+    /// The largest document, in bytes (20 MB by default).
+    pub max_bytes: u64,
+    /// `submit` needs a current `return_request` document (on by default).
+    pub require_return_request: bool,
+    /// The master keys that wrap the documents' data keys; without them documents can be
+    /// neither stored nor read (503).
+    pub keys: Option<retour_store::documents::crypto::MasterKeys>,
+    /// Where new documents' content goes.
+    pub storage: retour_store::documents::content::Storage,
+}
+
+/// The largest document by default: 20 MB.
+pub const DEFAULT_DOCUMENT_MAX_BYTES: u64 = 20 * 1024 * 1024;
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_DOCUMENT_MAX_BYTES,
+            require_return_request: true,
+            keys: None,
+            storage: Default::default(),
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -59,6 +90,7 @@ impl Default for ApiConfig {
             tokens: TokenConfig::default(),
             login: LoginLimits::default(),
             trusted_proxies: Vec::new(),
+            documents: DocumentsConfig::default(),
         }
     }
 }

@@ -57,6 +57,12 @@ string_enum! {
         TransferNotPossible = "transfer_not_possible",
         VisitAlreadyDone = "visit_already_done",
         DeadlineNotExtendable = "deadline_not_extendable",
+        DocumentNotFileable = "document_not_fileable",
+        DocumentNotCurrent = "document_not_current",
+        DocumentDeleted = "document_deleted",
+        DocumentTooLarge = "document_too_large",
+        DocumentTypeNotAccepted = "document_type_not_accepted",
+        DocumentIntegrity = "document_integrity",
         EmailTaken = "email_taken",
         NameTaken = "name_taken",
         StaleVersion = "stale_version",
@@ -106,6 +112,8 @@ impl ProblemCode {
             | TransferNotPossible
             | VisitAlreadyDone
             | DeadlineNotExtendable
+            | DocumentNotFileable
+            | DocumentNotCurrent
             | EmailTaken
             | NameTaken => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
@@ -113,7 +121,10 @@ impl ProblemCode {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            DocumentDeleted => StatusCode::GONE,
+            DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            DocumentTypeNotAccepted => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            InternalError | DocumentIntegrity => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable | RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
             HttpError => return None,
         })
@@ -279,6 +290,35 @@ impl ProblemCode {
             TooManyRequests => {
                 "Too many requests from this address; `Retry-After` says after how many seconds \
                  to retry."
+            }
+            DocumentNotFileable => {
+                "Documents of this category are not filed (uploaded, replaced or deleted) in the \
+                 case's present status; `GET /problems` and the README's document table say who \
+                 files which category when."
+            }
+            DocumentNotCurrent => {
+                "Only the current version of a document is replaced or deleted: this one was \
+                 replaced by a newer version or deleted already. List the case's documents for \
+                 the current version."
+            }
+            DocumentDeleted => {
+                "The document was deleted (with a reason, which the list shows); its content is \
+                 no longer served. It stays stored until the case's retention ends."
+            }
+            DocumentTooLarge => {
+                "The file is larger than this installation accepts for a document (20 MB unless \
+                 configured otherwise). Scan at a lower resolution or split the document."
+            }
+            DocumentTypeNotAccepted => {
+                "The file's content is not of an accepted type: PDF, JPEG, PNG, TIFF or HEIC, \
+                 judged from the bytes, not from the name or the type the client declared. The \
+                 detail names the type that was detected."
+            }
+            DocumentIntegrity => {
+                "The stored document failed its integrity check (its encryption's \
+                 authentication or its SHA-256): it was changed in storage. No byte of it was \
+                 sent; the failure is in the access log and the server's log. Tell the \
+                 installation's operator."
             }
             InternalError => {
                 "The server failed. Nothing was changed; the request id in `X-Request-Id` \

@@ -8,6 +8,7 @@ pub mod canton;
 pub mod case;
 pub mod country;
 pub mod deadline;
+pub mod document;
 pub mod entitlement;
 pub mod governance;
 pub mod information;

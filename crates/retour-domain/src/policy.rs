@@ -5,6 +5,7 @@
 
 use uuid::Uuid;
 
+use crate::document::DocumentCategory;
 use crate::{Actor, ActorKind, CaseStatus, InstitutionKind, Role, Scope};
 
 /// What the policy needs to know about a case.
@@ -324,6 +325,9 @@ pub enum Operation {
     DecideTransfer,
     /// Extend a deadline of the approval's travel or of SEM's information request (SEM).
     ExtendDeadline,
+    /// Upload a document of this category (or a new version of one), or delete one: the
+    /// document table of [`may_file_document`].
+    FileDocument(DocumentCategory),
     /// Manage institutions, users and service accounts.
     Administer,
     /// Read the access log.
@@ -477,6 +481,21 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                 _ => allow(role.is_some() && (counsellor || role != Some(Role::Counsellor))),
             }
         }
+        Operation::FileDocument(category) => {
+            let Some(facts) = facts.filter(|_| visible) else {
+                return Decision::NotFound;
+            };
+            // A document the caller could not read back is not theirs to file.
+            if !case_view(actor).allows(category.field_group()) {
+                return Decision::Forbidden;
+            }
+            let Some(role) = role else { return Decision::Forbidden };
+            // While a transfer is pending the sending service changes nothing.
+            if role == Role::Counsellor && facts.transfer_to.is_some() {
+                return Decision::Forbidden;
+            }
+            allow(may_file_document(role, category, facts.status))
+        }
         Operation::AnswerInformation => allow(role == Some(Role::IomCoordinator)),
         Operation::Administer => allow(role == Some(Role::Admin)),
         Operation::ReadAuditLog => {
@@ -495,6 +514,61 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                 )
             ) || actor.has_scope(Scope::StatsRead),
         ),
+    }
+}
+
+/// Who files (uploads, supersedes and deletes) which documents, in which status of the case:
+///
+/// | category | who | statuses |
+/// |---|---|---|
+/// | `return_request` | the counselling service | counselling, info requested |
+/// | `identity_document`, `travel_document` | the counselling service; swissREPAT and IOM Bern | until travel is booked; approved and travel booked |
+/// | `medical_certificate` | the counselling service | until travel is booked |
+/// | `sem_decision` | SEM | once decided (approved to closed, rejected, cancelled) |
+/// | `payout_receipt` | the counselling service, swissREPAT, IOM Bern | travel booked, departed, reintegration |
+/// | `reintegration_evidence` | the IOM mission, IOM Bern | reintegration |
+/// | `other` | the counselling service, SEM | until the case ends |
+///
+/// Whoever files a category must also be able to read it ([`decide`] checks the view).
+pub fn may_file_document(role: Role, category: DocumentCategory, status: CaseStatus) -> bool {
+    use CaseStatus::*;
+    use DocumentCategory as D;
+    let before_travel = matches!(
+        status,
+        Counselling | Submitted | UnderReview | InfoRequested | Approved | TravelBooked
+    );
+    let booking_partner = matches!(role, Role::SwissrepatOfficer | Role::IomCoordinator);
+    match category {
+        D::ReturnRequest => {
+            role == Role::Counsellor && matches!(status, Counselling | InfoRequested)
+        }
+        D::IdentityDocument | D::TravelDocument => {
+            (role == Role::Counsellor && before_travel)
+                || (booking_partner && matches!(status, Approved | TravelBooked))
+        }
+        D::MedicalCertificate => role == Role::Counsellor && before_travel,
+        D::SemDecision => {
+            role == Role::SemOfficer
+                && matches!(
+                    status,
+                    Approved
+                        | Rejected
+                        | TravelBooked
+                        | Departed
+                        | Reintegration
+                        | Closed
+                        | Cancelled
+                )
+        }
+        D::PayoutReceipt => {
+            (role == Role::Counsellor || booking_partner)
+                && matches!(status, TravelBooked | Departed | Reintegration)
+        }
+        D::ReintegrationEvidence => {
+            matches!(role, Role::IomMissionOfficer | Role::IomCoordinator)
+                && status == Reintegration
+        }
+        D::Other => matches!(role, Role::Counsellor | Role::SemOfficer) && !status.is_terminal(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod auth_changes;
 pub mod cases;
 pub mod deadlines;
 pub mod demo;
+pub mod documents;
 mod error;
 pub mod holding;
 pub mod institutions;

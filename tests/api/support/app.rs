@@ -4,8 +4,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use retour_api::{ApiConfig, AppState, Keys, LoginLimits};
+use retour_api::{ApiConfig, AppState, DocumentsConfig, Keys, LoginLimits};
 use retour_store::Store;
+use retour_store::documents::crypto::MasterKeys;
 use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -73,12 +74,21 @@ impl TestResponse {
     }
 }
 
+/// The default configuration, with a master key for documents (which has no default).
+pub fn test_config() -> ApiConfig {
+    let keys = MasterKeys::single("test", super::documents::TEST_KEY);
+    ApiConfig {
+        documents: DocumentsConfig { keys: Some(keys), ..DocumentsConfig::default() },
+        ..ApiConfig::default()
+    }
+}
+
 impl TestApp {
     /// The default configuration, less the sign-in rate limit: requests sent here carry no
     /// client address, so they would all share one bucket (the limit has its own tests).
     pub async fn new(pool: PgPool) -> Self {
         let login = LoginLimits { rate_per_minute: 0, ..LoginLimits::default() };
-        Self::with_config(pool, ApiConfig { login, ..ApiConfig::default() }).await
+        Self::with_config(pool, ApiConfig { login, ..test_config() }).await
     }
 
     pub async fn with_config(pool: PgPool, config: ApiConfig) -> Self {

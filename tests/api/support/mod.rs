@@ -4,9 +4,11 @@
 
 pub mod app;
 pub mod cases;
+pub mod documents;
 pub mod fixtures;
 pub mod workflow;
 
 pub use app::*;
 pub use cases::*;
+pub use documents::*;
 pub use workflow::*;

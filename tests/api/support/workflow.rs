@@ -86,8 +86,14 @@ pub fn etag(case: &Value) -> String {
     format!("\"{}\"", case["version"])
 }
 
-/// Sends a transition with the case's current ETag.
+/// Sends a transition with the case's current ETag. A `submit` of a case without the signed
+/// request for return assistance, which the installation requires, is preceded by its
+/// upload (as the caller: a refused upload leaves the submission to be refused).
 pub async fn transition(app: &TestApp, token: &str, case: &Value, body: &Value) -> TestResponse {
+    if body["action"] == "submit" && !app.has_return_request(&id_of(case)).await {
+        let signed = super::documents::pdf("Antrag auf Rueckkehrhilfe, unterschrieben");
+        app.upload(token, &id_of(case), "return_request", "antrag.pdf", signed).await;
+    }
     let path = format!("/v1/cases/{}/transitions", id_of(case));
     app.send(Method::POST, &path, Some(token), Some(body), &[("if-match", &etag(case))]).await
 }

@@ -33,6 +33,9 @@ pub struct TransitionContext {
     pub disbursed_rappen: i64,
     /// How many monitoring visits of the reintegration are planned and not done.
     pub open_visits: usize,
+    /// The installation needs the signed request for return assistance (a current
+    /// `return_request` document) before `submit`, and the case has none.
+    pub return_request_missing: bool,
 }
 
 /// Who holds a case, as far as the workflow cares: SEM's decisions are taken by the case's
@@ -64,6 +67,7 @@ impl TransitionContext {
             holding: Holding::default(),
             disbursed_rappen: 0,
             open_visits: 0,
+            return_request_missing: false,
         }
     }
 

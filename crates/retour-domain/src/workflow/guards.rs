@@ -78,6 +78,14 @@ pub(super) fn check(
 /// everyone else with identity), every eligibility question answered, the declaration of
 /// voluntariness signed and at least one component requested.
 fn submit(v: &mut Validation, ctx: &TransitionContext) {
+    if ctx.return_request_missing {
+        v.push(
+            "documents",
+            "return_request_missing",
+            "documents: the signed request for return assistance (a document of category \
+             return_request) must be uploaded before the case is submitted",
+        );
+    }
     let principals = ctx.persons.iter().filter(|person| person.principal).count();
     match principals {
         0 => v.push("persons", "principal_missing", "the case has no principal applicant"),

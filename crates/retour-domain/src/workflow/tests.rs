@@ -82,6 +82,7 @@ fn complete_case(status: CaseStatus, project: bool) -> TransitionContext {
         // comment.
         disbursed_rappen: if project { 300_000 } else { 0 },
         open_visits: 0,
+        return_request_missing: false,
     }
 }
 

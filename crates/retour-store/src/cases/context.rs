@@ -56,6 +56,7 @@ impl StoredCase {
             open_visits: reintegration.map_or(0, |r| {
                 r.monitoring_visits.iter().filter(|visit| visit.done_on.is_none()).count()
             }),
+            return_request_missing: false,
         }
     }
 

@@ -36,7 +36,7 @@ use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::routes::{Created, created};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, DocumentsConfig};
 
 /// The one leaving a history entry: the caller.
 fn history_actor(actor: &Actor) -> Result<HistoryActor, ApiError> {
@@ -228,10 +228,11 @@ pub(super) async fn create_proposal(
     }
     let (kind, transition, reclaim_id) = match &proposal.change {
         ProposedChange::Transition(change) => {
-            let (transition, overridden) = match decide(&mut tx, actor, &case, change).await {
-                Ok(decided) => decided,
-                Err(refusal) => return Err(refusal.answer(tx, &request).await),
-            };
+            let (transition, overridden) =
+                match decide(&mut tx, actor, &case, change, &state.config().documents).await {
+                    Ok(decided) => decided,
+                    Err(refusal) => return Err(refusal.answer(tx, &request).await),
+                };
             let kind = governance::four_eyes_kind(&transition, !overridden.is_empty()).ok_or_else(
                 || {
                     no_second_person(
@@ -331,12 +332,15 @@ async fn carry_out(
     case: &StoredCase,
     proposal: &Proposal,
     proposer: &Actor,
+    documents: &DocumentsConfig,
 ) -> Result<(CaseStatus, serde_json::Value), ApiError> {
     match (&proposal.transition, proposal.reclaim_id) {
         (Some(json), _) => {
             let change: TransitionRequest =
                 serde_json::from_value(json.clone()).map_err(ApiError::internal)?;
-            let (transition, overridden) = match decide(tx, proposer, case, &change).await {
+            let (transition, overridden) = match decide(tx, proposer, case, &change, documents)
+                .await
+            {
                 Ok(decided) => decided,
                 Err(Decided::Denied(error) | Decided::Refused(error)) => return Err(stale(error)),
             };
@@ -407,8 +411,14 @@ pub(super) async fn confirm_proposal(
             detail: "the proposal was settled a moment ago".to_owned(),
         });
     }
-    let (status, mut details) =
-        carry_out(&mut tx, &case, &proposal, &proposer(&proposal, actor)).await?;
+    let (status, mut details) = carry_out(
+        &mut tx,
+        &case,
+        &proposal,
+        &proposer(&proposal, actor),
+        &state.config().documents,
+    )
+    .await?;
     holding::record_history(
         &mut tx,
         id,

@@ -24,6 +24,7 @@ use crate::{ApiError, AppState};
 
 mod case;
 mod deadlines;
+mod documents;
 pub mod dto;
 mod entitlement;
 mod holding;
@@ -61,6 +62,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(holding::accept_transfer))
         .routes(routes!(holding::decline_transfer))
         .routes(routes!(deadlines::extend_deadline))
+        .routes(routes!(documents::list_documents, documents::upload_document))
+        .routes(routes!(documents::get_document_content))
+        .routes(routes!(documents::delete_document))
 }
 
 /// The date rules (birth, entry, departure) are checked against.

@@ -91,7 +91,17 @@ impl<'a> CaseRequest<'a> {
         &self,
         operation: Operation,
     ) -> Result<(CaseTx, T), ApiError> {
-        let mut tx = self.state.store().begin().await?;
+        let tx = self.state.store().begin().await?;
+        self.lock_in(tx, operation).await
+    }
+
+    /// [`Self::lock`] within a transaction that has already written (an upload's content):
+    /// on a refusal it is rolled back.
+    pub(super) async fn lock_in<T: Lockable>(
+        &self,
+        mut tx: CaseTx,
+        operation: Operation,
+    ) -> Result<(CaseTx, T), ApiError> {
         let locked = T::lock(&mut tx, self.id).await?;
         let verdict = self.verdict(operation, locked.as_ref().map(T::facts).as_ref());
         match (verdict, locked) {
@@ -233,6 +243,13 @@ fn not_in_this_status(operation: Operation, status: CaseStatus) -> ApiError {
                  the approved travel is pending"
             ),
         ),
+        Operation::FileDocument(category) => (
+            ProblemCode::DocumentNotFileable,
+            format!(
+                "the case is {status}; documents of category {} are not filed in this status",
+                category.as_str()
+            ),
+        ),
         _ => (ProblemCode::InvalidTransition, format!("not possible while the case is {status}")),
     };
     ApiError::Conflict { code, detail }
@@ -264,6 +281,7 @@ fn what(operation: Operation) -> &'static str {
         Operation::ProposeTransfer => "hand this case to another counselling service",
         Operation::DecideTransfer => "accept or decline this transfer",
         Operation::ExtendDeadline => "extend a case's deadlines",
+        Operation::FileDocument(_) => "file documents of this category on this case",
         _ => "do this on a case",
     }
 }

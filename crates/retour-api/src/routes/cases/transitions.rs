@@ -37,7 +37,7 @@ use crate::auth::Caller;
 use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, DocumentsConfig};
 
 const ACTION: &str = "case.transition";
 
@@ -93,12 +93,17 @@ pub(super) async fn decide(
     actor: &Actor,
     case: &StoredCase,
     request: &TransitionRequest,
+    documents: &DocumentsConfig,
 ) -> Result<(Transition, Vec<AssistanceComponent>), Decided> {
     let mission = match request.mission_id() {
         Some(mission_id) => store::mission_facts(tx, mission_id).await?,
         None => None,
     };
-    let ctx = case.transition_context(mission, Utc::now());
+    let mut ctx = case.transition_context(mission, Utc::now());
+    if matches!(request, TransitionRequest::Submit) && documents.require_return_request {
+        ctx.return_request_missing =
+            !retour_store::documents::has_return_request(tx, case.head.id).await?;
+    }
     let transition = match workflow::evaluate(actor, &ctx, request) {
         Ok(transition) => transition,
         Err(error @ TransitionError::Forbidden { .. }) => {
@@ -236,10 +241,11 @@ pub(super) async fn transition_case(
     // decides whether the caller sees the case.
     let (mut tx, case): (_, StoredCase) = gate.lock(Operation::ReadCase).await?;
     check_if_match(&headers, case.head.version)?;
-    let (transition, overridden) = match decide(&mut tx, actor, &case, &request).await {
-        Ok(decided) => decided,
-        Err(refusal) => return Err(refusal.answer(tx, &gate).await),
-    };
+    let (transition, overridden) =
+        match decide(&mut tx, actor, &case, &request, &state.config().documents).await {
+            Ok(decided) => decided,
+            Err(refusal) => return Err(refusal.answer(tx, &gate).await),
+        };
     if let Some(kind) = four_eyes_kind(&transition, !overridden.is_empty())
         && holding::four_eyes_required(&mut tx, kind).await?
     {
