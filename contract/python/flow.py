@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import io
 import os
 import random
 import re
@@ -25,15 +26,19 @@ from typing import Any, TypeVar
 import attrs
 
 from retour_client import AuthenticatedClient, Client
+from retour_client.types import File
 from retour_client.api.auth import get_me, login
 from retour_client.api.cases import (
     add_disbursement,
     add_monitoring_visit,
     create_case,
     get_case,
+    get_document_content,
+    list_documents,
     list_case_events,
     patch_case,
     transition_case,
+    upload_document,
 )
 from retour_client.api.institutions import list_institutions
 from retour_client.models import (
@@ -47,6 +52,10 @@ from retour_client.models import (
     DepartureAirport,
     Disbursement,
     DisbursementInput,
+    DocumentCategory,
+    DocumentList,
+    DocumentResponse,
+    DocumentUpload,
     EligibilityInput,
     Escort,
     InstitutionKind,
@@ -256,6 +265,33 @@ def main() -> None:
     check("open: Location", header("open", opened, "Location") == f"/v1/cases/{case_id}")
     check("open: status", current.body.status == CaseStatus.COUNSELLING, current.body.status)
     current = read(counsellor, case_id, "read the case")
+
+    # The signed request, which submitting needs: a multipart upload.
+    signed = b"%PDF-1.4\n% signed request for return assistance\n%%EOF\n"
+    upload = DocumentUpload(
+        category=DocumentCategory.RETURN_REQUEST,
+        file=File(payload=io.BytesIO(signed), file_name="antrag.pdf", mime_type="application/pdf"),
+    )
+    uploaded = expect(
+        "upload the signed request",
+        HTTPStatus.CREATED,
+        upload_document.sync_detailed(case_id, client=counsellor, body=upload),
+        DocumentResponse,
+    )
+    check("upload: judged a PDF", uploaded.media_type == "application/pdf", uploaded.media_type)
+    documents = expect(
+        "list the documents",
+        HTTPStatus.OK,
+        list_documents.sync_detailed(case_id, client=counsellor),
+        DocumentList,
+    )
+    check("list: the upload", any(d.id == uploaded.id for d in documents.items), documents)
+    content = get_document_content.sync_detailed(
+        case_id, uploaded.id, client=counsellor
+    )
+    check("download: 200", content.status_code == HTTPStatus.OK, content.status_code)
+    check("download: the same bytes", content.content == signed, len(content.content))
+    print("ok  200 download the signed request")
 
     current = transition(counsellor, current, TransitionSubmit(action=TransitionSubmitAction.SUBMIT), CaseStatus.SUBMITTED)
     current = transition(

@@ -185,6 +185,37 @@ async function main(): Promise<void> {
     expectStatus("open", current, "counselling");
     current = await read(counsellor, id, "read the case");
 
+    // The signed request, which submitting needs: multipart, the file as a Blob.
+    const signed = new TextEncoder().encode("%PDF-1.4\n% signed request for return assistance\n%%EOF\n");
+    const upload: Schemas["DocumentUpload"] = { category: "return_request", file: "antrag.pdf" };
+    const uploaded = expect(
+        "upload the signed request",
+        201,
+        await counsellor.POST("/v1/cases/{id}/documents", {
+            params: { path: { id } },
+            body: upload,
+            bodySerializer: (body) => {
+                const form = new FormData();
+                form.append("category", body.category);
+                form.append("file", new Blob([signed], { type: "application/pdf" }), body.file);
+                return form;
+            },
+        }),
+    );
+    check("upload: judged a PDF", uploaded.media_type === "application/pdf", uploaded);
+    const documents = expect(
+        "list the documents",
+        200,
+        await counsellor.GET("/v1/cases/{id}/documents", { params: { path: { id } } }),
+    );
+    check("list: the upload", documents.items.some((d) => d.id === uploaded.id), documents);
+    const content = await counsellor.GET("/v1/cases/{id}/documents/{document_id}/content", {
+        params: { path: { id, document_id: uploaded.id } },
+        parseAs: "arrayBuffer",
+    });
+    const bytes = new Uint8Array(expect("download the signed request", 200, content) as ArrayBuffer);
+    check("download: the same bytes", bytes.length === signed.length && bytes.every((b, i) => b === signed[i]), bytes.length);
+
     current = await transition(counsellor, current, { action: "submit" }, "submitted");
     current = await transition(sem, current, { action: "start_review" }, "under_review");
 

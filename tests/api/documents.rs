@@ -528,3 +528,21 @@ fn base64_key(key: &[u8; 32]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(key)
 }
+
+#[sqlx::test]
+async fn documents_at_the_edges_of_a_segment_come_back_whole(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let team = Team::new(&app).await;
+    let case = ready_case(&app, &team, "11111122").await;
+    let segment = 64 * 1024;
+    for size in [segment - 1, segment, segment + 1, 2 * segment, 3 * segment + 7] {
+        let mut content = pdf("edge");
+        content.resize(size, b'.');
+        let document = filed(&app, &team.be, &case, "other", content.clone()).await;
+        assert_eq!(document["size"], size);
+        let download = app.get(&content_path(&case, &document), Some(&team.be)).await;
+        assert_eq!(download.status, StatusCode::OK, "{size}: {}", download.text);
+        assert_eq!(download.text.len(), size, "{size}");
+        assert!(download.text.as_bytes() == content.as_slice(), "{size}");
+    }
+}

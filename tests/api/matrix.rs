@@ -11,6 +11,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use retour_domain::document::DocumentCategory;
 use retour_domain::policy::{
     self, CaseScope, CaseView, Decision, FieldGroup, InformationRequestScope, Operation,
 };
@@ -106,6 +107,10 @@ enum Call {
     AcceptTransfer,
     DeclineTransfer,
     ListTransfers,
+    ListDocuments,
+    UploadDocument,
+    GetDocumentContent,
+    DeleteDocument,
 }
 
 /// The matrix's entry for every endpoint of the OpenAPI document.
@@ -149,6 +154,10 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("POST", "/v1/cases/{id}/transfer/accept", Call::AcceptTransfer),
     ("POST", "/v1/cases/{id}/transfer/decline", Call::DeclineTransfer),
     ("GET", "/v1/transfers", Call::ListTransfers),
+    ("GET", "/v1/cases/{id}/documents", Call::ListDocuments),
+    ("POST", "/v1/cases/{id}/documents", Call::UploadDocument),
+    ("GET", "/v1/cases/{id}/documents/{document_id}/content", Call::GetDocumentContent),
+    ("DELETE", "/v1/cases/{id}/documents/{document_id}", Call::DeleteDocument),
     ("GET", "/v1/destination-rules", Call::GetDestinationRules),
     ("GET", "/v1/information-requests", Call::ListInformationRequests),
     ("POST", "/v1/information-requests/{id}/answer", Call::AnswerInformationRequest),
@@ -179,7 +188,7 @@ impl Call {
     /// cases on), canton transfers (which move them elsewhere), and signing out last.
     fn phase(self) -> u8 {
         match self {
-            Call::DeletePerson => 2,
+            Call::DeletePerson | Call::DeleteDocument => 2,
             Call::Transition => 3,
             Call::ProposeTransfer | Call::AcceptTransfer | Call::DeclineTransfer => 4,
             Call::Logout => 5,
@@ -197,6 +206,7 @@ impl Call {
             | Call::AddReclaim
             | Call::PatchReclaim
             | Call::ExtendDeadline
+            | Call::UploadDocument
             | Call::CreateInformationRequest
             | Call::AnswerInformationRequest
             | Call::CreateCase
@@ -214,9 +224,15 @@ impl Call {
     /// The case operation an endpoint under `/v1/cases/{id}` is decided by.
     fn case_operation(self) -> Option<Operation> {
         Some(match self {
-            Call::GetCase | Call::ListCaseEvents | Call::ListNotes | Call::Transition => {
-                Operation::ReadCase
-            }
+            Call::GetCase
+            | Call::ListCaseEvents
+            | Call::ListNotes
+            | Call::Transition
+            | Call::ListDocuments
+            | Call::GetDocumentContent
+            | Call::DeleteDocument => Operation::ReadCase,
+            // Decided by the category the caller's role files (see `upload_category`).
+            Call::UploadDocument => Operation::FileDocument(DocumentCategory::Other),
             Call::GetEntitlement => Operation::ReadEntitlement,
             Call::PatchCase | Call::AddPerson | Call::PatchPerson | Call::DeletePerson => {
                 Operation::UpdateCase
@@ -254,6 +270,8 @@ enum Target {
     Action(Option<usize>, Action),
     /// Another kind of resource: one that exists, or an id that does not.
     Resource(Option<Uuid>),
+    /// A document (by index) of a case of the fixture (or of an id that does not exist).
+    Document(Option<usize>, usize),
 }
 
 // --- The fixture -----------------------------------------------------------------------------
@@ -287,6 +305,8 @@ struct Secret {
 struct FixtureCase {
     label: &'static str,
     id: Uuid,
+    /// The case's documents and their categories.
+    documents: Vec<(Uuid, DocumentCategory)>,
     reference: String,
     surname: &'static str,
     zemis: String,
@@ -383,6 +403,44 @@ fn household(surname: &str, zemis: &str, n_number: &str, medical: &str) -> Value
             { "component": "reintegration_project", "amount_rappen": 300000 }
         ]
     })
+}
+
+/// Uploads a document of `category` to case `id` (as the case's `i`), its description and
+/// content each a text of the category's field group; returns its id.
+async fn file_document(
+    app: &TestApp,
+    token: &str,
+    id: Uuid,
+    category: DocumentCategory,
+    i: usize,
+    secrets: &mut Vec<Secret>,
+) -> Uuid {
+    let name = category.as_str();
+    let description = format!("Scan of the {name}, ref QD{i:02}");
+    let content = format!("Page of the {name}, ref QF{i:02}");
+    let parts = [
+        crate::support::Part::text("category", name),
+        crate::support::Part::text("description", &description),
+        crate::support::Part::file("scan.pdf", "application/pdf", crate::support::pdf(&content)),
+    ];
+    let response = app.upload_parts(token, &id.to_string(), &parts).await;
+    let document = must(response, StatusCode::CREATED, name).await;
+    let part = Part::Case(category.field_group());
+    secrets.push(Secret { text: description, case: i, part });
+    secrets.push(Secret { text: content, case: i, part });
+    document["id"].as_str().expect("id").parse().expect("uuid")
+}
+
+/// The category each role uploads in the matrix: one it files somewhere.
+fn upload_category(actor: Option<&Actor>) -> DocumentCategory {
+    match actor.and_then(Actor::role) {
+        Some(Role::Counsellor) => DocumentCategory::IdentityDocument,
+        Some(Role::SemOfficer) => DocumentCategory::SemDecision,
+        Some(Role::SwissrepatOfficer) => DocumentCategory::TravelDocument,
+        Some(Role::IomCoordinator) => DocumentCategory::PayoutReceipt,
+        Some(Role::IomMissionOfficer) => DocumentCategory::ReintegrationEvidence,
+        _ => DocumentCategory::Other,
+    }
 }
 
 async fn id_of(pool: &PgPool, sql: &'static str, name: &str) -> Uuid {
@@ -484,6 +542,20 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             must(app.post("/v1/cases", Some(owner), &body).await, StatusCode::CREATED, label).await;
         let id: Uuid = case["id"].as_str().expect("id").parse().expect("uuid");
         let reference = case["reference"].as_str().expect("reference").to_owned();
+        // What the counselling service files while counselling: the signed request, papers, a
+        // medical certificate and something else, each telling its field group by its
+        // description and its content.
+        let mut filed = Vec::new();
+        for category in [
+            DocumentCategory::ReturnRequest,
+            DocumentCategory::IdentityDocument,
+            DocumentCategory::TravelDocument,
+            DocumentCategory::MedicalCertificate,
+            DocumentCategory::Other,
+        ] {
+            let document = file_document(app, owner, id, category, i, &mut secrets).await;
+            filed.push((document, category));
+        }
         for (text, group) in derived {
             secrets.push(Secret { text: text.to_owned(), case: i, part: Part::Case(group) });
         }
@@ -682,6 +754,14 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             let planned = must(planned, StatusCode::CREATED, "planned visit").await;
             let planned = planned["id"].as_str().expect("id").parse().expect("uuid");
             visit = Some((i, planned, outcome.clone()));
+            for (token, category) in [
+                (sem, DocumentCategory::SemDecision),
+                (iom, DocumentCategory::PayoutReceipt),
+                (mission, DocumentCategory::ReintegrationEvidence),
+            ] {
+                let document = file_document(app, token, id, category, i, &mut secrets).await;
+                filed.push((document, category));
+            }
             for text in [purpose, outcome, planned_on] {
                 secrets.push(Secret { text, case: i, part: Part::Case(FieldGroup::Reintegration) });
             }
@@ -710,7 +790,8 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             "{label}: {}",
             case["status"]
         );
-        cases.push(FixtureCase { label, id, reference, surname, zemis, n_number });
+        let documents = std::mem::take(&mut filed);
+        cases.push(FixtureCase { label, id, documents, reference, surname, zemis, n_number });
     }
     // No text of the fixture is part of another, so a scan cannot mistake one for the other.
     for a in &secrets {
@@ -844,6 +925,8 @@ struct Outgoing {
     path: String,
     body: Option<Value>,
     form: Option<String>,
+    /// A multipart body (an upload).
+    multipart: Option<Vec<u8>>,
     headers: Vec<(&'static str, String)>,
 }
 
@@ -853,6 +936,7 @@ fn outgoing(method: &str, path: String) -> Outgoing {
         path,
         body: None,
         form: None,
+        multipart: None,
         headers: Vec::new(),
     }
 }
@@ -895,7 +979,9 @@ fn request(
         index.and_then(|i| snapshots[i].other_person).unwrap_or(fixture.missing)
     };
     let (case, resource) = match target {
-        Target::Case(index) | Target::Action(index, _) => (index, None),
+        Target::Case(index) | Target::Action(index, _) | Target::Document(index, _) => {
+            (index, None)
+        }
         Target::Resource(id) => (None, Some(id.unwrap_or(fixture.missing))),
         Target::Nothing | Target::Csv => (None, None),
     };
@@ -912,6 +998,7 @@ fn request(
                 .unwrap_or(fixture.missing)
                 .to_string(),
         )
+        .replace("{document_id}", &document_of(target, fixture).to_string())
         .replace("{code}", "not_found");
     let mut out = outgoing(method, filled);
     let if_match = format!("\"{}\"", version(case));
@@ -957,6 +1044,19 @@ fn request(
             Some(action_body(action, actor, fixture.mission_iq))
         }
         Call::AnswerInformationRequest => Some(json!({ "answer": "Yes, at the hospital." })),
+        Call::UploadDocument => {
+            let category = upload_category(actor).as_str();
+            out.multipart = Some(crate::support::multipart(&[
+                crate::support::Part::text("category", category),
+                crate::support::Part::file(
+                    "upload.pdf",
+                    "application/pdf",
+                    crate::support::pdf("matrix upload"),
+                ),
+            ]));
+            None
+        }
+        Call::DeleteDocument => Some(json!({ "reason": "Filed twice." })),
         // A counsellor hands the case to the matrix's second Bern counsellor; everyone else
         // asks for SEM's reviewer (the one SEM officer, who holds every reviewed case).
         Call::AssignCase => Some(match actor.and_then(Actor::role) {
@@ -1020,9 +1120,24 @@ fn request(
     out
 }
 
+/// The document a request about `target` names: the fixture's, or an id that names nothing.
+fn document_of(target: Target, fixture: &Fixture) -> Uuid {
+    match target {
+        Target::Document(Some(i), j) => fixture.cases[i].documents[j].0,
+        _ => fixture.missing,
+    }
+}
+
 /// The resources the matrix tries `call` with.
 fn targets(call: Call, fixture: &Fixture) -> Vec<Target> {
     match call {
+        Call::GetDocumentContent | Call::DeleteDocument => {
+            std::iter::once(Target::Document(None, 0))
+                .chain(fixture.cases.iter().enumerate().flat_map(|(i, case)| {
+                    (0..case.documents.len()).map(move |j| Target::Document(Some(i), j))
+                }))
+                .collect()
+        }
         Call::Transition => std::iter::once(Target::Action(None, Action::Submit))
             .chain((0..fixture.cases.len()).flat_map(|i| {
                 Action::ALL.into_iter().map(move |action| Target::Action(Some(i), action))
@@ -1064,13 +1179,14 @@ fn expected(
         _ => vec![403],
     };
     let case_index = match target {
-        Target::Case(index) | Target::Action(index, _) => Some(index),
+        Target::Case(index) | Target::Action(index, _) | Target::Document(index, _) => Some(index),
         _ => None,
     };
     if let (Some(operation), Some(index)) = (call.case_operation(), case_index) {
         let operation = match (call, actor.role()) {
             (Call::AssignCase, Some(Role::Counsellor)) => Operation::AssignCounsellor,
             (Call::AssignCase, _) => Operation::AssignReviewer,
+            (Call::UploadDocument, _) => Operation::FileDocument(upload_category(Some(actor))),
             _ => operation,
         };
         let facts = index.map(|i| snapshots[i].head.facts());
@@ -1082,6 +1198,24 @@ fn expected(
         }
         let (Some(i), Some(facts)) = (index, facts) else { return vec![404] };
         let snapshot = &snapshots[i];
+        if let Target::Document(_, j) = target {
+            // A document of a category the caller's view lacks is not there for them.
+            let category = fixture.cases[i].documents[j].1;
+            if !policy::case_view(actor).allows(category.field_group()) {
+                return vec![404];
+            }
+            if call == Call::GetDocumentContent {
+                return vec![200];
+            }
+            // Deleted once; the next caller meets a deleted document (409).
+            return match policy::refusal(actor, Operation::FileDocument(category), &facts) {
+                None => vec![200, 409],
+                Some(policy::Refusal::NotInThisStatus | policy::Refusal::TransferPending) => {
+                    vec![409]
+                }
+                Some(_) => vec![403],
+            };
+        }
         if let Target::Action(_, action) = target {
             let plain = TransitionContext::listing(facts.status, snapshot.approved.clone());
             let held = plain.clone().held(snapshot.head.holding());
@@ -1103,6 +1237,7 @@ fn expected(
                 Call::GetCase
                 | Call::ListCaseEvents
                 | Call::ListNotes
+                | Call::ListDocuments
                 | Call::GetEntitlement
                 | Call::PatchCase => vec![200],
                 Call::PatchPerson => vec![if snapshot.other_person.is_some() { 200 } else { 404 }],
@@ -1253,6 +1388,16 @@ fn leaks<'a>(
 
 async fn send(app: &TestApp, out: &Outgoing, token: Option<&str>) -> TestResponse {
     let headers: Vec<(&str, &str)> = out.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    if let Some(body) = &out.multipart {
+        let mut request = Request::builder()
+            .method(out.method.clone())
+            .uri(&out.path)
+            .header(header::CONTENT_TYPE, crate::support::MULTIPART_CONTENT_TYPE);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        return app.send_request(request.body(Body::from(body.clone())).expect("request")).await;
+    }
     match &out.form {
         Some(form) => {
             let mut request = Request::builder()
@@ -1361,7 +1506,9 @@ async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leak
                 };
                 let what = format!("{method} {} as {} ({target:?}", out.path, caller.name());
                 let what = match target {
-                    Target::Case(Some(i)) | Target::Action(Some(i), _) => {
+                    Target::Case(Some(i))
+                    | Target::Action(Some(i), _)
+                    | Target::Document(Some(i), _) => {
                         format!("{what}: the {} case)", fixture.cases[i].label)
                     }
                     _ => format!("{what})"),
@@ -1383,7 +1530,8 @@ async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leak
                 {
                     failures.push(format!("{what}: {status} is not a problem document"));
                 }
-                let case_target = matches!(target, Target::Case(_) | Target::Action(..));
+                let case_target =
+                    matches!(target, Target::Case(_) | Target::Action(..) | Target::Document(..));
                 if case_target && status == 404 {
                     match &not_found_body {
                         None => not_found_body = Some(response.told()),

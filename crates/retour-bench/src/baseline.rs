@@ -296,3 +296,40 @@ pub async fn queue(pool: &PgPool, load: Load) -> anyhow::Result<Measurement> {
     })
     .await)
 }
+
+/// The upload's least SQL: the same bytes written as the server stores them — 64 KiB segments
+/// plus their 16-byte tags, one row each, in one transaction per document — into a table of
+/// the connection's own, without the HTTP, multipart, type check, hashing or encryption.
+pub async fn upload(pool: &PgPool, load: Load) -> anyhow::Result<Measurement> {
+    const SEGMENT: usize = 64 * 1024 + 16;
+    let segments = crate::scenarios::UPLOAD_BYTES.div_ceil(64 * 1024);
+    let segment: Arc<Vec<u8>> = Arc::new((0..SEGMENT).map(|i| (i * 7 % 251) as u8).collect());
+    let pool = pool.clone();
+    Ok(runner::run(load, move |_, _| {
+        let (pool, segment) = (pool.clone(), Arc::clone(&segment));
+        async move {
+            let work = async {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "create temporary table if not exists bench_segments \
+                     (document_id uuid, seq integer, bytes bytea, primary key (document_id, seq)) \
+                     on commit delete rows",
+                )
+                .execute(&mut *tx)
+                .await?;
+                let id = Uuid::now_v7();
+                for seq in 0..segments {
+                    sqlx::query("insert into bench_segments values ($1, $2, $3)")
+                        .bind(id)
+                        .bind(i32::try_from(seq).unwrap_or(i32::MAX))
+                        .bind(segment.as_slice())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            };
+            work.await.map_err(|e: sqlx::Error| e.to_string())
+        }
+    })
+    .await)
+}

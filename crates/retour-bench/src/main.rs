@@ -39,7 +39,8 @@ struct Args {
     /// Seconds measured per scenario.
     #[arg(long, default_value_t = 15)]
     duration: u64,
-    /// Scenarios to run, comma-separated.
+    /// Scenarios to run, comma-separated; `upload` (20 MB documents, best run alone with
+    /// `--clients 10` for the server's peak memory) is not among the defaults.
     #[arg(long, value_delimiter = ',', default_value = "read,search,transition,queue,login")]
     scenarios: Vec<String>,
     /// The server's process id, to report its memory (resident set) after the run.
@@ -126,8 +127,13 @@ async fn main() -> anyhow::Result<()> {
                 row_with_baseline(scenario, measured, least)
             }
             "login" => row(scenario, scenarios::login(&api, load).await, None),
+            "upload" => {
+                let measured = scenarios::upload(&api, load).await?;
+                let least = baseline::upload(&pool, load).await?;
+                row_with_baseline(scenario, measured, least)
+            }
             other => anyhow::bail!(
-                "unknown scenario {other}; use read, search, transition, queue, login"
+                "unknown scenario {other}; use read, search, transition, queue, login, upload"
             ),
         };
         rows.push(row);
@@ -215,6 +221,17 @@ fn print_table(report: &Report) {
         println!(
             "login: {:.1} sign-ins/s per core (argon2id, m=19 MiB, t=2)",
             login.api.throughput / report.cores as f64
+        );
+    }
+    if let Some(upload) = report.rows.iter().find(|r| r.scenario == "upload") {
+        let mb = scenarios::UPLOAD_BYTES as f64 / 1_000_000.0;
+        let rate = |m: &Measurement| m.throughput * mb;
+        println!(
+            "upload: {:.1} MB/s of documents of {mb:.0} MB by {} clients; the same bytes written \
+             as SQL: {}",
+            rate(&upload.api),
+            report.clients,
+            upload.baseline.as_ref().map_or("–".to_owned(), |b| format!("{:.1} MB/s", rate(b)))
         );
     }
     if let (Some(rss), Some(peak)) = (report.server_rss_mb, report.server_peak_rss_mb) {

@@ -291,3 +291,71 @@ pub async fn login(api: &Api, load: Load) -> Measurement {
     })
     .await
 }
+
+/// The size of each uploaded document: the installation's default limit (20 MiB) less room
+/// for the form around it.
+pub const UPLOAD_BYTES: usize = 20 * 1024 * 1024 - 4096;
+
+const BOUNDARY: &str = "retour-bench-boundary";
+
+/// A multipart upload of a `size`-byte PDF (its header, then bytes that do not compress) as
+/// a document of category `other`.
+fn upload_body(size: usize) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nother\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+    )
+    .into_bytes();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let start = body.len();
+    body.resize(start + size.saturating_sub(9), 0);
+    for byte in &mut body[start..] {
+        // xorshift: cheap bytes no compression or deduplication shortens.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state.to_le_bytes()[0];
+    }
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// `POST /v1/cases/{id}/documents`: 20 MB documents uploaded by the Bernese counsellor to a
+/// case of theirs in counselling, streamed through the server into encrypted storage. The
+/// figure that matters besides throughput (reported in MB/s beside the table) is the server's
+/// peak memory while `clients` uploads run at once.
+pub async fn upload(api: &Api, load: Load) -> anyhow::Result<Measurement> {
+    let token = api.login("counsellor.be@demo.test").await?;
+    let cases = api
+        .get_json("/v1/cases?status=counselling&limit=1", &token)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let case_id = cases["items"][0]["id"]
+        .as_str()
+        .context("the upload scenario needs a Bernese case in counselling (seed the demo)")?
+        .to_owned();
+    let body = Arc::new(upload_body(UPLOAD_BYTES));
+    let url = api.url(&format!("/v1/cases/{case_id}/documents"));
+    let client = api.client.clone();
+    let token = Arc::new(token);
+    Ok(runner::run(load, move |_, _| {
+        let (client, url, token, body) =
+            (client.clone(), url.clone(), Arc::clone(&token), Arc::clone(&body));
+        async move {
+            let response = client
+                .post(&url)
+                .bearer_auth(token.as_str())
+                .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+                .body(body.as_ref().clone())
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if response.status() != StatusCode::CREATED {
+                return Err(format!("upload: {}", response.status()));
+            }
+            Ok(())
+        }
+    })
+    .await)
+}

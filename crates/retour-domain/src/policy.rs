@@ -629,6 +629,58 @@ mod tests {
     ];
 
     #[test]
+    fn whoever_files_a_document_can_read_it_back() {
+        let roles = [
+            Role::Counsellor,
+            Role::SemOfficer,
+            Role::SwissrepatOfficer,
+            Role::IomCoordinator,
+            Role::IomMissionOfficer,
+            Role::Auditor,
+            Role::Admin,
+        ];
+        let mut filed = 0;
+        for role in roles {
+            let actor = user(role, OWN);
+            for category in DocumentCategory::ALL {
+                for status in CaseStatus::ALL {
+                    let facts = facts(status);
+                    let decision = decide(&actor, Operation::FileDocument(category), Some(&facts));
+                    if decision == Decision::Allow {
+                        filed += 1;
+                        assert_eq!(
+                            decide(&actor, Operation::ReadCase, Some(&facts)),
+                            Decision::Allow
+                        );
+                        assert!(
+                            case_view(&actor).allows(category.field_group()),
+                            "{role:?} files {category:?} it cannot read"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(filed > 20, "the table allows filing somewhere");
+        // The medical certificate is the counselling service's alone; the mission files only
+        // its evidence; a sending service files nothing.
+        let repat = user(Role::SwissrepatOfficer, OWN);
+        let medical = Operation::FileDocument(DocumentCategory::MedicalCertificate);
+        assert_eq!(refusal(&repat, medical, &facts(Approved)), Some(Refusal::Forbidden));
+        let mission = user(Role::IomMissionOfficer, OWN);
+        let decision = Operation::FileDocument(DocumentCategory::SemDecision);
+        assert_eq!(refusal(&mission, decision, &facts(Reintegration)), Some(Refusal::Forbidden));
+        let counsellor = user(Role::Counsellor, OWN);
+        let request = Operation::FileDocument(DocumentCategory::ReturnRequest);
+        assert_eq!(refusal(&counsellor, request, &facts(Counselling)), None);
+        assert_eq!(
+            refusal(&counsellor, request, &facts(Submitted)),
+            Some(Refusal::NotInThisStatus)
+        );
+        let sending = CaseFacts { transfer_to: Some(OTHER), ..facts(Counselling) };
+        assert_eq!(refusal(&counsellor, request, &sending), Some(Refusal::TransferPending));
+    }
+
+    #[test]
     fn who_may_read_which_case_follows_the_table() {
         for (role, own, expected) in READ_TABLE {
             let actor = user(role, if own { OWN } else { OTHER });

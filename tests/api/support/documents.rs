@@ -54,6 +54,9 @@ impl<'a> Part<'a> {
 
 const BOUNDARY: &str = "retour-test-boundary-7f3a";
 
+/// The content type of a [`multipart`] body.
+pub const MULTIPART_CONTENT_TYPE: &str = "multipart/form-data; boundary=retour-test-boundary-7f3a";
+
 /// A `multipart/form-data` body of `parts`.
 pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
@@ -88,7 +91,7 @@ impl TestApp {
             .method(Method::POST)
             .uri(format!("/v1/cases/{case_id}/documents"))
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header(header::CONTENT_TYPE, MULTIPART_CONTENT_TYPE)
             .body(Body::from(multipart(parts)))
             .expect("request");
         self.send_request(request).await

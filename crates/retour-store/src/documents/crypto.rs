@@ -205,10 +205,10 @@ pub fn generate_nonce() -> [u8; NONCE_SIZE] {
     nonce
 }
 
-/// How many segments a document of `size` plaintext bytes has: the last one holds what is
-/// left, possibly nothing.
+/// How many segments a document of `size` plaintext bytes has: full ones, and the last with
+/// what is left (an empty document has one, empty).
 pub fn segments(size: u64, chunk_size: usize) -> u64 {
-    size / chunk_size as u64 + 1
+    size.div_ceil(chunk_size as u64).max(1)
 }
 
 /// Encrypts a document as it streams in: [`Self::push`] plaintext as it arrives, and take
