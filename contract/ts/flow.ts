@@ -213,7 +213,7 @@ async function main(): Promise<void> {
         params: { path: { id, document_id: uploaded.id } },
         parseAs: "arrayBuffer",
     });
-    const bytes = new Uint8Array(expect("download the signed request", 200, content) as ArrayBuffer);
+    const bytes = new Uint8Array(expect("download the signed request", 200, content));
     check("download: the same bytes", bytes.length === signed.length && bytes.every((b, i) => b === signed[i]), bytes.length);
 
     current = await transition(counsellor, current, { action: "submit" }, "submitted");

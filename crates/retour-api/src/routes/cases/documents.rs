@@ -108,6 +108,12 @@ pub struct DocumentUpload {
     supersedes: Option<Uuid>,
 }
 
+/// A document's bytes, as they are served (a binary body of the document's media type).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // describes the streamed body for the document
+pub struct DocumentContent(Vec<u8>);
+
 /// The category of a stored document (the database checks the names).
 fn category_of(document: &StoredDocument) -> Result<DocumentCategory, ApiError> {
     DocumentCategory::parse(&document.category).ok_or_else(|| {
@@ -576,8 +582,9 @@ fn content_disposition(file_name: &str) -> HeaderValue {
     responses(
         (status = 200, description = "The document's content, as the type judged at upload",
             content(
-                (Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
-                (Vec<u8> = "image/tiff"), (Vec<u8> = "image/heic"), (Vec<u8> = "image/heif"),
+                (DocumentContent = "application/pdf"), (DocumentContent = "image/jpeg"),
+                (DocumentContent = "image/png"), (DocumentContent = "image/tiff"),
+                (DocumentContent = "image/heic"), (DocumentContent = "image/heif"),
             ),
             headers(
                 ("Content-Disposition" = String, description = "`attachment` with the file's name"),
