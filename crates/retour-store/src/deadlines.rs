@@ -414,9 +414,8 @@ impl Store {
                     "(select c.id as case_id, c.id as item_id, c.reference, c.status, \
                          'start_review'::text as kind, d.due_on, d.opened_at as since, \
                          d.overdue_at is not null as overdue \
-                     from cases c cross join lateral (select d.due_on, d.opened_at, \
-                             d.overdue_at from case_deadlines d where d.case_id = c.id \
-                             and d.kind = 'sem_decision' and d.closed_at is null offset 0) d \
+                     from cases c join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'sem_decision' and d.closed_at is null \
                      where c.submitted_at is not null and c.status = 'submitted' \
                          and ($4::uuid is null or (d.due_on, d.opened_at, c.id) \
                              > ($2::date, $3::timestamptz, $4::uuid)) \
@@ -424,9 +423,8 @@ impl Store {
                      union all \
                      (select c.id, c.id, c.reference, c.status, 'decide', d.due_on, \
                          d.opened_at, d.overdue_at is not null \
-                     from cases c cross join lateral (select d.due_on, d.opened_at, \
-                             d.overdue_at from case_deadlines d where d.case_id = c.id \
-                             and d.kind = 'sem_decision' and d.closed_at is null offset 0) d \
+                     from cases c join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'sem_decision' and d.closed_at is null \
                      where c.submitted_at is not null and c.status = 'under_review' \
                          and c.reviewer_id = $5 \
                          and ($4::uuid is null or (d.due_on, d.opened_at, c.id) \
@@ -518,9 +516,8 @@ impl Store {
                      union all \
                      (select c.id, c.id, c.reference, c.status, 'confirm_departure', d.due_on, \
                          d.opened_at, d.overdue_at is not null \
-                     from cases c cross join lateral (select d.due_on, d.opened_at, \
-                             d.overdue_at from case_deadlines d where d.case_id = c.id \
-                             and d.kind = 'departure' and d.closed_at is null offset 0) d \
+                     from cases c join case_deadlines d on d.case_id = c.id \
+                         and d.kind = 'departure' and d.closed_at is null \
                      where c.approved_at is not null and c.status = 'travel_booked' \
                          and exists (select 1 from case_itineraries t where t.case_id = c.id \
                              and t.no_show_at is null and t.sim = $5) \
