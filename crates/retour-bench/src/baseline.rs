@@ -216,62 +216,105 @@ async fn step(
 
 /// The queue's least SQL: the items of each role's queue (the same cases and deadlines),
 /// a page of 50 by due date with the counts per kind, and the access event, in one statement
-/// per role; no JSON, no reasons. `$1` the user, `$2` their institution, `$3` the event's id.
-const QUEUES: [(&str, &str); 3] = [
+/// per role; no JSON, no reasons. As the API does, the page walks each kind's open deadlines
+/// in due order and stops at the page's end, reads the items without a deadline only when
+/// the dated ones do not fill it, and each kind is counted by itself. Per role: the dated
+/// items (`id, status, due_on, since`, each branch ordered and limited to 51), the undated
+/// ones (the same, by `since`), and the counts (one row, a column per kind). `$1` the user,
+/// `$2` their institution, `$3` the event's id.
+const QUEUES: [(&str, &str, &str, &str); 3] = [
     (
         "counsellor",
+        "select c.id, c.status, d.due_on, d.opened_at as since
+         from case_deadlines d join cases c on c.id = d.case_id
+         where d.kind = 'information_answer' and d.closed_at is null
+             and c.counselling_service_id = $2 and c.counsellor_id = $1
+             and c.status = 'info_requested'
+         order by d.due_on, d.opened_at, d.case_id limit 51",
         "select c.id, c.status, null::date as due_on, c.created_at as since from cases c
-         where c.counselling_service_id = $2 and c.counsellor_id = $1 and c.status = 'counselling'
-         union all
-         select c.id, c.status, d.due_on, d.opened_at from cases c
-         join case_deadlines d on d.case_id = c.id and d.kind = 'information_answer'
-             and d.closed_at is null
          where c.counselling_service_id = $2 and c.counsellor_id = $1
-             and c.status = 'info_requested'",
+             and c.status = 'counselling'
+         order by c.created_at, c.id limit 51",
+        "select (select count(*) from cases c where c.counselling_service_id = $2
+                 and c.counsellor_id = $1 and c.status = 'counselling') as submit,
+             (select count(*) from cases c where c.counselling_service_id = $2
+                 and c.counsellor_id = $1 and c.status = 'info_requested') as answer",
     ),
     (
         "sem_officer",
-        "select c.id, c.status, d.due_on, d.opened_at as since from cases c
-         left join case_deadlines d on d.case_id = c.id and d.kind = 'sem_decision'
-             and d.closed_at is null
-         where c.status = 'submitted' or (c.status = 'under_review' and c.reviewer_id = $1)
+        "(select c.id, c.status, d.due_on, d.opened_at as since
+          from case_deadlines d join cases c on c.id = d.case_id
+          where d.kind = 'sem_decision' and d.closed_at is null
+              and (c.status = 'submitted' or (c.status = 'under_review' and c.reviewer_id = $1))
+          order by d.due_on, d.opened_at, d.case_id limit 51)
          union all
-         select c.id, c.status, d.due_on, d.overdue_at from cases c
-         join case_deadlines d on d.case_id = c.id and d.kind = 'travel'
-             and d.closed_at is null and d.overdue_at is not null
-         where c.status = 'approved' and c.reviewer_id = $1 and $2::uuid is not null",
+         (select c.id, c.status, d.due_on, d.overdue_at
+          from case_deadlines d join cases c on c.id = d.case_id
+          where d.kind = 'travel' and d.closed_at is null and d.overdue_at is not null
+              and c.status = 'approved' and c.reviewer_id = $1 and $2::uuid is not null
+          order by d.due_on, d.overdue_at, d.case_id limit 51)",
+        "select c.id, c.status, null::date as due_on, coalesce(c.submitted_at, c.updated_at)
+         from cases c
+         where (c.status = 'submitted' or (c.status = 'under_review' and c.reviewer_id = $1))
+             and not exists (select 1 from case_deadlines d where d.case_id = c.id
+                 and d.kind = 'sem_decision' and d.closed_at is null)
+         order by 4, c.id limit 51",
+        "select (select count(*) from cases c where c.status = 'submitted') as take,
+             (select count(*) from cases c where c.status = 'under_review'
+                 and c.reviewer_id = $1) as decide,
+             (select count(*) from case_deadlines d join cases c on c.id = d.case_id
+                 where d.kind = 'travel' and d.closed_at is null and d.overdue_at is not null
+                     and c.status = 'approved' and c.reviewer_id = $1) as expired",
     ),
     (
         "iom_coordinator",
-        "select c.id, c.status, d.due_on, d.opened_at as since from cases c
-         left join case_deadlines d on d.case_id = c.id and d.closed_at is null
-             and d.kind = case c.status when 'approved' then 'travel' else 'departure' end
-         where c.status = 'approved' or (c.status = 'travel_booked' and exists (
-             select 1 from case_itineraries t where t.case_id = c.id and t.no_show_at is null
-                 and t.sim))
+        "(select c.id, c.status, d.due_on, d.opened_at as since
+          from case_deadlines d join cases c on c.id = d.case_id
+          where d.kind = 'travel' and d.closed_at is null and c.status = 'approved'
+          order by d.due_on, d.opened_at, d.case_id limit 51)
          union all
-         select c.id, c.status, null, c.departed_at from cases c
+         (select c.id, c.status, d.due_on, d.opened_at
+          from case_deadlines d join cases c on c.id = d.case_id
+          where d.kind = 'departure' and d.closed_at is null and c.status = 'travel_booked'
+              and exists (select 1 from case_itineraries t where t.case_id = c.id
+                  and t.no_show_at is null and t.sim)
+          order by d.due_on, d.opened_at, d.case_id limit 51)",
+        "select c.id, c.status, null::date as due_on, c.departed_at as since from cases c
          where c.status = 'departed' and $1::uuid is not null and $2::uuid is not null
              and exists (select 1 from case_approved_assistance a where a.case_id = c.id
-                 and a.component = 'reintegration_project' and a.amount_rappen > 0)",
+                 and a.component = 'reintegration_project' and a.amount_rappen > 0)
+         order by c.departed_at, c.id limit 51",
+        "select (select count(*) from cases c where c.status = 'approved') as book,
+             (select count(*) from cases c where c.status = 'travel_booked' and exists (
+                 select 1 from case_itineraries t where t.case_id = c.id
+                     and t.no_show_at is null and t.sim)) as confirm,
+             (select count(*) from cases c where c.status = 'departed' and exists (
+                 select 1 from case_approved_assistance a where a.case_id = c.id
+                     and a.component = 'reintegration_project'
+                     and a.amount_rappen > 0)) as reintegrate",
     ),
 ];
 
 /// Read each role's queue ([`QUEUES`]) in turn, as the queue scenario's users.
 pub async fn queue(pool: &PgPool, load: Load) -> anyhow::Result<Measurement> {
     let mut statements = Vec::new();
-    for (email, (role, items)) in crate::scenarios::QUEUE_USERS.into_iter().zip(QUEUES) {
+    for (email, (role, dated, undated, counts)) in
+        crate::scenarios::QUEUE_USERS.into_iter().zip(QUEUES)
+    {
         let (user, institution): (Uuid, Uuid) =
             sqlx::query_as("select id, institution_id from users where email = $1")
                 .bind(email)
                 .fetch_one(pool)
                 .await?;
         let sql: Arc<str> = format!(
-            "with items as ({items}),
+            "with dated as ({dated}),
+             undated as (select * from ({undated}) u where (select count(*) from dated) < 51),
+             page as (select * from (select * from dated union all select * from undated) i
+                 order by coalesce(due_on, 'infinity'::date), since, id limit 51),
              logged as (insert into audit_events (id, actor_type, actor_id, actor_role, action,
                  outcome) values ($3, 'user', $1, '{role}', 'queue.read', 'allowed'))
-             select id, status, due_on, since, count(*) over (partition by status) as n
-             from items order by coalesce(due_on, 'infinity'::date), since, id limit 51"
+             select n.*, p.id, p.status, p.due_on, p.since
+             from ({counts}) n left join page p on true"
         )
         .into();
         statements.push((sql, user, institution));

@@ -198,13 +198,24 @@ pub async fn search(api: &Api, load: Load) -> anyhow::Result<Measurement> {
 }
 
 /// One submitted case per client: SEM starts the review, then SEM asks and the counsellor
-/// answers, over and over (each step a transition with `If-Match`).
+/// answers, over and over (each step a transition with `If-Match`). Only a case's reviewer
+/// asks, so the cases are those the officer reviews, then submitted ones (SEM's team shares
+/// the reviews).
 pub async fn transition(api: &Api, load: Load) -> anyhow::Result<Measurement> {
     let sem = api.login("sem@demo.test").await?;
     let counsellor = api.login("counsellor.be@demo.test").await?;
-    let ids = api
-        .case_ids(&counsellor, "status=submitted,under_review,info_requested", load.clients)
+    let me = api.get_json("/v1/me", &sem).await.map_err(anyhow::Error::msg)?;
+    let reviewer = me["id"].as_str().unwrap_or_default();
+    let mut ids = api
+        .case_ids(
+            &counsellor,
+            &format!("status=under_review,info_requested&reviewer_id={reviewer}"),
+            load.clients,
+        )
         .await?;
+    if ids.len() < load.clients {
+        ids.extend(api.case_ids(&counsellor, "status=submitted", load.clients - ids.len()).await?);
+    }
     anyhow::ensure!(
         ids.len() == load.clients,
         "need {} BE cases submitted or under review, found {}",

@@ -273,23 +273,48 @@ pub struct QueuePage {
     pub counts: BTreeMap<String, i64>,
 }
 
-/// `query!` of a queue: `$items` selects the queue's items (`case_id, item_id, reference,
-/// status, kind, due_on, since, overdue`) with the owner's parameters from `$5`; the page
-/// (`$1` rows after the cursor `$2`–`$4`, by due date with none last, then `since`, then
-/// the item) and the counts per kind are the same for every queue. One more kind of item is
-/// one more `union all` branch in a queue's `$items`.
+/// `query!` of a queue. A queue's items are `case_id, item_id, reference, status, kind,
+/// due_on, since, overdue`, in the order of their due date (none last), then `since`, then
+/// the item; a page is `$1` items after the cursor `$2`–`$4` (`$4` null: from the start),
+/// the owner's parameters from `$5`.
+///
+/// No statement reads a whole queue. `$dated` is one `union all` branch per kind of item
+/// with a due date, each walking its own index in due order after the cursor and stopping
+/// at `$1` rows: a page is among the first `$1` of each. `$undated` (the items without a due
+/// date, which sort after every dated one) is the same, by `since`; it is read only when the
+/// dated items do not fill the page. `$counts` counts each kind by itself
+/// (`json_object_agg` of `(kind, n)` pairs, kinds without items left out), from indexes
+/// alone where the kind allows.
 macro_rules! queue_of {
-    ($items:literal, $limit:expr, $after:expr $(, $arg:expr)* $(,)?) => {
+    ($dated:literal, $undated:literal, $counts:literal, $limit:expr, $after:expr
+        $(, $arg:expr)* $(,)?) => {
         sqlx::query!(
-            "with items as (" + $items + "), \
-             page as (select * from items i \
-                 where $4::uuid is null \
-                     or (coalesce(i.due_on, 'infinity'::date), i.since, i.item_id) \
-                         > (coalesce($2::date, 'infinity'::date), $3::timestamptz, $4::uuid) \
-                 order by coalesce(i.due_on, 'infinity'::date), i.since, i.item_id \
-                 limit $1) \
-             select (select coalesce(json_object_agg(k.kind, k.n), '{}'::json) \
-                     from (select kind, count(*) as n from items group by kind) k) \
+            "with dated as (" + $dated + "), \
+             undated as (select * from (" + $undated + ") u \
+                 where (select count(*) from dated) < $1), \
+             page as (select * from (select * from dated union all select * from undated) i \
+                 order by coalesce(due_on, 'infinity'::date), since, item_id limit $1) \
+             select (select coalesce(json_object_agg(k.kind, k.n) filter (where k.n > 0), \
+                     '{}'::json) \
+                     from (select * from (values " + $counts + ") v offset 0) k (kind, n)) \
+                     as \"counts!: Json<BTreeMap<String, i64>>\", \
+                 (select coalesce(json_agg(p order by coalesce(p.due_on, 'infinity'::date), \
+                     p.since, p.item_id), '[]'::json) from page p) \
+                     as \"items!: Json<Vec<QueueRow>>\"",
+            $limit,
+            $after.and_then(|a: QueueAfter| a.due_on),
+            $after.map(|a: QueueAfter| a.since),
+            $after.map(|a: QueueAfter| a.item_id),
+            $($arg),*
+        )
+    };
+    ($dated:literal, $counts:literal, $limit:expr, $after:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query!(
+            "with page as (select * from (" + $dated + ") i \
+                 order by coalesce(due_on, 'infinity'::date), since, item_id limit $1) \
+             select (select coalesce(json_object_agg(k.kind, k.n) filter (where k.n > 0), \
+                     '{}'::json) \
+                     from (select * from (values " + $counts + ") v offset 0) k (kind, n)) \
                      as \"counts!: Json<BTreeMap<String, i64>>\", \
                  (select coalesce(json_agg(p order by coalesce(p.due_on, 'infinity'::date), \
                      p.since, p.item_id), '[]'::json) from page p) \
@@ -307,6 +332,11 @@ impl Store {
     /// A page of `owner`'s work queue: `limit` items (and one more when another page
     /// follows) after `after`, with the counts per kind of the whole queue. Each owner's
     /// statement is fixed and holds the policy's scope of the owner's role.
+    ///
+    /// In a branch of dated items the cursor is `(due_on, since, item) > ($2, $3, $4)`, false
+    /// when the cursor has no due date (every dated item comes before it); in a branch of
+    /// undated items it is `(since, item) > ($3, $4)` when the cursor has no due date, and
+    /// true otherwise.
     pub async fn queue(
         &self,
         owner: QueueOwner,
@@ -318,25 +348,58 @@ impl Store {
         let (Json(counts), Json(items)) = match owner {
             QueueOwner::Counsellor { service_id, user_id } => {
                 let r = queue_of!(
-                    "select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                    "(select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'answer_information'::text as kind, d.due_on, d.opened_at as since, \
+                         d.overdue_at is not null as overdue \
+                     from case_deadlines d cross join lateral (select c.id, c.reference, c.status \
+                         from cases c where c.id = d.case_id \
+                             and c.counselling_service_id = $5 and c.counsellor_id = $6 \
+                             and c.status = 'info_requested' and c.transfer_to_service_id is null \
+                         offset 0) c \
+                     where d.kind = 'information_answer' and d.closed_at is null \
+                         and ($4::uuid is null or (d.due_on, d.opened_at, d.case_id) \
+                             > ($2::date, $3::timestamptz, $4::uuid)) \
+                     order by d.due_on, d.opened_at, d.case_id limit $1)",
+                    "(select c.id as case_id, c.id as item_id, c.reference, c.status, \
                          'submit'::text as kind, null::date as due_on, c.created_at as since, \
                          false as overdue \
                      from cases c \
                      where c.counselling_service_id = $5 and c.counsellor_id = $6 \
                          and c.status = 'counselling' and c.transfer_to_service_id is null \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (c.created_at, c.id) > ($3::timestamptz, $4::uuid)) \
+                     order by c.created_at, c.id limit $1) \
                      union all \
-                     select c.id, c.id, c.reference, c.status, 'answer_information', d.due_on, \
-                         coalesce(d.opened_at, c.updated_at), coalesce(d.overdue_at is not null, false) \
-                     from cases c left join case_deadlines d on d.case_id = c.id \
-                         and d.kind = 'information_answer' and d.closed_at is null \
+                     (select c.id, c.id, c.reference, c.status, 'answer_information', null, \
+                         c.updated_at, false \
+                     from cases c \
                      where c.counselling_service_id = $5 and c.counsellor_id = $6 \
                          and c.status = 'info_requested' and c.transfer_to_service_id is null \
+                         and not exists (select 1 from case_deadlines d where d.case_id = c.id \
+                             and d.kind = 'information_answer' and d.closed_at is null) \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (c.updated_at, c.id) > ($3::timestamptz, $4::uuid)) \
+                     order by c.updated_at, c.id limit $1) \
                      union all \
-                     select c.id, t.id, c.reference, c.status, 'decide_transfer', null, \
+                     (select c.id, t.id, c.reference, c.status, 'decide_transfer', null, \
                          t.proposed_at, false \
                      from case_transfers t join cases c on c.id = t.case_id \
                      where t.to_service_id = $5 and t.status = 'pending' \
-                         and c.transfer_to_service_id = $5",
+                         and c.transfer_to_service_id = $5 \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (t.proposed_at, t.id) > ($3::timestamptz, $4::uuid)) \
+                     order by t.proposed_at, t.id limit $1)",
+                    "('submit', (select count(*) from cases c \
+                         where c.counselling_service_id = $5 and c.counsellor_id = $6 \
+                             and c.status = 'counselling' and c.transfer_to_service_id is null)), \
+                     ('answer_information', (select count(*) from cases c \
+                         where c.counselling_service_id = $5 and c.counsellor_id = $6 \
+                             and c.status = 'info_requested' \
+                             and c.transfer_to_service_id is null)), \
+                     ('decide_transfer', (select count(*) \
+                         from case_transfers t join cases c on c.id = t.case_id \
+                         where t.to_service_id = $5 and t.status = 'pending' \
+                             and c.transfer_to_service_id = $5))",
                     fetch,
                     after,
                     service_id,
@@ -348,33 +411,85 @@ impl Store {
             }
             QueueOwner::SemOfficer { user_id } => {
                 let r = queue_of!(
-                    "select c.id as case_id, c.id as item_id, c.reference, c.status, \
-                         'start_review'::text as kind, d.due_on, \
-                         coalesce(d.opened_at, c.submitted_at, c.updated_at) as since, \
-                         coalesce(d.overdue_at is not null, false) as overdue \
-                     from cases c left join case_deadlines d on d.case_id = c.id \
+                    "(select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'start_review'::text as kind, d.due_on, d.opened_at as since, \
+                         d.overdue_at is not null as overdue \
+                     from cases c join case_deadlines d on d.case_id = c.id \
                          and d.kind = 'sem_decision' and d.closed_at is null \
                      where c.submitted_at is not null and c.status = 'submitted' \
+                         and ($4::uuid is null or (d.due_on, d.opened_at, c.id) \
+                             > ($2::date, $3::timestamptz, $4::uuid)) \
+                     order by d.due_on, d.opened_at, c.id limit $1) \
                      union all \
-                     select c.id, c.id, c.reference, c.status, 'decide', d.due_on, \
-                         coalesce(d.opened_at, c.updated_at), coalesce(d.overdue_at is not null, false) \
-                     from cases c left join case_deadlines d on d.case_id = c.id \
+                     (select c.id, c.id, c.reference, c.status, 'decide', d.due_on, \
+                         d.opened_at, d.overdue_at is not null \
+                     from cases c join case_deadlines d on d.case_id = c.id \
                          and d.kind = 'sem_decision' and d.closed_at is null \
                      where c.submitted_at is not null and c.status = 'under_review' \
                          and c.reviewer_id = $5 \
+                         and ($4::uuid is null or (d.due_on, d.opened_at, c.id) \
+                             > ($2::date, $3::timestamptz, $4::uuid)) \
+                     order by d.due_on, d.opened_at, c.id limit $1) \
                      union all \
-                     select c.id, c.id, c.reference, c.status, 'approval_expired', d.due_on, \
+                     (select c.id, c.id, c.reference, c.status, 'approval_expired', d.due_on, \
                          d.overdue_at, true \
-                     from cases c join case_deadlines d on d.case_id = c.id \
-                         and d.kind = 'travel' and d.closed_at is null and d.overdue_at is not null \
-                     where c.submitted_at is not null and c.status = 'approved' \
-                         and c.reviewer_id = $5 \
+                     from case_deadlines d cross join lateral (select c.id, c.reference, c.status \
+                         from cases c where c.id = d.case_id \
+                             and c.submitted_at is not null and c.status = 'approved' \
+                             and c.reviewer_id = $5 \
+                         offset 0) c \
+                     where d.kind = 'travel' and d.closed_at is null \
+                         and d.overdue_at is not null \
+                         and ($4::uuid is null or (d.due_on, d.overdue_at, d.case_id) \
+                             > ($2::date, $3::timestamptz, $4::uuid)) \
+                     order by d.due_on, d.overdue_at, d.case_id limit $1)",
+                    "(select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'start_review'::text as kind, null::date as due_on, \
+                         coalesce(c.submitted_at, c.updated_at) as since, false as overdue \
+                     from cases c \
+                     where c.submitted_at is not null and c.status = 'submitted' \
+                         and not exists (select 1 from case_deadlines d where d.case_id = c.id \
+                             and d.kind = 'sem_decision' and d.closed_at is null) \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (coalesce(c.submitted_at, c.updated_at), c.id) \
+                                 > ($3::timestamptz, $4::uuid)) \
+                     order by coalesce(c.submitted_at, c.updated_at), c.id limit $1) \
                      union all \
-                     select c.id, p.id, c.reference, c.status, 'confirm_proposal', null, \
+                     (select c.id, c.id, c.reference, c.status, 'decide', null, c.updated_at, \
+                         false \
+                     from cases c \
+                     where c.submitted_at is not null and c.status = 'under_review' \
+                         and c.reviewer_id = $5 \
+                         and not exists (select 1 from case_deadlines d where d.case_id = c.id \
+                             and d.kind = 'sem_decision' and d.closed_at is null) \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (c.updated_at, c.id) > ($3::timestamptz, $4::uuid)) \
+                     order by c.updated_at, c.id limit $1) \
+                     union all \
+                     (select c.id, p.id, c.reference, c.status, 'confirm_proposal', null, \
                          p.proposed_at, false \
                      from case_proposals p join cases c on c.id = p.case_id \
                      where p.status = 'open' and p.proposed_by <> $5 \
-                         and c.submitted_at is not null",
+                         and c.submitted_at is not null \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (p.proposed_at, p.id) > ($3::timestamptz, $4::uuid)) \
+                     order by p.proposed_at, p.id limit $1)",
+                    "('start_review', (select count(*) from cases c \
+                         where c.submitted_at is not null and c.status = 'submitted')), \
+                     ('decide', (select count(*) from cases c \
+                         where c.submitted_at is not null and c.status = 'under_review' \
+                             and c.reviewer_id = $5)), \
+                     ('approval_expired', (select count(*) \
+                         from case_deadlines d \
+                         where d.kind = 'travel' and d.closed_at is null \
+                             and d.overdue_at is not null \
+                             and exists (select 1 from cases c where c.id = d.case_id \
+                                 and c.submitted_at is not null and c.status = 'approved' \
+                                 and c.reviewer_id = $5 offset 0))), \
+                     ('confirm_proposal', (select count(*) \
+                         from case_proposals p join cases c on c.id = p.case_id \
+                         where p.status = 'open' and p.proposed_by <> $5 \
+                             and c.submitted_at is not null))",
                     fetch,
                     after,
                     user_id,
@@ -387,29 +502,76 @@ impl Store {
                 // swissREPAT confirms the journeys it booked, IOM Bern the SIM ones.
                 let sim = owner == QueueOwner::IomCoordinator;
                 let r = queue_of!(
-                    "select c.id as case_id, c.id as item_id, c.reference, c.status, \
-                         'book_travel'::text as kind, d.due_on, \
-                         coalesce(d.opened_at, c.approved_at, c.updated_at) as since, \
-                         coalesce(d.overdue_at is not null, false) as overdue \
-                     from cases c left join case_deadlines d on d.case_id = c.id \
-                         and d.kind = 'travel' and d.closed_at is null \
-                     where c.approved_at is not null and c.status = 'approved' \
+                    "(select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'book_travel'::text as kind, d.due_on, d.opened_at as since, \
+                         d.overdue_at is not null as overdue \
+                     from case_deadlines d cross join lateral (select c.id, c.reference, c.status \
+                         from cases c where c.id = d.case_id \
+                             and c.approved_at is not null and c.status = 'approved' \
+                         offset 0) c \
+                     where d.kind = 'travel' and d.closed_at is null \
+                         and ($4::uuid is null or (d.due_on, d.opened_at, d.case_id) \
+                             > ($2::date, $3::timestamptz, $4::uuid)) \
+                     order by d.due_on, d.opened_at, d.case_id limit $1) \
                      union all \
-                     select c.id, c.id, c.reference, c.status, 'confirm_departure', d.due_on, \
-                         coalesce(d.opened_at, c.updated_at), coalesce(d.overdue_at is not null, false) \
-                     from cases c left join case_deadlines d on d.case_id = c.id \
+                     (select c.id, c.id, c.reference, c.status, 'confirm_departure', d.due_on, \
+                         d.opened_at, d.overdue_at is not null \
+                     from cases c join case_deadlines d on d.case_id = c.id \
                          and d.kind = 'departure' and d.closed_at is null \
                      where c.approved_at is not null and c.status = 'travel_booked' \
                          and exists (select 1 from case_itineraries t where t.case_id = c.id \
                              and t.no_show_at is null and t.sim = $5) \
+                         and ($4::uuid is null or (d.due_on, d.opened_at, c.id) \
+                             > ($2::date, $3::timestamptz, $4::uuid)) \
+                     order by d.due_on, d.opened_at, c.id limit $1)",
+                    "(select c.id as case_id, c.id as item_id, c.reference, c.status, \
+                         'book_travel'::text as kind, null::date as due_on, \
+                         coalesce(c.approved_at, c.updated_at) as since, false as overdue \
+                     from cases c \
+                     where c.approved_at is not null and c.status = 'approved' \
+                         and not exists (select 1 from case_deadlines d where d.case_id = c.id \
+                             and d.kind = 'travel' and d.closed_at is null) \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (coalesce(c.approved_at, c.updated_at), c.id) \
+                                 > ($3::timestamptz, $4::uuid)) \
+                     order by coalesce(c.approved_at, c.updated_at), c.id limit $1) \
                      union all \
-                     select c.id, c.id, c.reference, c.status, 'start_reintegration', null, \
+                     (select c.id, c.id, c.reference, c.status, 'confirm_departure', null, \
+                         c.updated_at, false \
+                     from cases c \
+                     where c.approved_at is not null and c.status = 'travel_booked' \
+                         and exists (select 1 from case_itineraries t where t.case_id = c.id \
+                             and t.no_show_at is null and t.sim = $5) \
+                         and not exists (select 1 from case_deadlines d where d.case_id = c.id \
+                             and d.kind = 'departure' and d.closed_at is null) \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (c.updated_at, c.id) > ($3::timestamptz, $4::uuid)) \
+                     order by c.updated_at, c.id limit $1) \
+                     union all \
+                     (select c.id, c.id, c.reference, c.status, 'start_reintegration', null, \
                          coalesce(c.departed_at, c.updated_at), false \
                      from cases c \
                      where $5 and c.approved_at is not null and c.status = 'departed' \
                          and exists (select 1 from case_approved_assistance a \
                              where a.case_id = c.id and a.component = 'reintegration_project' \
-                                 and a.amount_rappen > 0)",
+                                 and a.amount_rappen > 0) \
+                         and ($4::uuid is null or $2::date is not null \
+                             or (coalesce(c.departed_at, c.updated_at), c.id) \
+                                 > ($3::timestamptz, $4::uuid)) \
+                     order by coalesce(c.departed_at, c.updated_at), c.id limit $1)",
+                    "('book_travel', (select count(*) from cases c \
+                         where c.approved_at is not null and c.status = 'approved')), \
+                     ('confirm_departure', (select count(*) from cases c \
+                         where c.approved_at is not null and c.status = 'travel_booked' \
+                             and exists (select 1 from case_itineraries t \
+                                 where t.case_id = c.id and t.no_show_at is null \
+                                     and t.sim = $5))), \
+                     ('start_reintegration', (select count(*) from cases c \
+                         where $5 and c.approved_at is not null and c.status = 'departed' \
+                             and exists (select 1 from case_approved_assistance a \
+                                 where a.case_id = c.id \
+                                     and a.component = 'reintegration_project' \
+                                     and a.amount_rappen > 0)))",
                     fetch,
                     after,
                     sim,
@@ -423,12 +585,21 @@ impl Store {
                     "select c.id as case_id, m.id as item_id, c.reference, c.status, \
                          'monitoring_visit'::text as kind, m.due_on, m.created_at as since, \
                          coalesce(d.overdue_at is not null, false) as overdue \
-                     from case_monitoring_visits m join cases c on c.id = m.case_id \
+                     from case_monitoring_visits m \
+                     cross join lateral (select c.id, c.reference, c.status from cases c \
+                         where c.id = m.case_id and c.reintegration_mission_id = $5 \
+                             and c.status = 'reintegration' offset 0) c \
                      left join case_deadlines d on d.case_id = m.case_id \
                          and d.kind = 'monitoring_visit' and d.subject_id = m.id \
                          and d.closed_at is null \
-                     where c.reintegration_mission_id = $5 and c.status = 'reintegration' \
-                         and m.done_on is null",
+                     where m.done_on is null \
+                         and ($4::uuid is null or (m.due_on, m.created_at, m.id) \
+                             > ($2::date, $3::timestamptz, $4::uuid)) \
+                     order by m.due_on, m.created_at, m.id limit $1",
+                    "('monitoring_visit', (select count(*) \
+                         from case_monitoring_visits m join cases c on c.id = m.case_id \
+                         where c.reintegration_mission_id = $5 and c.status = 'reintegration' \
+                             and m.done_on is null))",
                     fetch,
                     after,
                     mission_id,

@@ -70,6 +70,9 @@ pub struct Mission {
 pub struct Directory {
     pub services: Vec<Service>,
     pub sem: Staff,
+    /// SEM's officers who review applications, each with their share of the reviews (their
+    /// workload in percent of a full-time post); never empty.
+    pub reviewers: Vec<(Staff, u32)>,
     pub swissrepat: Staff,
     pub iom: Staff,
     pub missions: Vec<Mission>,
@@ -136,10 +139,17 @@ const SWISSREPAT_EMAIL: &str = "swissrepat@demo.test";
 const IOM_EMAIL: &str = "iom@demo.test";
 /// The demo user whose password hash the added staff get (the demo password).
 const HASH_FROM_EMAIL: &str = "counsellor.be@demo.test";
+/// The size of SEM's team that reviews applications: the demo's two officers and the
+/// officers added for a load (`sem.03@demo.test` to `sem.18@demo.test`).
+const SEM_TEAM: usize = 18;
+/// The workloads (percent of a full-time post) of SEM's reviewers, in turn by email: some
+/// work part-time, so the demo's officers review about one application in sixteen each.
+const SEM_WORKLOADS: [u32; 6] = [100, 80, 100, 60, 100, 90];
 
-/// Adds a counsellor to every active counselling service that has none, and an officer to
-/// every IOM mission that has none (`counsellor.vd@demo.test`, `mission.ge@demo.test`), with
-/// the demo password. Idempotent.
+/// Adds a counsellor to every active counselling service that has none, an officer to
+/// every IOM mission that has none (`counsellor.vd@demo.test`, `mission.ge@demo.test`), and
+/// SEM officers up to a team of [`SEM_TEAM`] (`sem.03@demo.test`, …), with the demo
+/// password. Idempotent.
 pub async fn ensure_staff(store: &Store) -> Result<(), SyntheticError> {
     let pool = store.pool();
     let hash: Option<(String,)> =
@@ -192,6 +202,30 @@ pub async fn ensure_staff(store: &Store) -> Result<(), SyntheticError> {
         .bind(&email)
         .bind(format!("{given} {surname}"))
         .bind(role)
+        .bind(&hash)
+        .execute(pool)
+        .await?;
+    }
+    let sem: Option<(Uuid,)> = sqlx::query_as(
+        "select institution_id from users where lower(email) = $1 and status = 'active'",
+    )
+    .bind(SEM_EMAIL)
+    .fetch_optional(pool)
+    .await?;
+    let Some((sem,)) = sem else {
+        return Err(SyntheticError::DemoMissing(format!("no active user {SEM_EMAIL}")));
+    };
+    for n in 3..=SEM_TEAM {
+        let given = world::STAFF_GIVEN[(n * 5 + 1) % world::STAFF_GIVEN.len()];
+        let surname = world::STAFF_SURNAMES[(n * 11 + 2) % world::STAFF_SURNAMES.len()];
+        sqlx::query(
+            "insert into users (id, institution_id, email, display_name, role, password_hash) \
+             values ($1, $2, $3, $4, 'sem_officer', $5) on conflict (lower(email)) do nothing",
+        )
+        .bind(Uuid::now_v7())
+        .bind(sem)
+        .bind(format!("sem.{n:02}@demo.test"))
+        .bind(format!("{given} {surname}"))
         .bind(&hash)
         .execute(pool)
         .await?;
@@ -286,9 +320,30 @@ impl Directory {
                 })
             })
             .collect();
+        let sem = staff_by_email(conn, SEM_EMAIL).await?;
+        let team: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "select u.id, u.institution_id from users u \
+             where u.institution_id = $1 and u.role = 'sem_officer' and u.status = 'active' \
+             order by lower(u.email)",
+        )
+        .bind(sem.institution_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut reviewers: Vec<(Staff, u32)> = team
+            .into_iter()
+            .enumerate()
+            .map(|(n, (user_id, institution_id))| {
+                let staff = Staff { user_id, institution_id, role: "sem_officer" };
+                (staff, SEM_WORKLOADS[n % SEM_WORKLOADS.len()])
+            })
+            .collect();
+        if reviewers.is_empty() {
+            reviewers.push((sem, 100));
+        }
         Ok(Self {
             services,
-            sem: staff_by_email(conn, SEM_EMAIL).await?,
+            sem,
+            reviewers,
             swissrepat: staff_by_email(conn, SWISSREPAT_EMAIL).await?,
             iom: staff_by_email(conn, IOM_EMAIL).await?,
             missions,

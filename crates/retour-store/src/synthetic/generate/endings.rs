@@ -63,7 +63,7 @@ impl Generator {
         comment: &'static str,
         batch: &mut Batch,
     ) {
-        let sem = self.dir.sem;
+        let sem = self.reviewer_of(life);
         end(life, &CANCELLED, at, sem, Some(reason), Some(comment), &mut batch.tables.endings);
     }
 

@@ -10,9 +10,27 @@ use super::batch::Batch;
 use super::life::Life;
 use super::opening::Plan;
 use crate::synthetic::copy::Micros;
-use crate::synthetic::world;
+use crate::synthetic::{Staff, world};
 
 impl Generator {
+    /// The SEM officer who reviews the case: drawn by workload from the case's id (not from
+    /// the generator's stream, so the rest of a load is the same whoever reviews).
+    pub(super) fn reviewer_of(&self, life: &Life) -> Staff {
+        let reviewers = &self.dir.reviewers;
+        let total: u64 = reviewers.iter().map(|(_, w)| u64::from(*w)).sum();
+        let bytes = life.id.as_bytes();
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&bytes[8..]);
+        let mut pick = u64::from_be_bytes(low) % total.max(1);
+        for (staff, weight) in reviewers {
+            if pick < u64::from(*weight) {
+                return *staff;
+            }
+            pick -= u64::from(*weight);
+        }
+        self.dir.sem
+    }
+
     /// The review of the application submitted at `submitted`; returns when the case was
     /// approved and the approved amounts, or `None` when its life ends in review.
     pub(super) fn review(
@@ -24,7 +42,7 @@ impl Generator {
         batch: &mut Batch,
     ) -> Option<(Micros, Amounts)> {
         let cutoff = self.cutoff;
-        let sem = self.dir.sem;
+        let sem = self.reviewer_of(life);
         let review_at = self.after(submitted, 1, 10);
         if self.withdraws(life, 0.01, submitted, review_at, batch) || review_at >= cutoff {
             return None;
@@ -53,7 +71,7 @@ impl Generator {
     /// `None` when "as of" comes first.
     fn question(&mut self, life: &mut Life, t: Micros, batch: &mut Batch) -> Option<Micros> {
         let cutoff = self.cutoff;
-        let sem = self.dir.sem;
+        let sem = self.reviewer_of(life);
         let asked = self.after(t, 2, 15);
         if asked >= cutoff {
             return None;
@@ -87,7 +105,7 @@ impl Generator {
 
     /// SEM rejects the application at `at` on one of the legal grounds.
     fn reject(&mut self, life: &mut Life, at: Micros, batch: &mut Batch) {
-        let sem = self.dir.sem;
+        let sem = self.reviewer_of(life);
         let (ground, reasons) = {
             let grounds: Vec<((&str, &str), u32)> =
                 world::REJECTION_GROUNDS.iter().map(|(g, w, r)| ((*g, *r), *w)).collect();
@@ -117,7 +135,7 @@ impl Generator {
         at: Micros,
         batch: &mut Batch,
     ) -> Amounts {
-        let sem = self.dir.sem;
+        let sem = self.reviewer_of(life);
         let (approved, overridden) = self.approved(plan, requested);
         let reasons = self.pick(world::APPROVAL_REASONS);
         batch

@@ -53,6 +53,7 @@ pub(crate) fn directory() -> Directory {
     Directory {
         services,
         sem: staff(1, 10, "sem_officer"),
+        reviewers: vec![(staff(1, 10, "sem_officer"), 100), (staff(4, 10, "sem_officer"), 60)],
         swissrepat: staff(2, 11, "swissrepat_officer"),
         iom: staff(3, 12, "iom_coordinator"),
         missions,
