@@ -15,9 +15,10 @@ use uuid::Uuid;
 use super::crypto::TAG_SIZE;
 
 /// The size of a multipart upload's parts: S3's smallest (but for the last one). An upload
-/// holds at most this much of a document in memory, plus the part being sent.
+/// holds at most three parts of a document in memory: the one being filled and two being
+/// sent.
 pub const PART_SIZE: usize = 5 * 1024 * 1024;
-/// Parts of one upload sent at once, besides the one being filled.
+/// Parts of one upload being sent when the next is filled (writing may start one more).
 const PARTS_IN_FLIGHT: usize = 1;
 
 /// An object store that keeps documents.
