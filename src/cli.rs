@@ -270,6 +270,36 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "RETOUR_REQUIRE_RETURN_REQUEST", value_name = "RETOUR_REQUIRE_RETURN_REQUEST",
         default_value_t = true, action = clap::ArgAction::Set)]
     pub(crate) require_return_request: bool,
+
+    /// Where new documents' encrypted content is stored: `database` (the default) or `s3`
+    /// (an S3-compatible bucket, RETOUR_S3_BUCKET). Each document is read from where it was
+    /// stored: the bucket stays configured while documents are kept in it.
+    #[arg(
+        long,
+        env = "RETOUR_DOCUMENT_STORE",
+        value_name = "RETOUR_DOCUMENT_STORE",
+        default_value = "database"
+    )]
+    pub(crate) document_store: DocumentStore,
+
+    /// The S3 bucket of the documents; credentials and region as AWS's tools read them
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, or the instance's role).
+    #[arg(long, env = "RETOUR_S3_BUCKET", value_name = "RETOUR_S3_BUCKET",
+        value_parser = parse_bucket)]
+    pub(crate) s3_bucket: Option<String>,
+
+    /// The S3 server, for one other than AWS's (e.g. `https://s3.example.ch`); `http://` only
+    /// when given here.
+    #[arg(long, env = "RETOUR_S3_ENDPOINT", value_name = "RETOUR_S3_ENDPOINT",
+        value_parser = parse_s3_endpoint)]
+    pub(crate) s3_endpoint: Option<String>,
+}
+
+/// Where new documents' content is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DocumentStore {
+    Database,
+    S3,
 }
 
 #[derive(Debug, Args)]
@@ -372,6 +402,36 @@ pub(crate) fn parse_proxy(value: &str) -> Result<Option<IpNet>, String> {
         .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
         .map(Some)
         .map_err(|_| format!("`{value}` is not an IP address or network (e.g. 10.0.0.0/8)"))
+}
+
+/// An S3 bucket's name: 3–63 lowercase letters, digits, dots and hyphens.
+pub(crate) fn parse_bucket(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let valid = (3..=63).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "`{value}` is not a bucket name (3-63 lowercase letters, digits, dots, hyphens)"
+        ))
+    }
+}
+
+/// The URL of an S3 server: `https://` or `http://`, without a path.
+pub(crate) fn parse_s3_endpoint(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("an S3 endpoint is http(s)://host[:port]".to_owned());
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err("an S3 endpoint has no path (the bucket is RETOUR_S3_BUCKET)".to_owned());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 pub(crate) fn parse_document_keys(value: &str) -> Result<MasterKeys, String> {

@@ -91,6 +91,7 @@ async fn scenario(bin: PathBuf) {
     let cluster = blocking(move || Cluster::start(&bin)).await;
     let cluster = Arc::new(cluster);
     let server = Server::start(&cluster.url("retour"), cluster.dir());
+    retour_store::documents::objects::install_crypto_provider();
     let client =
         reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("HTTP client");
     wait_until_ready(&client, &server.base, Duration::from_secs(30))

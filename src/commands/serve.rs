@@ -9,11 +9,18 @@ use retour_api::{ApiConfig, AppState, DocumentsConfig, LoginLimits};
 use retour_store::PoolConfig;
 use retour_store::documents::content::Storage;
 use retour_store::documents::crypto::MasterKeys;
+use retour_store::documents::objects::ObjectStorage;
 
-use crate::cli::ServeArgs;
+use crate::cli::{DocumentStore, ServeArgs};
 use crate::connect;
 
 pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyhow::Result<()> {
+    // A wrong document store stops the server before anything else.
+    let objects = object_storage(&args).await?;
+    let storage = match (args.document_store, &objects) {
+        (DocumentStore::S3, Some(objects)) => Storage::ObjectStore(objects.clone()),
+        _ => Storage::Database,
+    };
     let store = connect(url, pool).await?;
     store.migrate().await.context("applying migrations")?;
     if args.demo {
@@ -57,7 +64,8 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             max_bytes: args.document_max_bytes,
             require_return_request: args.require_return_request,
             keys: document_keys(args.document_keys.document_keys, args.demo),
-            storage: Storage::Database,
+            storage,
+            read_objects: objects,
         },
         ..ApiConfig::default()
     };
@@ -126,6 +134,44 @@ pub(crate) async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The S3 bucket of the documents, when one is configured (for new documents with
+/// RETOUR_DOCUMENT_STORE=s3, or to read those kept there): reached once with a small object
+/// written, read and deleted, so that a wrong bucket, endpoint or credentials stop the
+/// server now rather than fail the first upload.
+async fn object_storage(args: &ServeArgs) -> anyhow::Result<Option<ObjectStorage>> {
+    let Some(bucket) = args.s3_bucket.as_deref() else {
+        if args.document_store == DocumentStore::S3 {
+            anyhow::bail!("RETOUR_S3_BUCKET must name the bucket when RETOUR_DOCUMENT_STORE is s3");
+        }
+        return Ok(None);
+    };
+    let one_line = |error: &dyn std::fmt::Display| error.to_string().replace('\n', " ");
+    let objects = ObjectStorage::s3(bucket, args.s3_endpoint.as_deref()).map_err(|error| {
+        anyhow::anyhow!(
+            "the document bucket (RETOUR_S3_BUCKET, RETOUR_S3_ENDPOINT, AWS_REGION, \
+             AWS_ACCESS_KEY_ID) cannot be used: {}",
+            one_line(&error)
+        )
+    })?;
+    tokio::time::timeout(Duration::from_secs(30), objects.probe())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the document bucket (RETOUR_S3_BUCKET {bucket}) did not answer within 30 s"
+            )
+        })?
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "the document bucket (RETOUR_S3_BUCKET {bucket}) cannot be written and read \
+                 with these settings (RETOUR_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, \
+                 AWS_SECRET_ACCESS_KEY): {}",
+                one_line(&error)
+            )
+        })?;
+    tracing::info!(bucket, store = ?args.document_store, "the document bucket is reachable");
+    Ok(Some(objects))
 }
 
 /// The master keys of the documents: the configured ones; in demo mode without any, the

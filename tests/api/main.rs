@@ -14,6 +14,7 @@ mod conformance;
 mod contract;
 mod deadlines;
 mod documents;
+mod documents_s3;
 mod entitlement;
 mod foundation;
 mod hardening;

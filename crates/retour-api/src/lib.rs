@@ -65,6 +65,17 @@ pub struct DocumentsConfig {
     pub keys: Option<retour_store::documents::crypto::MasterKeys>,
     /// Where new documents' content goes.
     pub storage: retour_store::documents::content::Storage,
+    /// An object store read for the documents kept there while new ones go to the
+    /// database (`storage`): after switching back from an object store. When `storage` is
+    /// an object store, that one is read.
+    pub read_objects: Option<retour_store::documents::objects::ObjectStorage>,
+}
+
+impl DocumentsConfig {
+    /// The object store documents kept in one are read from, if any.
+    pub fn objects(&self) -> Option<&retour_store::documents::objects::ObjectStorage> {
+        self.storage.object_store().or(self.read_objects.as_ref())
+    }
 }
 
 /// The largest document by default: 20 MB.
@@ -77,6 +88,7 @@ impl Default for DocumentsConfig {
             require_return_request: true,
             keys: None,
             storage: Default::default(),
+            read_objects: None,
         }
     }
 }

@@ -18,7 +18,11 @@ pub struct Api {
 }
 
 impl Api {
+    #[allow(deprecated)] // the ring provider, as the database's TLS: see retour-store
     pub fn new(base: &str) -> anyhow::Result<Self> {
+        // Built within the workspace, reqwest has TLS without a crypto provider of its own
+        // (the object store's client): ring, as everywhere else. Installed already is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .pool_max_idle_per_host(256)
             .build()

@@ -6,6 +6,7 @@ pub mod app;
 pub mod cases;
 pub mod documents;
 pub mod fixtures;
+pub mod s3;
 pub mod workflow;
 
 pub use app::*;

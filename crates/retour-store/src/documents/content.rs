@@ -6,6 +6,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::crypto::{self, CHUNK_SIZE, CryptoError, DataKey, MasterKeys, Opener, Sealer};
+use super::objects::{self, ObjectStorage, ObjectUpload, StoredObject};
 use super::{StoredDocument, insert_chunk, read_chunks};
 use crate::StoreError;
 
@@ -15,6 +16,9 @@ pub enum Storage {
     /// The `document_chunks` table, in the transaction that records the document.
     #[default]
     Database,
+    /// An object per document in an object store, complete before the document's record is
+    /// committed.
+    ObjectStore(ObjectStorage),
 }
 
 impl Storage {
@@ -22,6 +26,15 @@ impl Storage {
     pub fn as_str(&self) -> &'static str {
         match self {
             Storage::Database => "database",
+            Storage::ObjectStore(_) => "object_store",
+        }
+    }
+
+    /// The object store, if new documents go to one.
+    pub fn object_store(&self) -> Option<&ObjectStorage> {
+        match self {
+            Storage::Database => None,
+            Storage::ObjectStore(objects) => Some(objects),
         }
     }
 }
@@ -36,20 +49,40 @@ pub enum ContentError {
     /// content changed in storage.
     #[error("the document failed its integrity check: {0}")]
     Integrity(String),
+    /// A document kept in an object store, and none is configured.
+    #[error("the document is kept in an object store, and none is configured")]
+    NoObjectStore,
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The object store failed (not reachable, refused the credentials, …).
+    #[error("the object store failed: {0}")]
+    Object(object_store::Error),
+}
+
+impl From<object_store::Error> for ContentError {
+    fn from(error: object_store::Error) -> Self {
+        match error {
+            object_store::Error::NotFound { path, .. } => {
+                ContentError::Integrity(format!("the object {path} is missing"))
+            }
+            other => ContentError::Object(other),
+        }
+    }
 }
 
 /// What an upload wrote.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Written {
     pub size: u64,
     pub sha256: [u8; 32],
     pub key_id: String,
     pub wrapped_key: Vec<u8>,
     pub nonce: [u8; crypto::NONCE_SIZE],
+    /// The object written to an object store: to be kept once the document's record is
+    /// committed, discarded if the upload is refused.
+    pub object: Option<StoredObject>,
 }
 
 /// Encrypts and stores a new document's content as it arrives.
@@ -63,14 +96,21 @@ pub struct ContentWriter {
     key_id: String,
     wrapped_key: Vec<u8>,
     nonce: [u8; crypto::NONCE_SIZE],
-    storage: Storage,
+    sink: Sink,
+}
+
+/// Where a writer puts the segments.
+enum Sink {
+    Database,
+    Object(ObjectUpload),
 }
 
 impl ContentWriter {
-    /// A writer of document `id`'s content, at most `max` bytes, with a fresh data key
-    /// wrapped by the current master key of `keys`.
+    /// A writer of the content of document `id` of case `case_id`, at most `max` bytes, with
+    /// a fresh data key wrapped by the current master key of `keys`.
     pub fn new(
         id: Uuid,
+        case_id: Uuid,
         keys: &MasterKeys,
         storage: &Storage,
         max: u64,
@@ -88,7 +128,12 @@ impl ContentWriter {
             key_id,
             wrapped_key,
             nonce,
-            storage: storage.clone(),
+            sink: match storage {
+                Storage::Database => Sink::Database,
+                Storage::ObjectStore(objects) => {
+                    Sink::Object(objects.upload(ObjectStorage::path(case_id, id)))
+                }
+            },
         })
     }
 
@@ -115,12 +160,13 @@ impl ContentWriter {
     }
 
     async fn store(&mut self, conn: &mut PgConnection, segment: &[u8]) -> Result<(), ContentError> {
-        store_segment(&self.storage, conn, self.id, self.next_seq, segment).await?;
+        store_segment(&mut self.sink, conn, self.id, self.next_seq, segment).await?;
         self.next_seq += 1;
         Ok(())
     }
 
-    /// Stores the last segment; what was written.
+    /// Stores the last segment; what was written. In an object store, the object is
+    /// complete when this returns.
     pub async fn finish(self, conn: &mut PgConnection) -> Result<Written, ContentError> {
         let ContentWriter {
             id,
@@ -131,24 +177,37 @@ impl ContentWriter {
             key_id,
             wrapped_key,
             nonce,
-            storage,
+            mut sink,
             ..
         } = self;
         let last = sealer.finish()?;
-        store_segment(&storage, conn, id, next_seq, &last).await?;
-        Ok(Written { size, sha256: hasher.finalize().into(), key_id, wrapped_key, nonce })
+        store_segment(&mut sink, conn, id, next_seq, &last).await?;
+        let object = match sink {
+            Sink::Database => None,
+            Sink::Object(upload) => Some(upload.finish().await?),
+        };
+        Ok(Written { size, sha256: hasher.finalize().into(), key_id, wrapped_key, nonce, object })
+    }
+
+    /// Gives up the upload: what an object store holds of it is aborted (best effort; the
+    /// segments in the database go with the transaction).
+    pub async fn abort(self) {
+        if let Sink::Object(upload) = self.sink {
+            upload.abort().await;
+        }
     }
 }
 
 async fn store_segment(
-    storage: &Storage,
+    sink: &mut Sink,
     conn: &mut PgConnection,
     id: Uuid,
     seq: i32,
     segment: &[u8],
 ) -> Result<(), ContentError> {
-    match storage {
-        Storage::Database => insert_chunk(conn, id, seq, segment).await?,
+    match sink {
+        Sink::Database => insert_chunk(conn, id, seq, segment).await?,
+        Sink::Object(upload) => upload.write(segment).await?,
     }
     Ok(())
 }
@@ -160,6 +219,7 @@ const BATCH: i32 = 8;
 /// end checks the length and SHA-256 recorded at upload.
 pub struct ContentReader {
     document: StoredDocument,
+    objects: Option<ObjectStorage>,
     opener: Opener,
     hasher: Sha256,
     size: u64,
@@ -169,7 +229,12 @@ pub struct ContentReader {
 }
 
 impl ContentReader {
-    pub fn new(document: StoredDocument, keys: &MasterKeys) -> Result<Self, ContentError> {
+    /// A reader of `document`, which may be kept in the database or in `objects`.
+    pub fn new(
+        document: StoredDocument,
+        keys: &MasterKeys,
+        objects: Option<&ObjectStorage>,
+    ) -> Result<Self, ContentError> {
         let key = keys.unwrap(document.id, &document.key_id, &document.wrapped_key)?;
         let opener = Opener::new(&key, &document.nonce, document.id)?;
         let chunk_size = usize::try_from(document.chunk_size).unwrap_or(CHUNK_SIZE);
@@ -178,6 +243,7 @@ impl ContentReader {
             .map_err(|_| ContentError::Integrity("too many segments".into()))?;
         Ok(ContentReader {
             document,
+            objects: objects.cloned(),
             opener,
             hasher: Sha256::new(),
             size: 0,
@@ -197,6 +263,7 @@ impl ContentReader {
             let count = BATCH.min(self.segments - self.next_seq);
             self.buffered = match self.document.storage.as_str() {
                 "database" => read_chunks(pool, self.document.id, self.next_seq, count).await?,
+                "object_store" => self.read_object(count).await?,
                 other => {
                     return Err(ContentError::Integrity(format!("unknown storage {other:?}")));
                 }
@@ -216,6 +283,37 @@ impl ContentReader {
         self.size += plain.len() as u64;
         self.hasher.update(&plain);
         Ok(Some(plain))
+    }
+
+    /// Segments `next_seq..next_seq + count` from the document's object, with one ranged
+    /// read; the object must have the size its segments make.
+    async fn read_object(&self, count: i32) -> Result<Vec<Vec<u8>>, ContentError> {
+        let objects = self.objects.as_ref().ok_or(ContentError::NoObjectStore)?;
+        let document = &self.document;
+        let chunk_size = u64::try_from(document.chunk_size).unwrap_or(CHUNK_SIZE as u64);
+        let (range, expected) = objects::segment_range(
+            u64::try_from(document.size_bytes).unwrap_or_default(),
+            chunk_size,
+            u64::try_from(self.segments).unwrap_or_default(),
+            u64::try_from(self.next_seq).unwrap_or_default(),
+            u64::try_from(count).unwrap_or_default(),
+        );
+        let wanted = range.end.saturating_sub(range.start);
+        let path = ObjectStorage::path(document.case_id, document.id);
+        let (size, bytes) = objects.read(&path, range).await?;
+        if size != expected {
+            return Err(ContentError::Integrity(format!(
+                "the object is {size} bytes, its segments make {expected}"
+            )));
+        }
+        if bytes.len() as u64 != wanted {
+            return Err(ContentError::Integrity(format!(
+                "{} bytes read of the object, {wanted} asked",
+                bytes.len()
+            )));
+        }
+        let segment = usize::try_from(chunk_size).unwrap_or(CHUNK_SIZE) + crypto::TAG_SIZE;
+        Ok(bytes.chunks(segment).map(<[u8]>::to_vec).collect())
     }
 
     fn check_end(&mut self) -> Result<(), ContentError> {

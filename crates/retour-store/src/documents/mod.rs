@@ -9,6 +9,7 @@ use crate::StoreError;
 
 pub mod content;
 pub mod crypto;
+pub mod objects;
 
 /// A document as stored: its record, and what decrypting it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,6 +18,7 @@ use retour_store::audit::{self, Outcome};
 use retour_store::cases::{self, CaseHead};
 use retour_store::documents::content::{ContentError, ContentReader, ContentWriter, Written};
 use retour_store::documents::crypto::{CHUNK_SIZE, MasterKeys};
+use retour_store::documents::objects::StoredObject;
 use retour_store::documents::{self as store, NewDocument, StoredDocument};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -209,6 +210,18 @@ fn content_error(error: ContentError) -> ApiError {
             detail: format!("file: the document is larger than {max} bytes, the most accepted"),
         },
         ContentError::Store(e) => e.into(),
+        ContentError::Object(error) => {
+            tracing::error!(%error, "the document store failed");
+            ApiError::Unavailable(
+                "the document store cannot be reached or refused the request; retry shortly"
+                    .to_owned(),
+            )
+        }
+        ContentError::NoObjectStore => ApiError::Unavailable(
+            "the document is kept in an object store and this installation configures none \
+             (RETOUR_S3_BUCKET)"
+                .to_owned(),
+        ),
         other => ApiError::internal(other),
     }
 }
@@ -255,18 +268,39 @@ struct Upload {
     file_name: Option<String>,
 }
 
-/// Streams the file into `tx`: judged from its first bytes, encrypted segment by segment.
+/// Streams the file into `tx` (or the object store): judged from its first bytes, encrypted
+/// segment by segment. A refused or failed file leaves nothing in the object store.
 async fn store_file(
     state: &AppState,
     tx: &mut CaseTx,
     field: &mut Field<'_>,
+    case_id: Uuid,
     document_id: Uuid,
 ) -> Result<Upload, ApiError> {
     let config = &state.config().documents;
     let keys = master_keys(state)?;
     let file_name = field.file_name().and_then(clean_file_name);
-    let mut writer = ContentWriter::new(document_id, keys, &config.storage, config.max_bytes)
-        .map_err(content_error)?;
+    let mut writer =
+        ContentWriter::new(document_id, case_id, keys, &config.storage, config.max_bytes)
+            .map_err(content_error)?;
+    match stream_file(tx, field, &mut writer).await {
+        Ok(media_type) => {
+            let written = writer.finish(tx).await.map_err(content_error)?;
+            Ok(Upload { written, media_type, file_name })
+        }
+        Err(error) => {
+            writer.abort().await;
+            Err(error)
+        }
+    }
+}
+
+/// Feeds the file to `writer`; its type judged from its first bytes.
+async fn stream_file(
+    tx: &mut CaseTx,
+    field: &mut Field<'_>,
+    writer: &mut ContentWriter,
+) -> Result<&'static str, ApiError> {
     let mut start = Vec::with_capacity(SNIFF);
     let mut media_type = None;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -280,16 +314,14 @@ async fn store_file(
             writer.write(tx, &std::mem::take(&mut start)).await.map_err(content_error)?;
         }
     }
-    let media_type = match media_type {
-        Some(judged) => judged,
+    match media_type {
+        Some(judged) => Ok(judged),
         None => {
             let judged = judge(&start)?;
             writer.write(tx, &start).await.map_err(content_error)?;
-            judged
+            Ok(judged)
         }
-    };
-    let written = writer.finish(tx).await.map_err(content_error)?;
-    Ok(Upload { written, media_type, file_name })
+    }
 }
 
 /// Whether the caller may file `category` on the case as it stands (unlocked): asked
@@ -328,7 +360,7 @@ async fn precheck(
         (status = 413, description = "`document_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`document_type_not_accepted` naming the detected type", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming `file`, `category`, `description` or `supersedes`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The installation has no master key for documents", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The installation has no master key for documents, or their object store cannot be reached", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn upload_document(
     State(state): State<AppState>,
@@ -342,12 +374,35 @@ pub(super) async fn upload_document(
     // Nothing is read of a case the caller may not see.
     let head = head_of(&state, id).await?;
     request.authorize(Operation::ReadCase, head.as_ref().map(|h| h.facts()).as_ref()).await?;
-    let mut multipart = multipart.map_err(|rejection| {
+    let multipart = multipart.map_err(|rejection| {
         ApiError::BadRequest(format!(
             "send multipart/form-data with `file` and `category`: {}",
             rejection.body_text()
         ))
     })?;
+    // The object of an upload refused after it was stored is deleted; one whose record may
+    // have been committed is kept.
+    let mut object = None;
+    let received = receive(&state, &request, actor, id, &head, multipart, &mut object).await;
+    if received.is_err()
+        && let Some(object) = object.take()
+    {
+        object.discard().await;
+    }
+    received
+}
+
+/// The rest of an upload: reads the form, stores the file, records the document. The object
+/// the file went to, if any, is left in `object` until the record is committed.
+async fn receive(
+    state: &AppState,
+    request: &CaseRequest<'_>,
+    actor: &Actor,
+    id: Uuid,
+    head: &Option<CaseHead>,
+    mut multipart: Multipart,
+    object: &mut Option<StoredObject>,
+) -> Result<Created<DocumentResponse>, ApiError> {
     let mut tx = state.store().begin().await?;
     let document_id = Uuid::now_v7();
     let mut form = Form::default();
@@ -358,12 +413,14 @@ pub(super) async fn upload_document(
         match name.as_str() {
             "file" if upload.is_none() => {
                 if let Some(category) = form.category()
-                    && let Err(refused) = precheck(&request, &head, category).await
+                    && let Err(refused) = precheck(request, head, category).await
                 {
                     tx.rollback().await?;
                     return Err(refused);
                 }
-                upload = Some(store_file(&state, &mut tx, &mut field, document_id).await?);
+                let mut stored = store_file(state, &mut tx, &mut field, id, document_id).await?;
+                *object = stored.written.object.take();
+                upload = Some(stored);
             }
             "category" if form.category.is_none() => {
                 form.category = Some(text_field(&mut field, "category").await?);
@@ -489,6 +546,11 @@ pub(super) async fn upload_document(
         "supersedes": supersedes,
     }));
     audit::record(&mut *tx, &event).await?;
+    // A failed commit may yet have committed: the object is kept rather than risk a record
+    // without content (an orphan object is only storage).
+    if let Some(object) = object.take() {
+        object.keep();
+    }
     tx.commit().await?;
     Ok(created(
         format!("/v1/cases/{id}/documents/{document_id}/content"),
@@ -593,7 +655,7 @@ fn content_disposition(file_name: &str) -> HeaderValue {
         (status = 404, description = "No such case within the caller's scope, or no such document the caller may see", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`document_deleted`", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "`document_integrity`: the stored content was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The installation has no master key for documents", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The installation has no master key for documents, or their object store cannot be reached", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn get_document_content(
     State(state): State<AppState>,
@@ -626,13 +688,17 @@ pub(super) async fn get_document_content(
         "document_id": document.id, "category": category, "version": document.version,
     });
     let pool = state.store().pool().clone();
-    let verified = match ContentReader::new(document.clone(), keys) {
+    let objects = state.config().documents.objects();
+    let verified = match ContentReader::new(document.clone(), keys, objects) {
         Ok(reader) => reader.verify(&pool).await,
         Err(error) => Err(error),
     };
     if let Err(error) = verified {
-        if let ContentError::Store(e) = error {
-            return Err(e.into());
+        // The storage failed, not the content: not an integrity failure.
+        if let ContentError::Store(_) | ContentError::Object(_) | ContentError::NoObjectStore =
+            error
+        {
+            return Err(content_error(error));
         }
         tracing::error!(%document_id, case_id = %id, %error, "a document failed its integrity check");
         let mut failed = details.clone();
@@ -653,7 +719,7 @@ pub(super) async fn get_document_content(
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = content_disposition(&document.file_name);
     let size = document.size_bytes;
-    let reader = ContentReader::new(document, keys).map_err(content_error)?;
+    let reader = ContentReader::new(document, keys, objects).map_err(content_error)?;
     let stream =
         futures_util::stream::try_unfold((reader, pool), |(mut reader, pool)| async move {
             match reader.next(&pool).await {
