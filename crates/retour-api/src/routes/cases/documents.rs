@@ -93,8 +93,10 @@ pub struct DocumentList {
     pub items: Vec<DocumentResponse>,
 }
 
-/// The multipart form of an upload. Fields may come in any order; the file streams.
-#[derive(ToSchema)]
+/// The multipart form of an upload. Fields may come in any order; the file streams. No other
+/// field is taken (422 `unknown_field`).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // read field by field from the stream, described here for the document
 pub struct DocumentUpload {
     /// The file: PDF, JPEG, PNG, TIFF or HEIC, judged from its bytes.
