@@ -228,7 +228,6 @@ async fn the_type_is_judged_from_the_bytes_not_the_name(pool: sqlx::PgPool) {
 async fn a_document_too_large_is_refused_and_leaves_nothing(pool: sqlx::PgPool) {
     let config = ApiConfig {
         documents: DocumentsConfig { max_bytes: 100_000, ..test_config().documents },
-        login: retour_api::LoginLimits { rate_per_minute: 0, ..Default::default() },
         ..test_config()
     };
     let app = TestApp::with_config(pool, config).await;
@@ -400,7 +399,6 @@ async fn submit_needs_the_signed_request_unless_the_installation_says_otherwise(
     // An installation that keeps the signed request on paper turns the rule off.
     let config = ApiConfig {
         documents: DocumentsConfig { require_return_request: false, ..test_config().documents },
-        login: retour_api::LoginLimits { rate_per_minute: 0, ..Default::default() },
         ..test_config()
     };
     let paper = TestApp::with_config(pool, config).await;
@@ -468,7 +466,6 @@ async fn rotating_the_master_key_rewraps_and_every_document_still_downloads(pool
     let old = MasterKeys::single("old", TEST_KEY);
     let config = |keys: MasterKeys| ApiConfig {
         documents: DocumentsConfig { keys: Some(keys), ..DocumentsConfig::default() },
-        login: retour_api::LoginLimits { rate_per_minute: 0, ..Default::default() },
         ..test_config()
     };
     let app = TestApp::with_config(pool.clone(), config(old)).await;

@@ -21,7 +21,6 @@ use crate::support::*;
 fn config(storage: Storage, read_objects: Option<ObjectStorage>) -> ApiConfig {
     ApiConfig {
         documents: DocumentsConfig { storage, read_objects, ..test_config().documents },
-        login: retour_api::LoginLimits { rate_per_minute: 0, ..Default::default() },
         ..test_config()
     }
 }

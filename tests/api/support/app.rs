@@ -74,21 +74,22 @@ impl TestResponse {
     }
 }
 
-/// The default configuration, with a master key for documents (which has no default).
+/// The default configuration, with a master key for documents (which has no default) and
+/// without the sign-in rate limit: requests sent here carry no client address, so they would
+/// all share one bucket (the limit has its own tests).
 pub fn test_config() -> ApiConfig {
     let keys = MasterKeys::single("test", super::documents::TEST_KEY);
     ApiConfig {
         documents: DocumentsConfig { keys: Some(keys), ..DocumentsConfig::default() },
+        login: LoginLimits { rate_per_minute: 0, ..LoginLimits::default() },
         ..ApiConfig::default()
     }
 }
 
 impl TestApp {
-    /// The default configuration, less the sign-in rate limit: requests sent here carry no
-    /// client address, so they would all share one bucket (the limit has its own tests).
+    /// The app with [`test_config`].
     pub async fn new(pool: PgPool) -> Self {
-        let login = LoginLimits { rate_per_minute: 0, ..LoginLimits::default() };
-        Self::with_config(pool, ApiConfig { login, ..test_config() }).await
+        Self::with_config(pool, test_config()).await
     }
 
     pub async fn with_config(pool: PgPool, config: ApiConfig) -> Self {

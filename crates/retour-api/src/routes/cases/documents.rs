@@ -127,6 +127,16 @@ fn category_of(document: &StoredDocument) -> Result<DocumentCategory, ApiError> 
     })
 }
 
+/// The category of `document` when a reader with `view` may see it; `None` when the view
+/// lacks its group, and the document is, for that reader, not there.
+fn seen_category(
+    view: &CaseView,
+    document: &StoredDocument,
+) -> Result<Option<DocumentCategory>, ApiError> {
+    let category = category_of(document)?;
+    Ok(view.allows(category.field_group()).then_some(category))
+}
+
 /// The categories a reader with `view` may see.
 fn visible_categories(view: &CaseView) -> Vec<DocumentCategory> {
     DocumentCategory::ALL.into_iter().filter(|c| view.allows(c.field_group())).collect()
@@ -570,12 +580,10 @@ async fn replaced(
     category: DocumentCategory,
 ) -> Result<(Uuid, i32), ApiError> {
     let view = policy::case_view(actor);
-    let old = store::lock_document(tx, case_id, previous)
-        .await?
-        .filter(|d| {
-            DocumentCategory::parse(&d.category).is_some_and(|c| view.allows(c.field_group()))
-        })
-        .ok_or(ApiError::NotFound)?;
+    let old = store::lock_document(tx, case_id, previous).await?.ok_or(ApiError::NotFound)?;
+    if seen_category(&view, &old)?.is_none() {
+        return Err(ApiError::NotFound);
+    }
     if old.category != category.as_str() {
         return Err(ApiError::validation(
             "supersedes",
@@ -665,19 +673,18 @@ pub(super) async fn get_document_content(
     Path((id, document_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
     let request = CaseRequest::new(&state, &caller, id, "document.download");
-    let head = head_of(&state, id).await?;
+    let mut conn = state.store().pool().acquire().await.map_err(retour_store::StoreError::from)?;
+    let head = cases::case_head(&mut conn, id).await?;
     request.authorize(Operation::ReadCase, head.map(|h| h.facts()).as_ref()).await?;
     let view = policy::case_view(&caller.actor);
-    let mut conn = state.store().pool().acquire().await.map_err(retour_store::StoreError::from)?;
     let found = store::find_document(&mut conn, id, document_id).await?;
     drop(conn);
     let Some(document) = found else {
         return Err(request.deny(ApiError::NotFound).await);
     };
-    let category = category_of(&document)?;
-    if !view.allows(category.field_group()) {
+    let Some(category) = seen_category(&view, &document)? else {
         return Err(request.deny(ApiError::NotFound).await);
-    }
+    };
     if document.deleted_at.is_some() {
         return Err(ApiError::Document {
             code: ProblemCode::DocumentDeleted,
@@ -774,16 +781,23 @@ pub(super) async fn delete_document(
 ) -> Result<Json<DocumentResponse>, ApiError> {
     let actor = &caller.actor;
     let request = CaseRequest::new(&state, &caller, id, "document.delete");
-    let (mut tx, _): (_, CaseHead) = request.lock(Operation::ReadCase).await?;
+    let (mut tx, head): (_, CaseHead) = request.lock(Operation::ReadCase).await?;
     let view = policy::case_view(actor);
-    let document = store::lock_document(&mut tx, id, document_id).await?.filter(|d| {
-        DocumentCategory::parse(&d.category).is_some_and(|c| view.allows(c.field_group()))
-    });
-    let Some(document) = document else {
+    let document = store::lock_document(&mut tx, id, document_id).await?;
+    let category = match &document {
+        Some(document) => seen_category(&view, document)?,
+        None => None,
+    };
+    let (Some(document), Some(category)) = (document, category) else {
         return Err(request.deny_in(tx, ApiError::NotFound).await);
     };
-    let category = category_of(&document)?;
-    let (mut tx, _): (_, CaseHead) = request.lock_in(tx, Operation::FileDocument(category)).await?;
+    // The case is locked already: its head decides, without locking it again.
+    if let Err(refused) =
+        request.authorize(Operation::FileDocument(category), Some(&head.facts())).await
+    {
+        tx.rollback().await?;
+        return Err(refused);
+    }
     if !document.is_current() {
         tx.rollback().await?;
         return Err(not_current());
