@@ -276,6 +276,14 @@ async fn the_form_is_checked_field_by_field(pool: sqlx::PgPool) {
         )
         .await;
     assert_names(&bad_successor, "supersedes", "invalid_value");
+    // The schema says `uuid` and an enum: an empty predecessor or a padded category is not
+    // quietly read as something else.
+    for (field, value) in [("supersedes", ""), ("supersedes", &format!(" {} ", Uuid::now_v7()))] {
+        let parts = [Part::text("category", "other"), Part::text(field, value), file()];
+        assert_names(&app.upload_parts(&team.be, &id, &parts).await, field, "invalid_value");
+    }
+    let padded = app.upload_parts(&team.be, &id, &[Part::text("category", "other "), file()]).await;
+    assert_names(&padded, "category", "invalid_value");
     let long = "d".repeat(2001);
     let too_long = app
         .upload_parts(

@@ -463,7 +463,7 @@ async fn receive(
             None
         }
         Some(given) => {
-            let parsed = DocumentCategory::parse(given.trim());
+            let parsed = DocumentCategory::parse(given);
             if parsed.is_none() {
                 let names: Vec<&str> = DocumentCategory::ALL.iter().map(|c| c.as_str()).collect();
                 errors.push(FieldError::new(
@@ -483,10 +483,12 @@ async fn receive(
         }
         None => None,
     };
-    let supersedes = match form.supersedes.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(given) => match Uuid::parse_str(given) {
-            Ok(id) => Some(id),
-            Err(_) => {
+    // Exactly the hyphenated form the schema's `uuid` format names; an empty field is not "no
+    // predecessor" (leave the field out for a first version).
+    let supersedes = match form.supersedes.as_deref() {
+        Some(given) => match Uuid::try_parse(given).ok().filter(|_| given.len() == 36) {
+            Some(id) => Some(id),
+            None => {
                 errors.push(FieldError::new(
                     "supersedes",
                     "invalid_value",
