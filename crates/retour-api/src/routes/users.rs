@@ -101,8 +101,9 @@ pub struct UserQuery {
     pub institution_id: Option<Uuid>,
     pub role: Option<Role>,
     pub status: Option<AccountStatus>,
-    /// Exact email, without regard to case (at most 254 characters).
-    #[param(max_length = 254)]
+    /// Exact email, without regard to case (at most 254 characters; no NUL character, which
+    /// every query parameter refuses).
+    #[param(max_length = 254, pattern = "^[^\\u0000]*$")]
     pub email: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
