@@ -6,7 +6,8 @@
 # invalid request that is accepted, and any error logged by the server.
 #
 # Usage: scripts/fuzz-api.sh   (FUZZ_MAX_EXAMPLES=n for more or fewer cases per operation,
-#                               FUZZ_SEED=n or FUZZ_SEED=random)
+#                               FUZZ_SEED=n or FUZZ_SEED=random, FUZZ_ROLES="sem auditor" to
+#                               fuzz as some roles only)
 # Needs python3 (for the virtualenv), PostgreSQL on 127.0.0.1:5432 (or FUZZ_PG_URL), cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
 SEED=${FUZZ_SEED:-20261127}
 PG_URL=${FUZZ_PG_URL:-postgres://postgres@127.0.0.1:5432}
 DATABASE=retour_fuzz_$$
-ROLES=(counsellor.be sem iom mission.iq auditor admin)
+read -ra ROLES <<<"${FUZZ_ROLES:-counsellor.be sem iom mission.iq auditor admin}"
 
 log() { printf '\n==> %s\n' "$*"; }
 
