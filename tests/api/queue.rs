@@ -178,6 +178,32 @@ async fn travel_goes_to_swissrepat_and_sim_journeys_and_reintegrations_to_iom(po
         iom["counts"],
         json!({ "book_travel": 1, "confirm_departure": 1, "start_reintegration": 1 })
     );
+
+    // A no-show ends the SIM journey; rebooked with swissREPAT, the departure is theirs to
+    // confirm. A departure without an approved project starts no reintegration.
+    let no_show = json!({ "action": "report_no_show", "comment": "Not at the airport." });
+    let sim = act(&app, &team.iom, &sim, &no_show).await;
+    let journey: Option<bool> = sqlx::query_scalar("select journey_sim from cases where id = $1")
+        .bind(Uuid::parse_str(&id_of(&sim)).expect("uuid"))
+        .fetch_one(&pool)
+        .await
+        .expect("case");
+    assert_eq!(journey, None, "no open journey after the no-show");
+    let iom = queue(&app, &team.iom).await;
+    assert!(items(&iom).contains(&item(&sim, "book_travel")), "{iom}");
+    act(&app, &team.repat, &sim, &booking(false)).await;
+    let no_project = json!({ "action": "approve", "reasons": "Eligible.",
+        "override_justification": null,
+        "approved_assistance": [
+            { "component": "startup_cash", "amount_rappen": 150000 },
+            { "component": "travel_money", "amount_rappen": 20000 }
+        ] });
+    departed_case(&app, &team, "52345678", &no_project).await;
+    let iom = queue(&app, &team.iom).await;
+    assert_eq!(iom["counts"], json!({ "book_travel": 1, "start_reintegration": 1 }), "{iom}");
+    let repat = queue(&app, &team.repat).await;
+    assert!(items(&repat).contains(&item(&sim, "confirm_departure")), "{repat}");
+    assert_eq!(repat["counts"], json!({ "book_travel": 1, "confirm_departure": 2 }));
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

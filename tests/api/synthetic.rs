@@ -240,6 +240,17 @@ async fn seeded_cases_are_the_generators_output_and_consistent_in_every_record(p
     .await;
     none(
         &pool,
+        "the case says who confirms its open journey and whether a reintegration was approved",
+        "select count(*) from cases c \
+         where c.journey_sim is distinct from (select i.sim from case_itineraries i \
+                where i.case_id = c.id and i.no_show_at is null) \
+            or c.reintegration_project <> exists (select 1 from case_approved_assistance a \
+                where a.case_id = c.id and a.component = 'reintegration_project' \
+                    and a.amount_rappen > 0)",
+    )
+    .await;
+    none(
+        &pool,
         "each booking and no-show in the history has its itinerary",
         "select count(*) from cases c where \
             (select count(*) from case_events e where e.case_id = c.id \

@@ -519,8 +519,7 @@ impl Store {
                      from cases c join case_deadlines d on d.case_id = c.id \
                          and d.kind = 'departure' and d.closed_at is null \
                      where c.approved_at is not null and c.status = 'travel_booked' \
-                         and exists (select 1 from case_itineraries t where t.case_id = c.id \
-                             and t.no_show_at is null and t.sim = $5) \
+                         and c.journey_sim = $5 \
                          and ($4::uuid is null or (d.due_on, d.opened_at, c.id) \
                              > ($2::date, $3::timestamptz, $4::uuid)) \
                      order by d.due_on, d.opened_at, c.id limit $1)",
@@ -540,8 +539,7 @@ impl Store {
                          c.updated_at, false \
                      from cases c \
                      where c.approved_at is not null and c.status = 'travel_booked' \
-                         and exists (select 1 from case_itineraries t where t.case_id = c.id \
-                             and t.no_show_at is null and t.sim = $5) \
+                         and c.journey_sim = $5 \
                          and not exists (select 1 from case_deadlines d where d.case_id = c.id \
                              and d.kind = 'departure' and d.closed_at is null) \
                          and ($4::uuid is null or $2::date is not null \
@@ -552,9 +550,7 @@ impl Store {
                          coalesce(c.departed_at, c.updated_at), false \
                      from cases c \
                      where $5 and c.approved_at is not null and c.status = 'departed' \
-                         and exists (select 1 from case_approved_assistance a \
-                             where a.case_id = c.id and a.component = 'reintegration_project' \
-                                 and a.amount_rappen > 0) \
+                         and c.reintegration_project \
                          and ($4::uuid is null or $2::date is not null \
                              or (coalesce(c.departed_at, c.updated_at), c.id) \
                                  > ($3::timestamptz, $4::uuid)) \
@@ -563,15 +559,10 @@ impl Store {
                          where c.approved_at is not null and c.status = 'approved')), \
                      ('confirm_departure', (select count(*) from cases c \
                          where c.approved_at is not null and c.status = 'travel_booked' \
-                             and exists (select 1 from case_itineraries t \
-                                 where t.case_id = c.id and t.no_show_at is null \
-                                     and t.sim = $5))), \
+                             and c.journey_sim = $5)), \
                      ('start_reintegration', (select count(*) from cases c \
                          where $5 and c.approved_at is not null and c.status = 'departed' \
-                             and exists (select 1 from case_approved_assistance a \
-                                 where a.case_id = c.id \
-                                     and a.component = 'reintegration_project' \
-                                     and a.amount_rappen > 0)))",
+                             and c.reintegration_project))",
                     fetch,
                     after,
                     sim,

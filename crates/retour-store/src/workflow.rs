@@ -70,6 +70,11 @@ struct Stamps {
     departed_at: Option<DateTime<Utc>>,
     mission_id: Option<Uuid>,
     closed: bool,
+    /// The case's open journey changes: `Some(Some(sim))` at a booking, `Some(None)` at a
+    /// no-show (the queue reads who confirms the departure from the case).
+    journey: Option<Option<bool>>,
+    /// An approval with a reintegration project above zero.
+    reintegration_project: bool,
 }
 
 impl Stamps {
@@ -78,7 +83,20 @@ impl Stamps {
         match (action, record) {
             (Action::Submit, _) => Stamps { submitted: true, ..none },
             (Action::StartReview, _) => Stamps { reviewer_id: Some(actor_id), ..none },
+            (Action::Approve, TransitionRecord::Approval(approval)) => Stamps {
+                approved: true,
+                decided: true,
+                reintegration_project: approval.approved_assistance.iter().any(|a| {
+                    a.component == AssistanceComponent::ReintegrationProject.as_str()
+                        && a.amount_rappen > 0
+                }),
+                ..none
+            },
             (Action::Approve, _) => Stamps { approved: true, decided: true, ..none },
+            (Action::BookTravel, TransitionRecord::Booking(itinerary)) => {
+                Stamps { journey: Some(Some(itinerary.sim)), ..none }
+            }
+            (Action::ReportNoShow, _) => Stamps { journey: Some(None), ..none },
             (Action::Reject, _) => Stamps { decided: true, ..none },
             (Action::ConfirmDeparture, TransitionRecord::Departure(d)) => {
                 Stamps { departed_at: Some(d.departed_at), ..none }
@@ -93,7 +111,6 @@ impl Stamps {
                 Action::RequestInfo
                 | Action::AnswerInfo
                 | Action::BookTravel
-                | Action::ReportNoShow
                 | Action::ConfirmDeparture
                 | Action::StartReintegration,
                 _,
@@ -122,7 +139,9 @@ pub async fn apply_transition(
              decided_at = case when $16 then now() else decided_at end, \
              departed_at = coalesce($6, departed_at), \
              reintegration_mission_id = coalesce($7, reintegration_mission_id), \
-             closed_at = case when $17 then now() else closed_at end \
+             closed_at = case when $17 then now() else closed_at end, \
+             journey_sim = case when $18 then $19 else journey_sim end, \
+             reintegration_project = reintegration_project or $20 \
          where id = $1 and version = $2 returning version), \
          history as (insert into case_events (id, case_id, action, from_status, to_status, \
              actor_id, actor_institution_id, actor_role, comment) \
@@ -145,6 +164,9 @@ pub async fn apply_transition(
         stamps.approved,
         stamps.decided,
         stamps.closed,
+        stamps.journey.is_some(),
+        stamps.journey.flatten(),
+        stamps.reintegration_project,
     )
     .fetch_optional(&mut *conn)
     .await?;

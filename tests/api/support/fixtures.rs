@@ -192,6 +192,13 @@ pub async fn insert_case(pool: &PgPool, spec: &CaseSpec) -> Uuid {
                 .await
                 .expect("approved assistance");
             }
+            // As the approval does (the work queue reads it from the case).
+            sqlx::query("update cases set reintegration_project = $2 where id = $1")
+                .bind(id)
+                .bind(spec.reintegration.is_some_and(|amount| amount > 0))
+                .execute(&mut *tx)
+                .await
+                .expect("reintegration project");
         }
     }
     if let Some(at) = spec.departed {
@@ -209,6 +216,12 @@ pub async fn insert_case(pool: &PgPool, spec: &CaseSpec) -> Uuid {
         .execute(&mut *tx)
         .await
         .expect("itinerary");
+        // As the booking does: a swissREPAT journey (`sim` false).
+        sqlx::query("update cases set journey_sim = false where id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .expect("journey");
         sqlx::query(
             "insert into case_departures (case_id, itinerary_id, departed_at, \
                  startup_cash_rappen, travel_money_rappen, receipt_reference, confirmed_by) \

@@ -455,7 +455,8 @@ const COPIES: &[(&str, Rows)] = &[
 const CASE_COLUMNS: &str = "id, reference, canton, federal_region, counselling_service_id, \
     counsellor_id, created_by, programme, destination_country, planned_departure_date, status, \
     version, vulnerabilities, submitted_at, approved_at, reintegration_mission_id, created_at, \
-    updated_at, reviewer_id, decided_at, departed_at, closed_at, procedure_phase";
+    updated_at, reviewer_id, decided_at, departed_at, closed_at, procedure_phase, journey_sim, \
+    reintegration_project";
 
 const PERSON_COLUMNS: &str = "id, case_id, position, relationship, surname, given_names, \
     aliases, date_of_birth, sex, nationality, zemis_number, n_number, residence_status, \
@@ -473,13 +474,13 @@ const INSERT_CASES: &str = "insert into cases (id, reference, canton, federal_re
          counsellor_id, created_by, programme, destination_country, planned_departure_date, \
          status, version, vulnerabilities, submitted_at, approved_at, reintegration_mission_id, \
          created_at, updated_at, reviewer_id, decided_at, departed_at, closed_at, \
-         procedure_phase, search_text, search_ids) \
+         procedure_phase, journey_sim, reintegration_project, search_text, search_ids) \
      select c.id, c.reference, c.canton, c.federal_region, c.counselling_service_id, \
          c.counsellor_id, c.created_by, c.programme, c.destination_country, \
          c.planned_departure_date, c.status, c.version, c.vulnerabilities, c.submitted_at, \
          c.approved_at, c.reintegration_mission_id, c.created_at, c.updated_at, c.reviewer_id, \
-         c.decided_at, c.departed_at, c.closed_at, c.procedure_phase, \
-         retour_fold(c.reference || ' ' || coalesce(p.names, '')), coalesce(p.ids, '') \
+         c.decided_at, c.departed_at, c.closed_at, c.procedure_phase, c.journey_sim, \
+         c.reintegration_project, retour_fold(c.reference || ' ' || coalesce(p.names, '')), coalesce(p.ids, '') \
      from synthetic_cases c left join ( \
          select case_id, \
              string_agg(concat_ws(' ', surname, given_names, array_to_string(aliases, ' ')), \

@@ -39,6 +39,11 @@ pub(super) struct Life {
     pub mission: Option<Uuid>,
     /// The departure time of each booking, in order (a booking's deadline is due that day).
     pub bookings: Vec<Micros>,
+    /// Whether the open journey is a SIM one (`None`: no open journey), as a booking and a
+    /// reported no-show set it.
+    pub journey_sim: Option<bool>,
+    /// Whether SEM approved a reintegration project above zero.
+    pub reintegration_project: bool,
     /// The monitoring visits planned: id, due day, the day done, when planned.
     pub visits: Vec<(Uuid, chrono::NaiveDate, Option<chrono::NaiveDate>, Micros)>,
 }
@@ -68,6 +73,8 @@ impl Life {
             reviewer: None,
             mission: None,
             bookings: Vec::new(),
+            journey_sim: None,
+            reintegration_project: false,
             visits: Vec::new(),
         }
     }
@@ -126,6 +133,8 @@ pub(super) fn case_row(
         .opt_ts(life.departed_at)
         .opt_ts(life.closed_at)
         .opt_text(opening.phase)
+        .opt_bool(life.journey_sim)
+        .bool(life.reintegration_project)
         .end();
 }
 

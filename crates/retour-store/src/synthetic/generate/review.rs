@@ -153,6 +153,9 @@ impl Generator {
         for (component, amount) in &approved {
             batch.tables.approved.uuid(life.id).text(component).int(*amount).end();
         }
+        life.reintegration_project = approved
+            .iter()
+            .any(|(component, amount)| *component == "reintegration_project" && *amount > 0);
         life.go_with("approve", CaseStatus::Approved, at, sem, Some(reasons));
         life.approved_at = Some(at);
         approved

@@ -159,6 +159,7 @@ impl Generator {
             .opt_text(no_show_recorded.then_some(no_show_comment))
             .end();
         life.bookings.push(departs);
+        life.journey_sim = (!no_show_recorded).then_some(journey.sim);
         life.go("book_travel", CaseStatus::TravelBooked, book_at, journey.booker);
         Itinerary {
             id,
