@@ -276,22 +276,17 @@ const QUEUES: [(&str, &str, &str, &str); 3] = [
          (select c.id, c.status, d.due_on, d.opened_at
           from case_deadlines d join cases c on c.id = d.case_id
           where d.kind = 'departure' and d.closed_at is null and c.status = 'travel_booked'
-              and exists (select 1 from case_itineraries t where t.case_id = c.id
-                  and t.no_show_at is null and t.sim)
+              and c.journey_sim
           order by d.due_on, d.opened_at, d.case_id limit 51)",
         "select c.id, c.status, null::date as due_on, c.departed_at as since from cases c
          where c.status = 'departed' and $1::uuid is not null and $2::uuid is not null
-             and exists (select 1 from case_approved_assistance a where a.case_id = c.id
-                 and a.component = 'reintegration_project' and a.amount_rappen > 0)
+             and c.reintegration_project
          order by c.departed_at, c.id limit 51",
         "select (select count(*) from cases c where c.status = 'approved') as book,
-             (select count(*) from cases c where c.status = 'travel_booked' and exists (
-                 select 1 from case_itineraries t where t.case_id = c.id
-                     and t.no_show_at is null and t.sim)) as confirm,
-             (select count(*) from cases c where c.status = 'departed' and exists (
-                 select 1 from case_approved_assistance a where a.case_id = c.id
-                     and a.component = 'reintegration_project'
-                     and a.amount_rappen > 0)) as reintegrate",
+             (select count(*) from cases c where c.status = 'travel_booked'
+                 and c.journey_sim) as confirm,
+             (select count(*) from cases c where c.status = 'departed'
+                 and c.reintegration_project) as reintegrate",
     ),
 ];
 
