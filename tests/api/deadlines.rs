@@ -353,6 +353,40 @@ async fn an_extension_is_refused_naming_why(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn only_the_reviewer_extends_until_the_case_is_reassigned(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let team = Team::new(&app).await;
+    let case = expired_case(&app, &team, "12345678").await;
+    let deadline = case["deadlines"][0].clone();
+    let body = json!({ "due_on": (today() + Days::new(10)).to_string(), "reason": "Visa." });
+    // SEM's decisions are the reviewer's: another officer is refused, and it is logged.
+    let (other_id, other) = colleague(&app, "sem@demo.test", "sem.other@demo.test").await;
+    extend(&app, &other, &case, &deadline, &body)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "not_assigned");
+    let (denied,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events where action = 'case.deadline_extend' \
+             and outcome = 'denied'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("denied");
+    assert_eq!(denied, 1);
+    // Reassigned to them, they may; the former reviewer no longer.
+    let reassign = json!({ "role": "reviewer", "user_id": other_id, "reason": "Holidays" });
+    let path = format!("/v1/cases/{}/assignment", id_of(&case));
+    let moved = app.post(&path, Some(&team.sem), &reassign).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    let case = fetch(&app, &other, &case).await;
+    let extended = extend(&app, &other, &case, &deadline, &body).await;
+    assert_eq!(extended.status, StatusCode::OK, "{}", extended.text);
+    let body = json!({ "due_on": (today() + Days::new(11)).to_string(), "reason": "Visa." });
+    extend(&app, &team.sem, &extended.body, &deadline, &body)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "not_assigned");
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn an_expired_approval_lapses_when_sem_cancels_it(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     let team = Team::new(&app).await;

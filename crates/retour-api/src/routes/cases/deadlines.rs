@@ -23,7 +23,8 @@ use crate::{ApiError, AppState};
 /// Extend a deadline
 ///
 /// Move the due date of an open `travel` or `information_answer` deadline of the case
-/// (SEM, while the case is approved or booked, or SEM awaits information): `due_on` after
+/// (the case's SEM reviewer, while the case is approved or booked, or SEM awaits
+/// information): `due_on` after
 /// the current due date, not before today and at most a year ahead, with a `reason`. An
 /// overdue deadline is no longer overdue. The reason is kept with the deadline and in the
 /// case's history (`extend_deadline`, its comment for the counselling service and SEM).
@@ -39,7 +40,7 @@ use crate::{ApiError, AppState};
     responses(
         (status = 200, description = "The case with the extended deadline; `ETag` holds the new version", body = CaseResponse,
             headers(("ETag" = String, description = "The case's version, e.g. `\"3\"`"))),
-        (status = 403, description = "Only SEM extends deadlines", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only SEM extends deadlines (`forbidden`), and only the case's reviewer (`not_assigned`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case within the caller's scope, or no such deadline of it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`deadline_not_extendable`: the deadline is closed or of another kind, or the case's status has no such deadline", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`stale_version`: the case changed since it was read", body = Problem, content_type = "application/problem+json"),
@@ -56,6 +57,15 @@ pub(super) async fn extend_deadline(
     const ACTION: &str = "case.deadline_extend";
     let request = CaseRequest::new(&state, &caller, id, ACTION);
     let (mut tx, head): (_, CaseHead) = request.lock(Operation::ExtendDeadline).await?;
+    // Extending the approval's travel or the time to answer SEM's question is a decision of
+    // SEM on the case, and SEM's decisions are its reviewer's (as the workflow's
+    // `not_assigned`): another officer asks for the case to be reassigned first.
+    if head.reviewer_id != Some(request.actor().id) {
+        let detail = "only the case's SEM reviewer extends its deadlines; reassign the case first"
+            .to_owned();
+        let error = ApiError::Forbidden { code: ProblemCode::NotAssigned, detail };
+        return Err(request.deny_in(tx, error).await);
+    }
     check_if_match(&headers, head.version)?;
     let Some(deadline) = deadlines::deadline_of_case(&mut tx, id, deadline_id).await? else {
         return Err(ApiError::NotFound);
