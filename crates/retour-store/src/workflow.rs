@@ -823,7 +823,9 @@ pub async fn approved_amount(
 
 #[cfg(test)]
 mod stamp_tests {
-    use retour_domain::workflow::{Action, TransitionRecord};
+    use retour_domain::workflow::{
+        Action, Approval, ApprovedAmount, DepartureAirport, Escort, Itinerary, TransitionRecord,
+    };
     use uuid::Uuid;
 
     use super::Stamps;
@@ -841,10 +843,38 @@ mod stamp_tests {
         for action in [Action::Close, Action::Withdraw, Action::Cancel] {
             assert_eq!(of(action), Stamps { closed: true, ..Stamps::default() }, "{action}");
         }
-        for action in
-            [Action::RequestInfo, Action::AnswerInfo, Action::BookTravel, Action::ReportNoShow]
-        {
+        for action in [Action::RequestInfo, Action::AnswerInfo] {
             assert_eq!(of(action), Stamps::default(), "{action}");
+        }
+        // The work queue reads who confirms the open journey, and whether a reintegration
+        // follows, from the case.
+        assert_eq!(of(Action::ReportNoShow), Stamps { journey: Some(None), ..Stamps::default() });
+        for sim in [true, false] {
+            let booking = TransitionRecord::Booking(Itinerary {
+                departure_airport: DepartureAirport::Zrh,
+                departure_at: chrono::Utc::now(),
+                flights: vec!["TK1912".to_owned()],
+                destination_airport: "EBL".to_owned(),
+                escort: Escort::None,
+                sim,
+            });
+            let stamps = Stamps::of(Action::BookTravel, &booking, actor);
+            assert_eq!(stamps, Stamps { journey: Some(Some(sim)), ..Stamps::default() });
+        }
+        for (amount, project) in [(300_000, true), (0, false)] {
+            let approval = TransitionRecord::Approval(Approval {
+                reasons: "Eligible.".to_owned(),
+                override_justification: None,
+                approved_assistance: vec![
+                    ApprovedAmount { component: "startup_cash".to_owned(), amount_rappen: 1 },
+                    ApprovedAmount {
+                        component: "reintegration_project".to_owned(),
+                        amount_rappen: amount,
+                    },
+                ],
+            });
+            let stamps = Stamps::of(Action::Approve, &approval, actor);
+            assert_eq!(stamps.reintegration_project, project, "{amount}");
         }
         let mission_id = Uuid::now_v7();
         let started = TransitionRecord::ReintegrationStarted { mission_id };
