@@ -49,6 +49,13 @@ pub struct Holding {
     pub transfer_pending: bool,
 }
 
+impl Holding {
+    /// Whether `actor_id` takes SEM's decisions on the case: only its reviewer does.
+    pub fn decided_by(&self, actor_id: Uuid) -> bool {
+        self.reviewer_id == Some(actor_id)
+    }
+}
+
 impl TransitionContext {
     /// A case as [`super::allowed_actions`] needs it: its status and what SEM approved (which
     /// decides the way out of `departed`). The facts only the guards read are left empty;

@@ -265,10 +265,7 @@ fn held_elsewhere(
     if role == Role::Counsellor && ctx.holding.transfer_pending {
         return Some(TransitionError::TransferPending { action });
     }
-    if role == Role::SemOfficer
-        && action.needs_reviewer()
-        && ctx.holding.reviewer_id != Some(actor.id)
-    {
+    if role == Role::SemOfficer && action.needs_reviewer() && !ctx.holding.decided_by(actor.id) {
         return Some(TransitionError::NotAssigned { action });
     }
     None

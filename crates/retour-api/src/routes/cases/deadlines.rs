@@ -60,7 +60,7 @@ pub(super) async fn extend_deadline(
     // Extending the approval's travel or the time to answer SEM's question is a decision of
     // SEM on the case, and SEM's decisions are its reviewer's (as the workflow's
     // `not_assigned`): another officer asks for the case to be reassigned first.
-    if head.reviewer_id != Some(request.actor().id) {
+    if !head.holding().decided_by(request.actor().id) {
         let detail = "only the case's SEM reviewer extends its deadlines; reassign the case first"
             .to_owned();
         let error = ApiError::Forbidden { code: ProblemCode::NotAssigned, detail };
