@@ -137,6 +137,20 @@ fn seen_category(
     Ok(view.allows(category.field_group()).then_some(category))
 }
 
+/// The document `document_id` of the case, locked for a change, with its category, when a
+/// reader with `view` sees it; `None` when there is no such document for that reader.
+async fn lock_seen(
+    tx: &mut CaseTx,
+    case_id: Uuid,
+    document_id: Uuid,
+    view: &CaseView,
+) -> Result<Option<(StoredDocument, DocumentCategory)>, ApiError> {
+    let Some(document) = store::lock_document(tx, case_id, document_id).await? else {
+        return Ok(None);
+    };
+    Ok(seen_category(view, &document)?.map(|category| (document, category)))
+}
+
 /// The categories a reader with `view` may see.
 fn visible_categories(view: &CaseView) -> Vec<DocumentCategory> {
     DocumentCategory::ALL.into_iter().filter(|c| view.allows(c.field_group())).collect()
@@ -582,11 +596,9 @@ async fn replaced(
     category: DocumentCategory,
 ) -> Result<(Uuid, i32), ApiError> {
     let view = policy::case_view(actor);
-    let old = store::lock_document(tx, case_id, previous).await?.ok_or(ApiError::NotFound)?;
-    if seen_category(&view, &old)?.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    if old.category != category.as_str() {
+    let (old, old_category) =
+        lock_seen(tx, case_id, previous, &view).await?.ok_or(ApiError::NotFound)?;
+    if old_category != category {
         return Err(ApiError::validation(
             "supersedes",
             "category_differs",
@@ -785,12 +797,7 @@ pub(super) async fn delete_document(
     let request = CaseRequest::new(&state, &caller, id, "document.delete");
     let (mut tx, head): (_, CaseHead) = request.lock(Operation::ReadCase).await?;
     let view = policy::case_view(actor);
-    let document = store::lock_document(&mut tx, id, document_id).await?;
-    let category = match &document {
-        Some(document) => seen_category(&view, document)?,
-        None => None,
-    };
-    let (Some(document), Some(category)) = (document, category) else {
+    let Some((document, category)) = lock_seen(&mut tx, id, document_id, &view).await? else {
         return Err(request.deny_in(tx, ApiError::NotFound).await);
     };
     // The case is locked already: its head decides, without locking it again.
