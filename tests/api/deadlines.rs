@@ -364,14 +364,7 @@ async fn only_the_reviewer_extends_until_the_case_is_reassigned(pool: PgPool) {
     extend(&app, &other, &case, &deadline, &body)
         .await
         .assert_problem(StatusCode::FORBIDDEN, "not_assigned");
-    let (denied,): (i64,) = sqlx::query_as(
-        "select count(*) from audit_events where action = 'case.deadline_extend' \
-             and outcome = 'denied'",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("denied");
-    assert_eq!(denied, 1);
+    assert_eq!(audit_count(&pool, "case.deadline_extend", "denied").await, 1);
     // Reassigned to them, they may; the former reviewer no longer.
     let reassign = json!({ "role": "reviewer", "user_id": other_id, "reason": "Holidays" });
     let path = format!("/v1/cases/{}/assignment", id_of(&case));

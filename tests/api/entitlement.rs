@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::support::decide;
-use crate::support::{BE, ZH, case_body, count, open_case};
+use crate::support::{BE, ZH, audit_count, case_body, count, open_case};
 use crate::support::{
     Team, act, approval, approved_case, departed_case, id_of, ready, ready_case,
     reintegration_case, transition,
@@ -201,13 +201,7 @@ async fn the_entitlement_goes_only_to_roles_that_see_the_assistance(pool: PgPool
     entitlement(&app, &team.mission, &assigned)
         .await
         .assert_problem(StatusCode::FORBIDDEN, "forbidden");
-    let denied: i64 = sqlx::query_scalar(
-        "select count(*) from audit_events where action = 'case.entitlement_read' and outcome = 'denied'",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("count");
-    assert_eq!(denied, 3);
+    assert_eq!(audit_count(&pool, "case.entitlement_read", "denied").await, 3);
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

@@ -43,15 +43,6 @@ async fn concurrently(
     statuses
 }
 
-async fn audit_count(pool: &PgPool, action: &str, outcome: &str) -> i64 {
-    sqlx::query_scalar("select count(*) from audit_events where action = $1 and outcome = $2")
-        .bind(action)
-        .bind(outcome)
-        .fetch_one(pool)
-        .await
-        .expect("count")
-}
-
 async fn fetch(app: &TestApp, token: &str, case: &Value) -> Value {
     let response = app.get(&format!("/v1/cases/{}", id_of(case)), Some(token)).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text);

@@ -234,3 +234,13 @@ pub async fn waive_reclaim(app: &TestApp, sem: &str, case: &Value, reclaim_id: &
     let confirmed = app.send(Method::POST, &confirm, Some(&second), None, &[]).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
 }
+
+/// How many access-log events of `action` ended with `outcome` (`allowed`, `denied`).
+pub async fn audit_count(pool: &PgPool, action: &str, outcome: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from audit_events where action = $1 and outcome = $2")
+        .bind(action)
+        .bind(outcome)
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
