@@ -57,7 +57,9 @@ pub async fn derive(
     holdings.reassignments = reassigned.rows_affected();
 
     // Transfers to another cantonal service: decided ones (accepted or declined) of cases
-    // that were then before travel, and pending ones of cases before travel now.
+    // that were then before travel, and pending ones of cases before travel now. A pending
+    // transfer is proposed at the case's last change, so only a case changed after its
+    // opening gets one: the proposal never shares the opening's instant.
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "with picked as ( \
              select c.id, c.status, c.counselling_service_id as from_id, c.counsellor_id, \
@@ -72,7 +74,8 @@ pub async fn derive(
                and (({PERCENTILE} between 20 and 21 and c.federal_region is null \
                      and (c.submitted_at is null or c.submitted_at > c.created_at + interval '5 days') \
                      and c.updated_at > c.created_at + interval '5 days') \
-                 or ({PERCENTILE} = 22 and c.status in ('counselling', 'submitted', \
+                 or ({PERCENTILE} = 22 and c.updated_at > c.created_at \
+                     and c.status in ('counselling', 'submitted', \
                      'under_review', 'info_requested', 'approved')))), \
          chosen as (select p.*, (select u.id from users u where u.institution_id = p.to_id \
                  and u.role = 'counsellor' and u.status = 'active' order by u.id limit 1) as receiver, \
