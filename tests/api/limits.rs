@@ -211,11 +211,11 @@ async fn every_array_a_client_sends_is_bounded_and_refused_with_one_error_beyond
         "too_many",
     );
 
-    // An integration's scopes: at most the three there are.
+    // An integration's scopes: at most the four there are.
     let admin = app.login("admin@demo.test").await;
     let iom_bern = crate::support::institution_id(&app.pool, "IOM Bern").await;
     let account = json!({ "institution_id": iom_bern, "name": "Exports",
-        "scopes": ["stats:read", "stats:read", "cases:read", "events:read"] });
+        "scopes": ["stats:read", "stats:read", "cases:read", "events:read", "case-events:read"] });
     assert_names(
         &app.post("/v1/service-accounts", Some(&admin), &account).await,
         "scopes",

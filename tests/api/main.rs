@@ -16,6 +16,7 @@ mod deadlines;
 mod documents;
 mod documents_s3;
 mod entitlement;
+mod events;
 mod foundation;
 mod hardening;
 mod holding;

@@ -178,6 +178,7 @@ impl AppState {
         (name = "users", description = "User accounts (administrators)"),
         (name = "service-accounts", description = "Integrators' OAuth 2 clients (administrators)"),
         (name = "cases", description = "Cases and their households, notes, search; the return workflow, its history, entitlement, reintegration records and reclaims"),
+        (name = "events", description = "What happened to cases, for partner systems: the event feed, webhook subscriptions and their deliveries"),
         (name = "information-requests", description = "Country information requests (programme RIF) from counsellors to IOM Bern"),
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "problems", description = "The catalogue of problem types: what each error `code` means and what to do"),
@@ -228,6 +229,14 @@ fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter
         )),
         None => case_data,
     };
+    // The event feed answers a service account only with `case-events:read`.
+    let events = match state {
+        Some(state) => routes::events::routes().route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), retour_domain::Scope::CaseEventsRead),
+            auth::require_scope,
+        )),
+        None => routes::events::routes(),
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(problems::routes())
@@ -238,6 +247,7 @@ fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter
         .merge(routes::service_accounts::routes())
         .merge(routes::audit::routes())
         .merge(case_data)
+        .merge(events)
         .merge(routes::stats::routes())
 }
 

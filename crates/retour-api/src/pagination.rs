@@ -53,6 +53,38 @@ impl Cursor {
     }
 }
 
+/// A place in the event feed: after the event of the writing transaction `tx` with
+/// sequence number `seq` (see `retour_store::events`). Opaque like [`Cursor`] (base64url of
+/// `events|tx|seq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedCursor {
+    pub tx: i64,
+    pub seq: i64,
+}
+
+impl FeedCursor {
+    const TAG: &str = "events";
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", Self::TAG, self.tx, self.seq))
+    }
+
+    /// A cursor [`FeedCursor::encode`] gave; `None` for anything else.
+    pub fn decode(value: &str) -> Option<Self> {
+        if value.len() > MAX_CURSOR_LEN {
+            return None;
+        }
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(value).ok()?).ok()?;
+        let mut parts = text.split('|');
+        let (tag, tx, seq) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || tag != Self::TAG {
+            return None;
+        }
+        let (tx, seq) = (tx.parse::<i64>().ok()?, seq.parse::<i64>().ok()?);
+        (tx >= 0 && seq >= 0).then_some(FeedCursor { tx, seq })
+    }
+}
+
 /// Where the next page of a list sorted by a day (lists without one last), then a time and
 /// an id starts (the work queue: by due date, then since when). Opaque like [`Cursor`]
 /// (base64url of `list|day|time|id`, the day empty when there is none).
@@ -102,6 +134,19 @@ pub fn cut<T, K>(rows: &mut Vec<T>, limit: u32, key: impl FnOnce(&T) -> K) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_cursor_round_trips_and_refuses_what_it_did_not_give() {
+        let cursor = FeedCursor { tx: 7_000_123, seq: 42 };
+        assert_eq!(FeedCursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(
+            FeedCursor::decode(&Cursor::new(Utc::now(), Uuid::nil()).encode("events")),
+            None
+        );
+        assert_eq!(FeedCursor::decode(&URL_SAFE_NO_PAD.encode("events|-1|2")), None);
+        assert_eq!(FeedCursor::decode(&URL_SAFE_NO_PAD.encode("events|1|2|3")), None);
+        assert_eq!(FeedCursor::decode("not base64!"), None);
+    }
 
     #[test]
     fn a_cursor_is_taken_only_by_its_own_list() {

@@ -16,7 +16,7 @@ use retour_domain::{FieldError, Validation};
 use uuid::Uuid;
 
 use crate::ApiError;
-use crate::pagination::{Cursor, DEFAULT_LIMIT, DayCursor, MAX_LIMIT};
+use crate::pagination::{Cursor, DEFAULT_LIMIT, DayCursor, FeedCursor, MAX_LIMIT};
 
 /// The parameters of one request's query string, read one by one.
 #[derive(Debug)]
@@ -179,6 +179,16 @@ impl QueryParams {
             "invalid_cursor",
             |v| DayCursor::decode(list, v),
             "must be a next_cursor of this list",
+        )
+    }
+
+    /// `after`: a `next_cursor` of the event feed (see [`FeedCursor`]).
+    pub(crate) fn feed_cursor(&mut self, name: &str) -> Option<FeedCursor> {
+        self.read(
+            name,
+            "invalid_cursor",
+            FeedCursor::decode,
+            "must be a next_cursor of the event feed",
         )
     }
 

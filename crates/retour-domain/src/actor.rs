@@ -31,7 +31,11 @@ string_enum! {
     pub enum Scope {
         CasesRead = "cases:read",
         StatsRead = "stats:read",
+        /// Reads the access log.
         EventsRead = "events:read",
+        /// Reads the feed of case events (`GET /v1/events`) and subscribes to them as
+        /// webhooks, for the cases a user of its institution would see.
+        CaseEventsRead = "case-events:read",
     }
 }
 

@@ -10,6 +10,7 @@ pub mod country;
 pub mod deadline;
 pub mod document;
 pub mod entitlement;
+pub mod event;
 pub mod governance;
 pub mod information;
 pub mod institution;

@@ -159,6 +159,22 @@ pub enum FieldGroup {
 }
 
 impl FieldGroup {
+    /// The group's name where it is stored (the outbox keeps each event's group).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldGroup::Identity => "identity",
+            FieldGroup::AsylumProcedure => "asylum_procedure",
+            FieldGroup::Eligibility => "eligibility",
+            FieldGroup::MedicalSummary => "medical_summary",
+            FieldGroup::TravelFitness => "travel_fitness",
+            FieldGroup::Vulnerabilities => "vulnerabilities",
+            FieldGroup::Assistance => "assistance",
+            FieldGroup::Travel => "travel",
+            FieldGroup::Reintegration => "reintegration",
+            FieldGroup::Review => "review",
+        }
+    }
+
     pub const ALL: [FieldGroup; 10] = [
         FieldGroup::Identity,
         FieldGroup::AsylumProcedure,
@@ -241,6 +257,24 @@ pub fn case_view(actor: &Actor) -> CaseView {
             reintegration: false,
             review: false,
         },
+    }
+}
+
+/// Which cases' events an actor may read from the feed (and receive as webhooks), and with
+/// which view: a user as they read cases; a service account with `case-events:read` as a
+/// user of its institution would (as `cases:read` reads cases). `None`: no events at all.
+pub fn event_reader(actor: &Actor) -> Option<(CaseScope, CaseView)> {
+    let reader = match &actor.kind {
+        ActorKind::User { .. } => actor.clone(),
+        ActorKind::ServiceAccount { scopes } if scopes.contains(&Scope::CaseEventsRead) => Actor {
+            kind: ActorKind::ServiceAccount { scopes: vec![Scope::CasesRead] },
+            ..actor.clone()
+        },
+        ActorKind::ServiceAccount { .. } => return None,
+    };
+    match case_scope(&reader) {
+        CaseScope::Nothing => None,
+        scope => Some((scope, case_view(&reader))),
     }
 }
 

@@ -14,7 +14,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditActor, AuditEvent, Outcome};
+use crate::events::{self, NewEvent};
 use crate::{Store, StoreError};
+use retour_domain::event::EventType;
 
 /// The rule of `kind` as configured (`deadline_rules`).
 pub async fn rule(conn: &mut PgConnection, kind: DeadlineKind) -> Result<DeadlineRule, StoreError> {
@@ -211,7 +213,7 @@ pub struct MarkedDeadline {
 /// run (or by another server's at the same moment: the second update waits for the first's
 /// row locks, then finds the mark) is not marked again. The marking and its access-log
 /// event (actor `system`, naming the cases) commit together; nothing is logged when there
-/// was nothing to mark.
+/// was nothing to mark. Each marked deadline writes its event (`deadline.passed`).
 pub async fn mark_overdue(
     pool: &PgPool,
     today: NaiveDate,
@@ -226,6 +228,14 @@ pub async fn mark_overdue(
     )
     .fetch_all(&mut *tx)
     .await?;
+    for deadline in &marked {
+        let kind = DeadlineKind::parse(&deadline.kind)
+            .ok_or_else(|| StoreError::corrupt("case_deadlines.kind", &deadline.kind))?;
+        let passed = NewEvent::new(EventType::DeadlinePassed, deadline.case_id, None)
+            .group(EventType::deadline_group(kind))
+            .data(serde_json::json!({ "deadline_id": deadline.id, "kind": kind, "due_on": deadline.due_on }));
+        events::record(&mut tx, &passed).await?;
+    }
     if !marked.is_empty() {
         // The event names the cases and how many deadlines, not their kinds: which of a
         // case's deadlines passed can be of a field group the log's readers do not hold.

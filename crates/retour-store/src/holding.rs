@@ -12,6 +12,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::events::{self, NewEvent};
+use retour_domain::event::EventType;
 
 /// The user a case is to be assigned to, if there is one.
 pub async fn assignee(conn: &mut PgConnection, id: Uuid) -> Result<Option<Assignee>, StoreError> {
@@ -62,7 +64,8 @@ pub struct HistoryActor {
     pub role: Role,
 }
 
-/// Adds an entry to the case's history that is not a transition: the case stays in `status`.
+/// Adds an entry to the case's history that is not a transition (the case stays in
+/// `status`), and its event to the outbox.
 pub async fn record_history(
     conn: &mut PgConnection,
     case_id: Uuid,
@@ -86,7 +89,10 @@ pub async fn record_history(
     )
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    let announced =
+        NewEvent::new(EventType::of_holding(event), case_id, Some(actor.institution_id))
+            .data(serde_json::json!({ "status": status }));
+    events::record(conn, &announced).await
 }
 
 /// Whether the installation requires a second SEM officer for `kind` (its

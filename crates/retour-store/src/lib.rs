@@ -14,6 +14,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod documents;
 mod error;
+pub mod events;
 pub mod holding;
 pub mod institutions;
 pub mod refresh_tokens;

@@ -7,6 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::assistance::AssistanceComponent;
 use retour_domain::deadline::{DeadlineChanges, DeadlineKind};
+use retour_domain::event::EventType;
 use retour_domain::information::InformationRequestStatus;
 use retour_domain::policy::CaseScope;
 use retour_domain::reclaim::{NewReclaim, ReclaimBasis, ReclaimStatus, ReclaimUpdate};
@@ -119,8 +120,8 @@ impl Stamps {
     }
 }
 
-/// Writes a transition: its record, the case's new status, version and timestamps, and the
-/// history entry. Returns the new version; [`StoreError::StaleVersion`] when the case has
+/// Writes a transition: its record, the case's new status, version and timestamps, the
+/// history entry and the event in the outbox. Returns the new version; [`StoreError::StaleVersion`] when the case has
 /// another version by now.
 pub async fn apply_transition(
     conn: &mut PgConnection,
@@ -128,7 +129,9 @@ pub async fn apply_transition(
 ) -> Result<i32, StoreError> {
     let t = w.transition;
     let stamps = Stamps::of(t.action, &t.record, w.actor_id);
-    // The case and its history entry in one statement; neither when the version moved on.
+    let event = EventType::of_transition(t.action);
+    // The case, its history entry and the event for partner systems in one statement; none
+    // of them when the version moved on.
     let version = sqlx::query_scalar!(
         "with moved as (update cases set status = $3, version = version + 1, updated_at = now(), \
              submitted_at = case when $13 then coalesce(submitted_at, now()) \
@@ -145,7 +148,11 @@ pub async fn apply_transition(
          where id = $1 and version = $2 returning version), \
          history as (insert into case_events (id, case_id, action, from_status, to_status, \
              actor_id, actor_institution_id, actor_role, comment) \
-             select $8, $1, $4, $9, $3, $5, $10, $11, $12 from moved) \
+             select $8, $1, $4, $9, $3, $5, $10, $11, $12 from moved), \
+         announced as (insert into event_outbox (id, type, case_id, case_version, \
+             actor_institution_id, field_group, data) \
+             select $21, $22, $1, version, $10, $23, \
+                 jsonb_build_object('from_status', $9::text, 'to_status', $3::text) from moved) \
          select version from moved",
         w.case_id,
         w.expected_version,
@@ -167,6 +174,9 @@ pub async fn apply_transition(
         stamps.journey.is_some(),
         stamps.journey.flatten(),
         stamps.reintegration_project,
+        Uuid::now_v7(),
+        event.as_str(),
+        event.field_group().as_str(),
     )
     .fetch_optional(&mut *conn)
     .await?;

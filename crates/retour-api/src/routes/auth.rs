@@ -437,7 +437,7 @@ pub struct TokenRequest {
     pub client_secret: Option<String>,
     /// Space-separated scopes to request (a subset of the account's); all of them if absent.
     #[schema(
-        pattern = "^(cases:read|stats:read|events:read)( (cases:read|stats:read|events:read))*$"
+        pattern = "^(cases:read|stats:read|events:read|case-events:read)( (cases:read|stats:read|events:read|case-events:read))*$"
     )]
     pub scope: Option<String>,
 }

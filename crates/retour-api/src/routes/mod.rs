@@ -3,6 +3,7 @@
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod cases;
+pub(crate) mod events;
 pub(crate) mod information_requests;
 pub(crate) mod institutions;
 pub(crate) mod queue;

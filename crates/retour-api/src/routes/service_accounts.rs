@@ -99,8 +99,9 @@ pub struct CreateServiceAccount {
     pub institution_id: Uuid,
     /// What the integration is, e.g. "Cantonal statistics export".
     pub name: String,
-    /// At least one of `cases:read`, `stats:read`, `events:read`.
-    #[schema(min_items = 1, max_items = 3)]
+    /// At least one of `cases:read`, `stats:read`, `events:read` (the access log),
+    /// `case-events:read` (the case event feed and webhooks).
+    #[schema(min_items = 1, max_items = 4)]
     pub scopes: Vec<Scope>,
 }
 
@@ -111,7 +112,7 @@ pub struct UpdateServiceAccount {
     pub name: Option<String>,
     /// The new scopes (at least one). Tokens already issued keep theirs no longer than the
     /// account has them.
-    #[schema(min_items = 1, max_items = 3)]
+    #[schema(min_items = 1, max_items = 4)]
     pub scopes: Option<Vec<Scope>>,
     /// `disabled` stops the account at once: no new tokens, and its access tokens stop
     /// working at the next request.

@@ -2,9 +2,12 @@
 //! reference, fields, medical and eligibility answers, persons.
 
 use super::*;
+use crate::events::{self, NewEvent};
+use retour_domain::event::EventType;
 
 /// Inserts a new case of `counselling_service_id`, opened by `counsellor_id`, with the next
-/// reference of its prefix and the Swiss year. Returns its id and reference.
+/// reference of its prefix and the Swiss year, with its history's first entry and its event.
+/// Returns its id and reference.
 pub async fn insert_case(
     conn: &mut PgConnection,
     counselling_service_id: Uuid,
@@ -64,6 +67,9 @@ pub async fn insert_case(
     )
     .execute(&mut *conn)
     .await?;
+    let opened = NewEvent::new(EventType::CaseOpened, id, Some(counselling_service_id))
+        .data(serde_json::json!({ "status": "counselling" }));
+    events::record(conn, &opened).await?;
     for (position, person) in new.persons.iter().enumerate() {
         insert_person_at(conn, id, i32::try_from(position).unwrap_or(i32::MAX), person).await?;
     }

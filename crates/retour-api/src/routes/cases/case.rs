@@ -7,6 +7,7 @@ use axum::response::Response;
 use retour_domain::case::{
     CaseFieldsInput, NewCaseInput, allowed_actions, parse_case_fields, parse_new_case,
 };
+use retour_domain::event::EventType;
 use retour_domain::policy::{self, Decision, Operation};
 use retour_domain::{Validation, ZemisNumber};
 use retour_store::audit::{self, Outcome};
@@ -280,6 +281,9 @@ pub(super) async fn patch_case(
         cases::update_case_fields(&mut tx, id, current.head.version, &new_fields, &changed)
             .await
             .map_err(store_error)?;
+        // Which fields changed is not said: a field's name can be of a group (the medical
+        // summary, vulnerabilities) the event's readers do not hold.
+        request.announce(&mut tx, EventType::CaseUpdated, serde_json::json!({})).await?;
     }
     let event = request.allowed().details(serde_json::json!({ "fields": changed }));
     let case = request.finish(tx, &event).await?;

@@ -6,8 +6,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use retour_domain::deadline::{ExtensionInput, parse_extension};
+use retour_domain::event::EventType;
 use retour_domain::policy::Operation;
 use retour_store::cases::CaseHead;
+use retour_store::events::NewEvent;
 use retour_store::{cases, deadlines};
 use uuid::Uuid;
 
@@ -96,6 +98,10 @@ pub(super) async fn extend_deadline(
     )
     .await?;
     cases::bump_version(&mut tx, id, head.version).await?;
+    let extended = NewEvent::new(EventType::DeadlineExtended, id, Some(actor.institution_id))
+        .group(EventType::deadline_group(deadline.kind))
+        .data(serde_json::json!({ "deadline_id": deadline.id, "kind": deadline.kind }));
+    request.announce_as(&mut tx, extended).await?;
     // The access log names the deadline and its kind; its dates (a travel deadline's are of
     // the travel's field group) and the reason (SEM's free text) stay with the case.
     let event = request

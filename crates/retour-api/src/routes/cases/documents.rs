@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use retour_domain::document::{self, DocumentCategory, clean_file_name, parse_description};
+use retour_domain::event::EventType;
 use retour_domain::governance::{ReasonInput, parse_reason};
 use retour_domain::policy::{self, CaseView, Operation};
 use retour_domain::{Actor, FieldError};
@@ -20,6 +21,7 @@ use retour_store::documents::content::{ContentError, ContentReader, ContentWrite
 use retour_store::documents::crypto::{CHUNK_SIZE, MasterKeys};
 use retour_store::documents::objects::StoredObject;
 use retour_store::documents::{self as store, NewDocument, StoredDocument};
+use retour_store::events::NewEvent;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -566,6 +568,15 @@ async fn receive(
         },
     )
     .await?;
+    let added = NewEvent::new(EventType::DocumentAdded, id, Some(actor.institution_id))
+        .group(EventType::document_group(category))
+        .data(serde_json::json!({
+            "document_id": document_id,
+            "category": category,
+            "version": version,
+            "supersedes": supersedes,
+        }));
+    request.announce_as(&mut tx, added).await?;
     let event = request.allowed().details(serde_json::json!({
         "document_id": document_id,
         "category": category,
@@ -819,6 +830,10 @@ pub(super) async fn delete_document(
         }
     };
     let deleted = store::delete_document(&mut tx, document_id, actor.id, &reason).await?;
+    let gone = NewEvent::new(EventType::DocumentDeleted, id, Some(actor.institution_id))
+        .group(EventType::document_group(category))
+        .data(serde_json::json!({ "document_id": document_id, "category": category }));
+    request.announce_as(&mut tx, gone).await?;
     let event = request.allowed().details(serde_json::json!({
         "document_id": document_id, "category": category, "version": deleted.version,
     }));

@@ -10,6 +10,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use retour_domain::event::EventType;
 use retour_domain::governance::{
     self, AssignmentInput, AssignmentRole, FourEyesKind, HoldingEvent, Proposal, ProposalInput,
     ProposalStatus, ProposedChange, ReasonInput, Transfer, TransferAcceptInput, TransferInput,
@@ -20,6 +21,7 @@ use retour_domain::workflow::TransitionRequest;
 use retour_domain::{Actor, ActorKind, CaseStatus, FieldError, InstitutionKind, Role};
 use retour_store::audit;
 use retour_store::cases::{self, CaseHead, StoredCase};
+use retour_store::events::{self, NewEvent};
 use retour_store::holding::{self, HistoryActor, NewProposalRow};
 use retour_store::workflow::{self as store, ReclaimChange};
 use serde::Serialize;
@@ -365,6 +367,13 @@ async fn carry_out(
                 }
             }
             cases::bump_version(tx, case.head.id, case.head.version).await?;
+            let waived = NewEvent::new(
+                EventType::ReclaimUpdated,
+                case.head.id,
+                Some(proposer.institution_id),
+            )
+            .data(serde_json::json!({ "reclaim_id": reclaim_id, "reclaim_status": ReclaimStatus::Waived }));
+            events::record(tx, &waived).await?;
             Ok((
                 case.head.status,
                 serde_json::json!({ "reclaim_id": reclaim_id, "status": "waived" }),

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use retour_domain::case::{PERSONS_MAX, check_person_in_household};
+use retour_domain::event::EventType;
 use retour_domain::person::{PersonInput, parse_person};
 use retour_domain::policy::Operation;
 use retour_domain::{Person, Relationship, Validation};
@@ -114,6 +115,7 @@ pub(super) async fn add_person(
     check_duplicate(&mut tx, &caller, id, &person).await?;
     let person_id = cases::insert_person(&mut tx, id, &person).await.map_err(store_error)?;
     cases::bump_version(&mut tx, id, case.head.version).await?;
+    request.announce(&mut tx, EventType::CaseUpdated, serde_json::json!({})).await?;
     let event = request.allowed().details(serde_json::json!({ "person_id": person_id }));
     let body = request.finish(tx, &event).await?;
     Ok(case_reply(StatusCode::CREATED, body, Some(format!("/v1/cases/{id}/persons/{person_id}"))))
@@ -178,6 +180,7 @@ pub(super) async fn patch_person(
         }
         cases::update_person(&mut tx, id, person_id, &person).await.map_err(store_error)?;
         cases::bump_version(&mut tx, id, case.head.version).await?;
+        request.announce(&mut tx, EventType::CaseUpdated, serde_json::json!({})).await?;
     }
     let event =
         request.allowed().details(serde_json::json!({ "person_id": person_id, "fields": changed }));
@@ -221,6 +224,7 @@ pub(super) async fn delete_person(
     }
     cases::delete_person(&mut tx, id, person_id).await?;
     let version = cases::bump_version(&mut tx, id, case.head.version).await?;
+    request.announce(&mut tx, EventType::CaseUpdated, serde_json::json!({})).await?;
     let event = request.allowed().details(serde_json::json!({ "person_id": person_id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;

@@ -2,6 +2,7 @@
 //! (re-entry) or a cancellation (non-departure), then settled or waived.
 
 use axum::extract::State;
+use retour_domain::event::EventType;
 use retour_domain::governance::FourEyesKind;
 use retour_domain::policy::Operation;
 use retour_domain::reclaim::{
@@ -56,6 +57,8 @@ pub(super) async fn add_reclaim(
     basis.check(new.amount_rappen).map_err(|error| ApiError::Validation(vec![error]))?;
     let reclaim = workflow::insert_reclaim(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
+    let data = serde_json::json!({ "reclaim_id": reclaim.id, "reclaim_status": reclaim.status });
+    request.announce(&mut tx, EventType::ReclaimOpened, data).await?;
     // Which fields were given, never their values (the access log outlives them).
     let fields: Vec<&str> = ["reason", "amount_rappen"]
         .into_iter()
@@ -126,6 +129,8 @@ pub(super) async fn patch_reclaim(
         ReclaimChange::Missing => return Err(ApiError::NotFound),
     };
     cases::bump_version(&mut tx, id, head.version).await?;
+    let data = serde_json::json!({ "reclaim_id": reclaim.id, "reclaim_status": reclaim.status });
+    request.announce(&mut tx, EventType::ReclaimUpdated, data).await?;
     let event = request
         .allowed()
         .details(serde_json::json!({ "reclaim_id": reclaim.id, "status": reclaim.status }));

@@ -6,6 +6,7 @@
 
 use axum::extract::State;
 use retour_domain::assistance::AssistanceComponent;
+use retour_domain::event::EventType;
 use retour_domain::policy::Operation;
 use retour_domain::records::{Disbursement, MonitoringVisit};
 use retour_domain::reintegration::{
@@ -61,6 +62,8 @@ pub(super) async fn add_disbursement(
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let record = workflow::insert_disbursement(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
+    let data = serde_json::json!({ "disbursement_id": record.id });
+    request.announce(&mut tx, EventType::DisbursementRecorded, data).await?;
     let event = request.allowed().details(serde_json::json!({ "disbursement_id": record.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
@@ -95,6 +98,8 @@ pub(super) async fn add_monitoring_visit(
     let new = parse_monitoring_visit(&input, today()).map_err(ApiError::Validation)?;
     let record = workflow::insert_monitoring_visit(&mut tx, id, caller.actor.id, &new).await?;
     cases::bump_version(&mut tx, id, head.version).await?;
+    let data = serde_json::json!({ "monitoring_visit_id": record.id });
+    request.announce(&mut tx, EventType::VisitPlanned, data).await?;
     let event = request.allowed().details(serde_json::json!({ "monitoring_visit_id": record.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
@@ -144,6 +149,8 @@ pub(super) async fn update_monitoring_visit(
         VisitChange::Missing => return Err(ApiError::NoSuch("monitoring visit")),
     };
     cases::bump_version(&mut tx, id, head.version).await?;
+    let data = serde_json::json!({ "monitoring_visit_id": visit.id });
+    request.announce(&mut tx, EventType::VisitCompleted, data).await?;
     let event = request.allowed().details(serde_json::json!({ "monitoring_visit_id": visit.id }));
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;

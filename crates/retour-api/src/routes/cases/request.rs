@@ -9,11 +9,13 @@
 //! refusal layer (`crate::refusals`).
 
 use retour_domain::case::allowed_actions;
+use retour_domain::event::EventType;
 use retour_domain::policy::{self, CaseFacts, Operation, Refusal};
 use retour_domain::{Actor, CaseStatus};
 use retour_store::StoreError;
 use retour_store::audit::{self, AuditEvent, Outcome};
 use retour_store::cases::{self, CaseHead, CaseRead, StoredCase};
+use retour_store::events::{self, NewEvent};
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -83,6 +85,28 @@ impl<'a> CaseRequest<'a> {
     /// The access-log event of this request, allowed.
     pub(super) fn allowed(&self) -> AuditEvent {
         self.caller.event(self.action, Outcome::Allowed).resource("case", self.id)
+    }
+
+    /// Writes an event of `event_type` about this case, by the caller's institution, of the
+    /// type's field group and with `data` (ids and statuses), in `tx`.
+    pub(super) async fn announce(
+        &self,
+        tx: &mut CaseTx,
+        event_type: EventType,
+        data: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let event = NewEvent::new(event_type, self.id, Some(self.actor().institution_id));
+        self.announce_as(tx, event.data(data)).await
+    }
+
+    /// [`Self::announce`] with an event built by the caller (another field group).
+    pub(super) async fn announce_as(
+        &self,
+        tx: &mut CaseTx,
+        event: NewEvent,
+    ) -> Result<(), ApiError> {
+        events::record(tx, &event).await?;
+        Ok(())
     }
 
     /// Opens a transaction, locks the case (`T`: its head, or the whole case) and asks the
