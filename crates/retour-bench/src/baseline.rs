@@ -93,11 +93,29 @@ pub async fn read(pool: &PgPool, fixture: &ReadFixture, fetch: Fetch, load: Load
     .await
 }
 
-/// Apply a request_info / answer_info transition with its record, history and audit rows
-/// in one transaction, on cases of its own. With [`Fetch::Document`] it also reads the whole
+/// Apply a request_info / answer_info transition with its record, history, outbox event and
+/// audit rows in one transaction, on cases of its own. With [`Fetch::Document`] it also reads the whole
 /// case when locking it and again before committing, as the API does (to check the
 /// transition's conditions, and to answer with the case).
 pub async fn transition(pool: &PgPool, fetch: Fetch, load: Load) -> anyhow::Result<Measurement> {
+    transition_with(pool, fetch, Outbox::Written, load).await
+}
+
+/// Whether a transition baseline writes the event for partner systems, as the API does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outbox {
+    Written,
+    /// Without it: what the transition cost before the outbox, to measure what it adds.
+    Left,
+}
+
+/// [`transition`] with the least SQL, with or without the outbox's event.
+pub async fn transition_with(
+    pool: &PgPool,
+    fetch: Fetch,
+    outbox: Outbox,
+    load: Load,
+) -> anyhow::Result<Measurement> {
     let (sem, sem_institution): (Uuid, Uuid) =
         sqlx::query_as("select id, institution_id from users where email = 'sem@demo.test'")
             .fetch_one(pool)
@@ -125,7 +143,9 @@ pub async fn transition(pool: &PgPool, fetch: Fetch, load: Load) -> anyhow::Resu
         let pool = pool.clone();
         let cases = Arc::clone(&cases);
         async move {
-            step(&pool, cases[client], sem, sem_institution, fetch).await.map_err(|e| e.to_string())
+            step(&pool, cases[client], sem, sem_institution, fetch, outbox)
+                .await
+                .map_err(|e| e.to_string())
         }
     })
     .await)
@@ -137,6 +157,7 @@ async fn step(
     actor: Uuid,
     institution: Uuid,
     fetch: Fetch,
+    outbox: Outbox,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let status: String = if fetch == Fetch::Document {
@@ -197,6 +218,25 @@ async fn step(
     .bind(institution)
     .execute(&mut *tx)
     .await?;
+    if outbox == Outbox::Written {
+        let event =
+            if action == "request_info" { "information.requested" } else { "information.provided" };
+        sqlx::query(
+            "insert into event_outbox (id, type, case_id, case_version, actor_institution_id, \
+                 field_group, data) \
+             select $1, $2, c.id, c.version, $3, 'identity', \
+                 jsonb_build_object('from_status', $4::text, 'to_status', $5::text) \
+             from cases c where c.id = $6",
+        )
+        .bind(Uuid::now_v7())
+        .bind(event)
+        .bind(institution)
+        .bind(&status)
+        .bind(next)
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query(
         "insert into audit_events (id, actor_type, actor_id, actor_institution_id, actor_role, \
              action, resource_type, resource_id, outcome) \

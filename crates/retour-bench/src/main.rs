@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::Parser;
 use serde::Serialize;
 
-use crate::baseline::Fetch;
+use crate::baseline::{Fetch, Outbox};
 use crate::runner::{Load, Measurement};
 
 /// Benchmark a running Retour server.
@@ -41,7 +41,11 @@ struct Args {
     duration: u64,
     /// Scenarios to run, comma-separated; `upload` (20 MB documents, best run alone with
     /// `--clients 10` for the server's peak memory) is not among the defaults.
-    #[arg(long, value_delimiter = ',', default_value = "read,search,transition,queue,login")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "read,search,transition,outbox,queue,login"
+    )]
     scenarios: Vec<String>,
     /// The server's process id, to report its memory (resident set) after the run.
     #[arg(long)]
@@ -121,6 +125,15 @@ async fn main() -> anyhow::Result<()> {
                 let document = baseline::transition(&pool, Fetch::Document, load).await?;
                 row(scenario, measured, Some((least, document)))
             }
+            "outbox" => {
+                // The transition's least SQL with the event for partner systems, against the
+                // same without it: what the outbox adds to a transition.
+                let with =
+                    baseline::transition_with(&pool, Fetch::Persons, Outbox::Written, load).await?;
+                let without =
+                    baseline::transition_with(&pool, Fetch::Persons, Outbox::Left, load).await?;
+                row_with_baseline(scenario, with, without)
+            }
             "queue" => {
                 let measured = scenarios::queue(&api, load).await?;
                 let least = baseline::queue(&pool, load).await?;
@@ -133,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
                 row_with_baseline(scenario, measured, least)
             }
             other => anyhow::bail!(
-                "unknown scenario {other}; use read, search, transition, queue, login, upload"
+                "unknown scenario {other}; use read, search, transition, outbox, queue, login, upload"
             ),
         };
         rows.push(row);
