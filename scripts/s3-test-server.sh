@@ -2,7 +2,8 @@
 # Installs the S3 server the object-store tests start (moto's `moto_server`, every package
 # pinned in scripts/s3-test-server.txt) into a virtualenv, once: again only when the pins
 # change. Prints the server's path; the tests find it there through RETOUR_TEST_S3_SERVER,
-# or in .venv-s3/ (the default place) without it.
+# or in .venv-s3/ (the default place) without it. The virtualenv also holds the Standard
+# Webhooks reference library, which the webhook tests run with its `python`.
 #
 # Usage: scripts/s3-test-server.sh   (RETOUR_S3_VENV=dir for another virtualenv)
 # Needs python3 (for the virtualenv) and PyPI.

@@ -271,6 +271,24 @@ pub(crate) struct ServeArgs {
         default_value_t = true, action = clap::ArgAction::Set)]
     pub(crate) require_return_request: bool,
 
+    /// Whether webhooks may be posted over plain HTTP to loopback addresses
+    /// (`http://127.0.0.1:…`): for tests and demos only.
+    #[arg(long, env = "RETOUR_WEBHOOK_ALLOW_LOOPBACK", value_name = "RETOUR_WEBHOOK_ALLOW_LOOPBACK",
+        default_value_t = false, action = clap::ArgAction::Set)]
+    pub(crate) webhook_allow_loopback: bool,
+
+    /// Networks (comma-separated) webhooks may reach although they are private or special
+    /// (a partner's system inside the federal network, say). None by default.
+    #[arg(long, env = "RETOUR_WEBHOOK_ALLOWED_NETWORKS", value_name = "RETOUR_WEBHOOK_ALLOWED_NETWORKS",
+        value_delimiter = ',', value_parser = parse_proxy)]
+    pub(crate) webhook_allowed_networks: Vec<Option<IpNet>>,
+
+    /// Seconds a server process holds a webhook delivery it took; when it dies meanwhile,
+    /// another process takes the delivery over after this.
+    #[arg(long, env = "RETOUR_WEBHOOK_LEASE_SECS", value_name = "RETOUR_WEBHOOK_LEASE_SECS",
+        default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) webhook_lease_secs: u64,
+
     /// Where new documents' encrypted content is stored: `database` (the default) or `s3`
     /// (an S3-compatible bucket, RETOUR_S3_BUCKET). Each document is read from where it was
     /// stored: the bucket stays configured while documents are kept in it.

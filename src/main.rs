@@ -132,8 +132,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = connect(&cli.database.database_url, &pool).await?;
             store.migrate().await.context("applying migrations")?;
             let rotation = retour_store::documents::rotate_keys(store.pool(), &keys, 500).await?;
+            let secrets = retour_store::webhooks::rewrap_secrets(store.pool(), &keys).await?;
             println!(
-                "{} document key(s) re-wrapped with {}; {} left",
+                "{} document key(s) and {secrets} webhook secret(s) re-wrapped with {}; {} left",
                 rotation.rewrapped,
                 keys.current_id(),
                 rotation.left

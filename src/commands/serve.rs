@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use retour_api::auth::Lockout;
+use retour_api::webhooks::destination::Allowed;
+use retour_api::webhooks::{Dispatcher, WebhookConfig};
 use retour_api::{ApiConfig, AppState, DocumentsConfig, LoginLimits};
 use retour_store::PoolConfig;
 use retour_store::documents::content::Storage;
@@ -67,6 +69,14 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             storage,
             read_objects: objects,
         },
+        webhooks: WebhookConfig {
+            allowed: Allowed {
+                loopback: args.webhook_allow_loopback,
+                networks: args.webhook_allowed_networks.into_iter().flatten().collect(),
+            },
+            lease: Duration::from_secs(args.webhook_lease_secs),
+            ..WebhookConfig::default()
+        },
         ..ApiConfig::default()
     };
     let addr = args.addr;
@@ -86,6 +96,13 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             let _ = deadlines_stopped.await;
         },
     ));
+    let dispatcher =
+        Dispatcher::new(store.clone(), config.documents.keys.clone(), config.webhooks.clone())
+            .map_err(|e| anyhow::anyhow!(e))?;
+    let (stop_webhooks, webhooks_stopped) = tokio::sync::oneshot::channel::<()>();
+    let webhooks = tokio::spawn(dispatcher.run(async move {
+        let _ = webhooks_stopped.await;
+    }));
     let state = AppState::new(store, config, keys);
     let watcher = state.watch_auth_changes();
     let app = retour_api::router(state);
@@ -99,6 +116,8 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
         .context("serving HTTP")?;
     // The requests are done: seal what they recorded, then stop.
     watcher.abort();
+    let _ = stop_webhooks.send(());
+    webhooks.await.context("stopping the webhook dispatcher")?;
     let _ = stop_deadlines.send(());
     deadlines.await.context("stopping the overdue job")?;
     let _ = stop_sealer.send(());

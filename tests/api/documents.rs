@@ -495,7 +495,10 @@ async fn rotating_the_master_key_rewraps_and_every_document_still_downloads(pool
         .expect("retour documents rotate-key");
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(printed.contains("3 document key(s) re-wrapped with new; 0 left"), "{printed}");
+    assert!(
+        printed.contains("3 document key(s) and 0 webhook secret(s) re-wrapped with new; 0 left"),
+        "{printed}"
+    );
     let key_ids: Vec<String> = sqlx::query_scalar("select distinct key_id from documents")
         .fetch_all(&pool)
         .await
@@ -517,7 +520,10 @@ async fn rotating_the_master_key_rewraps_and_every_document_still_downloads(pool
         .env("RETOUR_DOCUMENT_KEYS", &new)
         .output()
         .expect("rotate again");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("0 document key(s) re-wrapped"));
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains("0 document key(s) and 0 webhook secret(s) re-wrapped")
+    );
 }
 
 /// The test's database, for a `retour` command run against it.

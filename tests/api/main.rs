@@ -30,4 +30,5 @@ mod synthetic;
 mod tariffs;
 mod tls;
 mod tokens;
+mod webhooks;
 mod workflow;

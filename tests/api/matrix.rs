@@ -83,6 +83,13 @@ enum Call {
     ExtendDeadline,
     GetMyQueue,
     ListEvents,
+    ListWebhookSubscriptions,
+    CreateWebhookSubscription,
+    GetWebhookSubscription,
+    UpdateWebhookSubscription,
+    DeleteWebhookSubscription,
+    ListWebhookDeliveries,
+    ReplayWebhooks,
     Transition,
     GetDestinationRules,
     ListInformationRequests,
@@ -170,6 +177,13 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("PATCH", "/v1/institutions/{id}", Call::UpdateInstitution),
     ("GET", "/v1/me", Call::GetMe),
     ("GET", "/v1/events", Call::ListEvents),
+    ("GET", "/v1/webhook-subscriptions", Call::ListWebhookSubscriptions),
+    ("POST", "/v1/webhook-subscriptions", Call::CreateWebhookSubscription),
+    ("GET", "/v1/webhook-subscriptions/{id}", Call::GetWebhookSubscription),
+    ("PATCH", "/v1/webhook-subscriptions/{id}", Call::UpdateWebhookSubscription),
+    ("DELETE", "/v1/webhook-subscriptions/{id}", Call::DeleteWebhookSubscription),
+    ("GET", "/v1/webhook-subscriptions/{id}/deliveries", Call::ListWebhookDeliveries),
+    ("POST", "/v1/webhook-subscriptions/{id}/replay", Call::ReplayWebhooks),
     ("GET", "/v1/me/queue", Call::GetMyQueue),
     ("GET", "/v1/service-accounts", Call::ListServiceAccounts),
     ("POST", "/v1/service-accounts", Call::CreateServiceAccount),
@@ -1061,6 +1075,11 @@ fn request(
             None
         }
         Call::DeleteDocument => Some(json!({ "reason": "Filed twice." })),
+        Call::CreateWebhookSubscription => {
+            Some(json!({ "url": "https://partner.example.org/retour/events" }))
+        }
+        Call::UpdateWebhookSubscription => Some(json!({ "status": "disabled" })),
+        Call::ReplayWebhooks => Some(json!({ "after": null })),
         // A counsellor hands the case to the matrix's second Bern counsellor; everyone else
         // asks for SEM's reviewer (the one SEM officer, who holds every reviewed case).
         Call::AssignCase => Some(match actor.and_then(Actor::role) {
@@ -1323,6 +1342,14 @@ fn expected(
         }
         Call::CreateCase => allowed_or_403(Operation::CreateCase, &[201]),
         Call::ListEvents => vec![if policy::event_reader(actor).is_some() { 200 } else { 403 }],
+        // Only service accounts subscribe to webhooks, with their own token.
+        Call::ListWebhookSubscriptions
+        | Call::CreateWebhookSubscription
+        | Call::GetWebhookSubscription
+        | Call::UpdateWebhookSubscription
+        | Call::DeleteWebhookSubscription
+        | Call::ListWebhookDeliveries
+        | Call::ReplayWebhooks => vec![403],
         Call::ListTransfers => vec![if actor.role() == Some(Role::Counsellor) { 200 } else { 403 }],
         Call::ListInformationRequests => match policy::information_request_scope(actor) {
             InformationRequestScope::Nothing => vec![403],

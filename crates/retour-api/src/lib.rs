@@ -28,6 +28,7 @@ pub mod query;
 mod refusals;
 mod routes;
 mod spec;
+pub mod webhooks;
 
 pub use auth::token::TokenConfig;
 pub use auth::{Keys, LoginLimits, TokenCache};
@@ -51,6 +52,8 @@ pub struct ApiConfig {
     /// Documents: their largest size, their keys and storage, and whether `submit` needs the
     /// signed request.
     pub documents: DocumentsConfig,
+    /// Webhooks: where they may be sent, and how the dispatcher works.
+    pub webhooks: webhooks::WebhookConfig,
 }
 
 /// How an installation keeps documents.
@@ -103,6 +106,7 @@ impl Default for ApiConfig {
             login: LoginLimits::default(),
             trusted_proxies: Vec::new(),
             documents: DocumentsConfig::default(),
+            webhooks: webhooks::WebhookConfig::default(),
         }
     }
 }
@@ -231,11 +235,13 @@ fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter
     };
     // The event feed answers a service account only with `case-events:read`.
     let events = match state {
-        Some(state) => routes::events::routes().route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), retour_domain::Scope::CaseEventsRead),
-            auth::require_scope,
-        )),
-        None => routes::events::routes(),
+        Some(state) => routes::events::routes().merge(routes::webhooks::routes()).route_layer(
+            axum::middleware::from_fn_with_state(
+                (state.clone(), retour_domain::Scope::CaseEventsRead),
+                auth::require_scope,
+            ),
+        ),
+        None => routes::events::routes().merge(routes::webhooks::routes()),
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())

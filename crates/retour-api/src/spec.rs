@@ -56,6 +56,61 @@ pub(crate) fn complete(doc: &mut OpenApi) {
         }
     }
     close_request_bodies(doc);
+    declare_webhooks(doc);
+}
+
+/// The `webhooks` section: what a subscriber's endpoint receives for each event type, a POST
+/// of the event (`Event`, its payload `EventData`) with the Standard Webhooks headers.
+fn declare_webhooks(doc: &mut OpenApi) {
+    use retour_domain::event::EventType;
+    use utoipa::openapi::HttpMethod;
+    use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, PathItem};
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::{PathsBuilder, Required};
+
+    let header = |name: &str, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .description(Some(description))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build()
+    };
+    let mut webhooks = PathsBuilder::new();
+    for kind in EventType::ALL {
+        let operation = OperationBuilder::new()
+            .operation_id(Some(format!("webhook_{}", kind.as_str().replace('.', "_"))))
+            .summary(Some(format!("{kind}")))
+            .description(Some(format!(
+                "Posted to the subscriptions that take `{kind}` (or every type) for each such \
+                 event of a case the service account may read; the body is the event as \
+                 `GET /v1/events` gives it, its `type` `{kind}`."
+            )))
+            .tag("events")
+            // The receiver checks the signature, not a token of Retour's.
+            .securities(Some(Vec::<utoipa::openapi::security::SecurityRequirement>::new()))
+            .parameter(header("webhook-id", "The event's id: the same on every retry and replay; drop what you have seen"))
+            .parameter(header("webhook-timestamp", "Seconds since 1970 when this attempt was signed; refuse old ones"))
+            .parameter(header(
+                "webhook-signature",
+                "`v1,` and the base64 HMAC-SHA256, with the secret's bytes (the base64 after \
+                 `whsec_`), over `{webhook-id}.{webhook-timestamp}.{body}`; during a rotation \
+                 a second one with the previous secret, space-separated",
+            ))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Event"))).build())
+                    .build(),
+            ))
+            .response("200", ResponseBuilder::new().description("Received (any 2xx)"))
+            .response("410", ResponseBuilder::new().description("Gone: the subscription is disabled and nothing more is sent"))
+            .response("default", ResponseBuilder::new().description("Anything else, or no answer within 10 s: retried with exponential backoff for up to three days"))
+            .build();
+        webhooks = webhooks.path(kind.as_str(), PathItem::new(HttpMethod::Post, operation));
+    }
+    doc.webhooks = Some(webhooks.build());
 }
 
 /// The server refuses a JSON body with a field it does not know (422 `unknown_field`): every
@@ -394,7 +449,7 @@ mod tests {
                 lists += 1;
             }
         }
-        assert_eq!(lists, 6);
+        assert_eq!(lists, 8);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod stats;
 pub mod synthetic;
 pub mod tariffs;
 pub mod users;
+pub mod webhooks;
 pub mod workflow;
 
 pub use error::StoreError;

@@ -150,6 +150,23 @@ impl Store {
         row.try_into()
     }
 
+    /// The service account as the access policy sees it when it acts now: `None` when it is
+    /// disabled (or its institution is), or does not exist.
+    pub async fn service_account_actor(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<retour_domain::Actor>, StoreError> {
+        let generation =
+            sqlx::query_scalar!("select secret_generation from service_accounts where id = $1", id)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some(generation) = generation else { return Ok(None) };
+        match self.service_token_standing(id, Uuid::nil(), generation).await? {
+            crate::sessions::Standing::Valid(actor) => Ok(Some(actor)),
+            _ => Ok(None),
+        }
+    }
+
     /// Service accounts matching `filter`, in creation order.
     pub async fn list_service_accounts(
         &self,

@@ -12,6 +12,7 @@ pub(crate) mod stats;
 pub(crate) mod tariffs;
 pub(crate) mod transfers;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use axum::http::{HeaderName, StatusCode, header};
 

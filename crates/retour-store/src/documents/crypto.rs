@@ -193,6 +193,15 @@ impl DataKey {
         DataKey(key)
     }
 
+    /// A key of these bytes (a webhook subscription's signing secret is wrapped as one).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        DataKey(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     fn cipher(&self) -> Result<Aes256Gcm, CryptoError> {
         Aes256Gcm::new_from_slice(&self.0).map_err(|_| CryptoError::Authentication)
     }
