@@ -37,7 +37,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the HTTP server (the default). Applies pending migrations first.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Print the OpenAPI document generated from the code.
@@ -288,6 +288,29 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "RETOUR_WEBHOOK_LEASE_SECS", value_name = "RETOUR_WEBHOOK_LEASE_SECS",
         default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) webhook_lease_secs: u64,
+
+    /// The NATS server the events are published to (JetStream), e.g.
+    /// `nats://127.0.0.1:4222`; none by default (no bridge).
+    #[arg(long, env = "RETOUR_NATS_URL", value_name = "RETOUR_NATS_URL")]
+    pub(crate) nats_url: Option<String>,
+
+    /// The JetStream stream that keeps the events (made when missing).
+    #[arg(
+        long,
+        env = "RETOUR_NATS_STREAM",
+        value_name = "RETOUR_NATS_STREAM",
+        default_value = "RETOUR_EVENTS"
+    )]
+    pub(crate) nats_stream: String,
+
+    /// The events' subjects are `<prefix>.<type>`.
+    #[arg(
+        long,
+        env = "RETOUR_NATS_SUBJECT_PREFIX",
+        value_name = "RETOUR_NATS_SUBJECT_PREFIX",
+        default_value = "retour.events"
+    )]
+    pub(crate) nats_subject_prefix: String,
 
     /// Where new documents' encrypted content is stored: `database` (the default) or `s3`
     /// (an S3-compatible bucket, RETOUR_S3_BUCKET). Each document is read from where it was

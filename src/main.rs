@@ -73,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         min_connections: 0,
         acquire_timeout: Duration::from_secs(cli.database.db_acquire_timeout),
     };
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    match cli.command.unwrap_or_else(|| Command::Serve(Box::new(cli.serve))) {
         Command::Openapi => {
             println!("{}", retour_api::openapi_json()?);
             Ok(())
@@ -113,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await.context("applying migrations")?;
             create_user(&store, args).await
         }
-        Command::Serve(args) => serve(&cli.database.database_url, &pool, args).await,
+        Command::Serve(args) => serve(&cli.database.database_url, &pool, *args).await,
         Command::Audit(command) => {
             let store = connect(&cli.database.database_url, &pool).await?;
             store.migrate().await.context("applying migrations")?;

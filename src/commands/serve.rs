@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use retour_api::auth::Lockout;
+use retour_api::nats::{Bridge, NatsConfig};
 use retour_api::webhooks::destination::Allowed;
 use retour_api::webhooks::{Dispatcher, WebhookConfig};
 use retour_api::{ApiConfig, AppState, DocumentsConfig, LoginLimits};
@@ -103,6 +104,26 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
     let webhooks = tokio::spawn(dispatcher.run(async move {
         let _ = webhooks_stopped.await;
     }));
+    let nats = match &args.nats_url {
+        Some(url) => {
+            let config = NatsConfig {
+                url: url.clone(),
+                stream: args.nats_stream.clone(),
+                subject_prefix: args.nats_subject_prefix.clone(),
+            };
+            let bridge = Bridge::connect(store.clone(), config)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("connecting the NATS bridge (RETOUR_NATS_URL)")?;
+            tracing::info!(%url, "publishing events to NATS");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(bridge.run(Duration::from_millis(200), async move {
+                let _ = stopped.await;
+            }));
+            Some((stop, task))
+        }
+        None => None,
+    };
     let state = AppState::new(store, config, keys);
     let watcher = state.watch_auth_changes();
     let app = retour_api::router(state);
@@ -116,6 +137,10 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
         .context("serving HTTP")?;
     // The requests are done: seal what they recorded, then stop.
     watcher.abort();
+    if let Some((stop, task)) = nats {
+        let _ = stop.send(());
+        task.await.context("stopping the NATS bridge")?;
+    }
     let _ = stop_webhooks.send(());
     webhooks.await.context("stopping the webhook dispatcher")?;
     let _ = stop_deadlines.send(());

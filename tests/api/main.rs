@@ -22,6 +22,7 @@ mod hardening;
 mod holding;
 mod limits;
 mod matrix;
+mod nats;
 mod queue;
 mod races;
 mod side_doors;

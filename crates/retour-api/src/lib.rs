@@ -21,6 +21,7 @@ mod health;
 pub mod json;
 mod layers;
 mod metrics;
+pub mod nats;
 pub mod pagination;
 pub mod path;
 pub mod problems;

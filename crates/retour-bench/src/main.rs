@@ -10,6 +10,7 @@
 mod baseline;
 mod runner;
 mod scenarios;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -134,6 +135,12 @@ async fn main() -> anyhow::Result<()> {
                     baseline::transition_with(&pool, Fetch::Persons, Outbox::Left, load).await?;
                 row_with_baseline(scenario, with, without)
             }
+            "webhooks" => {
+                // Delivery to a receiver of this process at twice the target rate; no
+                // baseline: the figures are the delivered rate and the lag.
+                let measured = webhooks::delivery(&api, &pool, load, 1000).await?;
+                row(scenario, measured, None)
+            }
             "queue" => {
                 let measured = scenarios::queue(&api, load).await?;
                 let least = baseline::queue(&pool, load).await?;
@@ -146,7 +153,8 @@ async fn main() -> anyhow::Result<()> {
                 row_with_baseline(scenario, measured, least)
             }
             other => anyhow::bail!(
-                "unknown scenario {other}; use read, search, transition, outbox, queue, login, upload"
+                "unknown scenario {other}; use read, search, transition, outbox, webhooks, queue, login, \
+                 upload"
             ),
         };
         rows.push(row);

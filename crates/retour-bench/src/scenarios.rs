@@ -50,6 +50,45 @@ impl Api {
         body["access_token"].as_str().map(str::to_owned).context("access_token")
     }
 
+    /// Sends `body` (none when null) and reads the JSON answer; a status that is not 2xx is
+    /// an error.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> anyhow::Result<Value> {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(token);
+        if !body.is_null() {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        anyhow::ensure!(status.is_success(), "{path}: {status} {text}");
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// An access token of a service account (client-credentials grant).
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> anyhow::Result<String> {
+        let response = self
+            .client
+            .post(self.url("/v1/auth/token"))
+            .basic_auth(client_id, Some(secret))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "token: {}", response.status());
+        let body: Value = response.json().await?;
+        body["access_token"].as_str().map(str::to_owned).context("access_token")
+    }
+
     async fn get_json(&self, path: &str, token: &str) -> Result<Value, String> {
         let response = self
             .client

@@ -213,3 +213,85 @@ async fn final_position(
     .await?;
     Ok(last.map(|row| Position { tx: row.tx, seq: row.seq }))
 }
+
+/// An event as a relay publishes it: every event, with its field group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayedEvent {
+    pub event: StoredEvent,
+    pub group: String,
+}
+
+/// Holds relay `name` for this transaction, unless another process holds it: where it
+/// stands. A relay seen the first time starts before the first event.
+pub async fn hold_relay(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Option<Position>, StoreError> {
+    sqlx::query!("insert into event_relays (name) values ($1) on conflict (name) do nothing", name)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query!(
+        r#"select position_tx::text::bigint as "tx!", position_seq from event_relays
+           where name = $1 for update skip locked"#,
+        name,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| Position { tx: r.tx, seq: r.position_seq }))
+}
+
+/// Moves relay `name` (held) to `position`.
+pub async fn advance_relay(
+    conn: &mut PgConnection,
+    name: &str,
+    position: Position,
+) -> Result<(), StoreError> {
+    sqlx::query!(
+        "update event_relays set position_tx = $2::text::xid8, position_seq = $3, \
+             updated_at = now() where name = $1",
+        name,
+        position.tx.to_string(),
+        position.seq,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Every event after `after` below the horizon (all of them: a relay publishes to the
+/// installation's own broker), oldest first, at most `limit`.
+pub async fn read_all(
+    conn: &mut PgConnection,
+    after: Position,
+    limit: i64,
+) -> Result<Vec<RelayedEvent>, StoreError> {
+    let horizon = horizon(conn).await?;
+    let rows = sqlx::query!(
+        r#"select id, type as event_type, case_id, case_version, occurred_at, data, field_group,
+               tx_id::text::bigint as "tx!", seq
+           from event_outbox
+           where (tx_id, seq) > ($1::text::xid8, $2) and tx_id < $3::text::xid8
+           order by tx_id, seq limit $4"#,
+        after.tx.to_string(),
+        after.seq,
+        horizon.to_string(),
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RelayedEvent {
+            event: StoredEvent {
+                id: r.id,
+                event_type: r.event_type,
+                case_id: r.case_id,
+                case_version: r.case_version,
+                occurred_at: r.occurred_at,
+                data: r.data,
+                position: Position { tx: r.tx, seq: r.seq },
+            },
+            group: r.field_group,
+        })
+        .collect())
+}
