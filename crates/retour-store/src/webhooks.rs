@@ -96,6 +96,23 @@ pub async fn list(
     .await?)
 }
 
+/// Subscription `id` of the service account, to read.
+pub async fn find(
+    conn: &mut PgConnection,
+    id: Uuid,
+    service_account_id: Uuid,
+) -> Result<Option<Subscription>, StoreError> {
+    Ok(subscriptions!(
+        "select",
+        "from webhook_subscriptions \
+         where id = $1 and service_account_id = $2 and deleted_at is null",
+        id,
+        service_account_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Subscription `id` of the service account, locked for a change.
 pub async fn lock(
     conn: &mut PgConnection,
@@ -175,18 +192,35 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError>
 }
 
 /// Sets where the subscription's deliveries go on from: the events after `after` are
-/// delivered (again).
+/// delivered (again). The subscription as it then is.
 pub async fn replay_from(
     conn: &mut PgConnection,
     id: Uuid,
     after: Position,
+) -> Result<Subscription, StoreError> {
+    set_position(conn, id, after).await?;
+    Ok(subscriptions!(
+        "update webhook_subscriptions set updated_at = now() where id = $1 returning",
+        "",
+        id,
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Moves subscription `id` to `position` in the outbox: the fan-out as it goes on, a replay
+/// back (only the replay, the subscriber's change, moves `updated_at`).
+async fn set_position(
+    conn: &mut PgConnection,
+    id: Uuid,
+    position: Position,
 ) -> Result<(), StoreError> {
     sqlx::query!(
-        "update webhook_subscriptions set position_tx = $2::text::xid8, position_seq = $3, \
-             updated_at = now() where id = $1",
+        "update webhook_subscriptions set position_tx = $2::text::xid8, position_seq = $3 \
+         where id = $1",
         id,
-        after.tx.to_string(),
-        after.seq,
+        position.tx.to_string(),
+        position.seq,
     )
     .execute(&mut *conn)
     .await?;
@@ -260,16 +294,7 @@ pub async fn fan_out(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query!(
-        "update webhook_subscriptions set position_tx = $2::text::xid8, position_seq = $3 \
-         where id = $1",
-        id,
-        next.tx.to_string(),
-        next.seq,
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    set_position(conn, id, next).await
 }
 
 // --- Delivery -----------------------------------------------------------------------------

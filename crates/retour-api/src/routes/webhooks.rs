@@ -239,12 +239,18 @@ fn type_names(types: &[EventType]) -> Vec<String> {
     names
 }
 
+/// Subscription `id` of `account`, locked for a change; 404 when the account has none such.
 async fn locked(
     conn: &mut PgConnection,
     id: Uuid,
     account: Uuid,
 ) -> Result<Subscription, ApiError> {
     webhooks::lock(conn, id, account).await?.ok_or(ApiError::NoSuch("webhook subscription"))
+}
+
+/// Subscription `id` of `account`, to read; 404 when the account has none such.
+async fn found(conn: &mut PgConnection, id: Uuid, account: Uuid) -> Result<Subscription, ApiError> {
+    webhooks::find(conn, id, account).await?.ok_or(ApiError::NoSuch("webhook subscription"))
 }
 
 /// List my webhook subscriptions
@@ -351,9 +357,8 @@ pub(crate) async fn get_subscription(
     Path(id): Path<Uuid>,
 ) -> Result<Json<WebhookSubscription>, ApiError> {
     let account = subscriber(&caller)?;
-    let mut tx = state.store().begin().await?;
-    let row = locked(&mut tx, id, account).await?;
-    tx.rollback().await?;
+    let mut conn = state.store().pool().acquire().await?;
+    let row = found(&mut conn, id, account).await?;
     Ok(Json(WebhookSubscription::new(row, None)))
 }
 
@@ -481,7 +486,7 @@ pub(crate) async fn list_deliveries(
     let limit = params.limit();
     let (cursor, limit) = params.finish((cursor, limit))?;
     let mut tx = state.store().begin().await?;
-    locked(&mut tx, id, account).await?;
+    found(&mut tx, id, account).await?;
     let mut rows = webhooks::deliveries(&mut tx, id, cursor.map(|c| (c.at, c.id)), limit).await?;
     let next_cursor =
         cut(&mut rows, limit, |last| Cursor::new(last.created_at, last.id).encode(DELIVERIES));
@@ -557,8 +562,7 @@ pub(crate) async fn replay(
     };
     let mut tx = state.store().begin().await?;
     locked(&mut tx, id, account).await?;
-    webhooks::replay_from(&mut tx, id, after).await?;
-    let row = locked(&mut tx, id, account).await?;
+    let row = webhooks::replay_from(&mut tx, id, after).await?;
     let event = caller
         .event("webhook_subscription.replay", Outcome::Allowed)
         .resource("webhook_subscription", id);
