@@ -289,6 +289,13 @@ pub(crate) struct ServeArgs {
         default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) webhook_lease_secs: u64,
 
+    /// Roles (comma-separated) whose users may open a case outside their scope in an
+    /// emergency (break-glass: read-only, 60 minutes, reviewed by an auditor). `none` turns
+    /// break-glass off.
+    #[arg(long, env = "RETOUR_BREAK_GLASS_ROLES", value_name = "RETOUR_BREAK_GLASS_ROLES",
+        value_delimiter = ',', default_value = "sem_officer", value_parser = parse_break_glass_role)]
+    pub(crate) break_glass_roles: Vec<Option<Role>>,
+
     /// The NATS server the events are published to (JetStream), e.g.
     /// `nats://127.0.0.1:4222`; none by default (no bridge).
     #[arg(long, env = "RETOUR_NATS_URL", value_name = "RETOUR_NATS_URL")]
@@ -473,6 +480,20 @@ pub(crate) fn parse_s3_endpoint(value: &str) -> Result<String, String> {
         return Err("an S3 endpoint has no path (the bucket is RETOUR_S3_BUCKET)".to_owned());
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A role that may use break-glass, or `none`. Administrators never may: they read no case.
+fn parse_break_glass_role(value: &str) -> Result<Option<Role>, String> {
+    match value.trim() {
+        "none" | "" => Ok(None),
+        name => match Role::parse(name) {
+            Some(role) if role.administers() => {
+                Err(format!("{name} administers accounts and reads no case"))
+            }
+            Some(role) => Ok(Some(role)),
+            None => Err(format!("{name} is not a role ({})", Role::names())),
+        },
+    }
 }
 
 pub(crate) fn parse_document_keys(value: &str) -> Result<MasterKeys, String> {

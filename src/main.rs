@@ -133,8 +133,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await.context("applying migrations")?;
             let rotation = retour_store::documents::rotate_keys(store.pool(), &keys, 500).await?;
             let secrets = retour_store::webhooks::rewrap_secrets(store.pool(), &keys).await?;
+            let factors = retour_store::mfa::rewrap_secrets(store.pool(), &keys).await?;
             println!(
-                "{} document key(s) and {secrets} webhook secret(s) re-wrapped with {}; {} left",
+                "{} document key(s), {secrets} webhook secret(s) and {factors} authenticator \
+                 secret(s) re-wrapped with {}; {} left",
                 rotation.rewrapped,
                 keys.current_id(),
                 rotation.left

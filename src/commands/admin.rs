@@ -38,6 +38,8 @@ pub(crate) async fn create_institution(
         country: args.country,
         contact_email: args.contact_email,
         contact_phone: args.contact_phone,
+        // Institutions made outside the demo require a second factor.
+        mfa_required: true,
     };
     let institution = admin::create_institution(store, request, &Administrator::command_line())
         .await

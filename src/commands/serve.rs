@@ -78,6 +78,10 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             lease: Duration::from_secs(args.webhook_lease_secs),
             ..WebhookConfig::default()
         },
+        break_glass: retour_api::BreakGlassConfig {
+            roles: args.break_glass_roles.into_iter().flatten().collect(),
+            ..Default::default()
+        },
         ..ApiConfig::default()
     };
     let addr = args.addr;

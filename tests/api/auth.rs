@@ -96,7 +96,7 @@ async fn a_disabled_users_access_token_stops_working_at_once(pool: PgPool) {
             .fetch_one(&pool)
             .await
             .expect("user");
-    let admin = app.login("admin@demo.test").await;
+    let admin = app.login("admin.be@demo.test").await;
     let disabled = app
         .send(
             Method::PATCH,

@@ -61,13 +61,24 @@ async fn the_command_creates_an_operator_and_its_first_admin_who_can_sign_in(poo
         "the first admin's passphrase\n",
     );
     assert!(user.status.success(), "{}", stderr(&user));
-    let login = app
+    let password = app
         .post(
             "/v1/auth/login",
             None,
             &json!({"email": "ops@canton.test", "password": "the first admin's passphrase"}),
         )
         .await;
+    // An institution made outside the demo requires a second factor: the first sign-in
+    // enrols one.
+    password.assert_problem(StatusCode::UNAUTHORIZED, "mfa_required");
+    assert_eq!(password.body["mfa_enrolment_required"], true);
+    let token = password.body["mfa_token"].clone();
+    let enrolment = app.post("/v1/auth/login/mfa/totp", None, &json!({ "mfa_token": token })).await;
+    assert_eq!(enrolment.status, StatusCode::OK, "{}", enrolment.text);
+    let secret = enrolment.body["secret"].as_str().expect("secret");
+    let code = crate::sign_in::code_at(secret, crate::sign_in::now());
+    let login =
+        app.post("/v1/auth/login/mfa", None, &json!({ "mfa_token": token, "code": code })).await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.text);
     let me = app.get("/v1/me", login.body["access_token"].as_str()).await;
     assert_eq!(me.body["role"], "admin");
@@ -113,7 +124,7 @@ async fn the_command_applies_the_password_policy_and_the_role_rule(pool: PgPool)
     assert_eq!(bad_role.status.code(), Some(2), "{}", stderr(&bad_role));
     let (count,): (i64,) =
         sqlx::query_as("select count(*) from users").fetch_one(&pool).await.expect("count");
-    assert_eq!(count, 10);
+    assert_eq!(count, 13);
 }
 
 #[test]

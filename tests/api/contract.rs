@@ -114,12 +114,11 @@ async fn every_metric_has_help_and_the_process_is_measured(pool: PgPool) {
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn a_token_without_the_scope_for_case_data_is_refused_not_answered_empty(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let admin = app.login("admin@demo.test").await;
-    let sem: uuid::Uuid =
-        sqlx::query_scalar("select id from institutions where kind = 'sem' limit 1")
-            .fetch_one(&app.pool)
-            .await
-            .expect("sem");
+    let admin = app.login("admin.sem@demo.test").await;
+    let sem: uuid::Uuid = sqlx::query_scalar("select id from institutions where name = 'SEM'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("sem");
     let account = json!({ "institution_id": sem, "name": "Figures", "scopes": ["stats:read"] });
     let created = app.post("/v1/service-accounts", Some(&admin), &account).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);

@@ -496,7 +496,7 @@ async fn rotating_the_master_key_rewraps_and_every_document_still_downloads(pool
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
     assert!(
-        printed.contains("3 document key(s) and 0 webhook secret(s) re-wrapped with new; 0 left"),
+        printed.contains("3 document key(s), 0 webhook secret(s) and 0 authenticator secret(s) re-wrapped with new; 0 left"),
         "{printed}"
     );
     let key_ids: Vec<String> = sqlx::query_scalar("select distinct key_id from documents")
@@ -520,10 +520,9 @@ async fn rotating_the_master_key_rewraps_and_every_document_still_downloads(pool
         .env("RETOUR_DOCUMENT_KEYS", &new)
         .output()
         .expect("rotate again");
-    assert!(
-        String::from_utf8_lossy(&again.stdout)
-            .contains("0 document key(s) and 0 webhook secret(s) re-wrapped")
-    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains(
+        "0 document key(s), 0 webhook secret(s) and 0 authenticator secret(s) re-wrapped"
+    ));
 }
 
 /// The test's database, for a `retour` command run against it.

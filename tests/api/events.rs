@@ -227,8 +227,13 @@ async fn service_accounts_read_the_feed_with_its_own_scope(pool: PgPool) {
 
     // Neither cases:read nor the access log's scope reads the feed; nor do auditors and
     // administrators, who read no case.
-    for scopes in [&["cases:read"][..], &["events:read"]] {
-        let (_, client, secret) = service_account(&app, scopes).await;
+    let access_log = crate::tokens::stored_service_account(
+        &app,
+        "Oversight – data protection and audit",
+        &["events:read"],
+    )
+    .await;
+    for (_, client, secret) in [service_account(&app, &["cases:read"]).await, access_log] {
         let token = grant(&app, &client, &secret).await;
         let refused = app.get("/v1/events", Some(&token)).await;
         refused.assert_problem(StatusCode::FORBIDDEN, "insufficient_scope");

@@ -11,6 +11,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use retour_domain::administration::{self, AccountFacts, AccountReach};
 use retour_domain::deadline::DeadlineKind;
 use retour_domain::document::DocumentCategory;
 use retour_domain::event::EventType;
@@ -19,7 +20,7 @@ use retour_domain::policy::{
 };
 use retour_domain::statistics::{self, Report};
 use retour_domain::workflow::{self, Action, ApprovedAmount, TransitionContext};
-use retour_domain::{Actor, Relationship, Role, Scope};
+use retour_domain::{Actor, InstitutionKind, Relationship, Role, Scope};
 use retour_store::cases::{CaseHead, CaseRead};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -32,9 +33,11 @@ use crate::support::{
 
 /// The demo users, and no one: the roles the matrix asks as. Those who may change cases come
 /// last, so that every other role meets the fixture's cases in their first status.
-const CALLERS: [Option<&str>; 9] = [
+const CALLERS: [Option<&str>; 11] = [
     None,
     Some("admin@demo.test"),
+    Some("admin.be@demo.test"),
+    Some("admin.sem@demo.test"),
     Some("auditor@demo.test"),
     Some("mission.iq@demo.test"),
     Some("counsellor.zh@demo.test"),
@@ -53,6 +56,22 @@ enum Call {
     GetProblemType,
     HealthReady,
     Login,
+    LoginMfa,
+    LoginMfaEnrol,
+    StartTotp,
+    ConfirmTotp,
+    ListMySessions,
+    EndMyOtherSessions,
+    EndMySession,
+    ChangePassword,
+    ApproveUser,
+    ResetUserMfa,
+    ListUserSessions,
+    EndUserSessions,
+    ApproveServiceAccount,
+    OpenBreakGlass,
+    ListBreakGlass,
+    ReviewBreakGlass,
     Refresh,
     CreateToken,
     Logout,
@@ -133,6 +152,22 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("GET", "/v1/audit-events", Call::ListAuditEvents),
     ("GET", "/v1/audit/verify", Call::VerifyAuditLog),
     ("POST", "/v1/auth/login", Call::Login),
+    ("POST", "/v1/auth/login/mfa", Call::LoginMfa),
+    ("POST", "/v1/auth/login/mfa/totp", Call::LoginMfaEnrol),
+    ("POST", "/v1/me/mfa/totp", Call::StartTotp),
+    ("POST", "/v1/me/mfa/totp/confirm", Call::ConfirmTotp),
+    ("GET", "/v1/me/sessions", Call::ListMySessions),
+    ("DELETE", "/v1/me/sessions", Call::EndMyOtherSessions),
+    ("DELETE", "/v1/me/sessions/{id}", Call::EndMySession),
+    ("POST", "/v1/me/password", Call::ChangePassword),
+    ("POST", "/v1/users/{id}/approval", Call::ApproveUser),
+    ("DELETE", "/v1/users/{id}/mfa", Call::ResetUserMfa),
+    ("GET", "/v1/users/{id}/sessions", Call::ListUserSessions),
+    ("DELETE", "/v1/users/{id}/sessions", Call::EndUserSessions),
+    ("POST", "/v1/service-accounts/{id}/approval", Call::ApproveServiceAccount),
+    ("POST", "/v1/cases/{id}/break-glass", Call::OpenBreakGlass),
+    ("GET", "/v1/break-glass-uses", Call::ListBreakGlass),
+    ("POST", "/v1/break-glass-uses/{id}/review", Call::ReviewBreakGlass),
     ("POST", "/v1/auth/logout", Call::Logout),
     ("POST", "/v1/auth/refresh", Call::Refresh),
     ("POST", "/v1/auth/token", Call::CreateToken),
@@ -208,7 +243,12 @@ impl Call {
         match self {
             Call::DeletePerson | Call::DeleteDocument => 2,
             Call::Transition => 3,
-            Call::ProposeTransfer | Call::AcceptTransfer | Call::DeclineTransfer => 4,
+            // After every read: a SEM officer's break-glass opens cases the reads above judge
+            // by the policy alone.
+            Call::ProposeTransfer
+            | Call::AcceptTransfer
+            | Call::DeclineTransfer
+            | Call::OpenBreakGlass => 4,
             Call::Logout => 5,
             Call::AssignCase
             | Call::CreateProposal
@@ -375,7 +415,6 @@ struct Fixture {
     user: Uuid,
     institution: Uuid,
     service_account: Uuid,
-    iom_bern: Uuid,
     bern_service: Uuid,
     mission_iq: Uuid,
     /// The Zurich counselling service, which canton transfers go to, and its counsellor.
@@ -388,6 +427,15 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// The facts of an account of Bern's counselling service that administers nothing.
+    fn bern_account(&self) -> AccountFacts {
+        AccountFacts {
+            institution_id: self.bern_service,
+            institution_kind: InstitutionKind::CounsellingService,
+            administrator: false,
+        }
+    }
+
     fn case_targets(&self) -> Vec<Target> {
         std::iter::once(Target::Case(None))
             .chain((0..self.cases.len()).map(|i| Target::Case(Some(i))))
@@ -501,7 +549,6 @@ async fn step(app: &TestApp, token: &str, case: &Value, body: Value) -> Value {
 async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
     let pool = &app.pool;
     let institution = "select id from institutions where name = $1";
-    let iom_bern = id_of(pool, institution, "IOM Bern").await;
     let mission_iq = id_of(pool, institution, "IOM Iraq").await;
     let bern_service = id_of(pool, institution, "Rückkehrberatung Kanton Bern").await;
     let zurich_service = id_of(pool, institution, "Rückkehrberatung Kanton Zürich").await;
@@ -819,16 +866,21 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
     }
 
     let admin = tokens.of("admin@demo.test");
+    // Bern's only administrator makes a counsellor; the operator's administrator approves.
+    let bern_admin = tokens.of("admin.be@demo.test");
     let user = app
         .post(
             "/v1/users",
-            Some(admin),
+            Some(bern_admin),
             &json!({ "email": "matrix.target@demo.test", "display_name": "Matrix Target",
                      "role": "counsellor", "institution_id": bern_service,
                      "password": "a long and unusual passphrase" }),
         )
         .await;
     let user = must(user, StatusCode::CREATED, "user").await;
+    let approval = format!("/v1/users/{}/approval", user["id"].as_str().expect("id"));
+    let approved = app.send(Method::POST, &approval, Some(admin), None, &[]).await;
+    must(approved, StatusCode::OK, "approval").await;
     // The submitted case changes hands within Bern, with a reason kept in its history.
     let submitted = cases.iter().position(|c| c.label == "submitted").expect("submitted");
     let reason = "Cover during parental leave, ref AZ01".to_owned();
@@ -848,8 +900,8 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
     let account = app
         .post(
             "/v1/service-accounts",
-            Some(admin),
-            &json!({ "institution_id": iom_bern, "name": "Matrix target", "scopes": ["stats:read"] }),
+            Some(bern_admin),
+            &json!({ "institution_id": bern_service, "name": "Matrix target", "scopes": ["stats:read"] }),
         )
         .await;
     let account = must(account, StatusCode::CREATED, "service account").await;
@@ -863,7 +915,6 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
         user: uuid(&user),
         institution: uuid(&created),
         service_account: uuid(&account),
-        iom_bern,
         bern_service,
         mission_iq,
         zurich_service,
@@ -1103,8 +1154,18 @@ fn request(
         })),
         Call::UpdateInstitution => Some(json!({ "contact_phone": "+41 31 000 00 00" })),
         Call::CreateServiceAccount => Some(json!({
-            "institution_id": fixture.iom_bern, "name": "Matrix export", "scopes": ["stats:read"]
+            "institution_id": fixture.bern_service, "name": "Matrix export", "scopes": ["stats:read"]
         })),
+        Call::LoginMfa => Some(json!({ "mfa_token": "matrix-token", "code": "123456" })),
+        Call::LoginMfaEnrol => Some(json!({ "mfa_token": "matrix-token" })),
+        Call::ConfirmTotp => Some(json!({ "code": "000000" })),
+        Call::ChangePassword => Some(json!({
+            "current_password": "not the password", "new_password": "a long and unusual passphrase"
+        })),
+        Call::OpenBreakGlass => {
+            Some(json!({ "reason": "Matrix emergency: identity check at the border" }))
+        }
+        Call::ReviewBreakGlass => Some(json!({ "note": "Matrix review." })),
         Call::UpdateServiceAccount => Some(json!({ "name": "Matrix export, renamed" })),
         Call::CreateUser => Some(json!({
             "email": format!("matrix.{serial}@demo.test"), "display_name": "Matrix User",
@@ -1175,10 +1236,17 @@ fn targets(call: Call, fixture: &Fixture) -> Vec<Target> {
         Call::GetInstitution | Call::UpdateInstitution => {
             vec![Target::Resource(None), Target::Resource(Some(fixture.institution))]
         }
-        Call::GetUser | Call::UpdateUser => {
+        Call::GetUser
+        | Call::UpdateUser
+        | Call::ApproveUser
+        | Call::ResetUserMfa
+        | Call::ListUserSessions
+        | Call::EndUserSessions => {
             vec![Target::Resource(None), Target::Resource(Some(fixture.user))]
         }
-        Call::GetServiceAccount | Call::UpdateServiceAccount => {
+        Call::OpenBreakGlass => fixture.case_targets(),
+        Call::EndMySession | Call::ReviewBreakGlass => vec![Target::Resource(None)],
+        Call::GetServiceAccount | Call::UpdateServiceAccount | Call::ApproveServiceAccount => {
             vec![Target::Resource(None), Target::Resource(Some(fixture.service_account))]
         }
         Call::AnswerInformationRequest => {
@@ -1205,6 +1273,16 @@ fn expected(
         Target::Case(index) | Target::Action(index, _) | Target::Document(index, _) => Some(index),
         _ => None,
     };
+    if call == Call::OpenBreakGlass {
+        // Break-glass: the configured role (SEM officers), on a case outside its scope.
+        if actor.role() != Some(Role::SemOfficer) {
+            return vec![403];
+        }
+        let Some(Some(i)) = case_index else { return vec![404] };
+        let facts = snapshots[i].head.facts();
+        let reads = policy::decide(actor, Operation::ReadCase, Some(&facts)) == Decision::Allow;
+        return vec![if reads { 409 } else { 201 }];
+    }
     if let (Some(operation), Some(index)) = (call.case_operation(), case_index) {
         let operation = match (call, actor.role()) {
             (Call::AssignCase, Some(Role::Counsellor)) => Operation::AssignCounsellor,
@@ -1360,18 +1438,71 @@ fn expected(
             Decision::Allow => vec![404],
             _ => vec![403],
         },
+        Call::LoginMfa | Call::LoginMfaEnrol => vec![401],
+        // A user's own second factor, sessions and password; a service account has none.
+        Call::StartTotp | Call::ListMySessions => vec![200],
+        // Not started yet (409), or the wrong code (422).
+        Call::ConfirmTotp => vec![409, 422],
+        Call::EndMyOtherSessions => vec![204],
+        Call::EndMySession => vec![404],
+        // The current password is wrong.
+        Call::ChangePassword => vec![422],
+        Call::ListBreakGlass => vec![if actor.has_role(Role::Auditor) { 200 } else { 403 }],
+        Call::ReviewBreakGlass => vec![if actor.has_role(Role::Auditor) { 404 } else { 403 }],
+        // Accounts: the separation of duties (`retour_domain::administration`).
         Call::ListUsers | Call::ListServiceAccounts => {
-            allowed_or_403(Operation::Administer, &[200])
+            vec![if administration::account_reach(actor) == AccountReach::Nothing {
+                403
+            } else {
+                200
+            }]
         }
-        Call::CreateUser
-        | Call::CreateInstitution
-        | Call::CreateServiceAccount
-        | Call::CreateTariff => allowed_or_403(Operation::Administer, &[201]),
+        Call::CreateUser | Call::CreateServiceAccount => {
+            // Both are made at Bern's counselling service (neither is an administrator).
+            let facts = fixture.bern_account();
+            vec![match administration::create_account(actor, &facts) {
+                Decision::Allow => 201,
+                _ => 403,
+            }]
+        }
         Call::GetUser
         | Call::UpdateUser
+        | Call::ListUserSessions
+        | Call::EndUserSessions
+        | Call::ResetUserMfa
+        | Call::ApproveUser
         | Call::GetServiceAccount
         | Call::UpdateServiceAccount
-        | Call::UpdateInstitution => {
+        | Call::ApproveServiceAccount => {
+            let reach = administration::account_reach(actor);
+            if reach == AccountReach::Nothing {
+                return vec![403];
+            }
+            if !exists {
+                return vec![404];
+            }
+            // The fixture's user and service account are Bern's, approved, without a second
+            // factor.
+            let facts = fixture.bern_account();
+            if matches!(call, Call::ApproveUser | Call::ApproveServiceAccount) {
+                let foreign =
+                    matches!(reach, AccountReach::Institution(_)) && !reach.includes(&facts);
+                return vec![if foreign { 404 } else { 409 }];
+            }
+            match administration::manage_account(actor, &facts) {
+                Decision::Allow => vec![match call {
+                    Call::EndUserSessions => 204,
+                    Call::ResetUserMfa => 409,
+                    _ => 200,
+                }],
+                Decision::NotFound => vec![404],
+                Decision::Forbidden => vec![403],
+            }
+        }
+        Call::CreateInstitution | Call::CreateTariff => {
+            allowed_or_403(Operation::Administer, &[201])
+        }
+        Call::UpdateInstitution => {
             allowed_or_403(Operation::Administer, &[if exists { 200 } else { 404 }])
         }
         other => panic!("{other:?} has no expectation"),
@@ -1843,8 +1974,9 @@ fn url_encode(value: &str) -> String {
 }
 
 /// A service account of every scope at every institution that may hold it, signed in with
-/// the client-credentials grant.
-async fn service_callers(app: &TestApp, admin: &str) -> Vec<Caller> {
+/// the client-credentials grant. Made in the store: which administrator may make which is
+/// `tests/api/separation.rs`'s subject; this test reads as each of them.
+async fn service_callers(app: &TestApp) -> Vec<Caller> {
     let institutions: Vec<(Uuid, String)> = sqlx::query_as(
         "select distinct on (kind) id, kind::text from institutions where active \
          order by kind, name in ('Rückkehrberatung Kanton Bern', 'IOM Iraq') desc, name",
@@ -1854,15 +1986,16 @@ async fn service_callers(app: &TestApp, admin: &str) -> Vec<Caller> {
     .expect("institutions");
     let mut callers = Vec::new();
     for (institution, kind) in institutions {
+        let institution_kind = InstitutionKind::parse(&kind).expect("kind");
         for scope in Scope::ALL {
-            let body = json!({ "institution_id": institution, "name": format!("Canary {kind} {}", scope.as_str()),
-                "scopes": [scope.as_str()] });
-            let created = app.post("/v1/service-accounts", Some(admin), &body).await;
-            if created.status == StatusCode::UNPROCESSABLE_ENTITY {
+            if !administration::scope_fits(scope, institution_kind) {
                 // A scope this kind of institution may not hold.
                 continue;
             }
-            let created = must(created, StatusCode::CREATED, "service account").await;
+            let name = format!("Canary {kind} {}", scope.as_str());
+            let (id, client_id, secret) =
+                crate::tokens::store_service_account(app, institution, &name, vec![scope]).await;
+            let created = json!({ "id": id, "client_id": client_id, "client_secret": secret });
             let form = format!(
                 "grant_type=client_credentials&client_id={}&client_secret={}",
                 created["client_id"].as_str().expect("client id"),
@@ -1908,7 +2041,7 @@ async fn every_read_gives_every_role_and_service_account_only_the_field_groups_i
     let tokens = Tokens::sign_in(&app).await;
     let fixture = fixture(&app, &tokens).await;
     let mut callers = callers(&app, &tokens).await;
-    let accounts = service_callers(&app, tokens.of("admin@demo.test")).await;
+    let accounts = service_callers(&app).await;
     let scopes_seen: std::collections::BTreeSet<&str> = accounts
         .iter()
         .filter_map(|c| match &c.actor.as_ref()?.kind {

@@ -504,11 +504,11 @@ async fn logout_ends_every_access_token_of_the_session_and_without_a_refresh_tok
 async fn a_disabled_users_tokens_stay_dead_when_the_account_is_enabled_again(pool: PgPool) {
     let app = TestApp::new(pool).await;
     app.until_tokens_are_kept().await;
-    let admin = app.login("admin@demo.test").await;
-    let session = sign_in_and_refresh_once(&app, "counsellor.zh@demo.test").await;
+    let admin = app.login("admin.be@demo.test").await;
+    let session = sign_in_and_refresh_once(&app, "counsellor2.be@demo.test").await;
     assert_accepted(&app, &[&session.first_access, &session.second_access]).await;
     let id: Uuid =
-        sqlx::query_scalar("select id from users where email = 'counsellor.zh@demo.test'")
+        sqlx::query_scalar("select id from users where email = 'counsellor2.be@demo.test'")
             .fetch_one(&app.pool)
             .await
             .expect("user");
@@ -527,6 +527,12 @@ async fn a_disabled_users_tokens_stay_dead_when_the_account_is_enabled_again(poo
     }
     let enabled = set_status("active").await;
     assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
+    // Enabling is a grant: Bern's only administrator has it approved by the operator's.
+    assert_eq!(enabled.body["status"], "pending_approval");
+    let operator = app.login("admin@demo.test").await;
+    let approval = format!("/v1/users/{id}/approval");
+    let approved = app.send(Method::POST, &approval, Some(&operator), None, &[]).await;
+    assert_eq!(approved.body["status"], "active", "{}", approved.text);
     for token in [&session.first_access, &session.second_access] {
         assert_refused(
             &app,
@@ -538,15 +544,17 @@ async fn a_disabled_users_tokens_stay_dead_when_the_account_is_enabled_again(poo
     }
     assert_refresh_refused(&app, &session.current_refresh).await;
     // The user signs in afresh.
-    assert_accepted(&app, &[&app.login("counsellor.zh@demo.test").await]).await;
+    assert_accepted(&app, &[&app.login("counsellor2.be@demo.test").await]).await;
 }
 
 // --- The client-credentials grant ---------------------------------------------------------
 
 /// Creates a service account of IOM Bern with `scopes` as the demo admin; returns
 /// (id, client_id, client_secret).
+/// A service account of IOM Bern with `scopes`, made by IOM Bern's administrator (and, as
+/// its only one, approved by the operator's when a scope reads case data).
 pub async fn service_account(app: &TestApp, scopes: &[&str]) -> (String, String, String) {
-    let admin = app.login("admin@demo.test").await;
+    let admin = app.login("admin.iom@demo.test").await;
     let (institution,): (Uuid,) =
         sqlx::query_as("select id from institutions where name = 'IOM Bern'")
             .fetch_one(&app.pool)
@@ -561,7 +569,63 @@ pub async fn service_account(app: &TestApp, scopes: &[&str]) -> (String, String,
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let field = |name: &str| created.body[name].as_str().expect(name).to_owned();
+    if created.body["status"] == "pending_approval" {
+        let operator = app.login("admin@demo.test").await;
+        let path = format!("/v1/service-accounts/{}/approval", field("id"));
+        let approved = app.send(Method::POST, &path, Some(&operator), None, &[]).await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    }
     (field("id"), field("client_id"), field("client_secret"))
+}
+
+/// A service account of institution `institution` (by name) with `scopes`, made in the store:
+/// for tests of what a scope reads, not of who may grant it (`separation.rs`).
+pub async fn stored_service_account(
+    app: &TestApp,
+    institution: &str,
+    scopes: &[&str],
+) -> (String, String, String) {
+    let (institution_id,): (Uuid,) = sqlx::query_as("select id from institutions where name = $1")
+        .bind(institution)
+        .fetch_one(&app.pool)
+        .await
+        .expect("institution");
+    let scopes: Vec<_> =
+        scopes.iter().map(|s| retour_domain::Scope::parse(s).expect("scope")).collect();
+    let (id, client_id, secret) =
+        store_service_account(app, institution_id, "Stored integration", scopes).await;
+    (id.to_string(), client_id, secret)
+}
+
+/// Makes a service account in the store: its id, client id and secret.
+pub async fn store_service_account(
+    app: &TestApp,
+    institution_id: Uuid,
+    name: &str,
+    scopes: Vec<retour_domain::Scope>,
+) -> (Uuid, String, String) {
+    let secret = retour_api::auth::client_secret::new_secret();
+    let new = retour_store::service_accounts::NewServiceAccount {
+        institution_id,
+        name: name.to_owned(),
+        client_id: retour_api::auth::client_secret::new_client_id(),
+        secret_hash: retour_api::auth::client_secret::hash(&secret),
+        scopes,
+        approval_requested_by: None,
+    };
+    let made = app
+        .store
+        .create_service_account(&new, |a| {
+            retour_store::audit::AuditEvent::new(
+                retour_store::audit::AuditActor::anonymous(),
+                "service_account.create",
+                retour_store::audit::Outcome::Allowed,
+            )
+            .resource("service_account", a.id)
+        })
+        .await
+        .expect("service account");
+    (made.id, made.client_id, secret)
 }
 
 /// An access token of a service account, asked for with its credentials in the body.
@@ -639,16 +703,16 @@ async fn a_service_account_gets_a_token_with_its_credentials_in_the_body(pool: P
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
 async fn http_basic_authentication_and_a_narrower_scope_are_accepted(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let (_, client_id, secret) = service_account(&app, &["cases:read", "events:read"]).await;
+    let (_, client_id, secret) = service_account(&app, &["cases:read", "stats:read"]).await;
     let basic = format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")));
     let response = token_request(
         &app,
-        "grant_type=client_credentials&scope=events:read",
+        "grant_type=client_credentials&scope=stats:read",
         &[("authorization", &basic)],
     )
     .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text);
-    assert_eq!(response.body["scope"], "events:read");
+    assert_eq!(response.body["scope"], "stats:read");
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]
@@ -746,7 +810,7 @@ async fn a_disabled_service_account_gets_no_token_and_its_tokens_stop_at_once(po
     let token = granted.body["access_token"].as_str().expect("token").to_owned();
     assert_eq!(app.get("/v1/institutions", Some(&token)).await.status, StatusCode::OK);
 
-    let admin = app.login("admin@demo.test").await;
+    let admin = app.login("admin.iom@demo.test").await;
     let disabled = app
         .send(
             Method::PATCH,
@@ -768,9 +832,10 @@ async fn a_disabled_service_account_gets_no_token_and_its_tokens_stop_at_once(po
     );
 }
 
-/// Rotates the secret of service account `id` as the demo admin; the answer holds the new one.
+/// Rotates the secret of service account `id` as IOM Bern's administrator; the answer holds
+/// the new one.
 async fn rotate_secret(app: &TestApp, id: &str) -> TestResponse {
-    let admin = app.login("admin@demo.test").await;
+    let admin = app.login("admin.iom@demo.test").await;
     let body = json!({"rotate_secret": true});
     let path = format!("/v1/service-accounts/{id}");
     let rotated = app.send(Method::PATCH, &path, Some(&admin), Some(&body), &[]).await;

@@ -3,8 +3,10 @@
 //! Each write records its audit event (`institution.create`, `user.update`, …, with the names
 //! of the changed fields, never their values) in the same transaction.
 
+use retour_domain::administration::{self, AccountFacts};
+use retour_domain::policy::Decision;
 use retour_domain::validation::text;
-use retour_domain::{Canton, FieldError, InstitutionKind, Password, Role, Validation};
+use retour_domain::{Actor, Canton, FieldError, InstitutionKind, Password, Role, Validation};
 use retour_store::audit::{AuditActor, AuditEvent, Outcome};
 use retour_store::institutions::{Institution, NewInstitution};
 use retour_store::users::{NewUser, User};
@@ -19,6 +21,8 @@ use crate::error::ProblemCode;
 #[derive(Debug, Clone)]
 pub struct Administrator {
     actor: AuditActor,
+    /// The signed-in administrator as the policy sees them; `None` for the command line.
+    policy_actor: Option<Actor>,
     meta: RequestMeta,
     /// Set for changes made with the `retour` command on the server.
     via_command_line: bool,
@@ -28,6 +32,7 @@ impl Administrator {
     pub fn from_caller(caller: &Caller) -> Self {
         Self {
             actor: AuditActor::from(&caller.actor),
+            policy_actor: Some(caller.actor.clone()),
             meta: caller.meta.clone(),
             via_command_line: false,
         }
@@ -37,9 +42,15 @@ impl Administrator {
     pub fn command_line() -> Self {
         Self {
             actor: AuditActor::anonymous(),
+            policy_actor: None,
             meta: RequestMeta::default(),
             via_command_line: true,
         }
+    }
+
+    /// The signed-in administrator; `None` for the command line.
+    pub fn actor(&self) -> Option<&Actor> {
+        self.policy_actor.as_ref()
     }
 
     /// The audit event of `action` on a resource, naming the changed fields.
@@ -142,16 +153,25 @@ pub async fn create_user(
     let email = errors.check(parse_email("email", &request.email));
     let display_name = errors.check(text("display_name", &request.display_name, 200));
     let password = errors.check(Password::parse("password", request.password));
-    if let Some(institution) =
-        active_institution(store, request.institution_id, &mut errors).await?
+    let institution = active_institution(store, request.institution_id, &mut errors).await?;
+    if let Some(institution) = &institution
         && !request.role.fits(institution.kind)
     {
         errors.add(role_mismatch(request.role, institution.kind));
     }
-    let (Some(email), Some(display_name), Some(password), true) =
-        (email, display_name, password, errors.is_empty())
+    let (Some(email), Some(display_name), Some(password), Some(institution), true) =
+        (email, display_name, password, institution, errors.is_empty())
     else {
         return Err(ApiError::Validation(errors.into_errors()));
+    };
+    let facts = AccountFacts {
+        institution_id: institution.id,
+        institution_kind: institution.kind,
+        administrator: request.role.administers(),
+    };
+    let approval_requested_by = match by.actor() {
+        Some(actor) => grant_approval(store, actor, &facts, None, request.role).await?,
+        None => None,
     };
     let new = NewUser {
         institution_id: request.institution_id,
@@ -159,10 +179,69 @@ pub async fn create_user(
         display_name,
         role: request.role,
         password_hash: hash_new_password(password).await?,
+        created_by: by.actor().map(|a| a.id),
+        approval_requested_by,
     };
     store.create_user(&new, |user| by.event("user.create", "user", user.id, &[])).await.map_err(
         |e| conflict(e, "users_email_key", ProblemCode::EmailTaken, "this email is already in use"),
     )
+}
+
+/// 403 `forbidden` for anyone who administers no accounts.
+pub(crate) fn require_administrator(caller: &Caller) -> Result<(), ApiError> {
+    if administration::account_reach(&caller.actor) == administration::AccountReach::Nothing {
+        return Err(ApiError::Forbidden {
+            code: ProblemCode::Forbidden,
+            detail: "your role does not allow this".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The 403 of an administrator who may not make or change this account.
+pub(crate) fn separation_of_duties(detail: &str) -> ApiError {
+    ApiError::Forbidden { code: ProblemCode::SeparationOfDuties, detail: detail.to_owned() }
+}
+
+/// Whether `actor` may make user `facts` (of `role`; `before`: the role it has, for a
+/// change), and if it is a grant that waits for a second administrator, who asked for it.
+/// The operator's administrator appoints an institution's first administrator only; an
+/// institution's only administrator has each grant approved by a second one.
+pub(crate) async fn grant_approval(
+    store: &Store,
+    actor: &Actor,
+    facts: &AccountFacts,
+    before: Option<Role>,
+    role: Role,
+) -> Result<Option<Uuid>, ApiError> {
+    let decision = match before {
+        None => administration::create_account(actor, facts),
+        Some(_) => administration::manage_account(actor, facts),
+    };
+    if decision != Decision::Allow {
+        return Err(separation_of_duties(
+            "an administrator manages the accounts of their own institution (the operator's \
+             administrators: institutions and their first administrators)",
+        ));
+    }
+    if actor.has_role(Role::Admin) && facts.institution_kind != InstitutionKind::Operator {
+        if before.is_some_and(|b| b != role) {
+            return Err(separation_of_duties(
+                "the operator's administrators do not change the role of another \
+                 institution's administrator",
+            ));
+        }
+        if before.is_none() && store.count_administrators(facts.institution_id).await? > 0 {
+            return Err(ApiError::Conflict {
+                code: ProblemCode::InstitutionHasAdministrator,
+                detail: "the institution has an administrator; they appoint further ones"
+                    .to_owned(),
+            });
+        }
+        return Ok(None);
+    }
+    let lone = store.count_administrators(facts.institution_id).await? < 2;
+    Ok((administration::user_grant(before, role) && lone).then_some(actor.id))
 }
 
 /// What is asked for to create an institution.
@@ -175,6 +254,8 @@ pub struct InstitutionRequest {
     pub country: Option<String>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
+    /// Its users sign in with a second factor (on unless said otherwise).
+    pub mfa_required: bool,
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
@@ -235,6 +316,7 @@ pub async fn create_institution(
         country,
         contact_email,
         contact_phone,
+        mfa_required: request.mfa_required,
     };
     store
         .create_institution(&new, |i| by.event("institution.create", "institution", i.id, &[]))

@@ -36,6 +36,16 @@ pub struct Problem {
     /// For `validation_failed`: every invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For `mfa_required`: the token of the sign-in's second step, for
+    /// `POST /v1/auth/login/mfa` (five minutes, single use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mfa_token: Option<String>,
+    /// For `mfa_required`: `true` when the user has no authenticator yet and must enrol one
+    /// (`POST /v1/auth/login/mfa/totp`) before the second step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mfa_enrolment_required: Option<bool>,
 }
 
 /// Everything a handler can fail with. Each variant maps to one status and one `code`.
@@ -51,6 +61,9 @@ pub enum ApiError {
     /// answer for all, so that none is told apart).
     #[error("the email or the password is wrong, or the account is locked or disabled")]
     InvalidCredentials,
+    /// The password was right; the second factor is still to come.
+    #[error("a second factor is required: send a code with the mfa_token to /v1/auth/login/mfa")]
+    MfaRequired { mfa_token: String, enrolment: bool },
     /// A bearer token presented and refused (expired, revoked, forged, of a closed session).
     #[error(
         "the bearer token is not valid (expired, signed out or not issued here); sign in again"
@@ -115,6 +128,7 @@ impl ApiError {
             ApiError::Validation(_) => ProblemCode::ValidationFailed,
             ApiError::Unauthorized => ProblemCode::Unauthorized,
             ApiError::InvalidCredentials => ProblemCode::InvalidCredentials,
+            ApiError::MfaRequired { .. } => ProblemCode::MfaRequired,
             ApiError::InvalidToken => ProblemCode::InvalidToken,
             ApiError::InsufficientScope { .. } => ProblemCode::InsufficientScope,
             ApiError::Forbidden { code, .. }
@@ -145,7 +159,12 @@ impl ApiError {
             }
             other => other.to_string(),
         };
-        problem(status, self.code(), detail, errors)
+        let mut problem = problem(status, self.code(), detail, errors);
+        if let ApiError::MfaRequired { mfa_token, enrolment } = self {
+            problem.mfa_token = Some(mfa_token.clone());
+            problem.mfa_enrolment_required = Some(*enrolment);
+        }
+        problem
     }
 }
 
@@ -164,6 +183,8 @@ pub fn problem(
         code,
         instance: REQUEST_ID.try_with(|id| id.map(|id| id.urn().to_string())).ok().flatten(),
         errors,
+        mfa_token: None,
+        mfa_enrolment_required: None,
     }
 }
 

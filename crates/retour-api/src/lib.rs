@@ -55,6 +55,26 @@ pub struct ApiConfig {
     pub documents: DocumentsConfig,
     /// Webhooks: where they may be sent, and how the dispatcher works.
     pub webhooks: webhooks::WebhookConfig,
+    /// Break-glass: who may open a case outside their scope in an emergency, for how long.
+    pub break_glass: BreakGlassConfig,
+}
+
+/// Who may open a case outside their scope in an emergency, and for how long.
+#[derive(Debug, Clone)]
+pub struct BreakGlassConfig {
+    /// The roles that may (SEM officers by default); none turns break-glass off.
+    pub roles: Vec<retour_domain::Role>,
+    /// How long a use opens the case (60 minutes).
+    pub duration: Duration,
+}
+
+impl Default for BreakGlassConfig {
+    fn default() -> Self {
+        Self {
+            roles: vec![retour_domain::Role::SemOfficer],
+            duration: Duration::from_secs(60 * 60),
+        }
+    }
 }
 
 /// How an installation keeps documents.
@@ -108,6 +128,7 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             documents: DocumentsConfig::default(),
             webhooks: webhooks::WebhookConfig::default(),
+            break_glass: BreakGlassConfig::default(),
         }
     }
 }
@@ -249,6 +270,8 @@ fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter
         .merge(problems::routes())
         .merge(routes::tariffs::routes())
         .merge(routes::auth::routes(config.map(|c| &c.login)))
+        .merge(routes::me::routes())
+        .merge(routes::break_glass::routes())
         .merge(routes::institutions::routes())
         .merge(routes::users::routes())
         .merge(routes::service_accounts::routes())

@@ -27,6 +27,17 @@ string_enum! {
         Unauthorized = "unauthorized",
         InvalidCredentials = "invalid_credentials",
         InvalidToken = "invalid_token",
+        MfaRequired = "mfa_required",
+        MfaTokenInvalid = "mfa_token_invalid",
+        MfaCodeInvalid = "mfa_code_invalid",
+        MfaAlreadyEnrolled = "mfa_already_enrolled",
+        MfaEnrolmentNotStarted = "mfa_enrolment_not_started",
+        MfaNotEnrolled = "mfa_not_enrolled",
+        SeparationOfDuties = "separation_of_duties",
+        InstitutionHasAdministrator = "institution_has_administrator",
+        NotPending = "not_pending",
+        BreakGlassNotNeeded = "break_glass_not_needed",
+        AlreadyReviewed = "already_reviewed",
         InsufficientScope = "insufficient_scope",
         Forbidden = "forbidden",
         ForbiddenAction = "forbidden_action",
@@ -86,9 +97,10 @@ impl ProblemCode {
         Some(match self {
             MalformedRequest => StatusCode::BAD_REQUEST,
             ValidationFailed | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Unauthorized | InvalidCredentials | InvalidToken => StatusCode::UNAUTHORIZED,
-            InsufficientScope | Forbidden | ForbiddenAction | NotAssigned | SamePerson
-            | DimensionNotAllowed | ReportNotAllowed => StatusCode::FORBIDDEN,
+            Unauthorized | InvalidCredentials | InvalidToken | MfaRequired | MfaTokenInvalid
+            | MfaCodeInvalid => StatusCode::UNAUTHORIZED,
+            InsufficientScope | SeparationOfDuties | Forbidden | ForbiddenAction | NotAssigned
+            | SamePerson | DimensionNotAllowed | ReportNotAllowed => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -115,7 +127,14 @@ impl ProblemCode {
             | DocumentNotFileable
             | DocumentNotCurrent
             | EmailTaken
-            | NameTaken => StatusCode::CONFLICT,
+            | NameTaken
+            | MfaAlreadyEnrolled
+            | MfaEnrolmentNotStarted
+            | MfaNotEnrolled
+            | InstitutionHasAdministrator
+            | NotPending
+            | BreakGlassNotNeeded
+            | AlreadyReviewed => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -152,6 +171,52 @@ impl ProblemCode {
                  locked or disabled. The answer is the same in every case, so that none can be \
                  told apart."
             }
+            MfaRequired => {
+                "The password was right and the account needs a second factor. The problem \
+                 carries `mfa_token` (valid for five minutes); send it with a code of the \
+                 authenticator (or a recovery code) to `POST /v1/auth/login/mfa`. With \
+                 `mfa_enrolment_required: true` the user has no authenticator yet and their \
+                 institution requires one: `POST /v1/auth/login/mfa/totp` with the token \
+                 enrols one, and its first code completes the sign-in."
+            }
+            MfaTokenInvalid => {
+                "The sign-in's second step is unknown, expired (after five minutes), already \
+                 used, or given up after five wrong codes. Sign in again with the password."
+            }
+            MfaCodeInvalid => {
+                "The code is wrong, was used before (each code is accepted once), or the \
+                 recovery code is unknown or used. Each wrong code counts towards the \
+                 account's lockout; wait for the authenticator's next code and try again."
+            }
+            MfaAlreadyEnrolled => {
+                "The user already has a confirmed authenticator. To replace it, an \
+                 administrator resets it (`DELETE /v1/users/{id}/mfa`, confirmed by a second \
+                 administrator)."
+            }
+            MfaEnrolmentNotStarted => {
+                "There is no authenticator waiting for its first code: start the enrolment \
+                 (`POST /v1/me/mfa/totp`, or `POST /v1/auth/login/mfa/totp` while signing in) \
+                 first."
+            }
+            MfaNotEnrolled => "The user has no second factor to reset.",
+            SeparationOfDuties => {
+                "Administrators do not grant themselves access to cases or the access log: the \
+                 operator's administrators manage institutions and appoint each institution's \
+                 first administrator; an institution's administrator manages its own users and \
+                 service accounts. Ask the institution's administrator."
+            }
+            InstitutionHasAdministrator => {
+                "The institution has an administrator already; further ones are appointed by \
+                 that administrator (and approved by a second one)."
+            }
+            NotPending => {
+                "The account (or the request) waits for no approval: it was approved or \
+                 changed meanwhile. Fetch it again."
+            }
+            BreakGlassNotNeeded => {
+                "The case is within your scope already: read it as usual, without break-glass."
+            }
+            AlreadyReviewed => "This use of break-glass was reviewed already.",
             InvalidToken => {
                 "The bearer token was refused: expired, signed out, of a closed session or not \
                  issued here. Refresh it or sign in again."

@@ -389,6 +389,8 @@ mod tests {
                 "get /problems",
                 "get /problems/{code}",
                 "post /v1/auth/login",
+                "post /v1/auth/login/mfa",
+                "post /v1/auth/login/mfa/totp",
                 "post /v1/auth/refresh",
                 "post /v1/auth/token",
             ]
@@ -449,14 +451,20 @@ mod tests {
                 lists += 1;
             }
         }
-        assert_eq!(lists, 8);
+        assert_eq!(lists, 9);
     }
 
     #[test]
     fn a_handlers_own_description_of_a_status_is_kept() {
         let doc = serde_json::to_value(crate::openapi()).expect("spec");
         let login = &doc["paths"]["/v1/auth/login"]["post"]["responses"];
-        assert_eq!(login["401"]["description"], "Invalid credentials");
+        assert!(
+            login["401"]["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("`invalid_credentials`, or `mfa_required`")),
+            "{}",
+            login["401"]
+        );
         assert_eq!(
             login["413"]["content"]["application/problem+json"]["schema"]["$ref"],
             "#/components/schemas/Problem"

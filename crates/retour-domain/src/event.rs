@@ -51,6 +51,8 @@ string_enum! {
         DeadlineExtended = "deadline.extended",
         /// A deadline passed with its step not taken (the case is overdue).
         DeadlinePassed = "deadline.passed",
+        /// Someone outside the case's scope opened it in an emergency (break-glass).
+        BreakGlassOpened = "break_glass.opened",
     }
 }
 
@@ -100,7 +102,8 @@ impl EventType {
             | EventType::ProposalConfirmed
             | EventType::ProposalReturned
             | EventType::ReclaimOpened
-            | EventType::ReclaimUpdated => FieldGroup::Review,
+            | EventType::ReclaimUpdated
+            | EventType::BreakGlassOpened => FieldGroup::Review,
             EventType::DisbursementRecorded
             | EventType::VisitPlanned
             | EventType::VisitCompleted => FieldGroup::Reintegration,

@@ -2,6 +2,7 @@
 //! and how input is parsed into values that are valid by construction.
 
 pub mod actor;
+pub mod administration;
 pub mod assistance;
 pub mod calendar;
 pub mod canton;

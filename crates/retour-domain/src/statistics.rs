@@ -497,6 +497,7 @@ mod tests {
             (Role::IomMissionOfficer, Some(StatisticsScope::AssignedMission(own))),
             (Role::Auditor, Some(StatisticsScope::All)),
             (Role::Admin, None),
+            (Role::InstitutionAdmin, None),
         ];
         for (role, scope) in expected {
             let access = statistics_access(&user(role));

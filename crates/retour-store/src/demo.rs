@@ -11,7 +11,7 @@ use crate::{Store, StoreError};
 pub const DEMO_PASSWORD: &str = "retour-demo";
 
 /// The demo users: email, display name, role and the name of their institution.
-pub const DEMO_USERS: [(&str, &str, Role, &str); 10] = [
+pub const DEMO_USERS: [(&str, &str, Role, &str); 13] = [
     ("counsellor.be@demo.test", "Anna Berger", Role::Counsellor, "Rückkehrberatung Kanton Bern"),
     ("counsellor2.be@demo.test", "Jonas Wyss", Role::Counsellor, "Rückkehrberatung Kanton Bern"),
     ("counsellor.zh@demo.test", "Luca Meier", Role::Counsellor, "Rückkehrberatung Kanton Zürich"),
@@ -22,6 +22,9 @@ pub const DEMO_USERS: [(&str, &str, Role, &str); 10] = [
     ("mission.iq@demo.test", "Omar Aziz", Role::IomMissionOfficer, "IOM Iraq"),
     ("auditor@demo.test", "Ruth Baumann", Role::Auditor, "Oversight – data protection and audit"),
     ("admin@demo.test", "Peter Huber", Role::Admin, "Retour operator"),
+    ("admin.sem@demo.test", "Nicole Graf", Role::InstitutionAdmin, "SEM"),
+    ("admin.be@demo.test", "Thomas Frei", Role::InstitutionAdmin, "Rückkehrberatung Kanton Bern"),
+    ("admin.iom@demo.test", "Irina Popescu", Role::InstitutionAdmin, "IOM Bern"),
 ];
 
 /// IOM missions of the demo installation: country and name.
@@ -63,6 +66,8 @@ fn institution(kind: InstitutionKind, name: String) -> NewInstitution {
         country: None,
         contact_email: None,
         contact_phone: None,
+        // The demo signs in with a password alone, so that the quick start stays one step.
+        mfa_required: false,
     }
 }
 
@@ -111,6 +116,10 @@ impl Store {
             let institution = self.ensure_institution(&new).await?;
             ids.insert(new.name, institution.id);
         }
+        let demo: Vec<uuid::Uuid> = ids.values().copied().collect();
+        sqlx::query!("update institutions set mfa_required = false where id = any($1)", &demo)
+            .execute(self.pool())
+            .await?;
         for (email, display_name, role, institution) in DEMO_USERS {
             let institution_id = *ids.get(institution).ok_or(StoreError::NotFound)?;
             sqlx::query!(

@@ -20,6 +20,8 @@ pub struct Institution {
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
     pub active: bool,
+    /// Its users sign in with a second factor.
+    pub mfa_required: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -34,6 +36,7 @@ pub struct NewInstitution {
     pub country: Option<String>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
+    pub mfa_required: bool,
 }
 
 /// Which institutions to list.
@@ -50,6 +53,7 @@ pub struct InstitutionChanges {
     pub contact_email: Option<Option<String>>,
     pub contact_phone: Option<Option<String>>,
     pub active: Option<bool>,
+    pub mfa_required: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -63,6 +67,7 @@ struct Row {
     contact_email: Option<String>,
     contact_phone: Option<String>,
     active: bool,
+    mfa_required: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -88,6 +93,7 @@ impl TryFrom<Row> for Institution {
             contact_email: row.contact_email,
             contact_phone: row.contact_phone,
             active: row.active,
+            mfa_required: row.mfa_required,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -120,7 +126,7 @@ impl InstitutionFacts {
 
 /// The columns of [`Row`], for the list (the statements checked at build time name them).
 const COLUMNS: &str = "id, kind, name, canton, federal_region, country, contact_email, \
-    contact_phone, active, created_at, updated_at";
+    contact_phone, active, mfa_required, created_at, updated_at";
 
 /// The insert of a [`NewInstitution`] (`query_as!` into [`Row`]), with `$conflict` (an
 /// `on conflict` clause, or nothing) before its `returning`.
@@ -129,11 +135,11 @@ macro_rules! insert_institution {
         sqlx::query_as!(
             Row,
             "insert into institutions (id, kind, name, canton, federal_region, country, \
-                 contact_email, contact_phone) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8)"
+                 contact_email, contact_phone, mfa_required) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 + $conflict
                 + " returning id, kind, name, canton, federal_region, country, contact_email, \
-                 contact_phone, active, created_at, updated_at",
+                 contact_phone, active, mfa_required, created_at, updated_at",
             Uuid::now_v7(),
             $new.kind.as_str(),
             $new.name,
@@ -142,6 +148,7 @@ macro_rules! insert_institution {
             $new.country,
             $new.contact_email,
             $new.contact_phone,
+            $new.mfa_required,
         )
     };
 }
@@ -171,7 +178,7 @@ impl Store {
         let row = sqlx::query_as!(
             Row,
             "select id, kind, name, canton, federal_region, country, contact_email, \
-                 contact_phone, active, created_at, updated_at \
+                 contact_phone, active, mfa_required, created_at, updated_at \
              from institutions where lower(name) = lower($1)",
             name.trim(),
         )
@@ -210,7 +217,7 @@ impl Store {
         let current: Institution = sqlx::query_as!(
             Row,
             "select id, kind, name, canton, federal_region, country, contact_email, \
-                 contact_phone, active, created_at, updated_at \
+                 contact_phone, active, mfa_required, created_at, updated_at \
              from institutions where id = $1 for update",
             id,
         )
@@ -231,6 +238,9 @@ impl Store {
         if changes.active.is_some_and(|a| a != current.active) {
             changed.push("active");
         }
+        if changes.mfa_required.is_some_and(|m| m != current.mfa_required) {
+            changed.push("mfa_required");
+        }
         if changed.is_empty() {
             return Ok(current);
         }
@@ -239,10 +249,11 @@ impl Store {
             "update institutions set name = coalesce($2, name), \
                  contact_email = case when $3 then $4 else contact_email end, \
                  contact_phone = case when $5 then $6 else contact_phone end, \
-                 active = coalesce($7, active), updated_at = now() \
+                 active = coalesce($7, active), mfa_required = coalesce($8, mfa_required), \
+                 updated_at = now() \
              where id = $1 \
              returning id, kind, name, canton, federal_region, country, contact_email, \
-                 contact_phone, active, created_at, updated_at",
+                 contact_phone, active, mfa_required, created_at, updated_at",
             id,
             changes.name.as_deref(),
             changes.contact_email.is_some(),
@@ -250,6 +261,7 @@ impl Store {
             changes.contact_phone.is_some(),
             changes.contact_phone.clone().flatten(),
             changes.active,
+            changes.mfa_required,
         )
         .fetch_one(&mut *tx)
         .await?
@@ -267,7 +279,7 @@ impl Store {
         let row = sqlx::query_as!(
             Row,
             "select id, kind, name, canton, federal_region, country, contact_email, \
-                 contact_phone, active, created_at, updated_at \
+                 contact_phone, active, mfa_required, created_at, updated_at \
              from institutions where id = $1",
             id,
         )

@@ -9,6 +9,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 pub mod audit;
 pub mod auth_changes;
+pub mod break_glass;
 pub mod cases;
 pub mod deadlines;
 pub mod demo;
@@ -17,6 +18,7 @@ mod error;
 pub mod events;
 pub mod holding;
 pub mod institutions;
+pub mod mfa;
 pub mod refresh_tokens;
 pub mod service_accounts;
 pub mod sessions;

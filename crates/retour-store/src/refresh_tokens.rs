@@ -123,6 +123,9 @@ impl Store {
             successor_expires_at,
         )
         .await?;
+        sqlx::query!("update sessions set last_used_at = now() where id = $1", session_id)
+            .execute(&mut *tx)
+            .await?;
         let rotation = Rotation::Rotated { user_id, session_id };
         audit::record(&mut *tx, &event(&rotation, actor)).await?;
         tx.commit().await?;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use retour_domain::Scope;
+use retour_domain::administration::AccountReach;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEvent};
@@ -18,6 +19,8 @@ pub struct ServiceAccount {
     pub scopes: Vec<Scope>,
     /// Same states as a user account.
     pub status: UserStatus,
+    /// While the account waits for approval: the administrator who asked for it.
+    pub approval_requested_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -30,6 +33,8 @@ pub struct NewServiceAccount {
     pub client_id: String,
     pub secret_hash: String,
     pub scopes: Vec<Scope>,
+    /// `Some(administrator)`: the account waits for a second administrator's approval.
+    pub approval_requested_by: Option<Uuid>,
 }
 
 /// What an update changes; `None` leaves a field as it is. A new secret is already hashed.
@@ -39,11 +44,16 @@ pub struct ServiceAccountChanges {
     pub scopes: Option<Vec<Scope>>,
     pub status: Option<UserStatus>,
     pub secret_hash: Option<String>,
+    /// `Some(administrator)`: the change grants access and waits for a second administrator;
+    /// the account's status becomes `pending_approval`.
+    pub approval_requested_by: Option<Uuid>,
 }
 
 /// Which service accounts to list.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceAccountFilter {
+    /// The accounts the asking administrator manages.
+    pub reach: Option<retour_domain::administration::AccountReach>,
     pub institution_id: Option<Uuid>,
     pub status: Option<UserStatus>,
 }
@@ -73,6 +83,7 @@ struct Row {
     client_id: String,
     scopes: Vec<String>,
     status: String,
+    approval_requested_by: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -95,6 +106,7 @@ impl TryFrom<Row> for ServiceAccount {
             client_id: row.client_id,
             scopes,
             status: UserStatus::parse(&row.status)?,
+            approval_requested_by: row.approval_requested_by,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -102,7 +114,8 @@ impl TryFrom<Row> for ServiceAccount {
 }
 
 /// The columns of [`Row`], for the list (the statements checked at build time name them).
-const COLUMNS: &str = "id, institution_id, name, client_id, scopes, status, created_at, updated_at";
+const COLUMNS: &str = "id, institution_id, name, client_id, scopes, status, \
+    approval_requested_by, created_at, updated_at";
 
 fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
     scopes.iter().map(|s| s.as_str()).collect()
@@ -119,15 +132,22 @@ impl Store {
         let account: ServiceAccount = sqlx::query_as!(
             Row,
             "insert into service_accounts (id, institution_id, name, client_id, secret_hash, \
-                 scopes) \
-             values ($1, $2, $3, $4, $5, $6) \
-             returning id, institution_id, name, client_id, scopes, status, created_at, updated_at",
+                 scopes, status, approval_requested_by) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) \
+             returning id, institution_id, name, client_id, scopes, status, \
+                 approval_requested_by, created_at, updated_at",
             Uuid::now_v7(),
             new.institution_id,
             new.name,
             new.client_id,
             new.secret_hash,
             &scope_names(&new.scopes) as &[&str],
+            match new.approval_requested_by {
+                Some(_) => UserStatus::PendingApproval,
+                None => UserStatus::Active,
+            }
+            .as_str(),
+            new.approval_requested_by,
         )
         .fetch_one(&mut *tx)
         .await?
@@ -140,7 +160,8 @@ impl Store {
     pub async fn get_service_account(&self, id: Uuid) -> Result<ServiceAccount, StoreError> {
         let row = sqlx::query_as!(
             Row,
-            "select id, institution_id, name, client_id, scopes, status, created_at, updated_at \
+            "select id, institution_id, name, client_id, scopes, status, approval_requested_by, \
+                 created_at, updated_at \
              from service_accounts where id = $1",
             id,
         )
@@ -175,6 +196,16 @@ impl Store {
         // Built at run time: each filter is added only when given.
         let mut query =
             sqlx::QueryBuilder::new(format!("select {COLUMNS} from service_accounts where true"));
+        match filter.reach {
+            None => {}
+            // Service accounts are never administrators: the operator's own only.
+            Some(AccountReach::Operator(id) | AccountReach::Institution(id)) => {
+                query.push(" and institution_id = ").push_bind(id);
+            }
+            Some(AccountReach::Nothing) => {
+                query.push(" and false");
+            }
+        }
         if let Some(institution_id) = filter.institution_id {
             query.push(" and institution_id = ").push_bind(institution_id);
         }
@@ -198,7 +229,8 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let current: ServiceAccount = sqlx::query_as!(
             Row,
-            "select id, institution_id, name, client_id, scopes, status, created_at, updated_at \
+            "select id, institution_id, name, client_id, scopes, status, approval_requested_by, \
+                 created_at, updated_at \
              from service_accounts where id = $1 for update",
             id,
         )
@@ -213,7 +245,11 @@ impl Store {
         if changes.scopes.as_ref().is_some_and(|s| *s != current.scopes) {
             changed.push("scopes");
         }
-        if changes.status.is_some_and(|s| s != current.status) {
+        let status = match changes.approval_requested_by {
+            Some(_) => Some(UserStatus::PendingApproval),
+            None => changes.status,
+        };
+        if status.is_some_and(|s| s != current.status) {
             changed.push("status");
         }
         if changes.secret_hash.is_some() {
@@ -229,14 +265,18 @@ impl Store {
                  scopes = coalesce($3, scopes), status = coalesce($4, status), \
                  secret_hash = coalesce($5, secret_hash), \
                  secret_generation = secret_generation + ($5::text is not null)::int, \
+                 approval_requested_by = case when coalesce($4, status) = 'pending_approval' \
+                     then coalesce($6, approval_requested_by) end, \
                  updated_at = now() \
              where id = $1 \
-             returning id, institution_id, name, client_id, scopes, status, created_at, updated_at",
+             returning id, institution_id, name, client_id, scopes, status, \
+                 approval_requested_by, created_at, updated_at",
             id,
             changes.name.as_deref(),
             scopes.as_deref() as Option<&[&str]>,
-            changes.status.map(UserStatus::as_str),
+            status.map(UserStatus::as_str),
             changes.secret_hash.as_deref(),
+            changes.approval_requested_by,
         )
         .fetch_one(&mut *tx)
         .await?
@@ -254,7 +294,7 @@ impl Store {
     ) -> Result<Option<ClientCandidate>, StoreError> {
         let row = sqlx::query!(
             "select s.id, s.institution_id, s.name, s.client_id, s.scopes, s.status, \
-                 s.created_at, s.updated_at, s.secret_hash, s.secret_generation, \
+                 s.approval_requested_by, s.created_at, s.updated_at, s.secret_hash, s.secret_generation, \
                  i.active as institution_active \
              from service_accounts s join institutions i on i.id = s.institution_id \
              where s.client_id = $1",
@@ -270,6 +310,7 @@ impl Store {
                 client_id: r.client_id,
                 scopes: r.scopes,
                 status: r.status,
+                approval_requested_by: r.approval_requested_by,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
             };
@@ -281,5 +322,32 @@ impl Store {
             })
         })
         .transpose()
+    }
+}
+
+impl Store {
+    /// Approves service account `id`'s pending grant, with `audit`: the now active account,
+    /// or `None` when it waits for no approval (any more).
+    pub async fn approve_service_account(
+        &self,
+        id: Uuid,
+        audit: &AuditEvent,
+    ) -> Result<Option<ServiceAccount>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query_as!(
+            Row,
+            "update service_accounts set status = 'active', approval_requested_by = null, \
+                 updated_at = now() \
+             where id = $1 and status = 'pending_approval' \
+             returning id, institution_id, name, client_id, scopes, status, \
+                 approval_requested_by, created_at, updated_at",
+            id,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        audit::record(&mut *tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(row.try_into()?))
     }
 }

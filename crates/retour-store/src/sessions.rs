@@ -25,6 +25,12 @@ pub enum SessionEnd {
     AccountDisabled,
     PasswordChanged,
     InstitutionDeactivated,
+    /// The user ended it (from another session, or all but the current one).
+    EndedByUser,
+    /// An administrator ended the user's sessions.
+    EndedByAdministrator,
+    /// The user's second factor was reset.
+    MfaReset,
 }
 
 impl SessionEnd {
@@ -35,15 +41,39 @@ impl SessionEnd {
             SessionEnd::AccountDisabled => "account_disabled",
             SessionEnd::PasswordChanged => "password_changed",
             SessionEnd::InstitutionDeactivated => "institution_deactivated",
+            SessionEnd::EndedByUser => "ended_by_user",
+            SessionEnd::EndedByAdministrator => "ended_by_administrator",
+            SessionEnd::MfaReset => "mfa_reset",
         }
     }
 }
 
+/// Where a session was started from.
+#[derive(Debug, Clone, Default)]
+pub struct SessionClient {
+    pub addr: Option<std::net::IpAddr>,
+    /// The `User-Agent` header, cut to 512 characters.
+    pub user_agent: Option<String>,
+}
+
+/// An open session, as its user sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub started_at: DateTime<Utc>,
+    /// The session's last refresh (or its start).
+    pub last_used_at: DateTime<Utc>,
+    pub client_addr: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+}
+
 /// Which open sessions to end.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Sessions {
+pub enum Sessions {
     One(Uuid),
     OfUser(Uuid),
+    /// Every session of the user (`.0`) but one (`.1`).
+    OfUserBut(Uuid, Uuid),
     OfInstitution(Uuid),
 }
 
@@ -186,16 +216,88 @@ impl Store {
         StandingRow::judge(row, id, Standing::SecretRotated)
     }
 
-    /// Starts session `id` of a user, inside the caller's transaction.
+    /// Starts session `id` of a user from `client`, inside the caller's transaction.
     pub(crate) async fn start_session_in(
         tx: &mut sqlx::PgConnection,
         id: Uuid,
         user_id: Uuid,
+        client: &SessionClient,
     ) -> Result<(), StoreError> {
-        sqlx::query!("insert into sessions (id, user_id) values ($1, $2)", id, user_id)
-            .execute(tx)
-            .await?;
+        sqlx::query!(
+            "insert into sessions (id, user_id, client_addr, user_agent) values ($1, $2, $3, $4)",
+            id,
+            user_id,
+            client.addr as Option<std::net::IpAddr>,
+            client.user_agent.as_deref(),
+        )
+        .execute(tx)
+        .await?;
         Ok(())
+    }
+
+    /// The user's open sessions, newest first.
+    pub async fn open_sessions(&self, user_id: Uuid) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = sqlx::query!(
+            "select id, started_at, last_used_at, client_addr, user_agent from sessions \
+             where user_id = $1 and ended_at is null \
+               and exists (select 1 from refresh_tokens t where t.session_id = sessions.id \
+                   and t.revoked_at is null and t.rotated_at is null and t.expires_at > now()) \
+             order by started_at desc, id desc",
+            user_id,
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionInfo {
+                id: r.id,
+                started_at: r.started_at,
+                last_used_at: r.last_used_at,
+                client_addr: r.client_addr.map(|net| net.addr()),
+                user_agent: r.user_agent,
+            })
+            .collect())
+    }
+
+    /// Ends sessions `which` of user `user_id` for `reason`, with `audit` (given how many
+    /// ended) in the same transaction: how many ended. A session of another user is not
+    /// touched.
+    pub async fn end_user_sessions(
+        &self,
+        user_id: Uuid,
+        which: Sessions,
+        reason: SessionEnd,
+        audit: impl FnOnce(u64) -> AuditEvent,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let open = sqlx::query_scalar!(
+            r#"select count(*) as "n!" from sessions where user_id = $1 and ended_at is null
+                 and case when $2::uuid is null then true else id = $2 end
+                 and case when $3::uuid is null then true else id <> $3 end"#,
+            user_id,
+            match which {
+                Sessions::One(id) => Some(id),
+                _ => None,
+            },
+            match which {
+                Sessions::OfUserBut(_, keep) => Some(keep),
+                _ => None,
+            },
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let which = match which {
+            // Only a session of this user.
+            Sessions::One(id) if open == 0 => {
+                let _ = id;
+                return Ok(0);
+            }
+            other => other,
+        };
+        Self::end_sessions_in(&mut tx, which, reason).await?;
+        audit::record(&mut *tx, &audit(open as u64)).await?;
+        tx.commit().await?;
+        Ok(open as u64)
     }
 
     /// Ends the open sessions `which` for `reason` and revokes their refresh tokens, inside
@@ -225,6 +327,19 @@ impl Store {
         let query = match which {
             Sessions::One(id) => end_where!("id = $1", id),
             Sessions::OfUser(id) => end_where!("user_id = $1", id),
+            Sessions::OfUserBut(id, keep) => {
+                sqlx::query!(
+                    "with ended as ( \
+                         update sessions set ended_at = now(), end_reason = $2 \
+                         where ended_at is null and user_id = $1 and id <> $3 \
+                         returning id) \
+                     update refresh_tokens set revoked_at = coalesce(revoked_at, now()) \
+                     where session_id in (select id from ended)",
+                    id,
+                    reason.as_str(),
+                    keep,
+                )
+            }
             Sessions::OfInstitution(id) => {
                 end_where!("user_id in (select id from users where institution_id = $1)", id)
             }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use retour_domain::administration::AccountReach;
 use retour_domain::{Actor, ActorKind, Role};
 use uuid::Uuid;
 
@@ -16,6 +17,9 @@ use crate::{Store, StoreError};
 pub enum UserStatus {
     Active,
     Disabled,
+    /// A grant of access made by an institution's only administrator, waiting for a second
+    /// administrator's approval: cannot sign in.
+    PendingApproval,
 }
 
 impl UserStatus {
@@ -23,6 +27,7 @@ impl UserStatus {
         match self {
             UserStatus::Active => "active",
             UserStatus::Disabled => "disabled",
+            UserStatus::PendingApproval => "pending_approval",
         }
     }
 
@@ -30,6 +35,7 @@ impl UserStatus {
         match value {
             "active" => Ok(UserStatus::Active),
             "disabled" => Ok(UserStatus::Disabled),
+            "pending_approval" => Ok(UserStatus::PendingApproval),
             other => Err(StoreError::corrupt("status", other)),
         }
     }
@@ -45,6 +51,14 @@ pub struct User {
     pub role: Role,
     pub status: UserStatus,
     pub locked_until: Option<DateTime<Utc>>,
+    /// The administrator who made the account (`None` for the command line and the demo).
+    pub created_by: Option<Uuid>,
+    /// While the account waits for approval: the administrator who asked for it.
+    pub approval_requested_by: Option<Uuid>,
+    /// While a reset of the second factor waits for a second administrator: who asked.
+    pub mfa_reset_requested_by: Option<Uuid>,
+    /// The user has confirmed a second factor.
+    pub mfa_enrolled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -57,6 +71,9 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub password_hash: String,
+    pub created_by: Option<Uuid>,
+    /// `Some(administrator)`: the account waits for a second administrator's approval.
+    pub approval_requested_by: Option<Uuid>,
 }
 
 /// A user found for a sign-in.
@@ -65,6 +82,8 @@ pub struct LoginCandidate {
     pub user: User,
     pub password_hash: String,
     pub institution_active: bool,
+    /// The user's institution requires a second factor.
+    pub mfa_required: bool,
 }
 
 impl std::fmt::Debug for LoginCandidate {
@@ -76,6 +95,8 @@ impl std::fmt::Debug for LoginCandidate {
 /// Which users to list.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
+    /// The accounts the asking administrator manages.
+    pub reach: Option<retour_domain::administration::AccountReach>,
     pub institution_id: Option<Uuid>,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
@@ -93,6 +114,9 @@ pub struct UserChanges {
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
     pub password_hash: Option<String>,
+    /// `Some(administrator)`: the change grants access and waits for a second administrator;
+    /// the account's status becomes `pending_approval`.
+    pub approval_requested_by: Option<Uuid>,
 }
 
 /// The lockout rule: `threshold` failed sign-ins within `window` lock the account for
@@ -144,6 +168,10 @@ struct Row {
     role: String,
     status: String,
     locked_until: Option<DateTime<Utc>>,
+    created_by: Option<Uuid>,
+    approval_requested_by: Option<Uuid>,
+    mfa_reset_requested_by: Option<Uuid>,
+    mfa_enrolled: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -161,6 +189,10 @@ impl TryFrom<Row> for User {
             email: row.email,
             display_name: row.display_name,
             locked_until: row.locked_until,
+            created_by: row.created_by,
+            approval_requested_by: row.approval_requested_by,
+            mfa_reset_requested_by: row.mfa_reset_requested_by,
+            mfa_enrolled: row.mfa_enrolled,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -168,8 +200,36 @@ impl TryFrom<Row> for User {
 }
 
 /// The columns of [`Row`], for the list (the statements checked at build time name them).
-const COLUMNS: &str =
-    "id, institution_id, email, display_name, role, status, locked_until, created_at, updated_at";
+const COLUMNS: &str = "id, institution_id, email, display_name, role, status, locked_until, \
+    created_by, approval_requested_by, mfa_reset_requested_by, \
+    exists (select 1 from totp_factors t where t.user_id = users.id \
+        and t.confirmed_at is not null) as mfa_enrolled, created_at, updated_at";
+
+/// `query_as!` of [`Row`]: `$statement` begins with `select` or ends with `returning` of
+/// the user's columns, which this macro writes out (`query_as!` takes literals only).
+macro_rules! user_row {
+    (select $rest:literal, $($arg:expr),*) => {
+        sqlx::query_as!(
+            Row,
+            r#"select id, institution_id, email, display_name, role, status, locked_until,
+                 created_by, approval_requested_by, mfa_reset_requested_by,
+                 exists (select 1 from totp_factors t where t.user_id = users.id
+                     and t.confirmed_at is not null) as "mfa_enrolled!", created_at, updated_at
+               from users "# + $rest,
+            $($arg),*
+        )
+    };
+    (returning $statement:literal, $($arg:expr),*) => {
+        sqlx::query_as!(
+            Row,
+            $statement + r#" returning id, institution_id, email, display_name, role, status,
+                 locked_until, created_by, approval_requested_by, mfa_reset_requested_by,
+                 exists (select 1 from totp_factors t where t.user_id = users.id
+                     and t.confirmed_at is not null) as "mfa_enrolled!", created_at, updated_at"#,
+            $($arg),*
+        )
+    };
+}
 
 impl Store {
     /// Creates a user and records `audit(&user)` in the same transaction. A second account
@@ -180,18 +240,23 @@ impl Store {
         audit: impl FnOnce(&User) -> AuditEvent,
     ) -> Result<User, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query_as!(
-            Row,
-            "insert into users (id, institution_id, email, display_name, role, password_hash) \
-             values ($1, $2, $3, $4, $5, $6) \
-             returning id, institution_id, email, display_name, role, status, locked_until, \
-                 created_at, updated_at",
+        let status = match new.approval_requested_by {
+            Some(_) => UserStatus::PendingApproval,
+            None => UserStatus::Active,
+        };
+        let row = user_row!(returning
+            "insert into users (id, institution_id, email, display_name, role, password_hash, \
+                 status, created_by, approval_requested_by) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             Uuid::now_v7(),
             new.institution_id,
             new.email.trim(),
             new.display_name,
             new.role.as_str(),
             new.password_hash,
+            status.as_str(),
+            new.created_by,
+            new.approval_requested_by
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -205,6 +270,21 @@ impl Store {
     pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>, StoreError> {
         // Built at run time: each filter is added only when given.
         let mut query = sqlx::QueryBuilder::new(format!("select {COLUMNS} from users where true"));
+        match filter.reach {
+            None => {}
+            Some(AccountReach::Operator(operator)) => {
+                query
+                    .push(" and (institution_id = ")
+                    .push_bind(operator)
+                    .push(" or role = 'institution_admin')");
+            }
+            Some(AccountReach::Institution(id)) => {
+                query.push(" and institution_id = ").push_bind(id);
+            }
+            Some(AccountReach::Nothing) => {
+                query.push(" and false");
+            }
+        }
         if let Some(institution_id) = filter.institution_id {
             query.push(" and institution_id = ").push_bind(institution_id);
         }
@@ -235,17 +315,11 @@ impl Store {
         audit: impl FnOnce(&User, &[&'static str]) -> AuditEvent,
     ) -> Result<User, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let current: User = sqlx::query_as!(
-            Row,
-            "select id, institution_id, email, display_name, role, status, locked_until, \
-                 created_at, updated_at \
-             from users where id = $1 for update",
-            id,
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_into()?;
+        let current: User = user_row!(select "where id = $1 for update", id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_into()?;
         let mut changed = Vec::new();
         if changes.display_name.as_ref().is_some_and(|n| *n != current.display_name) {
             changed.push("display_name");
@@ -253,7 +327,11 @@ impl Store {
         if changes.role.is_some_and(|r| r != current.role) {
             changed.push("role");
         }
-        if changes.status.is_some_and(|s| s != current.status) {
+        let status = match changes.approval_requested_by {
+            Some(_) => Some(UserStatus::PendingApproval),
+            None => changes.status,
+        };
+        if status.is_some_and(|s| s != current.status) {
             changed.push("status");
         }
         if changes.password_hash.is_some() {
@@ -262,24 +340,25 @@ impl Store {
         if changed.is_empty() {
             return Ok(current);
         }
-        let user: User = sqlx::query_as!(
-            Row,
+        let user: User = user_row!(returning
             "update users set display_name = coalesce($2, display_name), \
                  role = coalesce($3, role), status = coalesce($4, status), \
-                 password_hash = coalesce($5, password_hash), updated_at = now() \
-             where id = $1 \
-             returning id, institution_id, email, display_name, role, status, locked_until, \
-                 created_at, updated_at",
+                 password_hash = coalesce($5, password_hash), \
+                 approval_requested_by = case when coalesce($4, status) = 'pending_approval' \
+                     then coalesce($6, approval_requested_by) end, \
+                 updated_at = now() \
+             where id = $1",
             id,
             changes.display_name.as_deref(),
             changes.role.map(Role::as_str),
-            changes.status.map(UserStatus::as_str),
+            status.map(UserStatus::as_str),
             changes.password_hash.as_deref(),
+            changes.approval_requested_by
         )
         .fetch_one(&mut *tx)
         .await?
         .try_into()?;
-        let ended = if user.status == UserStatus::Disabled {
+        let ended = if user.status != UserStatus::Active {
             Some(SessionEnd::AccountDisabled)
         } else {
             changes.password_hash.as_ref().map(|_| SessionEnd::PasswordChanged)
@@ -364,10 +443,11 @@ impl Store {
         session_id: Uuid,
         refresh_hash: &[u8],
         refresh_expires_at: DateTime<Utc>,
+        client: &crate::sessions::SessionClient,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        Self::start_session_in(&mut tx, session_id, user_id).await?;
+        Self::start_session_in(&mut tx, session_id, user_id, client).await?;
         Self::insert_refresh_token_in(
             &mut tx,
             user_id,
@@ -390,15 +470,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
-        let row = sqlx::query_as!(
-            Row,
-            "select id, institution_id, email, display_name, role, status, locked_until, \
-                 created_at, updated_at \
-             from users where id = $1",
-            id,
-        )
-        .fetch_optional(self.pool())
-        .await?;
+        let row = user_row!(select "where id = $1", id).fetch_optional(self.pool()).await?;
         let row = row.ok_or(StoreError::NotFound)?;
         row.try_into()
     }
@@ -407,34 +479,21 @@ impl Store {
     /// institution is active, for a sign-in.
     pub async fn user_for_login(&self, email: &str) -> Result<Option<LoginCandidate>, StoreError> {
         let row = sqlx::query!(
-            "select u.id, u.institution_id, u.email, u.display_name, u.role, u.status, \
-                 u.locked_until, u.created_at, u.updated_at, u.password_hash, \
-                 i.active as institution_active \
+            "select u.id, u.password_hash, i.active as institution_active, \
+                 i.mfa_required as institution_mfa_required \
              from users u join institutions i on i.id = u.institution_id \
              where lower(u.email) = lower($1)",
             email.trim(),
         )
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            let user = Row {
-                id: r.id,
-                institution_id: r.institution_id,
-                email: r.email,
-                display_name: r.display_name,
-                role: r.role,
-                status: r.status,
-                locked_until: r.locked_until,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-            };
-            Ok(LoginCandidate {
-                user: user.try_into()?,
-                password_hash: r.password_hash,
-                institution_active: r.institution_active,
-            })
-        })
-        .transpose()
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(LoginCandidate {
+            user: self.get_user(row.id).await?,
+            password_hash: row.password_hash,
+            institution_active: row.institution_active,
+            mfa_required: row.institution_mfa_required,
+        }))
     }
 
     /// The acting user with their institution, if the account and its institution are active
@@ -477,4 +536,75 @@ async fn clear_login_failures(
 ) -> Result<(), StoreError> {
     sqlx::query!("delete from login_failures where user_id = $1", user_id).execute(tx).await?;
     Ok(())
+}
+
+impl Store {
+    /// How many active administrators (`institution_admin`) institution `institution_id` has.
+    pub async fn count_administrators(&self, institution_id: Uuid) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar!(
+            r#"select count(*) as "n!" from users
+               where institution_id = $1 and role = 'institution_admin' and status = 'active'"#,
+            institution_id,
+        )
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Approves user `id`'s pending grant, with `audit`: the now active user, or `None` when
+    /// the account waits for no approval (any more).
+    pub async fn approve_user(
+        &self,
+        id: Uuid,
+        audit: &AuditEvent,
+    ) -> Result<Option<User>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row = user_row!(returning
+            "update users set status = 'active', approval_requested_by = null, \
+                 updated_at = now() \
+             where id = $1 and status = 'pending_approval'",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        audit::record(&mut *tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(row.try_into()?))
+    }
+
+    /// Changes user `id`'s own password to `password_hash` (the current one was checked),
+    /// ending every session of theirs but `keep_session`, with `audit`.
+    pub async fn change_own_password(
+        &self,
+        id: Uuid,
+        keep_session: Uuid,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query!(
+            "update users set password_hash = $2, updated_at = now() where id = $1",
+            id,
+            password_hash
+        )
+        .execute(&mut *tx)
+        .await?;
+        Self::end_sessions_in(
+            &mut tx,
+            Sessions::OfUserBut(id, keep_session),
+            SessionEnd::PasswordChanged,
+        )
+        .await?;
+        audit::record(&mut *tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// User `id`'s password hash.
+    pub async fn password_hash(&self, id: Uuid) -> Result<String, StoreError> {
+        sqlx::query_scalar!("select password_hash from users where id = $1", id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
 }

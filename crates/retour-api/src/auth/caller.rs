@@ -22,7 +22,12 @@ use crate::{ApiError, AppState};
 pub struct RequestMeta {
     pub request_id: Option<String>,
     pub client_addr: Option<IpAddr>,
+    /// The `User-Agent` header (at most 512 characters), which a session keeps.
+    pub user_agent: Option<String>,
 }
+
+/// The longest `User-Agent` a session keeps.
+const MAX_USER_AGENT: usize = 512;
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = std::convert::Infallible;
@@ -37,6 +42,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
             client_addr: parts.extensions.get::<ClientAddr>().map(|ClientAddr(ip)| *ip).or_else(
                 || parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip()),
             ),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT).collect()),
         })
     }
 }

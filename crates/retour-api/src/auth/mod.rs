@@ -4,6 +4,7 @@ pub mod cache;
 mod caller;
 pub mod client_secret;
 pub mod keys;
+pub mod mfa;
 pub mod password;
 pub mod rate_limit;
 pub mod token;

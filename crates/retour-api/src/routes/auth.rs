@@ -10,8 +10,10 @@ use chrono::Utc;
 use rand::RngCore;
 use retour_domain::{InstitutionKind, Role, Scope, Validation};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use retour_store::documents::crypto::MasterKeys;
 use retour_store::refresh_tokens::Rotation;
 use retour_store::service_accounts::ClientCandidate;
+use retour_store::sessions::SessionClient;
 use retour_store::users::{FailedLogin, LoginCandidate, UserStatus};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,9 +23,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::keys::JwkSet;
+use crate::auth::mfa::{self, TotpSecret};
 use crate::auth::token::{self, Claims, Subject};
 use crate::auth::{Caller, LoginLimits, RequestMeta, client_secret, password, rate_limit};
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::{ApiError, AppState};
 
@@ -32,6 +35,8 @@ use crate::{ApiError, AppState};
 pub(crate) fn routes(limits: Option<&LoginLimits>) -> OpenApiRouter<AppState> {
     let credentials = OpenApiRouter::new()
         .routes(routes!(login))
+        .routes(routes!(login_mfa))
+        .routes(routes!(login_mfa_enrol))
         .routes(routes!(refresh))
         .routes(routes!(create_token));
     let credentials = match limits {
@@ -141,6 +146,8 @@ pub struct Me {
     pub display_name: String,
     pub role: Role,
     pub institution: MeInstitution,
+    /// The user has a confirmed authenticator: every sign-in asks for its code.
+    pub mfa_enrolled: bool,
 }
 
 /// The signed-in user's institution.
@@ -153,6 +160,8 @@ pub struct MeInstitution {
     pub canton: Option<retour_domain::Canton>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// The institution's users sign in with a second factor.
+    pub mfa_required: bool,
 }
 
 fn random_token() -> String {
@@ -197,13 +206,15 @@ fn token_response(state: &AppState, access_token: String, refresh_token: String)
 /// Sign in with email and password
 ///
 /// Sign in with email and password. Unknown email, wrong password, a disabled or locked
-/// account all get the same 401. Repeated wrong passwords lock the account for a while
+/// account all get the same 401. A user with an authenticator, or whose institution requires
+/// a second factor, gets 401 `mfa_required` with an `mfa_token` instead of tokens: the
+/// second step is `POST /v1/auth/login/mfa`. Repeated wrong passwords lock the account for a while
 /// (by default 10 within 15 minutes lock it for 15 minutes), and each client address may try
 /// only so often (429 with `Retry-After`).
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`, or `mfa_required` with `mfa_token` (and `mfa_enrolment_required`) for the second step", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -222,7 +233,7 @@ async fn login(
             .details(serde_json::json!({ "reason": reason }))
             .request(meta.request_id.clone(), meta.client_addr)
     };
-    let Some(LoginCandidate { user, institution_active, .. }) = candidate else {
+    let Some(LoginCandidate { user, institution_active, mfa_required, .. }) = candidate else {
         audit::record(state.store().pool(), &failed(AuditActor::anonymous(), "unknown_email"))
             .await?;
         return Err(ApiError::InvalidCredentials);
@@ -258,11 +269,37 @@ async fn login(
         audit::record(state.store().pool(), &failed(actor, reason)).await?;
         return Err(ApiError::InvalidCredentials);
     }
-    let session_id = Uuid::now_v7();
-    let access = access_token(&state, user.id, user.role, user.institution_id, session_id)?;
-    let refresh = random_token();
+    // A user with an authenticator, or of an institution that requires one, has a second
+    // step to take: the password alone opens no session.
+    let enrolled = user.mfa_enrolled;
+    if enrolled || mfa_required {
+        let (mfa_token, hash) = mfa::challenge_token();
+        let event = AuditEvent::new(actor, "auth.mfa_challenge", Outcome::Allowed)
+            .details(serde_json::json!({ "enrolment": !enrolled }))
+            .request(meta.request_id.clone(), meta.client_addr);
+        let expires = Utc::now() + chrono::Duration::seconds(MFA_CHALLENGE_SECS);
+        state.store().create_challenge(user.id, &hash, !enrolled, expires, &event).await?;
+        return Err(ApiError::MfaRequired { mfa_token, enrolment: !enrolled });
+    }
     let event = AuditEvent::new(actor, "auth.login", Outcome::Allowed)
-        .request(meta.request_id, meta.client_addr);
+        .request(meta.request_id.clone(), meta.client_addr);
+    Ok(Json(start_session(&state, &meta, &user, &event).await?))
+}
+
+/// How long the second step of a sign-in may take, in seconds.
+const MFA_CHALLENGE_SECS: i64 = 300;
+
+/// Starts a session of `user` (signed in, with `event` as its record) and issues its tokens.
+async fn start_session(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &retour_store::users::User,
+    event: &AuditEvent,
+) -> Result<TokenResponse, ApiError> {
+    let session_id = Uuid::now_v7();
+    let access = access_token(state, user.id, user.role, user.institution_id, session_id)?;
+    let refresh = random_token();
+    let client = SessionClient { addr: meta.client_addr, user_agent: meta.user_agent.clone() };
     // The failure count is cleared, the session stored and the sign-in logged together.
     state
         .store()
@@ -270,11 +307,277 @@ async fn login(
             user.id,
             session_id,
             &token_hash(&refresh),
-            refresh_expiry(&state),
-            &event,
+            refresh_expiry(state),
+            &client,
+            event,
         )
         .await?;
-    Ok(Json(token_response(&state, access, refresh)))
+    Ok(token_response(state, access, refresh))
+}
+
+/// The second step of a sign-in: its token, and a code of the authenticator or a recovery
+/// code (one of them).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaLoginRequest {
+    /// The `mfa_token` of the `mfa_required` answer to the password.
+    #[schema(max_length = 256)]
+    pub mfa_token: String,
+    /// The authenticator's current six-digit code.
+    #[serde(default)]
+    #[schema(max_length = 16)]
+    pub code: Option<String>,
+    /// One of the recovery codes given at enrolment (each works once).
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub recovery_code: Option<String>,
+}
+
+/// The token of a sign-in's second step.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaTokenRequest {
+    #[schema(max_length = 256)]
+    pub mfa_token: String,
+}
+
+/// A new authenticator: its secret (to type in), the `otpauth://` URI and the URI as a QR
+/// code. Shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrolment {
+    /// The secret in base32.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// The tokens of a completed sign-in; after an enrolment, also the recovery codes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaTokenResponse {
+    #[serde(flatten)]
+    pub tokens: TokenResponse,
+    /// Only when this sign-in confirmed a new authenticator: ten single-use codes that stand
+    /// in for it, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+fn check_length(field: &str, value: &str, max: usize, errors: &mut Validation) {
+    if value.chars().count() > max {
+        errors.push(field, "too_long", format!("{field} must be at most {max} characters"));
+    } else if value.contains('\0') {
+        errors.push(field, "invalid_characters", format!("{field} must not hold a NUL character"));
+    }
+}
+
+/// The installation's master keys, which keep authenticators' secrets.
+pub(crate) fn mfa_keys(state: &AppState) -> Result<&MasterKeys, ApiError> {
+    state.config().documents.keys.as_ref().ok_or_else(|| {
+        ApiError::Unavailable(
+            "second factors are kept encrypted with the installation's master key, and none is \
+             configured (RETOUR_DOCUMENT_KEYS)"
+                .to_owned(),
+        )
+    })
+}
+
+/// Now, in Unix seconds, for TOTP.
+pub(crate) fn unix_now() -> u64 {
+    u64::try_from(Utc::now().timestamp()).unwrap_or_default()
+}
+
+/// Complete a sign-in with a second factor
+///
+/// The second step of a sign-in: the `mfa_token` of the `mfa_required` answer with the
+/// authenticator's current `code` (or a `recovery_code`, once each). A code is accepted once;
+/// a wrong one counts towards the account's lockout, and five wrong ones end the token. When
+/// the sign-in enrols a new authenticator, the answer also holds its recovery codes.
+#[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "auth", request_body = MfaLoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = MfaTokenResponse),
+        (status = 401, description = "`mfa_token_invalid` (sign in again), `mfa_code_invalid`, or `invalid_credentials` (the account was locked or disabled meanwhile)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_enrolment_not_started`: enrol an authenticator first", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request (one of `code` and `recovery_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No master key is configured", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn login_mfa(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<MfaLoginRequest>,
+) -> Result<Json<MfaTokenResponse>, ApiError> {
+    let mut errors = Validation::new();
+    check_length("mfa_token", &body.mfa_token, 256, &mut errors);
+    match (&body.code, &body.recovery_code) {
+        (Some(code), None) => check_length("code", code, 16, &mut errors),
+        (None, Some(code)) => check_length("recovery_code", code, 64, &mut errors),
+        _ => errors.push("code", "required", "give either code or recovery_code"),
+    }
+    errors.finish(()).map_err(ApiError::Validation)?;
+    let keys = mfa_keys(&state)?;
+    let store = state.store();
+    let mut tx = store.pool().begin().await.map_err(retour_store::StoreError::from)?;
+    let challenge = match store
+        .lock_challenge(&mut tx, &mfa::challenge_hash(&body.mfa_token))
+        .await?
+    {
+        Ok(challenge) => challenge,
+        Err(refusal) => {
+            drop(tx);
+            let event =
+                AuditEvent::new(AuditActor::anonymous(), "auth.mfa_failed", Outcome::Denied)
+                    .details(serde_json::json!({ "reason": format!("{refusal:?}").to_lowercase() }))
+                    .request(meta.request_id, meta.client_addr);
+            audit::record(store.pool(), &event).await?;
+            return Err(mfa_token_invalid());
+        }
+    };
+    let user = store.get_user(challenge.user_id).await?;
+    let actor = AuditActor::user(user.id, user.institution_id, user.role.as_str());
+    if user.status != UserStatus::Active || user.locked_until.is_some_and(|u| u > Utc::now()) {
+        drop(tx);
+        let event = AuditEvent::new(actor, "auth.mfa_failed", Outcome::Denied)
+            .details(serde_json::json!({ "reason": "inactive_or_locked" }))
+            .request(meta.request_id, meta.client_addr);
+        audit::record(store.pool(), &event).await?;
+        return Err(ApiError::InvalidCredentials);
+    }
+    let factor = store.totp_factor(user.id).await?;
+    let mut recovery_codes = None;
+    let passed = match (&body.code, &body.recovery_code, &factor) {
+        (Some(code), _, Some(factor)) if factor.confirmed != challenge.enrolment => {
+            let secret = TotpSecret::unwrap(keys, factor)?;
+            match secret.check(code, unix_now()) {
+                Some(step) => {
+                    let fresh = challenge.enrolment.then(mfa::recovery_codes);
+                    let hashes = fresh.as_ref().map(|(_, hashes)| hashes.as_slice());
+                    let accepted =
+                        store.accept_totp_step(&mut tx, user.id, factor.id, step, hashes).await?;
+                    recovery_codes = fresh.filter(|_| accepted).map(|(codes, _)| codes);
+                    accepted
+                }
+                None => false,
+            }
+        }
+        (None, Some(code), Some(factor)) if factor.confirmed && !challenge.enrolment => {
+            store.use_recovery_code(&mut tx, user.id, &mfa::recovery_hash(code)).await?
+        }
+        _ if challenge.enrolment => {
+            return Err(ApiError::Conflict {
+                code: ProblemCode::MfaEnrolmentNotStarted,
+                detail: "enrol an authenticator first: POST /v1/auth/login/mfa/totp with the \
+                         mfa_token, then send its first code"
+                    .to_owned(),
+            });
+        }
+        _ => false,
+    };
+    if !passed {
+        store.challenge_failed(&mut tx, challenge.id).await?;
+        tx.commit().await.map_err(retour_store::StoreError::from)?;
+        let lockout = &state.config().login.lockout;
+        let kind = if body.code.is_some() { "wrong_code" } else { "wrong_recovery_code" };
+        store
+            .record_login_failure(user.id, lockout, |outcome| {
+                AuditEvent::new(actor.clone(), "auth.login_failed", Outcome::Denied)
+                    .details(serde_json::json!({ "reason": kind, "lockout": outcome.as_str() }))
+                    .request(meta.request_id.clone(), meta.client_addr)
+            })
+            .await?;
+        return Err(ApiError::Unprocessable {
+            code: ProblemCode::MfaCodeInvalid,
+            detail: "the code is wrong or was used before".to_owned(),
+        });
+    }
+    store.complete_challenge(&mut tx, challenge.id).await?;
+    tx.commit().await.map_err(retour_store::StoreError::from)?;
+    let method = match (&body.code, challenge.enrolment) {
+        (Some(_), true) => "totp_enrolled",
+        (Some(_), false) => "totp",
+        (None, _) => "recovery_code",
+    };
+    let event = AuditEvent::new(actor, "auth.login", Outcome::Allowed)
+        .details(serde_json::json!({ "second_factor": method }))
+        .request(meta.request_id.clone(), meta.client_addr);
+    let tokens = start_session(&state, &meta, &user, &event).await?;
+    Ok(Json(MfaTokenResponse { tokens, recovery_codes }))
+}
+
+fn mfa_token_invalid() -> ApiError {
+    ApiError::Unprocessable {
+        code: ProblemCode::MfaTokenInvalid,
+        detail: "the sign-in's second step is unknown, expired, used or given up; sign in again"
+            .to_owned(),
+    }
+}
+
+/// Enrol an authenticator while signing in
+///
+/// For a sign-in answered `mfa_required` with `mfa_enrolment_required: true` (the user's
+/// institution requires a second factor and they have none): a new authenticator for the
+/// user. Add it to an authenticator app (scan `qr_svg` or type `secret`), then complete the
+/// sign-in at `POST /v1/auth/login/mfa` with its first code. Asking again replaces the
+/// authenticator not yet confirmed.
+#[utoipa::path(post, path = "/v1/auth/login/mfa/totp", tag = "auth", request_body = MfaTokenRequest,
+    responses(
+        (status = 200, description = "The new authenticator", body = TotpEnrolment),
+        (status = 401, description = "`mfa_token_invalid`: sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_already_enrolled`: the user has an authenticator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No master key is configured", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn login_mfa_enrol(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<MfaTokenRequest>,
+) -> Result<Json<TotpEnrolment>, ApiError> {
+    let mut errors = Validation::new();
+    check_length("mfa_token", &body.mfa_token, 256, &mut errors);
+    errors.finish(()).map_err(ApiError::Validation)?;
+    let keys = mfa_keys(&state)?;
+    let store = state.store();
+    let mut tx = store.pool().begin().await.map_err(retour_store::StoreError::from)?;
+    let challenge = store.lock_challenge(&mut tx, &mfa::challenge_hash(&body.mfa_token)).await?;
+    drop(tx);
+    let challenge = match challenge {
+        Ok(challenge) if challenge.enrolment => challenge,
+        Ok(_) => {
+            return Err(ApiError::Conflict {
+                code: ProblemCode::MfaAlreadyEnrolled,
+                detail: "the user has an authenticator: send its code to /v1/auth/login/mfa"
+                    .to_owned(),
+            });
+        }
+        Err(_) => return Err(mfa_token_invalid()),
+    };
+    let user = store.get_user(challenge.user_id).await?;
+    let actor = AuditActor::user(user.id, user.institution_id, user.role.as_str());
+    let event = AuditEvent::new(actor, "auth.mfa_enrolment_started", Outcome::Allowed)
+        .request(meta.request_id, meta.client_addr);
+    Ok(Json(enrol_totp(&state, keys, &user, &event).await?))
+}
+
+/// Stores a new authenticator for `user`, not yet confirmed, and shows it.
+pub(crate) async fn enrol_totp(
+    state: &AppState,
+    keys: &MasterKeys,
+    user: &retour_store::users::User,
+    event: &AuditEvent,
+) -> Result<TotpEnrolment, ApiError> {
+    let factor_id = Uuid::now_v7();
+    let (secret, key_id, wrapped) = TotpSecret::generate(keys, factor_id)?;
+    let stored =
+        state.store().begin_totp_enrolment(user.id, factor_id, &key_id, &wrapped, event).await?;
+    if !stored {
+        return Err(ApiError::Conflict {
+            code: ProblemCode::MfaAlreadyEnrolled,
+            detail: "you have an authenticator already; an administrator can reset it".to_owned(),
+        });
+    }
+    let otpauth_uri = secret.otpauth_uri(&user.email)?;
+    Ok(TotpEnrolment { secret: secret.base32(), qr_svg: mfa::qr_svg(&otpauth_uri)?, otpauth_uri })
 }
 
 /// Refresh a token pair
@@ -399,12 +702,14 @@ async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
         email: user.email,
         display_name: user.display_name,
         role,
+        mfa_enrolled: user.mfa_enrolled,
         institution: MeInstitution {
             id: institution.id,
             kind: institution.kind,
             name: institution.name,
             canton: institution.canton,
             country: institution.country,
+            mfa_required: institution.mfa_required,
         },
     }))
 }

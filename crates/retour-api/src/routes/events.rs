@@ -93,6 +93,12 @@ pub struct EventData {
     /// The day a deadline passed was due (`deadline.passed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_on: Option<chrono::NaiveDate>,
+    /// The use of break-glass (`break_glass.opened`), which the auditors review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass_id: Option<Uuid>,
+    /// Until when a break-glass use opens the case (`break_glass.opened`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Event {

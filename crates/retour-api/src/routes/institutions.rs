@@ -45,6 +45,8 @@ pub struct InstitutionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     pub active: bool,
+    /// Its users sign in with a second factor.
+    pub mfa_required: bool,
     /// Administrators only (absent for everyone else).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
@@ -67,6 +69,7 @@ impl InstitutionView {
             federal_region: institution.federal_region,
             country: institution.country,
             active: institution.active,
+            mfa_required: institution.mfa_required,
             contact_email: with_contact.then_some(institution.contact_email),
             contact_phone: with_contact.then_some(institution.contact_phone),
             created_at: institution.created_at,
@@ -114,6 +117,14 @@ pub struct CreateInstitution {
     pub country: Option<String>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
+    /// Its users sign in with a second factor (TOTP); `true` unless given.
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    pub mfa_required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Changes to an institution (JSON merge patch: absent fields stay, `null` clears a contact).
@@ -131,10 +142,13 @@ pub struct UpdateInstitution {
     /// `false` disables the institution: its users and service accounts can no longer sign
     /// in, their refresh tokens are revoked and their access tokens stop working.
     pub active: Option<bool>,
+    /// `true`: its users sign in with a second factor from their next sign-in (enrolling
+    /// one then if they have none).
+    pub mfa_required: Option<bool>,
 }
 
 fn is_admin(caller: &Caller) -> bool {
-    caller.actor.has_role(Role::Admin)
+    caller.actor.role().is_some_and(Role::administers)
 }
 
 /// List institutions
@@ -183,7 +197,7 @@ async fn get_institution(
 
 /// Create an institution
 ///
-/// Create an institution (administrators only). A counselling service needs a `canton` or a
+/// Create an institution (the operator's administrators only). A counselling service needs a `canton` or a
 /// `federal_region`, an IOM mission its `country`; other kinds have neither.
 #[utoipa::path(post, path = "/v1/institutions", tag = "institutions",
     request_body = CreateInstitution,
@@ -209,6 +223,7 @@ async fn create_institution(
         country: body.country,
         contact_email: body.contact_email,
         contact_phone: body.contact_phone,
+        mfa_required: body.mfa_required,
     };
     let institution =
         admin::create_institution(state.store(), request, &Administrator::from_caller(&caller))
@@ -223,7 +238,8 @@ async fn create_institution(
 
 /// Change an institution
 ///
-/// Change an institution's name, contact data or `active` flag (administrators only).
+/// Change an institution's name, contact data, `active` flag or whether its users need a
+/// second factor (`mfa_required`); the operator's administrators only.
 #[utoipa::path(patch, path = "/v1/institutions/{id}", tag = "institutions",
     params(("id" = Uuid, Path, description = "The institution's id")),
     request_body = UpdateInstitution,
@@ -262,7 +278,13 @@ async fn update_institution(
             "administrators cannot disable their own institution",
         ));
     }
-    let changes = InstitutionChanges { name, contact_email, contact_phone, active: body.active };
+    let changes = InstitutionChanges {
+        name,
+        contact_email,
+        contact_phone,
+        active: body.active,
+        mfa_required: body.mfa_required,
+    };
     let by = Administrator::from_caller(&caller);
     let institution = state
         .store()

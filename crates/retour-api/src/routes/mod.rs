@@ -2,10 +2,12 @@
 
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod break_glass;
 pub(crate) mod cases;
 pub(crate) mod events;
 pub(crate) mod information_requests;
 pub(crate) mod institutions;
+pub(crate) mod me;
 pub(crate) mod queue;
 pub(crate) mod service_accounts;
 pub(crate) mod stats;

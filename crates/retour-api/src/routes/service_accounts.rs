@@ -5,7 +5,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use retour_domain::policy::Operation;
+use retour_domain::administration::{self, AccountFacts};
+use retour_domain::policy::Decision;
 use retour_domain::validation::text;
 use retour_domain::{Scope, Validation};
 use retour_store::service_accounts::{
@@ -19,9 +20,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::users::AccountStatus;
-use crate::admin::{self, Administrator};
+use crate::admin::{self, Administrator, require_administrator};
 use crate::auth::{Caller, client_secret};
-use crate::error::Problem;
+use crate::error::{Problem, ProblemCode};
 use crate::json::Json;
 use crate::path::Path;
 use crate::query::QueryParams;
@@ -31,6 +32,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_service_accounts, create_service_account))
         .routes(routes!(get_service_account, update_service_account))
+        .routes(routes!(approve_service_account))
 }
 
 /// A service account.
@@ -43,6 +45,8 @@ pub struct ServiceAccountView {
     pub client_id: String,
     pub scopes: Vec<Scope>,
     pub status: AccountStatus,
+    /// While `pending_approval`: the administrator who asked for the account.
+    pub approval_requested_by: Option<Uuid>,
     /// The OAuth 2 `client_secret`: only in the answer to a creation or a secret rotation,
     /// and never again. Only its hash is stored.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +64,7 @@ impl ServiceAccountView {
             client_id: account.client_id,
             scopes: account.scopes,
             status: account.status.into(),
+            approval_requested_by: account.approval_requested_by,
             client_secret,
             created_at: account.created_at,
             updated_at: account.updated_at,
@@ -140,9 +145,68 @@ fn parse_scopes(scopes: Vec<Scope>, errors: &mut Validation) -> Option<Vec<Scope
     Some(Scope::ALL.into_iter().filter(|s| scopes.contains(s)).collect())
 }
 
+/// The facts the policy judges an administrator's access to a service account of
+/// `institution_id` by (a service account never administers).
+async fn facts_of(state: &AppState, institution_id: Uuid) -> Result<AccountFacts, ApiError> {
+    let institution = state.store().get_institution(institution_id).await?;
+    Ok(AccountFacts {
+        institution_id: institution.id,
+        institution_kind: institution.kind,
+        administrator: false,
+    })
+}
+
+/// Service account `id`, if the caller manages it (404 for another institution's, to an
+/// institution's administrator; 403 `separation_of_duties` to the operator's).
+async fn managed_account(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<(ServiceAccount, AccountFacts), ApiError> {
+    require_administrator(caller)?;
+    let account = state.store().get_service_account(id).await?;
+    let facts = facts_of(state, account.institution_id).await?;
+    match administration::manage_account(&caller.actor, &facts) {
+        Decision::Allow => Ok((account, facts)),
+        Decision::NotFound => Err(ApiError::NotFound),
+        Decision::Forbidden => Err(admin::separation_of_duties(
+            "an institution's service accounts are managed by its own administrators",
+        )),
+    }
+}
+
+/// The scopes an institution of `facts` may give, each named when it does not fit.
+fn check_scopes_fit(scopes: &[Scope], facts: &AccountFacts, errors: &mut Validation) {
+    for scope in scopes.iter().filter(|s| !administration::scope_fits(**s, facts.institution_kind))
+    {
+        errors.push(
+            "scopes",
+            "scope_institution_mismatch",
+            format!(
+                "an institution of kind {} cannot have a service account with {}",
+                facts.institution_kind.as_str(),
+                scope.as_str()
+            ),
+        );
+    }
+}
+
+/// Whether a grant of `after` (from `before`) by the caller waits for a second administrator.
+async fn approval_for(
+    state: &AppState,
+    caller: &Caller,
+    facts: &AccountFacts,
+    before: &[Scope],
+    after: &[Scope],
+) -> Result<Option<Uuid>, ApiError> {
+    let lone = state.store().count_administrators(facts.institution_id).await? < 2;
+    Ok((administration::scopes_grant(before, after) && lone).then_some(caller.actor.id))
+}
+
 /// List service accounts
 ///
-/// List the service accounts (administrators only).
+/// List the service accounts the caller administers (an institution's administrator: its
+/// own; the operator's administrator: the operator's).
 #[utoipa::path(get, path = "/v1/service-accounts", tag = "service-accounts",
     params(ServiceAccountQuery),
     security(("bearer" = [])),
@@ -156,9 +220,10 @@ async fn list_service_accounts(
     caller: Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ServiceAccountList>, ApiError> {
-    caller.require(Operation::Administer)?;
+    require_administrator(&caller)?;
     let query = ServiceAccountQuery::parse(query.as_deref())?;
     let filter = ServiceAccountFilter {
+        reach: Some(administration::account_reach(&caller.actor)),
         institution_id: query.institution_id,
         status: query.status.map(UserStatus::from),
     };
@@ -170,51 +235,73 @@ async fn list_service_accounts(
 
 /// Get a service account
 ///
-/// One service account (administrators only).
+/// One service account the caller administers.
 #[utoipa::path(get, path = "/v1/service-accounts/{id}", tag = "service-accounts",
     params(("id" = Uuid, Path, description = "The service account's id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The service account", body = ServiceAccountView),
-        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator, or `separation_of_duties`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such service account (of the caller's institution)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_service_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Json<ServiceAccountView>, ApiError> {
-    caller.require(Operation::Administer)?;
-    let account = state.store().get_service_account(id).await?;
+    let (account, _) = managed_account(&state, &caller, id).await?;
     Ok(Json(ServiceAccountView::new(account, None)))
 }
 
 /// Create a service account
 ///
-/// Create a service account for an institution (administrators only). The answer carries
-/// the `client_secret`, which is not shown again.
+/// Create a service account of the caller's institution (its administrators; the
+/// operator's administrator for the operator's own, which read neither cases nor the access
+/// log). Case scopes (`cases:read`, `case-events:read`) go to institutions that work on cases,
+/// the access log (`events:read`) to the oversight. An account with a scope that reads case
+/// data or the access log, made by an institution's only administrator, is
+/// `pending_approval` until a second administrator approves it. The answer carries the
+/// `client_secret`, which is not shown again.
 #[utoipa::path(post, path = "/v1/service-accounts", tag = "service-accounts",
     request_body = CreateServiceAccount,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Created; the answer holds the client secret", body = ServiceAccountView,
+        (status = 201, description = "Created (maybe `pending_approval`); the answer holds the client secret", body = ServiceAccountView,
             headers(("Location" = String, description = "The new service account's URL"))),
-        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator, or `separation_of_duties`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a scope the institution cannot have", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_service_account(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<CreateServiceAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Operation::Administer)?;
+    require_administrator(&caller)?;
     let mut errors = Validation::new();
     let name = errors.check(text("name", &body.name, 200));
     let scopes = parse_scopes(body.scopes, &mut errors);
-    admin::active_institution(state.store(), body.institution_id, &mut errors).await?;
-    let (Some(name), Some(scopes), true) = (name, scopes, errors.is_empty()) else {
+    let institution =
+        admin::active_institution(state.store(), body.institution_id, &mut errors).await?;
+    let facts = institution.map(|i| AccountFacts {
+        institution_id: i.id,
+        institution_kind: i.kind,
+        administrator: false,
+    });
+    if let Some(facts) = &facts
+        && administration::create_account(&caller.actor, facts) != Decision::Allow
+    {
+        return Err(admin::separation_of_duties(
+            "an institution's service accounts are made by its own administrators",
+        ));
+    }
+    if let (Some(facts), Some(scopes)) = (&facts, &scopes) {
+        check_scopes_fit(scopes, facts, &mut errors);
+    }
+    let (Some(name), Some(scopes), Some(facts), true) = (name, scopes, facts, errors.is_empty())
+    else {
         return Err(ApiError::Validation(errors.into_errors()));
     };
+    let approval_requested_by = approval_for(&state, &caller, &facts, &[], &scopes).await?;
     let secret = client_secret::new_secret();
     let new = NewServiceAccount {
         institution_id: body.institution_id,
@@ -222,6 +309,7 @@ async fn create_service_account(
         client_id: client_secret::new_client_id(),
         secret_hash: client_secret::hash(&secret),
         scopes,
+        approval_requested_by,
     };
     let by = Administrator::from_caller(&caller);
     let account = state
@@ -240,17 +328,20 @@ async fn create_service_account(
 
 /// Change a service account
 ///
-/// Change a service account's name, scopes or status, or rotate its secret (administrators
-/// only). With `rotate_secret`, the answer carries the new `client_secret`, once.
+/// Change a service account's name, scopes or status, or rotate its secret (its
+/// administrators). With `rotate_secret`, the answer carries the new `client_secret`, once.
+/// Adding a scope that reads case data or the access log, or enabling such an account, by an
+/// institution's only administrator makes it `pending_approval` until a second administrator
+/// approves it.
 #[utoipa::path(patch, path = "/v1/service-accounts/{id}", tag = "service-accounts",
     params(("id" = Uuid, Path, description = "The service account's id")),
     request_body = UpdateServiceAccount,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed service account", body = ServiceAccountView),
-        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator, or `separation_of_duties`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such service account (of the caller's institution)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a scope the institution cannot have", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_service_account(
     State(state): State<AppState>,
@@ -258,19 +349,45 @@ async fn update_service_account(
     Path(id): Path<Uuid>,
     Json(body): Json<UpdateServiceAccount>,
 ) -> Result<Json<ServiceAccountView>, ApiError> {
-    caller.require(Operation::Administer)?;
+    let (current, facts) = managed_account(&state, &caller, id).await?;
     let mut errors = Validation::new();
     let name = body.name.as_deref().and_then(|n| errors.check(text("name", n, 200)));
     let scopes = body.scopes.and_then(|s| parse_scopes(s, &mut errors));
+    if let Some(scopes) = &scopes {
+        check_scopes_fit(scopes, &facts, &mut errors);
+    }
+    if body.status == Some(AccountStatus::PendingApproval) {
+        errors.push(
+            "status",
+            "not_allowed",
+            "status is active or disabled; pending_approval is set by the server",
+        );
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors.into_errors()));
     }
+    let status = body.status.map(UserStatus::from);
+    let after = scopes.clone().unwrap_or_else(|| current.scopes.clone());
+    // Enabling a disabled account grants again what it reads.
+    let before: &[Scope] =
+        if current.status == UserStatus::Disabled && status == Some(UserStatus::Active) {
+            &[]
+        } else {
+            &current.scopes
+        };
+    let stays_disabled = status == Some(UserStatus::Disabled)
+        || (status.is_none() && current.status == UserStatus::Disabled);
+    let approval_requested_by = match stays_disabled {
+        true => None,
+        false => approval_for(&state, &caller, &facts, before, &after).await?,
+    };
     let secret = body.rotate_secret.then(client_secret::new_secret);
     let changes = ServiceAccountChanges {
         name,
         scopes,
-        status: body.status.map(UserStatus::from),
+        status,
         secret_hash: secret.as_deref().map(client_secret::hash),
+        approval_requested_by,
     };
     let by = Administrator::from_caller(&caller);
     let account = state
@@ -281,4 +398,43 @@ async fn update_service_account(
         .await?;
     state.auth_changed();
     Ok(Json(ServiceAccountView::new(account, secret)))
+}
+
+/// Approve a service account
+///
+/// A second administrator approves a service account waiting for it (`pending_approval`):
+/// another administrator of its institution, or the operator's administrator, but neither
+/// the one who asked for it nor the one who made the asker's account (409
+/// `second_person_required`).
+#[utoipa::path(post, path = "/v1/service-accounts/{id}/approval", tag = "service-accounts",
+    params(("id" = Uuid, Path, description = "The service account's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Approved: the account is active", body = ServiceAccountView),
+        (status = 403, description = "Not an administrator who may approve it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such service account (of the caller's institution)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_pending`, or `second_person_required`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn approve_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ServiceAccountView>, ApiError> {
+    require_administrator(&caller)?;
+    let account = state.store().get_service_account(id).await?;
+    let facts = facts_of(&state, account.institution_id).await?;
+    super::users::second_person(&state, &caller, account.approval_requested_by, &facts).await?;
+    let event = Administrator::from_caller(&caller).event(
+        "service_account.approve",
+        "service_account",
+        id,
+        &[],
+    );
+    let approved =
+        state.store().approve_service_account(id, &event).await?.ok_or(ApiError::Conflict {
+            code: ProblemCode::NotPending,
+            detail: "nothing of this account waits for approval".to_owned(),
+        })?;
+    state.auth_changed();
+    Ok(Json(ServiceAccountView::new(approved, None)))
 }

@@ -226,7 +226,7 @@ fn letter(role: Role) -> Option<char> {
         Role::SemOfficer => Some('S'),
         Role::SwissrepatOfficer => Some('R'),
         Role::IomCoordinator => Some('I'),
-        Role::IomMissionOfficer | Role::Auditor | Role::Admin => None,
+        Role::IomMissionOfficer | Role::Auditor | Role::Admin | Role::InstitutionAdmin => None,
     }
 }
 

@@ -49,6 +49,9 @@ pub(crate) fn push_scope(qb: &mut QueryBuilder<Postgres>, scope: CaseScope) {
         CaseScope::AssignedMission(id) => {
             qb.push("c.reintegration_mission_id = ").push_bind(id);
         }
+        CaseScope::Case(id) => {
+            qb.push("c.id = ").push_bind(id);
+        }
         CaseScope::Nothing => {
             qb.push("false");
         }
