@@ -18,7 +18,7 @@ MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
 SEED=${FUZZ_SEED:-20261127}
 PG_URL=${FUZZ_PG_URL:-postgres://postgres@127.0.0.1:5432}
 DATABASE=retour_fuzz_$$
-read -ra ROLES <<<"${FUZZ_ROLES:-counsellor.be sem iom mission.iq auditor admin admin.be}"
+read -ra ROLES <<<"${FUZZ_ROLES:-counsellor.be sem iom mission.iq auditor dpo admin admin.be}"
 
 log() { printf '\n==> %s\n' "$*"; }
 

@@ -59,6 +59,97 @@ pub(crate) enum Command {
     /// Documents: rotate the master key, make a new one.
     #[command(subcommand)]
     Documents(DocumentsCommand),
+    /// Retention: offer the ended cases past their retention to the archive and destroy them
+    /// (the server does this daily when RETOUR_ARCHIVE_DIR is set).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// The archive: write one case's archive package (eCH-0160) without destroying it.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RetentionCommand {
+    /// Offer every ended case past its retention (and under no legal hold) to the archive,
+    /// then destroy it; print what was destroyed and what a legal hold kept. Safe to run
+    /// beside servers doing the same, and again: a destroyed case is gone.
+    Run(RetentionRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetentionRunArgs {
+    /// Take this day (YYYY-MM-DD) as today: see (with --dry-run) or do what that day's run
+    /// would do.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
+    /// Only list the cases due and those a legal hold keeps; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) archive: ArchiveArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ArchiveCommand {
+    /// Write the archive package of one case to the archive directory and print its path.
+    Export(ArchiveExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ArchiveExportArgs {
+    /// The case: its id or its reference (e.g. BE-2026-000123).
+    #[arg(long)]
+    pub(crate) case: String,
+    #[command(flatten)]
+    pub(crate) archive: ArchiveArgs,
+}
+
+/// Where archive packages are written, and what reads the documents into them.
+#[derive(Debug, Args)]
+pub(crate) struct ArchiveArgs {
+    #[command(flatten)]
+    pub(crate) destination: ArchiveDestination,
+    #[command(flatten)]
+    pub(crate) document_keys: DocumentKeysArgs,
+    /// Read the documents with the published demo key when RETOUR_DOCUMENT_KEYS is not set
+    /// (a demo installation's documents).
+    #[arg(long)]
+    pub(crate) demo: bool,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
+}
+
+/// The archive packages' directory and who offers them (`retour serve` and the archive
+/// commands).
+#[derive(Debug, Args)]
+pub(crate) struct ArchiveDestination {
+    /// The directory archive packages are written to (one directory per case). `serve` runs
+    /// no retention without it (`retour retention run` does it by hand).
+    #[arg(long, env = "RETOUR_ARCHIVE_DIR", value_name = "RETOUR_ARCHIVE_DIR")]
+    pub(crate) archive_dir: Option<std::path::PathBuf>,
+    /// The institution that offers the packages, as the archive knows it.
+    #[arg(
+        long,
+        env = "RETOUR_ARCHIVE_SUBMITTER",
+        value_name = "RETOUR_ARCHIVE_SUBMITTER",
+        default_value = "Staatssekretariat für Migration SEM"
+    )]
+    pub(crate) archive_submitter: String,
+}
+
+/// The S3 bucket of the documents (`retour serve` and the archive commands).
+#[derive(Debug, Args)]
+pub(crate) struct S3Args {
+    /// The S3 bucket of the documents; credentials and region as AWS's tools read them
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, or the instance's role).
+    #[arg(long, env = "RETOUR_S3_BUCKET", value_name = "RETOUR_S3_BUCKET",
+        value_parser = parse_bucket)]
+    pub(crate) s3_bucket: Option<String>,
+    /// The S3 server, for one other than AWS's (e.g. `https://s3.example.ch`); `http://` only
+    /// when given here.
+    #[arg(long, env = "RETOUR_S3_ENDPOINT", value_name = "RETOUR_S3_ENDPOINT",
+        value_parser = parse_s3_endpoint)]
+    pub(crate) s3_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +348,15 @@ pub(crate) struct ServeArgs {
     pub(crate) deadlines_interval_secs: u64,
 
     #[command(flatten)]
+    pub(crate) archive: ArchiveDestination,
+
+    /// Seconds between two retention runs (a day by default; the first run is at start).
+    #[arg(long, env = "RETOUR_RETENTION_INTERVAL_SECS",
+        value_name = "RETOUR_RETENTION_INTERVAL_SECS", default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(60..=604_800))]
+    pub(crate) retention_interval_secs: u64,
+
+    #[command(flatten)]
     pub(crate) document_keys: DocumentKeysArgs,
 
     /// The largest document accepted, in bytes (20 MiB by default).
@@ -330,17 +430,8 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) document_store: DocumentStore,
 
-    /// The S3 bucket of the documents; credentials and region as AWS's tools read them
-    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, or the instance's role).
-    #[arg(long, env = "RETOUR_S3_BUCKET", value_name = "RETOUR_S3_BUCKET",
-        value_parser = parse_bucket)]
-    pub(crate) s3_bucket: Option<String>,
-
-    /// The S3 server, for one other than AWS's (e.g. `https://s3.example.ch`); `http://` only
-    /// when given here.
-    #[arg(long, env = "RETOUR_S3_ENDPOINT", value_name = "RETOUR_S3_ENDPOINT",
-        value_parser = parse_s3_endpoint)]
-    pub(crate) s3_endpoint: Option<String>,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
 }
 
 /// Where new documents' content is stored.

@@ -13,7 +13,8 @@ use retour_store::{PoolConfig, Store};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{
-    Cli, Command, DeadlinesCommand, DocumentsCommand, InstitutionCommand, LogFormat, UserCommand,
+    ArchiveCommand, Cli, Command, DeadlinesCommand, DocumentsCommand, InstitutionCommand,
+    LogFormat, RetentionCommand, UserCommand,
 };
 use crate::commands::admin::{create_institution, create_user, list_institutions};
 use crate::commands::audit::audit_command;
@@ -118,6 +119,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = connect(&cli.database.database_url, &pool).await?;
             store.migrate().await.context("applying migrations")?;
             audit_command(&store, command).await
+        }
+        Command::Retention(RetentionCommand::Run(args)) => {
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            commands::lifecycle::run_command(&store, args).await
+        }
+        Command::Archive(ArchiveCommand::Export(args)) => {
+            let store = connect(&cli.database.database_url, &pool).await?;
+            store.migrate().await.context("applying migrations")?;
+            commands::lifecycle::export_command(&store, args).await
         }
         Command::Documents(DocumentsCommand::GenerateKey { id }) => {
             let entry = MasterKeys::generate_entry(&id);

@@ -185,24 +185,58 @@ async function main(): Promise<void> {
     expectStatus("open", current, "counselling");
     current = await read(counsellor, id, "read the case");
 
-    // The signed request, which submitting needs: multipart, the file as a Blob.
-    const signed = new TextEncoder().encode("%PDF-1.4\n% signed request for return assistance\n%%EOF\n");
-    const upload: Schemas["DocumentUpload"] = { category: "return_request", file: "antrag.pdf" };
-    const uploaded = expect(
+    // A signed paper, uploaded by the counsellor: multipart, the file as a Blob.
+    const uploadPdf = async (what: string, upload: Schemas["DocumentUpload"], text: string) => {
+        const bytes = new TextEncoder().encode(`%PDF-1.4\n% ${text}\n%%EOF\n`);
+        return expect(
+            what,
+            201,
+            await counsellor.POST("/v1/cases/{id}/documents", {
+                params: { path: { id } },
+                body: upload,
+                bodySerializer: (body) => {
+                    const form = new FormData();
+                    form.append("category", body.category);
+                    form.append("file", new Blob([bytes], { type: "application/pdf" }), body.file);
+                    return form;
+                },
+            }),
+        );
+    };
+    // The signed request, which submitting needs.
+    const uploaded = await uploadPdf(
         "upload the signed request",
-        201,
-        await counsellor.POST("/v1/cases/{id}/documents", {
-            params: { path: { id } },
-            body: upload,
-            bodySerializer: (body) => {
-                const form = new FormData();
-                form.append("category", body.category);
-                form.append("file", new Blob([signed], { type: "application/pdf" }), body.file);
-                return form;
-            },
-        }),
+        { category: "return_request", file: "antrag.pdf" },
+        "signed request for return assistance",
     );
+    const signed = new TextEncoder().encode("%PDF-1.4\n% signed request for return assistance\n%%EOF\n");
     check("upload: judged a PDF", uploaded.media_type === "application/pdf", uploaded);
+
+    // The family's consent to hand their data to IOM's mission, on a signed form: the
+    // reintegration needs it of every travelling adult.
+    const consentForm = await uploadPdf(
+        "upload the signed consent form",
+        { category: "consent_form", file: "einwilligung.pdf" },
+        "signed consent form",
+    );
+    for (const person of current.body.persons) {
+        const consent = expect(
+            "record a consent",
+            201,
+            await counsellor.POST("/v1/cases/{id}/consents", {
+                params: { path: { id } },
+                body: {
+                    person_id: person.id,
+                    purpose: "transfer_to_mission",
+                    sheet_version: "2026-03",
+                    sheet_language: "de",
+                    given_on: day(0),
+                    document_id: consentForm.id,
+                },
+            }),
+        );
+        check("consent: standing", consent.withdrawn_on === null, consent);
+    }
     const documents = expect(
         "list the documents",
         200,

@@ -26,17 +26,10 @@ pub(crate) async fn run_periodically(
     interval: Duration,
     stop: impl std::future::Future<Output = ()>,
 ) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = ticks.tick() => {
-                if let Err(error) = run_once(&store, Utc::now().date_naive()).await {
-                    tracing::error!(%error, "the overdue job failed; retrying at the next interval");
-                }
-            }
+    super::periodically(interval, stop, || async {
+        if let Err(error) = run_once(&store, Utc::now().date_naive()).await {
+            tracing::error!(%error, "the overdue job failed; retrying at the next interval");
         }
-    }
+    })
+    .await;
 }

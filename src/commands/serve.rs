@@ -101,6 +101,33 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
             let _ = deadlines_stopped.await;
         },
     ));
+    let retention = match args.archive.archive_dir.clone() {
+        Some(dir) => {
+            let archive = retour_api::lifecycle::Archive {
+                dir,
+                keys: config.documents.keys.clone(),
+                objects: config.documents.read_objects.clone(),
+                submitter: args.archive.archive_submitter.clone(),
+            };
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(crate::commands::lifecycle::run_periodically(
+                store.clone(),
+                archive,
+                Duration::from_secs(args.retention_interval_secs),
+                async move {
+                    let _ = stopped.await;
+                },
+            ));
+            Some((stop, task))
+        }
+        None => {
+            tracing::info!(
+                "RETOUR_ARCHIVE_DIR is not set: no retention run (ended cases are kept until \
+                 `retour retention run` offers them to the archive)"
+            );
+            None
+        }
+    };
     let dispatcher =
         Dispatcher::new(store.clone(), config.documents.keys.clone(), config.webhooks.clone())
             .map_err(|e| anyhow::anyhow!(e))?;
@@ -147,6 +174,10 @@ pub(crate) async fn serve(url: &str, pool: &PoolConfig, args: ServeArgs) -> anyh
     }
     let _ = stop_webhooks.send(());
     webhooks.await.context("stopping the webhook dispatcher")?;
+    if let Some((stop, task)) = retention {
+        let _ = stop.send(());
+        task.await.context("stopping the retention run")?;
+    }
     let _ = stop_deadlines.send(());
     deadlines.await.context("stopping the overdue job")?;
     let _ = stop_sealer.send(());
@@ -189,14 +220,14 @@ pub(crate) async fn shutdown_signal() {
 /// written, read and deleted, so that a wrong bucket, endpoint or credentials stop the
 /// server now rather than fail the first upload.
 async fn object_storage(args: &ServeArgs) -> anyhow::Result<Option<ObjectStorage>> {
-    let Some(bucket) = args.s3_bucket.as_deref() else {
+    let Some(bucket) = args.s3.s3_bucket.as_deref() else {
         if args.document_store == DocumentStore::S3 {
             anyhow::bail!("RETOUR_S3_BUCKET must name the bucket when RETOUR_DOCUMENT_STORE is s3");
         }
         return Ok(None);
     };
     let one_line = |error: &dyn std::fmt::Display| error.to_string().replace('\n', " ");
-    let objects = ObjectStorage::s3(bucket, args.s3_endpoint.as_deref()).map_err(|error| {
+    let objects = ObjectStorage::s3(bucket, args.s3.s3_endpoint.as_deref()).map_err(|error| {
         anyhow::anyhow!(
             "the document bucket (RETOUR_S3_BUCKET, RETOUR_S3_ENDPOINT, AWS_REGION, \
              AWS_ACCESS_KEY_ID) cannot be used: {}",

@@ -103,7 +103,7 @@ async fn non_admins_are_refused_on_every_admin_endpoint(pool: PgPool) {
     );
     let (count,): (i64,) =
         sqlx::query_as("select count(*) from users").fetch_one(&app.pool).await.expect("count");
-    assert_eq!(count, 13);
+    assert_eq!(count, 14);
     // Without a token it is 401, as everywhere.
     app.get("/v1/users", None).await.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
 }
@@ -309,7 +309,7 @@ async fn a_user_whose_role_does_not_fit_the_institution_is_refused_with_422(pool
     }
     let (count,): (i64,) =
         sqlx::query_as("select count(*) from users").fetch_one(&app.pool).await.expect("count");
-    assert_eq!(count, 13, "nothing was created");
+    assert_eq!(count, 14, "nothing was created");
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::support::TestApp;
 
-const DEMO_USERS: [&str; 10] = [
+const DEMO_USERS: [&str; 11] = [
     "counsellor.be@demo.test",
     "counsellor2.be@demo.test",
     "counsellor.zh@demo.test",
@@ -17,6 +17,7 @@ const DEMO_USERS: [&str; 10] = [
     "iom@demo.test",
     "mission.iq@demo.test",
     "auditor@demo.test",
+    "dpo@demo.test",
     "admin@demo.test",
 ];
 

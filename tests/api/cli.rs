@@ -124,7 +124,7 @@ async fn the_command_applies_the_password_policy_and_the_role_rule(pool: PgPool)
     assert_eq!(bad_role.status.code(), Some(2), "{}", stderr(&bad_role));
     let (count,): (i64,) =
         sqlx::query_as("select count(*) from users").fetch_one(&pool).await.expect("count");
-    assert_eq!(count, 13);
+    assert_eq!(count, 14);
 }
 
 #[test]
@@ -201,4 +201,41 @@ async fn the_overdue_job_runs_from_the_command_line_as_of_a_day(pool: PgPool) {
     );
     let again = retour(&pool, &["deadlines", "run", "--as-of", &later], "");
     assert!(String::from_utf8_lossy(&again.stdout).starts_with("0 deadline(s)"));
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn the_retention_run_previews_then_offers_and_destroys_from_the_command_line(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let team = crate::support::Team::new(&app).await;
+    let case = crate::support::ready_case(&app, &team, "13579246").await;
+    let reference = case["reference"].as_str().expect("reference").to_owned();
+    let withdraw = json!({ "action": "withdraw", "reason": "The family stays." });
+    crate::support::act(&app, &team.be, &case, &withdraw).await;
+    let archive = tempfile::tempdir().expect("archive");
+    let dir = archive.path().to_str().expect("path");
+    let later = (chrono::Utc::now().date_naive() + chrono::Days::new(3 * 366)).to_string();
+    // Without a directory the run refuses, naming the variable.
+    let refused = retour(&pool, &["retention", "run", "--as-of", &later], "");
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("RETOUR_ARCHIVE_DIR"), "{}", stderr(&refused));
+    let preview = retour(&pool, &["retention", "run", "--as-of", &later, "--dry-run"], "");
+    let printed = String::from_utf8_lossy(&preview.stdout).into_owned();
+    assert!(preview.status.success(), "{}", stderr(&preview));
+    assert!(printed.contains(&reference) && printed.contains("withdrawn"), "{printed}");
+    assert!(printed.contains(&format!("1 case(s) due on {later}, 0 of them kept")), "{printed}");
+    // An export writes the package and keeps the case.
+    let export =
+        retour(&pool, &["archive", "export", "--case", &reference, "--archive-dir", dir], "");
+    assert!(export.status.success(), "{}", stderr(&export));
+    assert!(String::from_utf8_lossy(&export.stdout).contains(&format!("RETOUR_{reference}")));
+    let run = retour(&pool, &["retention", "run", "--as-of", &later, "--archive-dir", dir], "");
+    let printed = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        printed.contains(&format!("{reference}\t")) && printed.contains("destroyed"),
+        "{printed}"
+    );
+    assert!(printed.contains("1 case(s) offered to the archive and destroyed"), "{printed}");
+    let again = retour(&pool, &["retention", "run", "--as-of", &later, "--archive-dir", dir], "");
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("0 case(s)"));
 }

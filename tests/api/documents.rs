@@ -444,8 +444,9 @@ async fn each_category_is_filed_and_seen_by_its_field_group_only(pool: sqlx::PgP
     assert_eq!(seen(list(&app, &team.repat, &case).await), ["payout_receipt"]);
     let mut iom = seen(list(&app, &team.iom, &case).await);
     iom.sort();
-    assert_eq!(iom, ["payout_receipt", "reintegration_evidence"]);
-    assert_eq!(list(&app, &team.sem, &case).await.len(), 4, "SEM sees every category");
+    // The consent form IOM Bern filed before the reintegration started.
+    assert_eq!(iom, ["consent_form", "payout_receipt", "reintegration_evidence"]);
+    assert_eq!(list(&app, &team.sem, &case).await.len(), 5, "SEM sees every category");
 
     // A document outside the caller's view answers as one that does not exist.
     let missing = app

@@ -21,6 +21,7 @@ mod events;
 mod foundation;
 mod hardening;
 mod holding;
+mod lifecycle;
 mod limits;
 mod matrix;
 mod nats;

@@ -33,9 +33,10 @@ use crate::support::{
 
 /// The demo users, and no one: the roles the matrix asks as. Those who may change cases come
 /// last, so that every other role meets the fixture's cases in their first status.
-const CALLERS: [Option<&str>; 11] = [
+const CALLERS: [Option<&str>; 12] = [
     None,
     Some("admin@demo.test"),
+    Some("dpo@demo.test"),
     Some("admin.be@demo.test"),
     Some("admin.sem@demo.test"),
     Some("auditor@demo.test"),
@@ -140,6 +141,15 @@ enum Call {
     UploadDocument,
     GetDocumentContent,
     DeleteDocument,
+    ListConsents,
+    RecordConsent,
+    WithdrawConsent,
+    GetLegalHold,
+    SetLegalHold,
+    LiftLegalHold,
+    ListRetentionRules,
+    SetRetentionRule,
+    ExportPersonData,
 }
 
 /// The matrix's entry for every endpoint of the OpenAPI document.
@@ -203,6 +213,15 @@ const ENTRIES: &[(&str, &str, Call)] = &[
     ("POST", "/v1/cases/{id}/documents", Call::UploadDocument),
     ("GET", "/v1/cases/{id}/documents/{document_id}/content", Call::GetDocumentContent),
     ("DELETE", "/v1/cases/{id}/documents/{document_id}", Call::DeleteDocument),
+    ("GET", "/v1/cases/{id}/consents", Call::ListConsents),
+    ("POST", "/v1/cases/{id}/consents", Call::RecordConsent),
+    ("POST", "/v1/cases/{id}/consents/{consent_id}/withdrawal", Call::WithdrawConsent),
+    ("GET", "/v1/cases/{id}/legal-hold", Call::GetLegalHold),
+    ("POST", "/v1/cases/{id}/legal-hold", Call::SetLegalHold),
+    ("DELETE", "/v1/cases/{id}/legal-hold", Call::LiftLegalHold),
+    ("GET", "/v1/retention-rules", Call::ListRetentionRules),
+    ("PUT", "/v1/retention-rules/{end_state}", Call::SetRetentionRule),
+    ("GET", "/v1/persons/data-export", Call::ExportPersonData),
     ("GET", "/v1/destination-rules", Call::GetDestinationRules),
     ("GET", "/v1/information-requests", Call::ListInformationRequests),
     ("POST", "/v1/information-requests/{id}/answer", Call::AnswerInformationRequest),
@@ -241,7 +260,7 @@ impl Call {
     /// cases on), canton transfers (which move them elsewhere), and signing out last.
     fn phase(self) -> u8 {
         match self {
-            Call::DeletePerson | Call::DeleteDocument => 2,
+            Call::DeletePerson | Call::DeleteDocument | Call::LiftLegalHold => 2,
             Call::Transition => 3,
             // After every read: a SEM officer's break-glass opens cases the reads above judge
             // by the policy alone.
@@ -274,7 +293,11 @@ impl Call {
             | Call::UpdateServiceAccount
             | Call::CreateTariff
             | Call::CreateUser
-            | Call::UpdateUser => 1,
+            | Call::UpdateUser
+            | Call::RecordConsent
+            | Call::WithdrawConsent
+            | Call::SetLegalHold
+            | Call::SetRetentionRule => 1,
             _ => 0,
         }
     }
@@ -310,6 +333,9 @@ impl Call {
             Call::ProposeTransfer => Operation::ProposeTransfer,
             Call::AcceptTransfer | Call::DeclineTransfer => Operation::DecideTransfer,
             Call::ExtendDeadline => Operation::ExtendDeadline,
+            Call::ListConsents => Operation::ReadConsents,
+            Call::RecordConsent | Call::WithdrawConsent => Operation::RecordConsent,
+            Call::GetLegalHold | Call::SetLegalHold | Call::LiftLegalHold => Operation::HoldCase,
             _ => return None,
         })
     }
@@ -349,6 +375,9 @@ enum Part {
     /// The reason of a canton transfer: the counselling service and SEM (SEM's review), and
     /// the service the case is offered to.
     TransferReason,
+    /// The reason of a legal hold: those who hold cases (SEM on the cases it sees, the
+    /// auditors on any).
+    LegalHoldReason,
 }
 
 /// A text of the fixture that only some callers may receive.
@@ -365,6 +394,10 @@ struct FixtureCase {
     id: Uuid,
     /// The case's documents and their categories.
     documents: Vec<(Uuid, DocumentCategory)>,
+    /// The principal's consent to counselling, and the signed form it rests on.
+    consent: Uuid,
+    consent_form: Uuid,
+    principal: Uuid,
     reference: String,
     surname: &'static str,
     zemis: String,
@@ -624,6 +657,24 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
         for (text, group) in derived {
             secrets.push(Secret { text: text.to_owned(), case: i, part: Part::Case(group) });
         }
+        // The principal's consent to counselling, on a signed form.
+        let consent_form =
+            file_document(app, owner, id, DocumentCategory::ConsentForm, i, &mut secrets).await;
+        filed.push((consent_form, DocumentCategory::ConsentForm));
+        let principal: Uuid =
+            case["persons"][0]["id"].as_str().expect("person").parse().expect("uuid");
+        let sheet_version = format!("Sheet CV{i:02}");
+        let consent = json!({ "person_id": principal, "purpose": "counselling",
+            "sheet_version": sheet_version, "sheet_language": "ar", "given_on": today(),
+            "document_id": consent_form });
+        let consent = app.post(&format!("/v1/cases/{id}/consents"), Some(owner), &consent).await;
+        let consent = must(consent, StatusCode::CREATED, "consent").await;
+        let consent: Uuid = consent["id"].as_str().expect("id").parse().expect("uuid");
+        secrets.push(Secret {
+            text: sheet_version,
+            case: i,
+            part: Part::Case(FieldGroup::Consent),
+        });
         for (text, part) in [
             (reference.clone(), Part::Case(FieldGroup::Identity)),
             (surname.to_owned(), Part::Case(FieldGroup::Identity)),
@@ -856,8 +907,31 @@ async fn fixture(app: &TestApp, tokens: &Tokens) -> Fixture {
             case["status"]
         );
         let documents = std::mem::take(&mut filed);
-        cases.push(FixtureCase { label, id, documents, reference, surname, zemis, n_number });
+        cases.push(FixtureCase {
+            label,
+            id,
+            documents,
+            consent,
+            consent_form,
+            principal,
+            reference,
+            surname,
+            zemis,
+            n_number,
+        });
     }
+    // An auditor holds the closed case for an inquiry.
+    let closed = cases.iter().position(|c| c.label == "closed").expect("closed");
+    let reason = format!("Inquiry of the ombudsman, ref HZ{closed:02}");
+    let held = app
+        .post(
+            &format!("/v1/cases/{}/legal-hold", cases[closed].id),
+            Some(tokens.of("auditor@demo.test")),
+            &json!({ "reason": reason }),
+        )
+        .await;
+    must(held, StatusCode::CREATED, "legal hold").await;
+    secrets.push(Secret { text: reason, case: closed, part: Part::LegalHoldReason });
     // No text of the fixture is part of another, so a scan cannot mistake one for the other.
     for a in &secrets {
         for b in &secrets {
@@ -1068,6 +1142,11 @@ fn request(
                 .to_string(),
         )
         .replace("{document_id}", &document_of(target, fixture).to_string())
+        .replace(
+            "{consent_id}",
+            &case.map_or(fixture.missing, |i| fixture.cases[i].consent).to_string(),
+        )
+        .replace("{end_state}", "withdrawn")
         .replace("{code}", "not_found");
     let mut out = outgoing(method, filled);
     let if_match = format!("\"{}\"", version(case));
@@ -1126,6 +1205,17 @@ fn request(
             None
         }
         Call::DeleteDocument => Some(json!({ "reason": "Filed twice." })),
+        Call::RecordConsent => {
+            let (person, form) = case.map_or((fixture.missing, fixture.missing), |i| {
+                (fixture.cases[i].principal, fixture.cases[i].consent_form)
+            });
+            Some(json!({ "person_id": person, "purpose": "medical_data",
+                "sheet_version": "2026-03", "sheet_language": "de", "given_on": today,
+                "document_id": form }))
+        }
+        Call::WithdrawConsent => Some(json!({ "withdrawn_on": today })),
+        Call::SetLegalHold => Some(json!({ "reason": "Matrix hold." })),
+        Call::SetRetentionRule => Some(json!({ "years": 3 })),
         Call::CreateWebhookSubscription => {
             Some(json!({ "url": "https://partner.example.org/retour/events" }))
         }
@@ -1200,6 +1290,9 @@ fn request(
     }
     if call == Call::StatsYearly {
         out.path.push_str(&format!("?year={}", &today[..4]));
+    }
+    if call == Call::ExportPersonData {
+        out.path.push_str(&format!("?zemis_number={}", fixture.cases[EXPORTED].zemis));
     }
     out
 }
@@ -1291,8 +1384,9 @@ fn expected(
             _ => operation,
         };
         let facts = index.map(|i| snapshots[i].head.facts());
-        // The receiving service of a transfer answers it without seeing the case.
-        if operation != Operation::DecideTransfer
+        // The receiving service of a transfer answers it without seeing the case; an auditor
+        // holds cases it does not see.
+        if !matches!(operation, Operation::DecideTransfer | Operation::HoldCase)
             && policy::decide(actor, Operation::ReadCase, facts.as_ref()) != Decision::Allow
         {
             return vec![404];
@@ -1340,7 +1434,12 @@ fn expected(
                 | Call::ListNotes
                 | Call::ListDocuments
                 | Call::GetEntitlement
+                | Call::ListConsents
                 | Call::PatchCase => vec![200],
+                // Once per case; a standing one (or a hold in force) makes the next a conflict.
+                Call::RecordConsent | Call::SetLegalHold => vec![201, 409],
+                Call::WithdrawConsent | Call::LiftLegalHold => vec![200, 409],
+                Call::GetLegalHold => vec![200],
                 Call::PatchPerson => vec![if snapshot.other_person.is_some() { 200 } else { 404 }],
                 Call::DeletePerson => vec![if snapshot.other_person.is_some() { 204 } else { 404 }],
                 // A reclaim changes once; another case's reclaim is not found in this one.
@@ -1502,6 +1601,9 @@ fn expected(
         Call::CreateInstitution | Call::CreateTariff => {
             allowed_or_403(Operation::Administer, &[201])
         }
+        Call::ListRetentionRules => allowed_or_403(Operation::ReadRetention, &[200]),
+        Call::SetRetentionRule => allowed_or_403(Operation::ManageRetention, &[200]),
+        Call::ExportPersonData => allowed_or_403(Operation::ExportPersonData, &[200]),
         Call::UpdateInstitution => {
             allowed_or_403(Operation::Administer, &[if exists { 200 } else { 404 }])
         }
@@ -1515,8 +1617,17 @@ fn may_see(
     secret: &Secret,
     fixture: &Fixture,
     snapshots: &[Snapshot],
+    call: Call,
 ) -> bool {
     let Some(actor) = actor else { return false };
+    // A person's data export holds everything about that person's case, for the data
+    // protection officer only.
+    if call == Call::ExportPersonData
+        && secret.case == EXPORTED
+        && policy::decide(actor, Operation::ExportPersonData, None) == Decision::Allow
+    {
+        return true;
+    }
     let facts = snapshots[secret.case].head.facts();
     let reads = policy::decide(actor, Operation::ReadCase, Some(&facts)) == Decision::Allow;
     let view = policy::case_view(actor);
@@ -1532,8 +1643,14 @@ fn may_see(
         Part::InformationQuestion => {
             policy::information_request_scope(actor).includes(facts.counselling_service_id)
         }
+        Part::LegalHoldReason => {
+            actor.has_role(Role::Auditor) || (reads && actor.has_role(Role::SemOfficer))
+        }
     }
 }
+
+/// The fixture case whose principal's data the matrix exports.
+const EXPORTED: usize = 0;
 
 /// The texts of the fixture in `text` that `actor` may not receive.
 fn leaks<'a>(
@@ -1542,10 +1659,21 @@ fn leaks<'a>(
     fixture: &'a Fixture,
     snapshots: &[Snapshot],
 ) -> Vec<&'a Secret> {
+    leaks_of(Call::GetCase, text, actor, fixture, snapshots)
+}
+
+/// [`leaks`] in the answer to `call`.
+fn leaks_of<'a>(
+    call: Call,
+    text: &str,
+    actor: Option<&Actor>,
+    fixture: &'a Fixture,
+    snapshots: &[Snapshot],
+) -> Vec<&'a Secret> {
     fixture
         .secrets
         .iter()
-        .filter(|s| text.contains(&s.text) && !may_see(actor, s, fixture, snapshots))
+        .filter(|s| text.contains(&s.text) && !may_see(actor, s, fixture, snapshots, call))
         .collect()
 }
 
@@ -1709,7 +1837,8 @@ async fn every_endpoint_answers_every_role_as_the_access_policy_decides_and_leak
                 for (i, secret) in fixture.secrets.iter().enumerate() {
                     received[i] |= response.text.contains(&secret.text);
                 }
-                let leaked = leaks(&response.text, caller.actor.as_ref(), &fixture, &snapshots);
+                let leaked =
+                    leaks_of(*call, &response.text, caller.actor.as_ref(), &fixture, &snapshots);
                 if !leaked.is_empty() {
                     let texts: Vec<String> = leaked
                         .iter()
@@ -2076,7 +2205,8 @@ async fn every_read_gives_every_role_and_service_account_only_the_field_groups_i
                 for (i, secret) in fixture.secrets.iter().enumerate() {
                     received[i] |= response.text.contains(&secret.text);
                 }
-                let leaked = leaks(&response.text, caller.actor.as_ref(), &fixture, &snapshots);
+                let leaked =
+                    leaks_of(*call, &response.text, caller.actor.as_ref(), &fixture, &snapshots);
                 for secret in leaked {
                     failures.push(format!(
                         "GET {} as {} ({target:?}): {} leaks {:?} ({:?}) of the {} case",

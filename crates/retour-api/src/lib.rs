@@ -20,10 +20,12 @@ pub mod error;
 mod health;
 pub mod json;
 mod layers;
+pub mod lifecycle;
 mod metrics;
 pub mod nats;
 pub mod pagination;
 pub mod path;
+pub mod pdf;
 pub mod problems;
 pub mod query;
 mod refusals;
@@ -205,6 +207,7 @@ impl AppState {
         (name = "service-accounts", description = "Integrators' OAuth 2 clients (administrators)"),
         (name = "cases", description = "Cases and their households, notes, search; the return workflow, its history, entitlement, reintegration records and reclaims"),
         (name = "events", description = "What happened to cases, for partner systems: the event feed, webhook subscriptions and their deliveries"),
+        (name = "data-protection", description = "The data protection officer's work: retention rules, and a person's own data (Art. 25 of the Data Protection Act)"),
         (name = "information-requests", description = "Country information requests (programme RIF) from counsellors to IOM Bern"),
         (name = "operations", description = "Health, metrics and the API description"),
         (name = "problems", description = "The catalogue of problem types: what each error `code` means and what to do"),
@@ -279,6 +282,7 @@ fn routes(config: Option<&ApiConfig>, state: Option<&AppState>) -> OpenApiRouter
         .merge(case_data)
         .merge(events)
         .merge(routes::stats::routes())
+        .merge(routes::data_protection::routes())
 }
 
 /// The OpenAPI document generated from the handlers.

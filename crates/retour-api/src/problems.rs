@@ -38,6 +38,10 @@ string_enum! {
         NotPending = "not_pending",
         BreakGlassNotNeeded = "break_glass_not_needed",
         AlreadyReviewed = "already_reviewed",
+        ConsentStanding = "consent_standing",
+        ConsentWithdrawn = "consent_withdrawn",
+        LegalHoldInForce = "legal_hold_in_force",
+        NoLegalHold = "no_legal_hold",
         InsufficientScope = "insufficient_scope",
         Forbidden = "forbidden",
         ForbiddenAction = "forbidden_action",
@@ -134,7 +138,11 @@ impl ProblemCode {
             | InstitutionHasAdministrator
             | NotPending
             | BreakGlassNotNeeded
-            | AlreadyReviewed => StatusCode::CONFLICT,
+            | AlreadyReviewed
+            | ConsentStanding
+            | ConsentWithdrawn
+            | LegalHoldInForce
+            | NoLegalHold => StatusCode::CONFLICT,
             StaleVersion => StatusCode::PRECONDITION_FAILED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -217,6 +225,15 @@ impl ProblemCode {
                 "The case is within your scope already: read it as usual, without break-glass."
             }
             AlreadyReviewed => "This use of break-glass was reviewed already.",
+            ConsentStanding => {
+                "The person's consent to this purpose stands already; withdraw it before a new \
+                 one is recorded."
+            }
+            ConsentWithdrawn => "The consent was withdrawn already; a withdrawal is recorded once.",
+            LegalHoldInForce => {
+                "A legal hold is in force on the case already; lift it before setting another."
+            }
+            NoLegalHold => "No legal hold is in force on the case: there is nothing to lift.",
             InvalidToken => {
                 "The bearer token was refused: expired, signed out, of a closed session or not \
                  issued here. Refresh it or sign in again."

@@ -387,7 +387,6 @@ fn day_name(day: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::MedicalView;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
@@ -443,16 +442,7 @@ mod tests {
 
     #[test]
     fn a_reader_receives_the_deadlines_of_its_groups() {
-        let mission = CaseView {
-            asylum_procedure: false,
-            eligibility: false,
-            medical: MedicalView::None,
-            vulnerabilities: false,
-            assistance: false,
-            travel: false,
-            reintegration: true,
-            review: false,
-        };
+        let mission = CaseView { reintegration: true, ..CaseView::IDENTITY };
         assert_eq!(
             DeadlineKind::visible_with(&mission),
             [

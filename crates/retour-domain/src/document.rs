@@ -24,6 +24,9 @@ string_enum! {
         PayoutReceipt = "payout_receipt",
         /// Evidence of the reintegration project (business plan, invoices, photos).
         ReintegrationEvidence = "reintegration_evidence",
+        /// A consent form (information sheet) signed by a person: what a consent record
+        /// rests on.
+        ConsentForm = "consent_form",
         /// Anything else, between the counselling service and SEM.
         Other = "other",
     }
@@ -39,6 +42,7 @@ impl DocumentCategory {
     /// - SEM's decision carries its reasons and legal ground (SEM's review);
     /// - receipts are payouts (assistance);
     /// - reintegration evidence is the reintegration's (the mission's);
+    /// - a signed consent form is a consent's (whoever records and relies on consents);
     /// - anything else stays between the counselling service and SEM (the review).
     pub fn field_group(self) -> FieldGroup {
         match self {
@@ -50,6 +54,7 @@ impl DocumentCategory {
             DocumentCategory::SemDecision | DocumentCategory::Other => FieldGroup::Review,
             DocumentCategory::PayoutReceipt => FieldGroup::Assistance,
             DocumentCategory::ReintegrationEvidence => FieldGroup::Reintegration,
+            DocumentCategory::ConsentForm => FieldGroup::Consent,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod event;
 pub mod governance;
 pub mod information;
 pub mod institution;
+pub mod lifecycle;
 pub mod macros;
 pub mod money;
 pub mod password;

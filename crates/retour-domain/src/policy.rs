@@ -83,7 +83,9 @@ pub fn case_scope(actor: &Actor) -> CaseScope {
         Role::SemOfficer => CaseScope::Submitted,
         Role::SwissrepatOfficer | Role::IomCoordinator => CaseScope::Approved,
         Role::IomMissionOfficer => CaseScope::AssignedMission(actor.institution_id),
-        Role::Auditor | Role::Admin | Role::InstitutionAdmin => CaseScope::Nothing,
+        Role::Auditor | Role::Admin | Role::InstitutionAdmin | Role::DataProtectionOfficer => {
+            CaseScope::Nothing
+        }
     }
 }
 
@@ -116,6 +118,9 @@ pub struct CaseView {
     /// decision, an override's justification, and reclaims. Between the counselling service
     /// and SEM only.
     pub review: bool,
+    /// The persons' consents to each purpose of processing: for those who record them (the
+    /// counselling service, IOM Bern) and SEM.
+    pub consent: bool,
 }
 
 impl CaseView {
@@ -128,6 +133,20 @@ impl CaseView {
         travel: true,
         reintegration: true,
         review: true,
+        consent: true,
+    };
+
+    /// Nothing but the identity of a case.
+    pub const IDENTITY: CaseView = CaseView {
+        asylum_procedure: false,
+        eligibility: false,
+        medical: MedicalView::None,
+        vulnerabilities: false,
+        assistance: false,
+        travel: false,
+        reintegration: false,
+        review: false,
+        consent: false,
     };
 }
 
@@ -159,6 +178,8 @@ pub enum FieldGroup {
     /// SEM's questions and the answers, reasons, legal ground, override justifications,
     /// reclaims, and the free-text reasons of a withdrawal or cancellation.
     Review,
+    /// The persons' consents: purpose, information sheet, dates, the signed document.
+    Consent,
 }
 
 impl FieldGroup {
@@ -175,10 +196,11 @@ impl FieldGroup {
             FieldGroup::Travel => "travel",
             FieldGroup::Reintegration => "reintegration",
             FieldGroup::Review => "review",
+            FieldGroup::Consent => "consent",
         }
     }
 
-    pub const ALL: [FieldGroup; 10] = [
+    pub const ALL: [FieldGroup; 11] = [
         FieldGroup::Identity,
         FieldGroup::AsylumProcedure,
         FieldGroup::Eligibility,
@@ -189,6 +211,7 @@ impl FieldGroup {
         FieldGroup::Travel,
         FieldGroup::Reintegration,
         FieldGroup::Review,
+        FieldGroup::Consent,
     ];
 }
 
@@ -207,6 +230,7 @@ impl CaseView {
             FieldGroup::Travel => self.travel,
             FieldGroup::Reintegration => self.reintegration,
             FieldGroup::Review => self.review,
+            FieldGroup::Consent => self.consent,
         }
     }
 
@@ -229,6 +253,7 @@ pub fn case_view(actor: &Actor) -> CaseView {
             travel: true,
             reintegration: false,
             review: false,
+            consent: false,
         },
         Some(Role::IomCoordinator) => CaseView {
             asylum_procedure: false,
@@ -239,27 +264,13 @@ pub fn case_view(actor: &Actor) -> CaseView {
             travel: true,
             reintegration: true,
             review: false,
+            consent: true,
         },
-        Some(Role::IomMissionOfficer) => CaseView {
-            asylum_procedure: false,
-            eligibility: false,
-            medical: MedicalView::None,
-            vulnerabilities: false,
-            assistance: false,
-            travel: false,
-            reintegration: true,
-            review: false,
-        },
-        Some(Role::Auditor | Role::Admin | Role::InstitutionAdmin) | None => CaseView {
-            asylum_procedure: false,
-            eligibility: false,
-            medical: MedicalView::None,
-            vulnerabilities: false,
-            assistance: false,
-            travel: false,
-            reintegration: false,
-            review: false,
-        },
+        Some(Role::IomMissionOfficer) => CaseView { reintegration: true, ..CaseView::IDENTITY },
+        Some(
+            Role::Auditor | Role::Admin | Role::InstitutionAdmin | Role::DataProtectionOfficer,
+        )
+        | None => CaseView::IDENTITY,
     }
 }
 
@@ -371,6 +382,19 @@ pub enum Operation {
     ReadAuditLog,
     /// Read aggregated statistics.
     ReadStatistics,
+    /// Read the consents of a case's persons.
+    ReadConsents,
+    /// Record a person's consent, or its withdrawal (the counselling service, IOM Bern).
+    RecordConsent,
+    /// Set or lift a legal hold on a case, which keeps it past its retention: SEM on the
+    /// cases it sees, the oversight's auditors on any case.
+    HoldCase,
+    /// Export everything held about one person (Art. 25 of the Data Protection Act).
+    ExportPersonData,
+    /// Read the retention rules (the data protection officer and the auditors); change them
+    /// (the data protection officer).
+    ReadRetention,
+    ManageRetention,
 }
 
 /// The policy's answer.
@@ -454,6 +478,27 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
         Operation::ReadEntitlement => match facts.filter(|_| visible) {
             Some(_) => allow(case_view(actor).assistance),
             None => Decision::NotFound,
+        },
+        Operation::ReadConsents => match facts.filter(|_| visible) {
+            Some(_) => allow(case_view(actor).consent),
+            None => Decision::NotFound,
+        },
+        Operation::RecordConsent => match facts.filter(|_| visible) {
+            Some(f) => allow(
+                !f.status.is_terminal()
+                    && match role {
+                        Some(Role::Counsellor) => f.transfer_to.is_none(),
+                        Some(Role::IomCoordinator) => true,
+                        _ => false,
+                    },
+            ),
+            None => Decision::NotFound,
+        },
+        // An auditor holds any case (it sees none, and finds them in the access log).
+        Operation::HoldCase => match facts {
+            Some(_) if role == Some(Role::Auditor) => Decision::Allow,
+            Some(_) if visible => allow(role == Some(Role::SemOfficer)),
+            _ => Decision::NotFound,
         },
         Operation::UpdateCase
         | Operation::AddNote
@@ -548,9 +593,16 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
                         | Role::IomCoordinator
                         | Role::IomMissionOfficer
                         | Role::Auditor
+                        | Role::DataProtectionOfficer
                 )
             ) || actor.has_scope(Scope::StatsRead),
         ),
+        Operation::ExportPersonData | Operation::ManageRetention => {
+            allow(role == Some(Role::DataProtectionOfficer))
+        }
+        Operation::ReadRetention => {
+            allow(matches!(role, Some(Role::DataProtectionOfficer | Role::Auditor)))
+        }
     }
 }
 
@@ -564,6 +616,7 @@ pub fn decide(actor: &Actor, operation: Operation, facts: Option<&CaseFacts>) ->
 /// | `sem_decision` | SEM | once decided (approved to closed, rejected, cancelled) |
 /// | `payout_receipt` | the counselling service, swissREPAT, IOM Bern | travel booked, departed, reintegration |
 /// | `reintegration_evidence` | the IOM mission, IOM Bern | reintegration |
+/// | `consent_form` | the counselling service; IOM Bern | until the case ends; from the approval until it ends |
 /// | `other` | the counselling service, SEM | until the case ends |
 ///
 /// Whoever files a category must also be able to read it ([`decide`] checks the view).
@@ -604,6 +657,11 @@ pub fn may_file_document(role: Role, category: DocumentCategory, status: CaseSta
         D::ReintegrationEvidence => {
             matches!(role, Role::IomMissionOfficer | Role::IomCoordinator)
                 && status == Reintegration
+        }
+        D::ConsentForm => {
+            (role == Role::Counsellor && !status.is_terminal())
+                || (role == Role::IomCoordinator
+                    && matches!(status, Approved | TravelBooked | Departed | Reintegration))
         }
         D::Other => matches!(role, Role::Counsellor | Role::SemOfficer) && !status.is_terminal(),
     }
@@ -880,9 +938,13 @@ mod tests {
                     FieldGroup::Assistance,
                     FieldGroup::Travel,
                     FieldGroup::Reintegration,
+                    FieldGroup::Consent,
                 ],
                 Role::IomMissionOfficer => &[FieldGroup::Identity, FieldGroup::Reintegration],
-                Role::Auditor | Role::Admin | Role::InstitutionAdmin => &[FieldGroup::Identity],
+                Role::Auditor
+                | Role::Admin
+                | Role::InstitutionAdmin
+                | Role::DataProtectionOfficer => &[FieldGroup::Identity],
             };
             assert_eq!(allowed, expected, "{role:?}");
         }
@@ -964,6 +1026,73 @@ mod tests {
                 role == Role::Counsellor
             );
         }
+    }
+
+    #[test]
+    fn consents_are_recorded_by_who_hands_data_on_and_read_by_who_relies_on_them() {
+        for status in CaseStatus::ALL {
+            for role in Role::ALL {
+                let actor = user(role, OWN);
+                let facts = facts(status);
+                let readable = decide(&actor, Operation::ReadCase, Some(&facts));
+                let record = decide(&actor, Operation::RecordConsent, Some(&facts));
+                let read = decide(&actor, Operation::ReadConsents, Some(&facts));
+                if readable == Decision::NotFound {
+                    assert_eq!((record, read), (Decision::NotFound, Decision::NotFound));
+                    continue;
+                }
+                let records = matches!(role, Role::Counsellor | Role::IomCoordinator)
+                    && !status.is_terminal();
+                assert_eq!(record == Decision::Allow, records, "{role:?} {status:?}");
+                let reads =
+                    matches!(role, Role::Counsellor | Role::SemOfficer | Role::IomCoordinator);
+                assert_eq!(read == Decision::Allow, reads, "{role:?} {status:?}");
+                // Whoever records a consent reads it back.
+                assert!(record != Decision::Allow || read == Decision::Allow);
+            }
+        }
+    }
+
+    #[test]
+    fn sem_holds_the_cases_it_sees_and_an_auditor_any_case() {
+        for status in CaseStatus::ALL {
+            let facts = facts(status);
+            for role in Role::ALL {
+                let got = decide(&user(role, OTHER), Operation::HoldCase, Some(&facts));
+                let expected = match role {
+                    Role::Auditor => Decision::Allow,
+                    Role::SemOfficer if status != Counselling => Decision::Allow,
+                    _ if decide(&user(role, OTHER), Operation::ReadCase, Some(&facts))
+                        == Decision::Allow =>
+                    {
+                        Decision::Forbidden
+                    }
+                    _ => Decision::NotFound,
+                };
+                assert_eq!(got, expected, "{role:?} {status:?}");
+            }
+        }
+        assert_eq!(
+            decide(&user(Role::Auditor, OWN), Operation::HoldCase, None),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn only_the_data_protection_officer_exports_a_persons_data_and_sets_retention() {
+        for role in Role::ALL {
+            let actor = user(role, OWN);
+            let dpo = role == Role::DataProtectionOfficer;
+            assert_eq!(decide(&actor, Operation::ExportPersonData, None) == Decision::Allow, dpo);
+            assert_eq!(decide(&actor, Operation::ManageRetention, None) == Decision::Allow, dpo);
+            assert_eq!(
+                decide(&actor, Operation::ReadRetention, None) == Decision::Allow,
+                dpo || role == Role::Auditor
+            );
+        }
+        let dpo = user(Role::DataProtectionOfficer, OWN);
+        assert_eq!(case_scope(&dpo), CaseScope::Nothing);
+        assert_eq!(case_view(&dpo), CaseView::IDENTITY);
     }
 
     #[test]

@@ -16,6 +16,8 @@ string_enum! {
         Admin = "admin",
         /// An institution's administrator: its own users and service accounts.
         InstitutionAdmin = "institution_admin",
+        /// The oversight's data protection officer: a person's own data, the retention rules.
+        DataProtectionOfficer = "data_protection_officer",
     }
 }
 
@@ -30,7 +32,7 @@ impl Role {
             Role::SemOfficer | Role::SwissrepatOfficer => &[Sem],
             Role::IomCoordinator => &[IomBern],
             Role::IomMissionOfficer => &[IomMission],
-            Role::Auditor => &[Oversight],
+            Role::Auditor | Role::DataProtectionOfficer => &[Oversight],
             Role::Admin => &[Operator],
         }
     }
@@ -43,7 +45,7 @@ impl Role {
             Role::SemOfficer | Role::SwissrepatOfficer => InstitutionKind::Sem,
             Role::IomCoordinator => InstitutionKind::IomBern,
             Role::IomMissionOfficer => InstitutionKind::IomMission,
-            Role::Auditor => InstitutionKind::Oversight,
+            Role::Auditor | Role::DataProtectionOfficer => InstitutionKind::Oversight,
             Role::Admin => InstitutionKind::Operator,
         }
     }

@@ -239,6 +239,7 @@ fn describe_group(group: FieldGroup) -> &'static str {
         FieldGroup::Travel => "the travel (bookings and departures)",
         FieldGroup::Reintegration => "the reintegration",
         FieldGroup::Review => "SEM's review",
+        FieldGroup::Consent => "the consents",
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{Store, StoreError};
 pub const DEMO_PASSWORD: &str = "retour-demo";
 
 /// The demo users: email, display name, role and the name of their institution.
-pub const DEMO_USERS: [(&str, &str, Role, &str); 13] = [
+pub const DEMO_USERS: [(&str, &str, Role, &str); 14] = [
     ("counsellor.be@demo.test", "Anna Berger", Role::Counsellor, "Rückkehrberatung Kanton Bern"),
     ("counsellor2.be@demo.test", "Jonas Wyss", Role::Counsellor, "Rückkehrberatung Kanton Bern"),
     ("counsellor.zh@demo.test", "Luca Meier", Role::Counsellor, "Rückkehrberatung Kanton Zürich"),
@@ -21,6 +21,12 @@ pub const DEMO_USERS: [(&str, &str, Role, &str); 13] = [
     ("iom@demo.test", "Leila Haddad", Role::IomCoordinator, "IOM Bern"),
     ("mission.iq@demo.test", "Omar Aziz", Role::IomMissionOfficer, "IOM Iraq"),
     ("auditor@demo.test", "Ruth Baumann", Role::Auditor, "Oversight – data protection and audit"),
+    (
+        "dpo@demo.test",
+        "Lea Rüegg",
+        Role::DataProtectionOfficer,
+        "Oversight – data protection and audit",
+    ),
     ("admin@demo.test", "Peter Huber", Role::Admin, "Retour operator"),
     ("admin.sem@demo.test", "Nicole Graf", Role::InstitutionAdmin, "SEM"),
     ("admin.be@demo.test", "Thomas Frei", Role::InstitutionAdmin, "Rückkehrberatung Kanton Bern"),

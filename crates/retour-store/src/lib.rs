@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
+pub mod archive;
 pub mod audit;
 pub mod auth_changes;
 pub mod break_glass;
@@ -18,6 +19,7 @@ mod error;
 pub mod events;
 pub mod holding;
 pub mod institutions;
+pub mod lifecycle;
 pub mod mfa;
 pub mod refresh_tokens;
 pub mod service_accounts;

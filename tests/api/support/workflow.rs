@@ -94,8 +94,50 @@ pub async fn transition(app: &TestApp, token: &str, case: &Value, body: &Value) 
         let signed = super::documents::pdf("Antrag auf Rueckkehrhilfe, unterschrieben");
         app.upload(token, &id_of(case), "return_request", "antrag.pdf", signed).await;
     }
+    if body["action"] == "start_reintegration" && !has_mission_consent(app, &id_of(case)).await {
+        consent_to_mission(app, token, &id_of(case)).await;
+    }
     let path = format!("/v1/cases/{}/transitions", id_of(case));
     app.send(Method::POST, &path, Some(token), Some(body), &[("if-match", &etag(case))]).await
+}
+
+/// Whether some person of the case consents to the transfer of their data to the mission.
+pub async fn has_mission_consent(app: &TestApp, case_id: &str) -> bool {
+    let id: uuid::Uuid = case_id.parse().expect("case id");
+    sqlx::query_scalar(
+        "select exists (select 1 from consents where case_id = $1 \
+         and purpose = 'transfer_to_mission' and withdrawn_on is null)",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("consents")
+}
+
+/// Records, as `token`, the consent of every travelling person of the case to the transfer
+/// of their data to the mission, on a signed consent form uploaded first; returns the form's
+/// id.
+pub async fn consent_to_mission(app: &TestApp, token: &str, case_id: &str) -> String {
+    let form = super::documents::pdf("Einwilligung Datenweitergabe, unterschrieben");
+    let uploaded = app.upload(token, case_id, "consent_form", "einwilligung.pdf", form).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text);
+    let document_id = uploaded.body["id"].as_str().expect("document id").to_owned();
+    let id: uuid::Uuid = case_id.parse().expect("case id");
+    let persons: Vec<uuid::Uuid> =
+        sqlx::query_scalar("select id from case_persons where case_id = $1 and travelling")
+            .bind(id)
+            .fetch_all(&app.pool)
+            .await
+            .expect("persons");
+    for person in persons {
+        let consent = json!({ "person_id": person, "purpose": "transfer_to_mission",
+            "sheet_version": "2026-03", "sheet_language": "de", "given_on": today(),
+            "document_id": document_id });
+        let path = format!("/v1/cases/{case_id}/consents");
+        let recorded = app.post(&path, Some(token), &consent).await;
+        assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+    }
+    document_id
 }
 
 /// A transition that must succeed; returns the case after it.

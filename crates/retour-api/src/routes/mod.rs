@@ -4,6 +4,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod break_glass;
 pub(crate) mod cases;
+pub(crate) mod data_protection;
 pub(crate) mod events;
 pub(crate) mod information_requests;
 pub(crate) mod institutions;

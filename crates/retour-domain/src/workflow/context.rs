@@ -36,6 +36,9 @@ pub struct TransitionContext {
     /// The installation needs the signed request for return assistance (a current
     /// `return_request` document) before `submit`, and the case has none.
     pub return_request_missing: bool,
+    /// For `start_reintegration`: the positions (`persons[i]`) of the travelling adults
+    /// without a standing consent to the mission's processing of their data.
+    pub mission_consent_missing: Vec<usize>,
 }
 
 /// Who holds a case, as far as the workflow cares: SEM's decisions are taken by the case's
@@ -75,6 +78,7 @@ impl TransitionContext {
             disbursed_rappen: 0,
             open_visits: 0,
             return_request_missing: false,
+            mission_consent_missing: Vec::new(),
         }
     }
 

@@ -434,6 +434,19 @@ fn start_reintegration(
             }
         },
     };
+    if !ctx.mission_consent_missing.is_empty() {
+        let persons: Vec<String> =
+            ctx.mission_consent_missing.iter().map(|i| format!("persons[{i}]")).collect();
+        v.push(
+            "consents",
+            "consent_missing",
+            format!(
+                "consents: {} must consent to the transfer of their data to the mission \
+                 (purpose transfer_to_mission) before the reintegration starts",
+                persons.join(", ")
+            ),
+        );
+    }
     let Some(mission) = ctx.mission.as_ref().filter(|mission| mission.id == id) else {
         v.push(field, "not_found", "there is no institution with this mission_id");
         return None;

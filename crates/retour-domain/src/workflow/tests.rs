@@ -83,6 +83,7 @@ fn complete_case(status: CaseStatus, project: bool) -> TransitionContext {
         disbursed_rappen: if project { 300_000 } else { 0 },
         open_visits: 0,
         return_request_missing: false,
+        mission_consent_missing: Vec::new(),
     }
 }
 
@@ -226,7 +227,11 @@ fn letter(role: Role) -> Option<char> {
         Role::SemOfficer => Some('S'),
         Role::SwissrepatOfficer => Some('R'),
         Role::IomCoordinator => Some('I'),
-        Role::IomMissionOfficer | Role::Auditor | Role::Admin | Role::InstitutionAdmin => None,
+        Role::IomMissionOfficer
+        | Role::Auditor
+        | Role::Admin
+        | Role::InstitutionAdmin
+        | Role::DataProtectionOfficer => None,
     }
 }
 
@@ -878,6 +883,20 @@ fn departures_and_flights_lie_within_a_few_years_of_now() {
     assert_eq!(book("2030-01-01T10:00:00Z"), pairs(&[("itinerary.departure_at", "too_far")]));
     assert_eq!(book("2021-12-01T10:00:00Z"), pairs(&[("itinerary.departure_at", "too_early")]));
     assert_eq!(book("2026-12-01T10:00:00Z"), pairs(&[]), "recorded after the flight left");
+}
+
+#[test]
+fn start_reintegration_needs_every_travelling_adults_consent_to_the_mission() {
+    let iom = user(Role::IomCoordinator);
+    let mut ctx = complete_case(CaseStatus::Departed, true);
+    ctx.mission_consent_missing = vec![0, 2];
+    let request = valid_request(Action::StartReintegration, None);
+    let refused = evaluate(&iom, &ctx, &request);
+    assert_eq!(codes(refused.clone()), pairs(&[("consents", "consent_missing")]));
+    let Err(TransitionError::Invalid(errors)) = refused else { panic!("refused") };
+    assert!(errors[0].message.contains("persons[0], persons[2]"), "{}", errors[0].message);
+    ctx.mission_consent_missing.clear();
+    assert!(evaluate(&iom, &ctx, &request).is_ok());
 }
 
 #[test]

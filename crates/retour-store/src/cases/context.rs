@@ -57,6 +57,7 @@ impl StoredCase {
                 r.monitoring_visits.iter().filter(|visit| visit.done_on.is_none()).count()
             }),
             return_request_missing: false,
+            mission_consent_missing: Vec::new(),
         }
     }
 

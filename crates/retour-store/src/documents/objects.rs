@@ -69,6 +69,15 @@ impl ObjectStorage {
         Path::from_iter(["documents".to_owned(), case_id.to_string(), document_id.to_string()])
     }
 
+    /// Deletes the object of document `document_id` of case `case_id` (a destroyed case's).
+    pub async fn delete_document(
+        &self,
+        case_id: Uuid,
+        document_id: Uuid,
+    ) -> Result<(), object_store::Error> {
+        self.store.delete(&Self::path(case_id, document_id)).await
+    }
+
     /// Writes, reads back and deletes a small object: whether the bucket is reachable and
     /// the credentials may do what documents need.
     pub async fn probe(&self) -> Result<(), object_store::Error> {

@@ -23,12 +23,14 @@ use crate::json::Json;
 use crate::{ApiError, AppState};
 
 mod case;
+pub(crate) mod consents;
 mod deadlines;
 mod documents;
 pub mod dto;
 mod entitlement;
 mod holding;
 mod information;
+mod legal_hold;
 mod list;
 pub(crate) use list::TimeOrDate;
 mod notes;
@@ -65,6 +67,13 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(documents::list_documents, documents::upload_document))
         .routes(routes!(documents::get_document_content))
         .routes(routes!(documents::delete_document))
+        .routes(routes!(consents::list_consents, consents::record_consent))
+        .routes(routes!(consents::withdraw_consent))
+        .routes(routes!(
+            legal_hold::get_legal_hold,
+            legal_hold::set_legal_hold,
+            legal_hold::lift_legal_hold,
+        ))
 }
 
 /// The date rules (birth, entry, departure) are checked against.

@@ -306,6 +306,9 @@ fn what(operation: Operation) -> &'static str {
         Operation::DecideTransfer => "accept or decline this transfer",
         Operation::ExtendDeadline => "extend a case's deadlines",
         Operation::FileDocument(_) => "file documents of this category on this case",
+        Operation::ReadConsents => "read the consents of a case",
+        Operation::RecordConsent => "record consents",
+        Operation::HoldCase => "set or lift legal holds",
         _ => "do this on a case",
     }
 }

@@ -104,6 +104,11 @@ pub(super) async fn decide(
         ctx.return_request_missing =
             !retour_store::documents::has_return_request(tx, case.head.id).await?;
     }
+    if matches!(request, TransitionRequest::StartReintegration(_)) {
+        ctx.mission_consent_missing =
+            retour_store::lifecycle::mission_consent_missing(tx, case.head.id, super::today())
+                .await?;
+    }
     let transition = match workflow::evaluate(actor, &ctx, request) {
         Ok(transition) => transition,
         Err(error @ TransitionError::Forbidden { .. }) => {
