@@ -37,6 +37,7 @@ from retour_client.api.cases import (
     list_documents,
     list_case_events,
     patch_case,
+    record_consent,
     transition_case,
     upload_document,
 )
@@ -49,6 +50,9 @@ from retour_client.models import (
     CaseResponse,
     CaseStatus,
     ClosureOutcome,
+    ConsentInput,
+    ConsentPurpose,
+    ConsentResponse,
     DepartureAirport,
     Disbursement,
     DisbursementInput,
@@ -279,6 +283,42 @@ def main() -> None:
         DocumentResponse,
     )
     check("upload: judged a PDF", uploaded.media_type == "application/pdf", uploaded.media_type)
+
+    # The family's consent to hand their data to IOM's mission, on a signed form: the
+    # reintegration needs it of every travelling adult.
+    form = DocumentUpload(
+        category=DocumentCategory.CONSENT_FORM,
+        file=File(
+            payload=io.BytesIO(b"%PDF-1.4\n% signed consent form\n%%EOF\n"),
+            file_name="einwilligung.pdf",
+            mime_type="application/pdf",
+        ),
+    )
+    consent_form = expect(
+        "upload the signed consent form",
+        HTTPStatus.CREATED,
+        upload_document.sync_detailed(case_id, client=counsellor, body=form),
+        DocumentResponse,
+    )
+    for member in current.body.persons:
+        consent = expect(
+            "record a consent",
+            HTTPStatus.CREATED,
+            record_consent.sync_detailed(
+                case_id,
+                client=counsellor,
+                body=ConsentInput(
+                    person_id=member.id,
+                    purpose=ConsentPurpose.TRANSFER_TO_MISSION,
+                    sheet_version="2026-03",
+                    sheet_language="de",
+                    given_on=today,
+                    document_id=consent_form.id,
+                ),
+            ),
+            ConsentResponse,
+        )
+        check("consent: standing", consent.withdrawn_on is None, consent.withdrawn_on)
     documents = expect(
         "list the documents",
         HTTPStatus.OK,
