@@ -57,6 +57,15 @@ async fn a_sem_officer_opens_a_draft_in_an_emergency_and_an_auditor_reviews_it(p
     .await
     .expect("count");
     assert_eq!(logged, 1);
+    // …and only with it: the read through the use is not also a denied read.
+    let denied: i64 = sqlx::query_scalar(
+        "select count(*) from audit_events where action = 'case.read' and outcome = 'denied' \
+         and actor_id = (select id from users where email = 'sem@demo.test')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(denied, 1, "the read before the glass was broken, and no other");
     // The counselling service learns of it in its feed: ids only, no reason.
     let counsellor = app.login("counsellor.be@demo.test").await;
     let feed = app.get("/v1/events?types=break_glass.opened", Some(&counsellor)).await;

@@ -185,6 +185,19 @@ impl AppState {
     pub fn config(&self) -> &ApiConfig {
         &self.inner.config
     }
+
+    /// The installation's master keys (documents' data keys, webhook and authenticator
+    /// secrets), or 503 saying that `what` needs one and none is configured.
+    pub fn master_keys(
+        &self,
+        what: &str,
+    ) -> Result<&retour_store::documents::crypto::MasterKeys, ApiError> {
+        self.inner.config.documents.keys.as_ref().ok_or_else(|| {
+            ApiError::Unavailable(format!(
+                "{what}: this installation has no master key (RETOUR_DOCUMENT_KEYS)"
+            ))
+        })
+    }
 }
 
 #[derive(OpenApi)]

@@ -371,17 +371,6 @@ fn check_length(field: &str, value: &str, max: usize, errors: &mut Validation) {
     }
 }
 
-/// The installation's master keys, which keep authenticators' secrets.
-pub(crate) fn mfa_keys(state: &AppState) -> Result<&MasterKeys, ApiError> {
-    state.config().documents.keys.as_ref().ok_or_else(|| {
-        ApiError::Unavailable(
-            "second factors are kept encrypted with the installation's master key, and none is \
-             configured (RETOUR_DOCUMENT_KEYS)"
-                .to_owned(),
-        )
-    })
-}
-
 /// Now, in Unix seconds, for TOTP.
 pub(crate) fn unix_now() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or_default()
@@ -415,7 +404,7 @@ async fn login_mfa(
         _ => errors.push("code", "required", "give either code or recovery_code"),
     }
     errors.finish(()).map_err(ApiError::Validation)?;
-    let keys = mfa_keys(&state)?;
+    let keys = state.master_keys("second factors are kept encrypted")?;
     let store = state.store();
     let mut tx = store.pool().begin().await.map_err(retour_store::StoreError::from)?;
     let challenge = match store
@@ -536,7 +525,7 @@ async fn login_mfa_enrol(
     let mut errors = Validation::new();
     check_length("mfa_token", &body.mfa_token, 256, &mut errors);
     errors.finish(()).map_err(ApiError::Validation)?;
-    let keys = mfa_keys(&state)?;
+    let keys = state.master_keys("second factors are kept encrypted")?;
     let store = state.store();
     let mut tx = store.pool().begin().await.map_err(retour_store::StoreError::from)?;
     let challenge = store.lock_challenge(&mut tx, &mfa::challenge_hash(&body.mfa_token)).await?;

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::auth::{TotpEnrolment, enrol_totp, mfa_keys, unix_now};
+use super::auth::{TotpEnrolment, enrol_totp, unix_now};
 use crate::admin;
 use crate::auth::mfa::{self, TotpSecret};
 use crate::auth::{Caller, password};
@@ -62,7 +62,7 @@ async fn start_totp_enrolment(
     caller: Caller,
 ) -> Result<Json<TotpEnrolment>, ApiError> {
     let (user_id, _) = user_of(&caller)?;
-    let keys = mfa_keys(&state)?;
+    let keys = state.master_keys("second factors are kept encrypted")?;
     let user = state.store().get_user(user_id).await?;
     let event = caller.event("auth.mfa_enrolment_started", Outcome::Allowed);
     Ok(Json(enrol_totp(&state, keys, &user, &event).await?))
@@ -105,7 +105,7 @@ async fn confirm_totp(
     if body.code.chars().count() > 16 || body.code.contains('\0') {
         return Err(ApiError::validation("code", "invalid_code", "code is a six-digit code"));
     }
-    let keys = mfa_keys(&state)?;
+    let keys = state.master_keys("second factors are kept encrypted")?;
     let store = state.store();
     let factor = match store.totp_factor(user_id).await? {
         Some(factor) if factor.confirmed => {

@@ -193,16 +193,6 @@ fn subscriber(caller: &Caller) -> Result<Uuid, ApiError> {
     }
 }
 
-fn keys(state: &AppState) -> Result<&MasterKeys, ApiError> {
-    state.config().documents.keys.as_ref().ok_or_else(|| {
-        ApiError::Unavailable(
-            "webhook secrets are kept encrypted with the installation's master key, and none is \
-             configured (RETOUR_DOCUMENT_KEYS)"
-                .to_owned(),
-        )
-    })
-}
-
 /// A fresh secret for subscription `id`: as shown once, and wrapped for storage.
 fn new_secret(keys: &MasterKeys, id: Uuid) -> Result<(String, String, Vec<u8>), ApiError> {
     let mut bytes = [0u8; 32];
@@ -299,7 +289,7 @@ pub(crate) async fn create_subscription(
     Json(body): Json<CreateWebhookSubscription>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = subscriber(&caller)?;
-    let keys = keys(&state)?;
+    let keys = state.master_keys("webhook secrets are kept encrypted")?;
     let mut errors = Validation::new();
     let url = check_destination(&state, &body.url, &mut errors).await;
     let Some(url) = url.filter(|_| errors.is_empty()) else {
@@ -400,7 +390,11 @@ pub(crate) async fn update_subscription(
     let mut tx = state.store().begin().await?;
     locked(&mut tx, id, account).await?;
     let types = body.event_types.as_deref().map(type_names);
-    let rotated = if body.rotate_secret { Some(new_secret(keys(&state)?, id)?) } else { None };
+    let rotated = if body.rotate_secret {
+        Some(new_secret(state.master_keys("webhook secrets are kept encrypted")?, id)?)
+    } else {
+        None
+    };
     let until = Utc::now() + chrono::Duration::hours(ROTATION_OVERLAP_HOURS);
     let change = Change {
         url: url.as_deref(),

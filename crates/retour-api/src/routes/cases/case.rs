@@ -203,6 +203,10 @@ pub(super) async fn get_case(
 ) -> Result<Response, ApiError> {
     let actor = &caller.actor;
     let view = policy::case_view(actor);
+    // A user who broke the glass for this case reads it through the use, logged once with it.
+    if let Some(response) = read_broken_glass(&state, &caller, id, &view).await? {
+        return Ok(response);
+    }
     // One statement reads the case, its persons and the parts of the view, and records the
     // read (allowed within the scope, denied otherwise).
     let event = caller.event("case.read", Outcome::Allowed).resource("case", id);
@@ -212,8 +216,7 @@ pub(super) async fn get_case(
     drop(conn);
     let case = match read {
         CaseRead::Visible(case) => case,
-        CaseRead::Missing => return Err(ApiError::NotFound),
-        CaseRead::OutOfScope => return read_broken_glass(&state, &caller, id, &view).await,
+        CaseRead::Missing | CaseRead::OutOfScope => return Err(ApiError::NotFound),
     };
     // The SQL scope is the policy's (its tests hold them equal); a disagreement is a defect,
     // never an answer with the case.
@@ -227,20 +230,22 @@ pub(super) async fn get_case(
     Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, &view, actions), None))
 }
 
-/// A case outside the caller's scope, for a user who opened it with break-glass (and has
-/// not run out of time): the view of their role, no action allowed; the read is logged with
-/// the use. 404 otherwise, as for any case outside the scope.
+/// The case for a user who opened it with break-glass and has not run out of time: the
+/// view of their role, no action allowed, the read logged with the use. `None` for everyone
+/// else (a user of a role that may not break the glass asks nothing more).
 async fn read_broken_glass(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
     view: &policy::CaseView,
-) -> Result<Response, ApiError> {
-    if caller.actor.role().is_none() {
-        return Err(ApiError::NotFound);
+) -> Result<Option<Response>, ApiError> {
+    let may_break =
+        caller.actor.role().is_some_and(|r| state.config().break_glass.roles.contains(&r));
+    if !may_break {
+        return Ok(None);
     }
     let Some(opened) = state.store().open_break_glass_for(caller.actor.id, id).await? else {
-        return Err(ApiError::NotFound);
+        return Ok(None);
     };
     let event = caller
         .event("case.read", Outcome::Allowed)
@@ -251,7 +256,7 @@ async fn read_broken_glass(
     drop(conn);
     match read {
         CaseRead::Visible(case) => {
-            Ok(case_reply(StatusCode::OK, CaseResponse::new(*case, view, Vec::new()), None))
+            Ok(Some(case_reply(StatusCode::OK, CaseResponse::new(*case, view, Vec::new()), None)))
         }
         CaseRead::Missing | CaseRead::OutOfScope => Err(ApiError::NotFound),
     }

@@ -18,7 +18,7 @@ use retour_domain::{Actor, FieldError};
 use retour_store::audit::{self, Outcome};
 use retour_store::cases::{self, CaseHead};
 use retour_store::documents::content::{ContentError, ContentReader, ContentWriter, Written};
-use retour_store::documents::crypto::{CHUNK_SIZE, MasterKeys};
+use retour_store::documents::crypto::CHUNK_SIZE;
 use retour_store::documents::objects::StoredObject;
 use retour_store::documents::{self as store, NewDocument, StoredDocument};
 use retour_store::events::NewEvent;
@@ -156,16 +156,6 @@ async fn lock_seen(
 /// The categories a reader with `view` may see.
 fn visible_categories(view: &CaseView) -> Vec<DocumentCategory> {
     DocumentCategory::ALL.into_iter().filter(|c| view.allows(c.field_group())).collect()
-}
-
-fn master_keys(state: &AppState) -> Result<&MasterKeys, ApiError> {
-    state.config().documents.keys.as_ref().ok_or_else(|| {
-        ApiError::Unavailable(
-            "documents cannot be stored or read: this installation has no master key \
-             (RETOUR_DOCUMENT_KEYS)"
-                .to_owned(),
-        )
-    })
 }
 
 /// The case's head, read without a lock, for a request that only reads.
@@ -306,7 +296,7 @@ async fn store_file(
     document_id: Uuid,
 ) -> Result<Upload, ApiError> {
     let config = &state.config().documents;
-    let keys = master_keys(state)?;
+    let keys = state.master_keys("documents cannot be stored or read")?;
     let file_name = field.file_name().and_then(clean_file_name);
     let mut writer =
         ContentWriter::new(document_id, case_id, keys, &config.storage, config.max_bytes)
@@ -398,7 +388,7 @@ pub(super) async fn upload_document(
 ) -> Result<Created<DocumentResponse>, ApiError> {
     let actor = &caller.actor;
     let request = CaseRequest::new(&state, &caller, id, "document.upload");
-    master_keys(&state)?;
+    state.master_keys("documents cannot be stored or read")?;
     // Nothing is read of a case the caller may not see.
     let head = head_of(&state, id).await?;
     request.authorize(Operation::ReadCase, head.as_ref().map(|h| h.facts()).as_ref()).await?;
@@ -717,7 +707,7 @@ pub(super) async fn get_document_content(
                 .to_owned(),
         });
     }
-    let keys = master_keys(&state)?;
+    let keys = state.master_keys("documents cannot be stored or read")?;
     let details = serde_json::json!({
         "document_id": document.id, "category": category, "version": document.version,
     });
