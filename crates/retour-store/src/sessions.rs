@@ -286,14 +286,11 @@ impl Store {
         )
         .fetch_one(&mut *tx)
         .await?;
-        let which = match which {
-            // Only a session of this user.
-            Sessions::One(id) if open == 0 => {
-                let _ = id;
-                return Ok(0);
-            }
-            other => other,
-        };
+        // The count above holds only this user's sessions: a session of someone else is not
+        // ended.
+        if matches!(which, Sessions::One(_)) && open == 0 {
+            return Ok(0);
+        }
         Self::end_sessions_in(&mut tx, which, reason).await?;
         audit::record(&mut *tx, &audit(open as u64)).await?;
         tx.commit().await?;
