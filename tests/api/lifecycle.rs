@@ -191,28 +191,7 @@ async fn a_destroyed_case_leaves_nothing_of_its_persons_in_the_database(pool: Pg
     for text in plain_canaries("Qxkeepme", "82345678") {
         assert!(after.contains(&text), "the kept case's {text:?} is still there");
     }
-    // Nothing in any table names the case but its tombstone, its statistics row and the
-    // access log.
-    let tables: Vec<String> = sqlx::query_scalar(
-        "select table_name::text from information_schema.columns \
-         where table_schema = 'public' and column_name = 'case_id' and data_type = 'uuid' \
-         and table_name in (select table_name from information_schema.tables \
-             where table_schema = 'public' and table_type = 'BASE TABLE')",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("tables");
-    for table in tables {
-        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "select count(*) from {table} where case_id = $1"
-        )))
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .expect("count");
-        let expected = i64::from(matches!(table.as_str(), "case_tombstones" | "case_statistics"));
-        assert_eq!(rows, expected, "{table} holds {rows} row(s) of the destroyed case");
-    }
+    assert_nothing_left(&pool, id).await;
     let chunks: i64 = sqlx::query_scalar(
         "select count(*) from document_chunks c where not exists \
          (select 1 from documents d where d.id = c.document_id)",
@@ -235,6 +214,75 @@ async fn a_destroyed_case_leaves_nothing_of_its_persons_in_the_database(pool: Pg
     // The case is gone for everyone.
     let read = app.get(&format!("/v1/cases/{id}"), Some(&team.be)).await;
     read.assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+/// No table names case `id` but its tombstone and its statistics row (the access log names it
+/// by `resource_id`).
+async fn assert_nothing_left(pool: &PgPool, id: Uuid) {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.columns \
+         where table_schema = 'public' and column_name = 'case_id' and data_type = 'uuid' \
+         and table_name in (select table_name from information_schema.tables \
+             where table_schema = 'public' and table_type = 'BASE TABLE')",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("tables");
+    assert!(tables.len() > 20, "{tables:?}");
+    for table in tables {
+        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {table} where case_id = $1"
+        )))
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("count");
+        let expected = i64::from(matches!(table.as_str(), "case_tombstones" | "case_statistics"));
+        assert_eq!(rows, expected, "{table} holds {rows} row(s) of the destroyed case");
+    }
+    let case: i64 = sqlx::query_scalar("select count(*) from cases where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert_eq!(case, 0);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_case_that_went_the_whole_way_is_destroyed_with_every_record(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let team = Team::new(&app).await;
+    // Approved, booked, departed with a payout, in reintegration with a disbursement and a
+    // visit, a reclaim, then closed: every kind of record a case can hold.
+    let case = crate::support::reintegration_case(&app, &team, "81357913").await;
+    let id = id_of(&case);
+    let paid =
+        json!({ "amount_rappen": 50000, "purpose": "Tools", "paid_on": crate::support::today() });
+    let added =
+        app.post(&format!("/v1/cases/{id}/disbursements"), Some(&team.mission), &paid).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let visit = json!({ "due_on": crate::support::today(), "done_on": crate::support::today(),
+        "outcome": "The shop is open." });
+    let added =
+        app.post(&format!("/v1/cases/{id}/monitoring-visits"), Some(&team.mission), &visit).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let reclaim = json!({ "reason": "re_entry", "amount_rappen": 1000 });
+    let added = app.post(&format!("/v1/cases/{id}/reclaims"), Some(&team.sem), &reclaim).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let case = app.get(&format!("/v1/cases/{id}"), Some(&team.iom)).await.body;
+    let close = json!({ "action": "close", "outcome": "completed",
+        "comment": "The rest of the project is paid by the family." });
+    let closed = act(&app, &team.iom, &case, &close).await;
+    assert_eq!(closed["status"], "closed");
+    let id: Uuid = id.parse().expect("id");
+    let statistics = statistics_row(&pool, id).await;
+    let dir = tempfile::tempdir().expect("archive");
+    let today = Utc::now().date_naive();
+    let later = today.with_year(today.year() + 11).unwrap_or(today + Duration::days(11 * 366));
+    let report = lifecycle::run(&app.store, &archive(&app, &dir), later).await.expect("run");
+    assert_eq!((report.destroyed.len(), report.failed), (1, 0), "{report:?}");
+    assert_nothing_left(&pool, id).await;
+    assert_eq!(statistics_row(&pool, id).await, statistics, "the statistics row is unchanged");
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

@@ -362,8 +362,9 @@ pub struct Destroyed {
 }
 
 /// The tables of a case's records that its destruction empties by `case_id`, in an order
-/// their references allow (a delivery before its event, a proposal before the reclaim it
-/// waives, a departure before its itinerary); the documents follow with their content. The
+/// their references allow (a delivery before its event, the approved amounts before their
+/// decision, a departure before its itinerary, a proposal before the reclaim it waives); the
+/// documents follow with their content. The
 /// case's own row goes last, and with it the tables that cascade from it (persons, medical
 /// record, eligibility, requested assistance).
 /// `tests/api/lifecycle.rs` finds no row of a destroyed case in any table but the tombstone
@@ -377,6 +378,7 @@ const CASE_RECORDS: [&str; 20] = [
     "case_notes",
     "case_events",
     "case_review_questions",
+    "case_approved_assistance",
     "case_decisions",
     "case_departures",
     "case_itineraries",
@@ -388,7 +390,6 @@ const CASE_RECORDS: [&str; 20] = [
     "case_reclaims",
     "case_transfers",
     "case_deadlines",
-    "case_approved_assistance",
 ];
 
 /// Destroys case `due` (locked by the caller, offered to the archive as `package`): every
