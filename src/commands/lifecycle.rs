@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use retour_api::lifecycle::{self, Archive};
 use retour_store::Store;
 use retour_store::documents::crypto::MasterKeys;
@@ -101,8 +101,7 @@ pub(crate) async fn run_periodically(
     stop: impl std::future::Future<Output = ()>,
 ) {
     super::periodically(interval, stop, || async {
-        let today: NaiveDate = Utc::now().date_naive();
-        match lifecycle::run(&store, &archive, today).await {
+        match lifecycle::run(&store, &archive, Utc::now().date_naive()).await {
             Ok(report) => tracing::info!(
                 due = report.due,
                 held = report.held,

@@ -13,6 +13,7 @@ use retour_domain::policy::{CaseScope, CaseView};
 use retour_store::archive::{self, ArchiveDocument, ArchiveError, Package, Receipt};
 use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
 use retour_store::cases::{self, CaseRead};
+use retour_store::documents::StoredDocument;
 use retour_store::documents::content::{ContentError, ContentReader};
 use retour_store::documents::crypto::MasterKeys;
 use retour_store::documents::objects::ObjectStorage;
@@ -195,9 +196,11 @@ pub async fn offer(
     archive: &Archive,
     case_id: Uuid,
 ) -> Result<Receipt, LifecycleError> {
-    let record = case_record(store, conn, case_id).await?;
+    // The documents' records go into the case's JSON, their content beside it: read once.
+    let stored = all_documents(store, case_id).await?;
+    let record = case_record_with(store, conn, case_id, &stored).await?;
     let head = &record.head;
-    let documents = read_documents(store, archive, case_id).await?;
+    let documents = read_documents(store, archive, stored).await?;
     let ended_at = head.closed_at.or(head.decided_at).unwrap_or_else(Utc::now);
     let package = Package {
         case_id,
@@ -254,6 +257,17 @@ pub async fn case_record(
     conn: &mut PgConnection,
     case_id: Uuid,
 ) -> Result<CaseRecord, LifecycleError> {
+    let documents = all_documents(store, case_id).await?;
+    case_record_with(store, conn, case_id, &documents).await
+}
+
+/// [`case_record`] with the case's `documents` (every version) read already.
+async fn case_record_with(
+    store: &Store,
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    documents: &[StoredDocument],
+) -> Result<CaseRecord, LifecycleError> {
     let CaseRead::Visible(case) =
         cases::read_case(conn, case_id, CaseScope::Case(case_id), &CaseView::FULL).await?
     else {
@@ -268,23 +282,16 @@ pub async fn case_record(
         .await?
         .into_iter()
         .map(ConsentResponse::try_from)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| {
-            LifecycleError::Store(StoreError::Corrupt {
-                column: "consents",
-                value: error.to_string(),
-            })
-        })?;
-    let documents = all_documents(store, case_id)
-        .await?
-        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    let documents = documents
+        .iter()
         .map(|d| DocumentRecord {
             id: d.id,
-            category: d.category,
+            category: d.category.clone(),
             version: d.version,
-            file_name: d.file_name,
-            description: d.description,
-            media_type: d.media_type,
+            file_name: d.file_name.clone(),
+            description: d.description.clone(),
+            media_type: d.media_type.clone(),
             size_bytes: d.size_bytes,
             uploaded_at: d.uploaded_at,
             deleted_at: d.deleted_at,
@@ -301,10 +308,7 @@ pub async fn case_record(
     })
 }
 
-async fn all_documents(
-    store: &Store,
-    case_id: Uuid,
-) -> Result<Vec<retour_store::documents::StoredDocument>, StoreError> {
+async fn all_documents(store: &Store, case_id: Uuid) -> Result<Vec<StoredDocument>, StoreError> {
     let categories: Vec<String> = retour_domain::document::DocumentCategory::ALL
         .iter()
         .map(|c| c.as_str().to_owned())
@@ -312,17 +316,13 @@ async fn all_documents(
     retour_store::documents::list_documents(store.pool(), case_id, &categories).await
 }
 
-/// The content of every document of the case that is not deleted, every version.
+/// The content of every document of `documents` that is not deleted.
 async fn read_documents(
     store: &Store,
     archive: &Archive,
-    case_id: Uuid,
+    documents: Vec<StoredDocument>,
 ) -> Result<Vec<ArchiveDocument>, LifecycleError> {
-    let documents: Vec<_> = all_documents(store, case_id)
-        .await?
-        .into_iter()
-        .filter(|d| d.deleted_at.is_none())
-        .collect();
+    let documents: Vec<_> = documents.into_iter().filter(|d| d.deleted_at.is_none()).collect();
     if documents.is_empty() {
         return Ok(Vec::new());
     }

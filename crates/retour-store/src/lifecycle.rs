@@ -299,49 +299,48 @@ pub struct DueCase {
     pub held: bool,
 }
 
-/// The ended cases whose retention is over on `as_of` (the day, in Switzerland, of their end
-/// plus the years of their end state's rule), held ones included, oldest end first.
-pub async fn due_cases(pool: &PgPool, as_of: NaiveDate) -> Result<Vec<DueCase>, StoreError> {
-    Ok(sqlx::query_as!(
-        DueCase,
-        "select c.id as case_id, c.reference, c.counselling_service_id, c.status as end_state, \
-             (c.created_at at time zone 'Europe/Zurich')::date as \"opened_on!\", \
-             coalesce(c.closed_at, c.decided_at) as \"ended_at!\", r.years as retention_years, \
-             exists (select 1 from legal_holds h where h.case_id = c.id \
-                 and h.lifted_at is null) as \"held!\" \
-         from cases c join retention_rules r on r.end_state = c.status \
-         where c.status in ('closed', 'withdrawn', 'rejected', 'cancelled') \
-             and coalesce(c.closed_at, c.decided_at) is not null \
-             and ((coalesce(c.closed_at, c.decided_at) at time zone 'Europe/Zurich')::date \
-                 + make_interval(years => r.years))::date <= $1 \
-         order by coalesce(c.closed_at, c.decided_at), c.id",
-        as_of,
-    )
-    .fetch_all(pool)
-    .await?)
+/// The ended cases whose retention is over on `$1` (the day, in Switzerland, of their end
+/// plus the years of their end state's rule), with whether a legal hold is in force; `$tail`
+/// filters, orders and limits them further.
+macro_rules! select_due {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            DueCase,
+            "select c.id as case_id, c.reference, c.counselling_service_id, \
+                 c.status as end_state, \
+                 (c.created_at at time zone 'Europe/Zurich')::date as \"opened_on!\", \
+                 coalesce(c.closed_at, c.decided_at) as \"ended_at!\", \
+                 r.years as retention_years, \
+                 exists (select 1 from legal_holds h where h.case_id = c.id \
+                     and h.lifted_at is null) as \"held!\" \
+             from cases c join retention_rules r on r.end_state = c.status \
+             where c.status in ('closed', 'withdrawn', 'rejected', 'cancelled') \
+                 and coalesce(c.closed_at, c.decided_at) is not null \
+                 and ((coalesce(c.closed_at, c.decided_at) at time zone 'Europe/Zurich')::date \
+                     + make_interval(years => r.years))::date <= $1 " + $tail,
+            $($arg),*
+        )
+    };
 }
 
-/// Takes one due case without a legal hold and locks it for the rest of the transaction;
-/// cases another transaction holds are skipped, so that processes running side by side
-/// never take the same case. `None` when no case is left.
+/// The ended cases whose retention is over on `as_of`, held ones included, oldest end first.
+pub async fn due_cases(pool: &PgPool, as_of: NaiveDate) -> Result<Vec<DueCase>, StoreError> {
+    Ok(select_due!("order by coalesce(c.closed_at, c.decided_at), c.id", as_of)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// Takes one due case without a legal hold (and not in `skip`) and locks it for the rest of
+/// the transaction; cases another transaction holds are skipped, so that processes running
+/// side by side never take the same case. `None` when no case is left.
 pub async fn claim_due_case(
     conn: &mut PgConnection,
     as_of: NaiveDate,
     skip: &[Uuid],
 ) -> Result<Option<DueCase>, StoreError> {
-    Ok(sqlx::query_as!(
-        DueCase,
-        "select c.id as case_id, c.reference, c.counselling_service_id, c.status as end_state, \
-             (c.created_at at time zone 'Europe/Zurich')::date as \"opened_on!\", \
-             coalesce(c.closed_at, c.decided_at) as \"ended_at!\", r.years as retention_years, \
-             false as \"held!\" \
-         from cases c join retention_rules r on r.end_state = c.status \
-         where c.status in ('closed', 'withdrawn', 'rejected', 'cancelled') \
-             and coalesce(c.closed_at, c.decided_at) is not null \
-             and ((coalesce(c.closed_at, c.decided_at) at time zone 'Europe/Zurich')::date \
-                 + make_interval(years => r.years))::date <= $1 \
-             and not exists (select 1 from legal_holds h where h.case_id = c.id \
-                 and h.lifted_at is null) \
+    Ok(select_due!(
+        "and not exists (select 1 from legal_holds h where h.case_id = c.id \
+             and h.lifted_at is null) \
              and c.id <> all($2) \
          order by coalesce(c.closed_at, c.decided_at), c.id \
          limit 1 for update of c skip locked",
@@ -537,11 +536,14 @@ pub async fn person_records(
 ) -> Result<Vec<PersonRecord>, StoreError> {
     Ok(sqlx::query_as!(
         PersonRecord,
-        "with wanted as (select zemis_number from case_persons where id = $2) \
-         select p.id as person_id, p.case_id, p.zemis_number from case_persons p \
-         join cases c on c.id = p.case_id \
-         where p.id = $2 or p.zemis_number = $1 \
-             or p.zemis_number = (select zemis_number from wanted) \
+        // One lookup per way of finding the person, each on its own index.
+        "with subject as (select $1::text as zemis_number \
+                 union select zemis_number from case_persons where id = $2), \
+             found as (select id from case_persons where id = $2 \
+                 union select p.id from case_persons p \
+                     join subject s on p.zemis_number = s.zemis_number) \
+         select p.id as person_id, p.case_id, p.zemis_number from found f \
+         join case_persons p on p.id = f.id join cases c on c.id = p.case_id \
          order by c.created_at, p.case_id, p.position",
         zemis_number,
         person_id,

@@ -203,6 +203,20 @@ impl Caller {
             }),
         }
     }
+
+    /// [`Self::require`], with a refusal recorded in the access log as `action`, denied.
+    pub async fn require_recorded(
+        &self,
+        store: &retour_store::Store,
+        operation: Operation,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        if let Err(error) = self.require(operation) {
+            audit::record(store.pool(), &self.event(action, Outcome::Denied)).await?;
+            return Err(error);
+        }
+        Ok(())
+    }
 }
 
 /// A service account acts with the scopes its token was granted that it still has (none

@@ -51,14 +51,13 @@ pub struct RetentionRuleResponse {
 }
 
 impl TryFrom<RetentionRule> for RetentionRuleResponse {
-    type Error = ApiError;
+    /// An end state the code does not know: a stored value it cannot read.
+    type Error = StoreError;
 
-    fn try_from(r: RetentionRule) -> Result<Self, ApiError> {
-        let end_state = EndState::parse(&r.end_state).ok_or_else(|| {
-            ApiError::internal(StoreError::Corrupt {
-                column: "retention_rules.end_state",
-                value: r.end_state.clone(),
-            })
+    fn try_from(r: RetentionRule) -> Result<Self, StoreError> {
+        let end_state = EndState::parse(&r.end_state).ok_or_else(|| StoreError::Corrupt {
+            column: "retention_rules.end_state",
+            value: r.end_state.clone(),
         })?;
         Ok(RetentionRuleResponse {
             end_state,
@@ -77,20 +76,6 @@ pub struct RetentionRuleList {
     pub items: Vec<RetentionRuleResponse>,
 }
 
-/// Refuses `operation` to the caller, recording the attempt as denied.
-async fn require(
-    state: &AppState,
-    caller: &Caller,
-    operation: Operation,
-    action: &str,
-) -> Result<(), ApiError> {
-    if let Err(error) = caller.require(operation) {
-        audit::record(state.store().pool(), &caller.event(action, Outcome::Denied)).await?;
-        return Err(error);
-    }
-    Ok(())
-}
-
 /// List the retention rules
 ///
 /// How many years after its end a case of each end state is kept before the daily retention
@@ -107,7 +92,9 @@ async fn list_retention_rules(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<RetentionRuleList>, ApiError> {
-    require(&state, &caller, Operation::ReadRetention, "retention.rules_read").await?;
+    caller
+        .require_recorded(state.store(), Operation::ReadRetention, "retention.rules_read")
+        .await?;
     // The four rules come whole: no paging, and no parameter.
     QueryParams::parse(raw.as_deref()).finish(())?;
     let rules = lifecycle::retention_rules(state.store().pool()).await?;
@@ -135,7 +122,9 @@ async fn set_retention_rule(
     Path(end_state): Path<String>,
     Json(input): Json<RetentionRuleInput>,
 ) -> Result<Json<RetentionRuleResponse>, ApiError> {
-    require(&state, &caller, Operation::ManageRetention, "retention.rule_set").await?;
+    caller
+        .require_recorded(state.store(), Operation::ManageRetention, "retention.rule_set")
+        .await?;
     let end_state = EndState::parse(&end_state).ok_or(ApiError::NoSuch("end state"))?;
     let years = parse_retention_rule(&input).map_err(ApiError::Validation)?;
     let mut tx = state.store().begin().await?;
@@ -274,7 +263,9 @@ async fn export_person_data(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    require(&state, &caller, Operation::ExportPersonData, "person.data_export").await?;
+    caller
+        .require_recorded(state.store(), Operation::ExportPersonData, "person.data_export")
+        .await?;
     let wanted = ExportQuery::parse(raw.as_deref())?;
     let pdf = wanted.format.as_deref() == Some("pdf");
     let store = state.store();

@@ -49,20 +49,17 @@ pub struct ConsentResponse {
 }
 
 impl TryFrom<StoredConsent> for ConsentResponse {
-    type Error = ApiError;
+    /// A purpose or method the code does not know: a stored value it cannot read.
+    type Error = StoreError;
 
-    fn try_from(c: StoredConsent) -> Result<Self, ApiError> {
-        let purpose = ConsentPurpose::parse(&c.purpose).ok_or_else(|| {
-            ApiError::internal(StoreError::Corrupt {
-                column: "consents.purpose",
-                value: c.purpose.clone(),
-            })
+    fn try_from(c: StoredConsent) -> Result<Self, StoreError> {
+        let purpose = ConsentPurpose::parse(&c.purpose).ok_or_else(|| StoreError::Corrupt {
+            column: "consents.purpose",
+            value: c.purpose.clone(),
         })?;
-        let method = ConsentMethod::parse(&c.method).ok_or_else(|| {
-            ApiError::internal(StoreError::Corrupt {
-                column: "consents.method",
-                value: c.method.clone(),
-            })
+        let method = ConsentMethod::parse(&c.method).ok_or_else(|| StoreError::Corrupt {
+            column: "consents.method",
+            value: c.method.clone(),
         })?;
         Ok(ConsentResponse {
             id: c.id,
