@@ -18,7 +18,7 @@ use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use retour_store::audit::{self, AuditActor, AuditEvent, Outcome, trail};
+use retour_store::audit::{AuditActor, AuditEvent, Outcome, trail};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -164,7 +164,7 @@ pub(crate) async fn record_refusals(
     if let Some((kind, id)) = trail.resource.or_else(|| resource_of(template, &path)) {
         event = event.resource(kind, id);
     }
-    match audit::record(state.store().pool(), &event).await {
+    match state.store().log(&event).await {
         Ok(()) => response,
         // Nothing is answered that the access log could not hold.
         Err(error) => {

@@ -55,12 +55,14 @@ impl Default for PoolConfig {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
+    /// Access events that stand alone, written in groups.
+    access_log: audit::AccessLog,
 }
 
 impl Store {
     /// Wraps an existing pool (tests get theirs from `#[sqlx::test]`).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self { access_log: audit::AccessLog::new(pool.clone()), pool }
     }
 
     /// Connects to `url`, first creating the database if it does not exist yet.
@@ -72,11 +74,17 @@ impl Store {
             .min_connections(config.min_connections)
             .acquire_timeout(config.acquire_timeout)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Records an access event that stands alone (a read, a refusal, a sign-in), grouped with
+    /// the events of other requests; returns once it is committed.
+    pub async fn log(&self, event: &audit::AuditEvent) -> Result<(), StoreError> {
+        self.access_log.record(event).await
     }
 
     /// Applies every pending migration. With none pending it changes nothing, so a role that

@@ -116,7 +116,7 @@ impl FromRequestParts<AppState> for Caller {
                         "path": path,
                     }))
                     .request(meta.request_id, meta.client_addr);
-                audit::record(state.store().pool(), &event).await?;
+                state.store().log(&event).await?;
                 Err(ApiError::InvalidToken)
             }
         }
@@ -212,7 +212,7 @@ impl Caller {
         action: &str,
     ) -> Result<(), ApiError> {
         if let Err(error) = self.require(operation) {
-            audit::record(store.pool(), &self.event(action, Outcome::Denied)).await?;
+            store.log(&self.event(action, Outcome::Denied)).await?;
             return Err(error);
         }
         Ok(())

@@ -258,7 +258,7 @@ async fn authorise(state: &AppState, caller: &Caller, action: &str) -> Result<()
         return Ok(());
     }
     let event = caller.event(action, Outcome::Denied);
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Err(ApiError::Forbidden {
         code: ProblemCode::Forbidden,
         detail: "only auditors may read the access log".to_owned(),
@@ -303,7 +303,7 @@ async fn list_audit_events(
     let event = |details| caller.event(action, Outcome::Allowed).details(details);
     if csv {
         // Logged before the first byte leaves.
-        audit::record(state.store().pool(), &event(query.details())).await?;
+        state.store().log(&event(query.details())).await?;
         return Ok(csv_response(state, query));
     }
     let page =
@@ -311,7 +311,7 @@ async fn list_audit_events(
             .await?;
     let mut details = query.details();
     details["returned"] = json!(page.items.len());
-    audit::record(state.store().pool(), &event(details)).await?;
+    state.store().log(&event(details)).await?;
     let items = page.items.into_iter().map(AuditEventItem::try_from).collect::<Result<_, _>>()?;
     Ok(Json(AuditEventPage { items, next_cursor: page.next.as_ref().map(encode_cursor) })
         .into_response())
@@ -438,6 +438,6 @@ async fn verify_audit_log(
         "first_broken": verification.first_broken,
         "head_seq": verification.head_seq,
     }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(Json(verification.into()))
 }

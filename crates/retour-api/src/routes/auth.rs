@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use rand::RngCore;
 use retour_domain::{InstitutionKind, Role, Scope, Validation};
-use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use retour_store::audit::{AuditActor, AuditEvent, Outcome};
 use retour_store::documents::crypto::MasterKeys;
 use retour_store::refresh_tokens::Rotation;
 use retour_store::service_accounts::ClientCandidate;
@@ -234,8 +234,7 @@ async fn login(
             .request(meta.request_id.clone(), meta.client_addr)
     };
     let Some(LoginCandidate { user, institution_active, mfa_required, .. }) = candidate else {
-        audit::record(state.store().pool(), &failed(AuditActor::anonymous(), "unknown_email"))
-            .await?;
+        state.store().log(&failed(AuditActor::anonymous(), "unknown_email")).await?;
         return Err(ApiError::InvalidCredentials);
     };
     let actor = AuditActor::user(user.id, user.institution_id, user.role.as_str());
@@ -266,7 +265,7 @@ async fn login(
         None
     };
     if let Some(reason) = refusal {
-        audit::record(state.store().pool(), &failed(actor, reason)).await?;
+        state.store().log(&failed(actor, reason)).await?;
         return Err(ApiError::InvalidCredentials);
     }
     // A user with an authenticator, or of an institution that requires one, has a second
@@ -418,7 +417,7 @@ async fn login_mfa(
                 AuditEvent::new(AuditActor::anonymous(), "auth.mfa_failed", Outcome::Denied)
                     .details(serde_json::json!({ "reason": format!("{refusal:?}").to_lowercase() }))
                     .request(meta.request_id, meta.client_addr);
-            audit::record(store.pool(), &event).await?;
+            store.log(&event).await?;
             return Err(mfa_token_invalid());
         }
     };
@@ -429,7 +428,7 @@ async fn login_mfa(
         let event = AuditEvent::new(actor, "auth.mfa_failed", Outcome::Denied)
             .details(serde_json::json!({ "reason": "inactive_or_locked" }))
             .request(meta.request_id, meta.client_addr);
-        audit::record(store.pool(), &event).await?;
+        store.log(&event).await?;
         return Err(ApiError::InvalidCredentials);
     }
     let factor = store.totp_factor(user.id).await?;
@@ -873,7 +872,7 @@ async fn create_token(
     let Some(ClientCandidate { account, secret_generation, .. }) = authenticated else {
         let event = AuditEvent::new(AuditActor::anonymous(), "auth.token_failed", Outcome::Denied)
             .request(meta.request_id, meta.client_addr);
-        audit::record(state.store().pool(), &event).await?;
+        state.store().log(&event).await?;
         return Err(oauth("invalid_client", "client authentication failed"));
     };
     let scopes = granted_scopes(form.scope.as_deref(), &account.scopes)?;
@@ -896,7 +895,7 @@ async fn create_token(
     let event = AuditEvent::new(actor, "auth.token", Outcome::Allowed)
         .details(serde_json::json!({ "scope": scope }))
         .request(meta.request_id, meta.client_addr);
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     let grant = TokenGrant {
         access_token,
         token_type: "Bearer".to_owned(),

@@ -236,7 +236,7 @@ async fn list_break_glass(
         .await?;
     let next_cursor = cut(&mut uses, query.limit, |u| u.id.to_string());
     let event = caller.event("break_glass.list", Outcome::Allowed);
-    retour_store::audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(Json(BreakGlassList {
         items: uses.into_iter().map(BreakGlassView::from).collect(),
         next_cursor,

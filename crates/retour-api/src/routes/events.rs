@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use retour_domain::FieldError;
 use retour_domain::event::EventType;
 use retour_domain::policy;
-use retour_store::audit::{self, Outcome};
+use retour_store::audit::Outcome;
 use retour_store::events::{self, Filter, Position, StoredEvent};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -159,7 +159,7 @@ pub(crate) async fn list_events(
     let (after, types, limit) = params.finish((after, types, limit))?;
     let Some((scope, view)) = policy::event_reader(&caller.actor) else {
         let event = caller.event(ACTION, Outcome::Denied);
-        audit::record(state.store().pool(), &event).await?;
+        state.store().log(&event).await?;
         return Err(ApiError::Forbidden {
             code: ProblemCode::Forbidden,
             detail: "only callers who read cases read their events; a service account needs \
@@ -180,7 +180,7 @@ pub(crate) async fn list_events(
         .event(ACTION, Outcome::Allowed)
         .resources("case", cases)
         .details(serde_json::json!({ "items": items.len() }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     let next_cursor = page.next.map(|p| FeedCursor { tx: p.tx, seq: p.seq }.encode());
     Ok(Json(EventFeed { items, next_cursor }))
 }

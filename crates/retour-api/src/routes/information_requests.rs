@@ -123,7 +123,7 @@ pub(crate) async fn list_information_requests(
             true
         }
         InformationRequestScope::Nothing => {
-            audit::record(state.store().pool(), &caller.event(ACTION, Outcome::Denied)).await?;
+            state.store().log(&caller.event(ACTION, Outcome::Denied)).await?;
             return Err(ApiError::Forbidden {
                 code: ProblemCode::Forbidden,
                 detail: "country information requests are for IOM Bern and counsellors".to_owned(),
@@ -136,7 +136,7 @@ pub(crate) async fn list_information_requests(
         .event(ACTION, Outcome::Allowed)
         .resources("information_request", rows.iter().map(|r| r.id).collect())
         .details(serde_json::json!({ "status": filter.status.map(|s| s.as_str()) }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     let items = rows.into_iter().map(|r| InformationRequestResponse::new(r, with_case)).collect();
     Ok(Json(InformationRequestList { items, next_cursor }))
 }
@@ -166,7 +166,7 @@ pub(crate) async fn answer_information_request(
     let actor = &caller.actor;
     if policy::decide(actor, Operation::AnswerInformation, None) != Decision::Allow {
         let event = caller.event(ACTION, Outcome::Denied).resource("information_request", id);
-        audit::record(state.store().pool(), &event).await?;
+        state.store().log(&event).await?;
         return Err(ApiError::Forbidden {
             code: ProblemCode::Forbidden,
             detail: "country information requests are answered by IOM Bern".to_owned(),

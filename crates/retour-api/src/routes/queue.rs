@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use retour_domain::CaseStatus;
 use retour_domain::deadline::{QueueKind, QueueOwner};
 use retour_store::StoreError;
-use retour_store::audit::{self, Outcome};
+use retour_store::audit::Outcome;
 use retour_store::deadlines::{QueueAfter, QueuePage, QueueRow};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -114,7 +114,7 @@ pub(crate) async fn get_my_queue(
         .event("queue.read", Outcome::Allowed)
         .resources("case", items.iter().map(|i| i.case_id).collect())
         .details(serde_json::json!({ "items": items.len() }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(Json(Queue { items, counts, next_cursor }))
 }
 

@@ -9,7 +9,7 @@ use retour_domain::assistance::{
 };
 use retour_domain::policy::{self, Decision, Operation};
 use retour_domain::tariff::Tariff;
-use retour_store::audit::{self, AuditActor, AuditEvent, Outcome};
+use retour_store::audit::{AuditActor, AuditEvent, Outcome};
 use retour_store::tariffs::{AddedTariff, TariffVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -200,7 +200,7 @@ async fn create_tariff(
     if policy::decide(actor, Operation::Administer, None) != Decision::Allow {
         let event = AuditEvent::new(AuditActor::from(actor), "tariff.create", Outcome::Denied)
             .request(caller.meta.request_id, caller.meta.client_addr);
-        audit::record(state.store().pool(), &event).await?;
+        state.store().log(&event).await?;
         return Err(ApiError::Forbidden {
             code: ProblemCode::Forbidden,
             detail: "only administrators add tariff versions".to_owned(),

@@ -79,7 +79,7 @@ pub(crate) async fn list_transfers(
     let counsellor = actor.role() == Some(Role::Counsellor)
         && actor.institution_kind == InstitutionKind::CounsellingService;
     if !counsellor {
-        audit::record(state.store().pool(), &caller.event(ACTION, Outcome::Denied)).await?;
+        state.store().log(&caller.event(ACTION, Outcome::Denied)).await?;
         return Err(ApiError::Forbidden {
             code: ProblemCode::Forbidden,
             detail: "canton transfers are between counselling services".to_owned(),

@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 
+use chrono::{DateTime, Utc};
 use retour_domain::{Actor, ActorKind};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -16,12 +17,14 @@ use uuid::Uuid;
 use crate::StoreError;
 
 pub mod chain;
+mod group;
 mod prune;
 mod query;
 mod seal;
 pub mod trail;
 mod verify;
 
+pub use group::{AccessLog, FLUSHES, GROUP};
 pub use prune::{MIN_RETENTION_DAYS, Prune, PruneError, PruneReport, begin_prune};
 pub use query::{Cursor, EventFilter, LoggedEvent, Page, Seal, StoredEvent, list};
 pub use seal::{SEAL_LOCK, run_sealer, seal_pending, try_seal_pending};
@@ -159,18 +162,36 @@ impl AuditEvent {
     }
 }
 
-/// Appends an event through `executor`: a transaction for writes, the pool for reads.
+/// Appends an event through `executor`: a transaction for writes. An event that stands alone
+/// (a read, a refusal) goes through [`AccessLog::record`] instead, grouped with others.
 pub async fn record<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
+    insert_event(executor, event, None).await
+}
+
+/// [`record`] with the time the event occurred, where it is not the transaction's.
+pub(crate) async fn record_at<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    event: &AuditEvent,
+    occurred_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    insert_event(executor, event, Some(occurred_at)).await
+}
+
+async fn insert_event<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    event: &AuditEvent,
+    occurred_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
     // The same insert as `push_insert`'s, whose outcome may instead be decided in SQL.
-    let details = attempted_details(event, false);
+    let details = attempted_details(event);
     sqlx::query!(
         "insert into audit_events (id, actor_type, actor_id, actor_institution_id, actor_role, \
              action, resource_type, resource_id, resource_ids, outcome, details, request_id, \
-             client_addr) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             client_addr, occurred_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, coalesce($14, now()))",
         event.id.unwrap_or_else(Uuid::now_v7),
         event.actor.actor_type,
         event.actor.id,
@@ -184,17 +205,17 @@ pub async fn record<'e>(
         details.as_ref().unwrap_or(&event.details),
         event.request_id,
         event.client_addr as Option<IpAddr>,
+        occurred_at,
     )
     .execute(executor)
     .await?;
     Ok(())
 }
 
-/// The details to record `event` with, when they differ from its own: a refusal (or an
-/// outcome decided in the statement, which refuses when it must) tells the request's trail
-/// that it is logged, and names the action the request attempted.
-fn attempted_details(event: &AuditEvent, decided_in_sql: bool) -> Option<serde_json::Value> {
-    if event.outcome != Outcome::Denied && !decided_in_sql {
+/// The details to record `event` with, when they differ from its own: a refusal tells the
+/// request's trail that it is logged, and names the action the request attempted.
+fn attempted_details(event: &AuditEvent) -> Option<serde_json::Value> {
+    if event.outcome != Outcome::Denied {
         return None;
     }
     let attempted = trail::refusal_recorded()?;
@@ -204,21 +225,16 @@ fn attempted_details(event: &AuditEvent, decided_in_sql: bool) -> Option<serde_j
     Some(serde_json::Value::Object(map))
 }
 
-/// Pushes the insert of `event` onto `qb`, as part of a larger statement. `outcome`, when
-/// given, is an SQL expression deciding the outcome (`'allowed'` or `'denied'`) in the
-/// statement itself, in place of the event's own. Built at run time because of that
-/// expression and the statement it joins; [`record`] is the same insert on its own.
-pub(crate) fn push_insert(
-    qb: &mut QueryBuilder<Postgres>,
-    event: &AuditEvent,
-    outcome: Option<&str>,
-) {
+/// Pushes the insert of `event` onto `qb`, as part of a larger statement (a change's read
+/// of the case it answers with). Built at run time with the statement it joins; [`record`]
+/// is the same insert on its own.
+pub(crate) fn push_insert(qb: &mut QueryBuilder<Postgres>, event: &AuditEvent) {
     qb.push(
         "insert into audit_events (id, actor_type, actor_id, actor_institution_id, actor_role, \
              action, resource_type, resource_id, resource_ids, outcome, details, request_id, \
              client_addr) values (",
     );
-    let details = attempted_details(event, outcome.is_some());
+    let details = attempted_details(event);
     let mut values = qb.separated(", ");
     values
         .push_bind(event.id.unwrap_or_else(Uuid::now_v7))
@@ -229,11 +245,8 @@ pub(crate) fn push_insert(
         .push_bind(&event.action)
         .push_bind(event.resource_type)
         .push_bind(event.resource_id)
-        .push_bind(&event.resource_ids);
-    match outcome {
-        Some(expression) => values.push(expression),
-        None => values.push_bind(event.outcome.as_str()),
-    };
+        .push_bind(&event.resource_ids)
+        .push_bind(event.outcome.as_str());
     // The event's own details are bound by reference: only an enriched copy is owned.
     let values = match details {
         Some(details) => values.push_bind(details),

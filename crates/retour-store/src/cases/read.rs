@@ -598,6 +598,28 @@ impl Store {
         let mut conn = self.pool().acquire().await?;
         read_case(&mut conn, id, scope, view).await
     }
+
+    /// Reads one case as [`read_case`] does and records the reader's `event`: allowed when
+    /// the case is within `scope`, denied when it is not or does not exist. The event is
+    /// written with those of other requests ([`Store::log`]); the read returns once it is
+    /// committed, so no case leaves unlogged.
+    pub async fn read_case_logged(
+        &self,
+        id: Uuid,
+        scope: CaseScope,
+        view: &CaseView,
+        event: &AuditEvent,
+    ) -> Result<CaseRead, StoreError> {
+        let read = self.read_case(id, scope, view).await?;
+        let mut event = event.clone();
+        event.outcome = if matches!(read, CaseRead::Visible(_)) {
+            audit::Outcome::Allowed
+        } else {
+            audit::Outcome::Denied
+        };
+        self.log(&event).await?;
+        Ok(read)
+    }
 }
 
 /// Reads one case for a reader with `scope` and `view`, in one statement.
@@ -620,30 +642,6 @@ pub(super) fn case_read(row: Option<DetailRow>) -> Result<CaseRead, StoreError> 
     }
 }
 
-/// Reads one case as [`read_case`] does and records the reader's `event` in the same
-/// statement, with the outcome decided there: allowed when the case is within `scope`,
-/// denied when it is not or does not exist. One round trip for the read and its log entry.
-pub async fn read_case_logged(
-    conn: &mut PgConnection,
-    id: Uuid,
-    scope: CaseScope,
-    view: &CaseView,
-    event: &AuditEvent,
-) -> Result<CaseRead, StoreError> {
-    read_with_event(
-        conn,
-        id,
-        scope,
-        view,
-        event,
-        Some(
-            "(case when coalesce((select in_scope from found), false) \
-             then 'allowed' else 'denied' end)",
-        ),
-    )
-    .await
-}
-
 /// Reads one case as [`read_case`] does, after a change within the transaction of `conn`,
 /// and records the change's `event` (with its own outcome) in the same statement.
 pub async fn read_case_recording(
@@ -653,23 +651,11 @@ pub async fn read_case_recording(
     view: &CaseView,
     event: &AuditEvent,
 ) -> Result<CaseRead, StoreError> {
-    read_with_event(conn, id, scope, view, event, None).await
-}
-
-pub(super) async fn read_with_event(
-    conn: &mut PgConnection,
-    id: Uuid,
-    scope: CaseScope,
-    view: &CaseView,
-    event: &AuditEvent,
-    outcome: Option<&str>,
-) -> Result<CaseRead, StoreError> {
-    // Built at run time: the read depends on the reader's view, and the event's outcome is
-    // decided in the statement.
+    // Built at run time: the read depends on the reader's view.
     let mut qb = QueryBuilder::new("with found as (");
     push_detail(&mut qb, id, view, Some(scope), false);
     qb.push("), logged as (");
-    audit::push_insert(&mut qb, event, outcome);
+    audit::push_insert(&mut qb, event);
     qb.push(") select * from found");
     case_read(qb.build_query_as().fetch_optional(&mut *conn).await?)
 }

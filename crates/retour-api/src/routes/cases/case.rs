@@ -84,7 +84,7 @@ pub(super) async fn create_case(
     let actor = &caller.actor;
     if policy::decide(actor, Operation::CreateCase, None) != Decision::Allow {
         let event = caller.event("case.create", Outcome::Denied);
-        audit::record(state.store().pool(), &event).await?;
+        state.store().log(&event).await?;
         return Err(ApiError::Forbidden {
             code: ProblemCode::Forbidden,
             detail: "only counsellors open cases".to_owned(),
@@ -207,13 +207,10 @@ pub(super) async fn get_case(
     if let Some(response) = read_broken_glass(&state, &caller, id, &view).await? {
         return Ok(response);
     }
-    // One statement reads the case, its persons and the parts of the view, and records the
-    // read (allowed within the scope, denied otherwise).
+    // One statement reads the case, its persons and the parts of the view; the read is
+    // recorded (allowed within the scope, denied otherwise) before anything is answered.
     let event = caller.event("case.read", Outcome::Allowed).resource("case", id);
-    let mut conn = state.store().pool().acquire().await?;
-    let read =
-        cases::read_case_logged(&mut conn, id, policy::case_scope(actor), &view, &event).await?;
-    drop(conn);
+    let read = state.store().read_case_logged(id, policy::case_scope(actor), &view, &event).await?;
     let case = match read {
         CaseRead::Visible(case) => case,
         CaseRead::Missing | CaseRead::OutOfScope => return Err(ApiError::NotFound),
@@ -251,9 +248,7 @@ async fn read_broken_glass(
         .event("case.read", Outcome::Allowed)
         .resource("case", id)
         .details(serde_json::json!({ "break_glass_id": opened.id }));
-    let mut conn = state.store().pool().acquire().await?;
-    let read = cases::read_case_logged(&mut conn, id, CaseScope::Case(id), view, &event).await?;
-    drop(conn);
+    let read = state.store().read_case_logged(id, CaseScope::Case(id), view, &event).await?;
     match read {
         CaseRead::Visible(case) => {
             Ok(Some(case_reply(StatusCode::OK, CaseResponse::new(*case, view, Vec::new()), None)))

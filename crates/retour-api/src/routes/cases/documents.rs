@@ -191,7 +191,7 @@ pub(super) async fn list_documents(
         items.push(DocumentResponse::new(document, category));
     }
     let event = request.allowed().details(serde_json::json!({ "documents": items.len() }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(Json(DocumentList { items }))
 }
 
@@ -729,7 +729,7 @@ pub(super) async fn get_document_content(
         failed["integrity"] = serde_json::json!("failed");
         let event =
             caller.event("document.download", Outcome::Denied).resource("case", id).details(failed);
-        audit::record(&pool, &event).await?;
+        state.store().log(&event).await?;
         return Err(ApiError::Document {
             code: ProblemCode::DocumentIntegrity,
             detail: "the document failed its integrity check: it was changed in storage; \
@@ -738,7 +738,7 @@ pub(super) async fn get_document_content(
         });
     }
     let event = request.allowed().details(details);
-    audit::record(&pool, &event).await?;
+    state.store().log(&event).await?;
     let media_type = HeaderValue::from_str(&document.media_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = content_disposition(&document.file_name);

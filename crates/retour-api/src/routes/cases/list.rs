@@ -6,7 +6,7 @@ use retour_domain::deadline::DeadlineKind;
 use retour_domain::policy;
 use retour_domain::{Canton, CaseStatus, CountryCode, FieldError};
 use retour_store::StoreError;
-use retour_store::audit::{self, Outcome};
+use retour_store::audit::Outcome;
 use retour_store::cases::{CaseFilter, CaseListRow, CaseSort};
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ impl utoipa::ToSchema for TimeOrDate {}
         ("created_to" = Option<TimeOrDate>, Query, description = "Created before: RFC 3339 time or YYYY-MM-DD (00:00 UTC)"),
         ("updated_from" = Option<TimeOrDate>, Query, description = "Changed at or after"),
         ("updated_to" = Option<TimeOrDate>, Query, description = "Changed before"),
-        ("q" = Option<String>, Query, description = "Free text: names, aliases, reference, ZEMIS and N numbers (at most 200 characters, 8 words)"),
+        ("q" = Option<String>, Query, description = "Free text: each word must begin a word of a person's names or aliases, of the reference or (for readers of the asylum procedure) of a ZEMIS or N number, whatever the case and accents; words are split at every character that is not a letter or a digit (at most 200 characters, 8 words)"),
         ("sort" = Option<CaseSort>, Query, description = "The timestamp the list is ordered by, newest first"),
         ("cursor" = Option<String>, Query, min_length = 1, description = "`next_cursor` of the previous page"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 200 (default 50)"),
@@ -101,7 +101,7 @@ pub(super) async fn list_cases(
         .event("case.list", Outcome::Allowed)
         .resources("case", items.iter().map(|i| i.id).collect())
         .details(serde_json::json!({ "parameters": given }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(Json(CaseList { items, next_cursor }))
 }
 
@@ -194,7 +194,7 @@ fn parse_query(query: Option<&str>, me: Uuid) -> Result<(CaseFilter, Vec<String>
         if q.chars().count() > Q_MAX_CHARS {
             let message = format!("q must be at most {Q_MAX_CHARS} characters");
             params.refuse(FieldError::new("q", "too_long", message));
-        } else if q.split_whitespace().count() > Q_MAX_WORDS {
+        } else if retour_store::cases::search_words(&q).len() > Q_MAX_WORDS {
             let message = format!("q must have at most {Q_MAX_WORDS} words");
             params.refuse(FieldError::new("q", "too_many_words", message));
         } else if !q.is_empty() {

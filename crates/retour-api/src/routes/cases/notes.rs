@@ -42,7 +42,7 @@ pub(super) async fn list_notes(
     };
     request.authorize(Operation::ReadCase, facts.as_ref()).await?;
     let event = request.allowed().details(serde_json::json!({ "notes": notes.len() }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(Json(NoteList { items: notes.into_iter().map(NoteResponse::from).collect() }))
 }
 

@@ -13,7 +13,7 @@ use retour_domain::event::EventType;
 use retour_domain::policy::{self, CaseFacts, Operation, Refusal};
 use retour_domain::{Actor, CaseStatus};
 use retour_store::StoreError;
-use retour_store::audit::{self, AuditEvent, Outcome};
+use retour_store::audit::{AuditEvent, Outcome};
 use retour_store::cases::{self, CaseHead, CaseRead, StoredCase};
 use retour_store::events::{self, NewEvent};
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -222,7 +222,7 @@ impl<'a> CaseRequest<'a> {
             return refused.error;
         }
         let event = self.caller.event(self.action, Outcome::Denied).resource("case", self.id);
-        match audit::record(self.state.store().pool(), &event).await {
+        match self.state.store().log(&event).await {
             Ok(()) => refused.error,
             Err(e) => e.into(),
         }

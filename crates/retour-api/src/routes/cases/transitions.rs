@@ -20,7 +20,6 @@ use retour_domain::workflow::{
     self, Approval, ApprovedAmount, Transition, TransitionError, TransitionRecord,
     TransitionRequest,
 };
-use retour_store::audit;
 use retour_store::cases::StoredCase;
 use retour_store::holding;
 use retour_store::workflow::{self as store, EventsRead, TransitionWrite};
@@ -309,6 +308,6 @@ pub(super) async fn list_case_events(
     };
     gate.authorize(Operation::ReadCase, facts.as_ref()).await?;
     let event = gate.allowed().details(serde_json::json!({ "events": events.len() }));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(Json(CaseEventList { items: events }))
 }

@@ -1,7 +1,7 @@
 //! Who may read statistics, and the access log of every read, export and refusal.
 
 use retour_domain::statistics::{RefusalCode, Report, StatisticsAccess, statistics_access};
-use retour_store::audit::{self, Outcome};
+use retour_store::audit::Outcome;
 use serde_json::json;
 
 use crate::auth::Caller;
@@ -57,7 +57,7 @@ pub(super) async fn deny(
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
     let event = caller.event(action(csv), Outcome::Denied).details(details);
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(())
 }
 
@@ -72,7 +72,7 @@ pub(super) async fn record(
 ) -> Result<(), ApiError> {
     let event =
         caller.event(action(csv), Outcome::Allowed).details(params.details(report, csv, rows));
-    audit::record(state.store().pool(), &event).await?;
+    state.store().log(&event).await?;
     Ok(())
 }
 
