@@ -785,6 +785,69 @@ async fn the_search_ignores_case_and_accents_and_finds_references_aliases_and_nu
     assert!(find("mueller").await.is_empty());
     assert!(find("%25").await.is_empty(), "a % is a character, not a wildcard");
     assert_eq!(find("karim").await.len(), 2);
+    // Words match from their beginning (decision 0009): a word's middle finds nothing; one
+    // or two letters find every word they begin.
+    assert!(find("uller").await.is_empty(), "the middle of a word");
+    assert!(find("654321").await.is_empty(), "the middle of an N number");
+    assert_eq!(find("mu").await, [muller["id"].clone()]);
+    assert_eq!(find("ab%20s").await, [muller["id"].clone()]);
+    assert_eq!(find("karim&sort=created_at").await.len(), 2);
+}
+
+#[sqlx::test(migrator = "retour_store::MIGRATOR")]
+async fn a_search_pages_through_every_match_newest_change_first(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let token = app.login(BE).await;
+    let mut ids = Vec::new();
+    for i in 0..23 {
+        let case = open_case(&app, &token, &case_body(&format!("Zqwalk{i}"), None)).await;
+        ids.push(case["id"].as_str().expect("id").to_owned());
+    }
+    open_case(&app, &token, &case_body("Zqlich", None)).await;
+    // A change moves a case to the front of the order of last change.
+    let first = &ids[0];
+    let etag = app.get(&format!("/v1/cases/{first}"), Some(&token)).await;
+    let etag = etag.headers["etag"].to_str().expect("etag").to_owned();
+    let patched = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/cases/{first}"),
+            Some(&token),
+            Some(&json!({"destination_country": "TR"})),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    for (q, sort) in [("zqwal", "updated_at"), ("zq", "updated_at"), ("zqwal", "created_at")] {
+        let mut found: Vec<String> = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = app
+                .get(&format!("/v1/cases?q={q}&sort={sort}&limit=10{cursor}"), Some(&token))
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+            found.extend(
+                page.body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .map(|i| i["id"].as_str().expect("id").to_owned()),
+            );
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => break,
+            }
+        }
+        let expected_len = if q == "zq" { 24 } else { 23 };
+        assert_eq!(found.len(), expected_len, "{q} by {sort}: every match once");
+        let unique: std::collections::HashSet<&String> = found.iter().collect();
+        assert_eq!(unique.len(), found.len(), "{q} by {sort}: no match twice");
+        if sort == "updated_at" {
+            assert_eq!(&found[0], first, "{q}: the case changed last comes first");
+        } else {
+            assert_eq!(found.last(), Some(first), "{q}: the case opened first comes last");
+        }
+    }
 }
 
 #[sqlx::test(migrator = "retour_store::MIGRATOR")]

@@ -578,12 +578,14 @@ async fn a_search_pages_through_exactly_the_matching_cases_newest_first(pool: Pg
         let mut expected = sqlx::QueryBuilder::new(
             "select c.id::text from cases c where c.submitted_at is not null",
         );
+        // Each word begins a word of the folded names and reference, or of the numbers
+        // (decision 0009): after a space, once every other character is one.
         for word in q.split_whitespace() {
-            let pattern = format!("%{word}%");
+            let pattern = format!("% {}%", word.to_lowercase());
             expected
-                .push(" and (c.search_text like retour_fold(")
+                .push(" and ((' ' || regexp_replace(c.search_text, '[^[:alnum:]]+', ' ', 'g')) like retour_fold(")
                 .push_bind(pattern.clone())
-                .push(") or c.search_ids like retour_fold(")
+                .push(") or (' ' || regexp_replace(c.search_ids, '[^[:alnum:]]+', ' ', 'g')) like retour_fold(")
                 .push_bind(pattern)
                 .push("))");
         }

@@ -21,8 +21,9 @@ pub struct CaseFilter {
     pub created_to: Option<DateTime<Utc>>,
     pub updated_from: Option<DateTime<Utc>>,
     pub updated_to: Option<DateTime<Utc>>,
-    /// Free text: each word must occur in a person's names or aliases or the reference
-    /// (and, where `search_ids`, a ZEMIS or N number), without regard to case or accents.
+    /// Free text: each word must begin a word of a person's names or aliases or of the
+    /// reference (and, where `search_ids`, a ZEMIS or N number), without regard to case or
+    /// accents.
     pub q: Option<String>,
     /// Whether `q` may match ZEMIS and N numbers: only for readers who may see them.
     pub search_ids: bool,
@@ -55,34 +56,25 @@ pub struct CaseListRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The words of a free-text query, as patterns for `like`: a whole N number becomes its
-/// compact indexed form (`n123456`); `%`, `_` and `\` match themselves.
-pub fn search_patterns(q: &str) -> Vec<String> {
-    let words: Vec<String> = match NNumber::parse(q) {
+/// The words of a free-text query: a whole N number becomes its compact indexed form
+/// (`n123456`); otherwise the query is split at every character that is not a letter or a
+/// digit, as the stored words are (`BE-2026-00042` is `BE`, `2026` and `00042`). Each is
+/// folded in SQL (`retour_fold`).
+pub fn search_words(q: &str) -> Vec<String> {
+    match NNumber::parse(q) {
         Some(n) => vec![n.compact()],
-        None => q.split_whitespace().map(str::to_owned).collect(),
-    };
-    words
-        .into_iter()
-        .map(|w| {
-            let escaped = w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            format!("%{escaped}%")
-        })
-        .collect()
+        None => q
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    }
 }
 
-/// How many of the newest cases in scope a one-word search first looks through for a page of
-/// matches. A word as common as a frequent surname fills a page within them, found by walking
-/// the scope's index in order (index-only, some 10 ms at most); a rarer one does not, and the
-/// search then asks the trigram index for every match and sorts those (cheap when they are
-/// few, hundreds of milliseconds for tens of thousands).
-pub(super) const SEARCH_WINDOW: i64 = 20_000;
-
-/// Whether a `like` pattern from [`search_patterns`] can match `search_ids`, which holds only
-/// ZEMIS numbers (digits) and compact N numbers (`n` and digits): not when the word has a
-/// letter other than `n` (folding keeps ASCII letters letters).
-pub(super) fn may_match_ids(pattern: &str) -> bool {
-    !pattern.bytes().any(|b| b.is_ascii_alphabetic() && !b.eq_ignore_ascii_case(&b'n'))
+/// The word of a query whose stored words are walked (the others are checked on each case
+/// walked): the longest, which begins the fewest words.
+pub(super) fn driving_word(words: &[String]) -> Option<usize> {
+    (0..words.len()).max_by_key(|i| (words[*i].chars().count(), std::cmp::Reverse(*i)))
 }
 
 /// How a page of a list is found.
@@ -90,11 +82,16 @@ pub(super) fn may_match_ids(pattern: &str) -> bool {
 pub(super) enum Pass {
     /// No search words: the first rows of the scope's ordered index.
     Plain,
-    /// The words checked on this many newest rows of the scope, walked in order.
-    Window(i64),
-    /// Every row the words match, through the trigram indexes, then sorted.
+    /// The stored words sharing the driving word's first three letters, newest change first,
+    /// until a page is full (migration `search_words`).
+    Walk,
+    /// Every case with a word the driving word begins, then sorted: for a driving word of one
+    /// or two letters, or the order of opening.
     AllMatches,
 }
+
+/// Letters of a word that key the walk's index.
+const WALK_KEY: usize = 3;
 
 impl Store {
     /// One page of the cases within `scope` that match `filter`, newest first; one more row
@@ -104,50 +101,35 @@ impl Store {
         scope: CaseScope,
         filter: &CaseFilter,
     ) -> Result<Vec<CaseListRow>, StoreError> {
-        let patterns = filter.q.as_deref().map(search_patterns).unwrap_or_default();
-        if patterns.is_empty() {
-            return self.list_page(scope, filter, &patterns, Pass::Plain).await;
-        }
-        // A single word without digits may be a name shared by thousands of households;
-        // several words, a reference or a number pick out few, which the trigram indexes
-        // find at once.
-        let broad = matches!(&patterns[..], [word] if !word.bytes().any(|b| b.is_ascii_digit()));
-        if broad {
-            let rows =
-                self.list_page(scope, filter, &patterns, Pass::Window(SEARCH_WINDOW)).await?;
-            // A full page (and one more) among the newest cases is the page: every case
-            // before the last one found was looked at, in order.
-            if rows.len() > filter.limit as usize {
-                return Ok(rows);
+        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let words = q.map(search_words).unwrap_or_default();
+        let pass = match driving_word(&words) {
+            // A query of no word at all (`%`) matches nothing.
+            None if q.is_some() => return Ok(Vec::new()),
+            None => Pass::Plain,
+            Some(d)
+                if filter.sort == CaseSort::UpdatedAt && words[d].chars().count() >= WALK_KEY =>
+            {
+                Pass::Walk
             }
-        }
-        self.list_page(scope, filter, &patterns, Pass::AllMatches).await
+            Some(_) => Pass::AllMatches,
+        };
+        self.list_page(scope, filter, &words, pass).await
     }
 
-    /// One page: the ids first (from the scope's ordered index, which carries the search
-    /// columns, or from the trigram indexes), then their rows.
+    /// One page: the ids first (from the scope's ordered index, or from the stored words),
+    /// then their rows.
     pub(super) async fn list_page(
         &self,
         scope: CaseScope,
         filter: &CaseFilter,
-        patterns: &[String],
+        words: &[String],
         pass: Pass,
     ) -> Result<Vec<CaseListRow>, StoreError> {
         let sort = filter.sort.as_str();
         let fetch = i64::from(filter.limit) + 1;
         // Built at run time: the scope, the filters given, the sort and the search words.
         let mut qb = QueryBuilder::new("");
-        if pass == Pass::AllMatches {
-            // Materialised: all the matches, whatever the planner would guess of their
-            // number, and only then the order (walking the ordered index instead, hoping for
-            // an early page, is the window's job).
-            qb.push("with matches as materialized (select c.id, c.")
-                .push(sort)
-                .push(" as at from cases c where ");
-            push_conditions(&mut qb, scope, filter);
-            push_search(&mut qb, "c", patterns, filter.search_ids);
-            qb.push(") ");
-        }
         qb.push(
             "select c.id, c.reference, c.status, c.canton, c.counselling_service_id, \
                  c.programme, c.destination_country, p.surname as principal_surname, \
@@ -159,27 +141,45 @@ impl Store {
             " as overdue, c.created_at, c.updated_at \
              from (",
         );
-        match pass {
-            Pass::Plain => {
+        match (pass, driving_word(words)) {
+            (Pass::Walk, Some(d)) => {
+                // Distinct: a case with two words the driving word begins is walked twice,
+                // one after the other.
+                qb.push(
+                    "select distinct w.updated_at, w.case_id as id \
+                     from case_search_words w join cases c on c.id = w.case_id \
+                     where left(w.word, 3) = left(retour_fold(",
+                )
+                .push_bind(words[d].clone())
+                .push("), 3) and ");
+                push_begins(&mut qb, "w", &words[d], filter.search_ids);
+                if let Some((at, id)) = filter.after {
+                    qb.push(" and (w.updated_at, w.case_id) < (")
+                        .push_bind(at)
+                        .push(", ")
+                        .push_bind(id)
+                        .push(")");
+                }
+                qb.push(" and ");
+                push_conditions(&mut qb, scope, filter);
+                push_other_words(&mut qb, words, d, filter.search_ids);
+                qb.push(" order by w.updated_at desc, w.case_id desc limit ").push_bind(fetch);
+            }
+            (Pass::AllMatches, Some(d)) => {
+                qb.push("select m.id from (select distinct c.id, c.").push(sort).push(
+                    " as at from case_search_words w join cases c on c.id = w.case_id \
+                         where ",
+                );
+                push_begins(&mut qb, "w", &words[d], filter.search_ids);
+                qb.push(" and ");
+                push_conditions(&mut qb, scope, filter);
+                push_other_words(&mut qb, words, d, filter.search_ids);
+                qb.push(") m order by m.at desc, m.id desc limit ").push_bind(fetch);
+            }
+            _ => {
                 qb.push("select c.id from cases c where ");
                 push_conditions(&mut qb, scope, filter);
                 qb.push(" order by c.").push(sort).push(" desc, c.id desc limit ").push_bind(fetch);
-            }
-            Pass::Window(window) => {
-                qb.push("select w.id from (select c.id, c.")
-                    .push(sort)
-                    .push(" as at, c.search_text, c.search_ids from cases c where ");
-                push_conditions(&mut qb, scope, filter);
-                qb.push(" order by c.")
-                    .push(sort)
-                    .push(" desc, c.id desc limit ")
-                    .push_bind(window)
-                    .push(") w where true");
-                push_search(&mut qb, "w", patterns, filter.search_ids);
-                qb.push(" order by w.at desc, w.id desc limit ").push_bind(fetch);
-            }
-            Pass::AllMatches => {
-                qb.push("select id from matches order by at desc, id desc limit ").push_bind(fetch);
             }
         }
         qb.push(
@@ -190,6 +190,41 @@ impl Store {
         .push(sort)
         .push(" desc, c.id desc");
         Ok(qb.build_query_as().fetch_all(self.pool()).await?)
+    }
+}
+
+/// The stored word of `table` begins with `word` (folded): a range of the byte-wise index.
+/// ZEMIS and N numbers only where `search_ids`.
+fn push_begins(qb: &mut QueryBuilder<Postgres>, table: &str, word: &str, search_ids: bool) {
+    qb.push("(")
+        .push(table)
+        .push(".word >= retour_fold(")
+        .push_bind(word.to_owned())
+        .push(") and ")
+        .push(table)
+        .push(".word < retour_fold(")
+        .push_bind(word.to_owned())
+        .push(") || chr(1114111)");
+    if !search_ids {
+        qb.push(" and not ").push(table).push(".is_id");
+    }
+    qb.push(")");
+}
+
+/// Each word of the query but the driving one begins a word of case `c`.
+fn push_other_words(
+    qb: &mut QueryBuilder<Postgres>,
+    words: &[String],
+    driving: usize,
+    search_ids: bool,
+) {
+    for (i, word) in words.iter().enumerate() {
+        if i == driving {
+            continue;
+        }
+        qb.push(" and exists (select 1 from case_search_words x where x.case_id = c.id and ");
+        push_begins(qb, "x", word, search_ids);
+        qb.push(")");
     }
 }
 
@@ -251,31 +286,6 @@ pub(super) fn push_conditions(
             .push(", ")
             .push_bind(id)
             .push(")");
-    }
-}
-
-/// Each word must occur in the household's names or the reference (or, for readers who may
-/// see them, in its ZEMIS or N numbers); `table` is the alias holding the search columns.
-pub(super) fn push_search(
-    qb: &mut QueryBuilder<Postgres>,
-    table: &str,
-    patterns: &[String],
-    search_ids: bool,
-) {
-    for pattern in patterns {
-        qb.push(" and (")
-            .push(table)
-            .push(".search_text like retour_fold(")
-            .push_bind(pattern.clone())
-            .push(")");
-        if search_ids && may_match_ids(pattern) {
-            qb.push(" or ")
-                .push(table)
-                .push(".search_ids like retour_fold(")
-                .push_bind(pattern.clone())
-                .push(")");
-        }
-        qb.push(")");
     }
 }
 

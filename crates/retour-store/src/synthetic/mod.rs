@@ -503,6 +503,12 @@ const INSERT_STATISTICS: &str = "insert into case_statistics (case_id, counselli
          startup_cash_rappen, travel_money_rappen, approved_reintegration_rappen \
      from case_statistics_source s where s.case_id in (select id from synthetic_cases)";
 
+/// The words of the batch's cases, as `refresh_case_search()` stores them.
+const INSERT_WORDS: &str = "insert into case_search_words (case_id, word, is_id, updated_at) \
+     select c.id, w.word, w.is_id, c.updated_at \
+     from cases c, retour_search_words(c.search_text, c.search_ids) w \
+     where c.id in (select id from synthetic_cases)";
+
 const INSERT_PERSONS: &str = "insert into case_persons select * from synthetic_persons \
      order by case_id, position";
 
@@ -539,6 +545,7 @@ async fn write_batch(
     let persons = format!("copy synthetic_persons ({PERSON_COLUMNS}) from stdin");
     copy_in(&mut tx, &persons, &batch.tables.persons).await?;
     sqlx::query(INSERT_CASES).execute(&mut *tx).await?;
+    sqlx::query(INSERT_WORDS).execute(&mut *tx).await?;
     sqlx::query(INSERT_PERSONS).execute(&mut *tx).await?;
     for (statement, table) in COPIES {
         copy_in(&mut tx, statement, table(&batch.tables)).await?;
