@@ -9,80 +9,97 @@ use uuid::Uuid;
 use crate::runner::{self, Load, Measurement};
 use crate::scenarios::ReadFixture;
 
-/// Every record of a case the API returns to its counsellor, as JSON, minimally: each table's
-/// rows as they are (`to_jsonb`), no access policy, no shaping. `$1` is the case.
-const DOCUMENT: &str = "select json_build_object(
-        'case', to_jsonb(c),
-        'persons', (select json_agg(p order by p.position) from case_persons p
-                    where p.case_id = c.id),
-        'medical', (select to_jsonb(m) from case_medical m where m.case_id = c.id),
-        'eligibility', (select to_jsonb(e) from case_eligibility e where e.case_id = c.id),
-        'requested', (select json_agg(a) from case_requested_assistance a
-                      where a.case_id = c.id),
-        'decision', (select to_jsonb(d) from case_decisions d where d.case_id = c.id),
-        'approved', (select json_agg(a) from case_approved_assistance a where a.case_id = c.id),
-        'questions', (select json_agg(q order by q.asked_at) from case_review_questions q
-                      where q.case_id = c.id),
-        'itineraries', (select json_agg(t order by t.booked_at) from case_itineraries t
-                        where t.case_id = c.id),
-        'departure', (select to_jsonb(x) from case_departures x where x.case_id = c.id),
-        'mission', (select i.name from institutions i where i.id = c.reintegration_mission_id),
-        'disbursements', (select json_agg(b order by b.paid_on) from case_disbursements b
-                          where b.case_id = c.id),
-        'visits', (select json_agg(v order by v.due_on) from case_monitoring_visits v
-                   where v.case_id = c.id),
-        'ending', (select to_jsonb(n) from case_endings n where n.case_id = c.id),
-        'reclaims', (select json_agg(r order by r.created_at) from case_reclaims r
-                     where r.case_id = c.id))
-    from cases c where c.id = $1";
+/// The least read of a case: its row and its persons, with the access event (the SQL file
+/// pgbench runs as well).
+pub const READ_LEAST: &str = include_str!("../sql/read-least.sql");
+
+/// Every record of a case the API returns to its counsellor, with the access event.
+pub const READ_DOCUMENT: &str = include_str!("../sql/read-document.sql");
+
+/// The case of bench row `:n` in the SQL files, which the transition's baseline binds as `$1`.
+const BENCH_CASE: &str = "(select b.id from retour_bench_cases b where b.n = :n)";
+
+/// The `select` of [`READ_DOCUMENT`] alone (no access event), of case `$1`.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let select = READ_DOCUMENT
+        .find("select json_build_object(")
+        .map_or(READ_DOCUMENT, |at| &READ_DOCUMENT[at..]);
+    select.trim().trim_end_matches(';').replace(BENCH_CASE, "$1")
+});
 
 /// [`DOCUMENT`], locking the case row.
-static LOCKED: LazyLock<String> = LazyLock::new(|| format!("{DOCUMENT} for update of c"));
+static LOCKED: LazyLock<String> = LazyLock::new(|| format!("{} for update of c", *DOCUMENT));
 
 /// What a baseline fetches of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fetch {
     /// The case row and its persons: the least a read can be.
     Persons,
-    /// Every record the API's answer holds (see [`DOCUMENT`]).
+    /// Every record the API's answer holds (see [`READ_DOCUMENT`]).
     Document,
 }
 
+impl Fetch {
+    /// The SQL file of the read.
+    pub fn read_sql(self) -> &'static str {
+        match self {
+            Fetch::Persons => READ_LEAST,
+            Fetch::Document => READ_DOCUMENT,
+        }
+    }
+}
+
+/// A pgbench script as one statement for sqlx: without its comments and meta-commands, with
+/// `:n` as `$1` and `:user` as `$2`.
+pub fn as_statement(script: &str) -> String {
+    script
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--") && !line.starts_with('\\'))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .trim_end_matches(';')
+        .replace(":user", "$2")
+        .replace(":n", "$1")
+}
+
+/// Puts the read scenario's cases in `retour_bench_cases` (numbered from 1), where the SQL
+/// files find them; returns how many.
+pub async fn load_cases(pool: &PgPool, fixture: &ReadFixture) -> anyhow::Result<usize> {
+    let ids: Vec<Uuid> = fixture.case_ids.iter().filter_map(|id| id.parse().ok()).collect();
+    sqlx::query(
+        "create unlogged table if not exists retour_bench_cases \
+         (n integer primary key, id uuid not null)",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query("truncate retour_bench_cases").execute(pool).await?;
+    sqlx::query(
+        "insert into retour_bench_cases (n, id) \
+         select n::integer, id from unnest($1::uuid[]) with ordinality as t(id, n)",
+    )
+    .bind(&ids)
+    .execute(pool)
+    .await?;
+    sqlx::query("analyze retour_bench_cases").execute(pool).await?;
+    Ok(ids.len())
+}
+
 /// Fetch the case (with its persons, or its whole document) and write the access event, in
-/// one statement.
+/// one statement: the SQL file pgbench runs, through sqlx. [`load_cases`] first.
 pub async fn read(pool: &PgPool, fixture: &ReadFixture, fetch: Fetch, load: Load) -> Measurement {
     let pool = pool.clone();
-    let ids: Arc<Vec<Uuid>> =
-        Arc::new(fixture.case_ids.iter().filter_map(|id| id.parse().ok()).collect());
+    let cases = fixture.case_ids.len();
     let user: Uuid = fixture.user_id.parse().unwrap_or_default();
-    let select = match fetch {
-        Fetch::Persons => {
-            "select json_build_object(
-                 'case', to_jsonb(c),
-                 'persons', (select json_agg(p order by p.position)
-                             from case_persons p where p.case_id = c.id))
-             from cases c where c.id = $1"
-        }
-        Fetch::Document => DOCUMENT,
-    };
     // Built once: the measured loop only binds and sends it.
-    let sql: Arc<str> = format!(
-        "with logged as (
-             insert into audit_events (id, actor_type, actor_id, actor_role, action,
-                 resource_type, resource_id, outcome)
-             values ($2, 'user', $3, 'counsellor', 'case.read', 'case', $1, 'allowed'))
-         {select}"
-    )
-    .into();
+    let sql: Arc<str> = as_statement(fetch.read_sql()).into();
     runner::run(load, move |client, iteration| {
         let pool = pool.clone();
-        let ids = Arc::clone(&ids);
         let sql = Arc::clone(&sql);
         async move {
-            let index = (client * 7919 + usize::try_from(iteration).unwrap_or(0)) % ids.len();
+            let index = (client * 7919 + usize::try_from(iteration).unwrap_or(0)) % cases;
             let row: Option<(serde_json::Value,)> = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
-                .bind(ids[index])
-                .bind(Uuid::now_v7())
+                .bind(i32::try_from(index + 1).unwrap_or(1))
                 .bind(user)
                 .fetch_optional(&pool)
                 .await
@@ -249,7 +266,7 @@ async fn step(
     .execute(&mut *tx)
     .await?;
     if fetch == Fetch::Document {
-        sqlx::query(DOCUMENT).bind(case_id).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(DOCUMENT.as_str())).bind(case_id).execute(&mut *tx).await?;
     }
     tx.commit().await
 }

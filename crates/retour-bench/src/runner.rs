@@ -100,7 +100,7 @@ where
     }
 }
 
-fn new_histogram() -> Histogram<u64> {
+pub fn new_histogram() -> Histogram<u64> {
     // 1 µs to 60 s at 3 significant digits: constant, valid bounds.
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }

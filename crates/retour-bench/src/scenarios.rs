@@ -89,7 +89,7 @@ impl Api {
         body["access_token"].as_str().map(str::to_owned).context("access_token")
     }
 
-    async fn get_json(&self, path: &str, token: &str) -> Result<Value, String> {
+    pub async fn get_json(&self, path: &str, token: &str) -> Result<Value, String> {
         let response = self
             .client
             .get(self.url(path))
@@ -147,7 +147,12 @@ impl Api {
     }
 
     /// Ids of up to `want` cases the caller sees, filtered by `query` (e.g. `status=submitted`).
-    async fn case_ids(&self, token: &str, query: &str, want: usize) -> anyhow::Result<Vec<String>> {
+    pub async fn case_ids(
+        &self,
+        token: &str,
+        query: &str,
+        want: usize,
+    ) -> anyhow::Result<Vec<String>> {
         let mut ids = Vec::new();
         let mut cursor: Option<String> = None;
         while ids.len() < want {
@@ -207,7 +212,7 @@ pub async fn read(api: &Api, fixture: &ReadFixture, load: Load) -> Measurement {
 }
 
 /// Surnames common among the seeded households, for free-text search.
-const QUERIES: [&str; 8] =
+pub const QUERIES: [&str; 8] =
     ["hassan", "ahmed", "ali", "mohammed", "popescu", "kovalenko", "perera", "okafor"];
 
 /// `GET /v1/cases?q=…&status=…` as SEM (who sees every submitted case), then the next page.
@@ -245,67 +250,89 @@ pub async fn search(api: &Api, load: Load) -> anyhow::Result<Measurement> {
 /// asks, so the cases are those the officer reviews, then submitted ones (SEM's team shares
 /// the reviews).
 pub async fn transition(api: &Api, load: Load) -> anyhow::Result<Measurement> {
-    let sem = api.login("sem@demo.test").await?;
-    let counsellor = api.login("counsellor.be@demo.test").await?;
-    let me = api.get_json("/v1/me", &sem).await.map_err(anyhow::Error::msg)?;
-    let reviewer = me["id"].as_str().unwrap_or_default();
-    let mut ids = api
-        .case_ids(
-            &counsellor,
-            &format!("status=under_review,info_requested&reviewer_id={reviewer}"),
-            load.clients,
-        )
-        .await?;
-    if ids.len() < load.clients {
-        ids.extend(api.case_ids(&counsellor, "status=submitted", load.clients - ids.len()).await?);
-    }
-    anyhow::ensure!(
-        ids.len() == load.clients,
-        "need {} BE cases submitted or under review, found {}",
-        load.clients,
-        ids.len()
-    );
-    let mut states = Vec::new();
-    for id in &ids {
-        let mut etag = api.etag_of(&sem, id).await?;
-        let case =
-            api.get_json(&format!("/v1/cases/{id}"), &sem).await.map_err(anyhow::Error::msg)?;
-        // Every case starts under review (an earlier run may have left it waiting for an
-        // answer).
-        if case["status"] == "submitted" {
-            etag = api
-                .transition(&sem, id, &etag, &json!({"action": "start_review"}))
-                .await
-                .map_err(anyhow::Error::msg)?;
-        } else if case["status"] == "info_requested" {
-            let answer = json!({"action": "answer_info", "answer": "Answered before the run."});
-            etag = api
-                .transition(&counsellor, id, &etag, &answer)
-                .await
-                .map_err(anyhow::Error::msg)?;
-        }
-        states.push(tokio::sync::Mutex::new((id.clone(), etag)));
-    }
-    let states = Arc::new(states);
+    let fixture = Arc::new(TransitionFixture::new(api, load.clients).await?);
     let api = api.clone();
-    let tokens = Arc::new((sem, counsellor));
-    Ok(runner::run(load, move |client, iteration| {
+    Ok(runner::run(load, move |client, _iteration| {
         let api = api.clone();
-        let states = Arc::clone(&states);
-        let tokens = Arc::clone(&tokens);
-        async move {
-            let mut state = states[client].lock().await;
-            let (id, etag) = &mut *state;
-            let (token, body) = if iteration % 2 == 0 {
-                (&tokens.0, json!({"action": "request_info", "question": "Please confirm the travel documents."}))
-            } else {
-                (&tokens.1, json!({"action": "answer_info", "answer": "The passport is valid until 2030."}))
-            };
-            *etag = api.transition(token, id, etag, &body).await?;
-            Ok(())
-        }
+        let fixture = Arc::clone(&fixture);
+        async move { fixture.step(&api, client).await }
     })
     .await)
+}
+
+/// A case under review per client, and the tokens of SEM and the counsellor who take turns
+/// asking and answering on it.
+pub struct TransitionFixture {
+    /// Each case's id, ETag, and whether SEM asks next (else the counsellor answers).
+    states: Vec<tokio::sync::Mutex<(String, String, bool)>>,
+    sem: String,
+    counsellor: String,
+}
+
+impl TransitionFixture {
+    pub async fn new(api: &Api, clients: usize) -> anyhow::Result<Self> {
+        let sem = api.login("sem@demo.test").await?;
+        let counsellor = api.login("counsellor.be@demo.test").await?;
+        let me = api.get_json("/v1/me", &sem).await.map_err(anyhow::Error::msg)?;
+        let reviewer = me["id"].as_str().unwrap_or_default();
+        let mut ids = api
+            .case_ids(
+                &counsellor,
+                &format!("status=under_review,info_requested&reviewer_id={reviewer}"),
+                clients,
+            )
+            .await?;
+        if ids.len() < clients {
+            ids.extend(api.case_ids(&counsellor, "status=submitted", clients - ids.len()).await?);
+        }
+        anyhow::ensure!(
+            ids.len() == clients,
+            "need {clients} BE cases submitted or under review, found {}",
+            ids.len()
+        );
+        let mut states = Vec::new();
+        for id in &ids {
+            let mut etag = api.etag_of(&sem, id).await?;
+            let case =
+                api.get_json(&format!("/v1/cases/{id}"), &sem).await.map_err(anyhow::Error::msg)?;
+            // Every case starts under review (an earlier run may have left it waiting for an
+            // answer).
+            if case["status"] == "submitted" {
+                etag = api
+                    .transition(&sem, id, &etag, &json!({"action": "start_review"}))
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            } else if case["status"] == "info_requested" {
+                let answer = json!({"action": "answer_info", "answer": "Answered before the run."});
+                etag = api
+                    .transition(&counsellor, id, &etag, &answer)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
+            states.push(tokio::sync::Mutex::new((id.clone(), etag, true)));
+        }
+        Ok(Self { states, sem, counsellor })
+    }
+
+    /// The next step on client `client`'s case: SEM asks, or the counsellor answers.
+    pub async fn step(&self, api: &Api, client: usize) -> Result<(), String> {
+        let mut state = self.states[client % self.states.len()].lock().await;
+        let (id, etag, asking) = &mut *state;
+        let (token, body) = if *asking {
+            (
+                &self.sem,
+                json!({"action": "request_info", "question": "Please confirm the travel documents."}),
+            )
+        } else {
+            (
+                &self.counsellor,
+                json!({"action": "answer_info", "answer": "The passport is valid until 2030."}),
+            )
+        };
+        *etag = api.transition(token, id, etag, &body).await?;
+        *asking = !*asking;
+        Ok(())
+    }
 }
 
 /// The roles whose work queue the queue scenario reads, in turn.
