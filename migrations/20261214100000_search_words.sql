@@ -36,6 +36,15 @@ create function retour_search_words(names text, ids text)
     select w, true from regexp_split_to_table(ids, '[^[:alnum:]]+') w where w <> ''
 $$;
 
+-- Stores the words of the cases `targets` (whose old words are gone) from their search
+-- columns.
+create function store_case_words(targets uuid[]) returns void language sql as $$
+    insert into case_search_words (case_id, word, is_id, updated_at)
+    select c.id, w.word, w.is_id, c.updated_at
+    from cases c, retour_search_words(c.search_text, c.search_ids) w
+    where c.id = any(targets);
+$$;
+
 -- Recomputes a case's search columns and words from its reference and persons. Called in
 -- the same transaction as every change to them.
 create or replace function refresh_case_search(target uuid) returns void language sql as $$
@@ -50,10 +59,7 @@ create or replace function refresh_case_search(target uuid) returns void languag
             from case_persons p where p.case_id = c.id), '')
     where c.id = target;
     delete from case_search_words where case_id = target;
-    insert into case_search_words (case_id, word, is_id, updated_at)
-    select c.id, w.word, w.is_id, c.updated_at
-    from cases c, retour_search_words(c.search_text, c.search_ids) w
-    where c.id = target;
+    select store_case_words(array[target]);
 $$;
 
 -- A case's words follow its last change.
@@ -66,6 +72,7 @@ create trigger cases_search_words_touch after update of updated_at on cases
     for each row when (old.updated_at is distinct from new.updated_at)
     execute function case_search_words_touch();
 
+-- Every case at once (`store_case_words` with every id would look each one up).
 insert into case_search_words (case_id, word, is_id, updated_at)
 select c.id, w.word, w.is_id, c.updated_at
 from cases c, retour_search_words(c.search_text, c.search_ids) w;

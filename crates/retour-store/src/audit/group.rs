@@ -46,19 +46,12 @@ impl std::fmt::Debug for AccessLog {
     }
 }
 
-/// An event with everything decided in the request's task (its id, time and details), and
-/// the channel its outcome is sent back on.
+/// An event with everything decided in the request's task (its id and details set, its
+/// time), and the channel its outcome is sent back on.
 struct Pending {
-    row: Row,
     event: AuditEvent,
-    done: oneshot::Sender<Result<(), StoreError>>,
-}
-
-/// An event as its columns.
-struct Row {
-    id: Uuid,
     occurred_at: DateTime<Utc>,
-    details: serde_json::Value,
+    done: oneshot::Sender<Result<(), StoreError>>,
 }
 
 impl AccessLog {
@@ -69,18 +62,18 @@ impl AccessLog {
     /// Writes `event` with the events of other requests, and returns once it is committed.
     pub async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
         // Decided here, in the request's task: the trail of the request is task-local.
-        let row = Row {
-            id: event.id.unwrap_or_else(Uuid::now_v7),
-            occurred_at: Utc::now(),
-            details: attempted_details(event).unwrap_or_else(|| event.details.clone()),
-        };
         let (done, outcome) = oneshot::channel();
+        let mut decided = event.clone();
+        decided.id = Some(event.id.unwrap_or_else(Uuid::now_v7));
+        if let Some(details) = attempted_details(event) {
+            decided.details = details;
+        }
+        let pending = Pending { event: decided, occurred_at: Utc::now(), done };
         let queue = self.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE);
             tokio::spawn(write_groups(self.pool.clone(), receiver));
             sender
         });
-        let pending = Pending { row, event: event.clone(), done };
         if queue.send(pending).await.is_err() {
             return Err(StoreError::Unavailable(sqlx::Error::WorkerCrashed));
         }
@@ -138,9 +131,9 @@ async fn insert(pool: &PgPool, group: &[Pending]) -> Result<(), StoreError> {
     let mut details = Vec::with_capacity(group.len());
     let mut request_ids = Vec::with_capacity(group.len());
     let mut addresses = Vec::with_capacity(group.len());
-    for Pending { row, event, .. } in group {
-        ids.push(row.id);
-        occurred.push(row.occurred_at);
+    for Pending { event, occurred_at, .. } in group {
+        ids.push(event.id.unwrap_or_else(Uuid::now_v7));
+        occurred.push(*occurred_at);
         actor_types.push(event.actor.actor_type.to_owned());
         actor_ids.push(event.actor.id);
         institutions.push(event.actor.institution_id);
@@ -152,7 +145,7 @@ async fn insert(pool: &PgPool, group: &[Pending]) -> Result<(), StoreError> {
         // its array literal.
         resource_lists.push(uuid_array_literal(&event.resource_ids));
         outcomes.push(event.outcome.as_str().to_owned());
-        details.push(row.details.clone());
+        details.push(event.details.clone());
         request_ids.push(event.request_id.clone());
         addresses.push(event.client_addr.map(|a| a.to_string()));
     }
@@ -191,10 +184,7 @@ async fn insert(pool: &PgPool, group: &[Pending]) -> Result<(), StoreError> {
 
 /// One event of a failed group, on its own, with the id, time and details it was given.
 async fn insert_one(pool: &PgPool, pending: &Pending) -> Result<(), StoreError> {
-    let mut event = pending.event.clone();
-    event.id = Some(pending.row.id);
-    event.details = pending.row.details.clone();
-    super::record_at(pool, &event, pending.row.occurred_at).await
+    super::record_at(pool, &pending.event, pending.occurred_at).await
 }
 
 /// `{a,b}`: the array literal of `ids`.

@@ -82,15 +82,17 @@ pub(super) fn driving_word(words: &[String]) -> Option<usize> {
 pub(super) enum Pass {
     /// No search words: the first rows of the scope's ordered index.
     Plain,
-    /// The stored words sharing the driving word's first three letters, newest change first,
-    /// until a page is full (migration `search_words`).
-    Walk,
+    /// The stored words sharing the first three letters of the driving word (this index of
+    /// the query's words), newest change first, until a page is full (migration
+    /// `search_words`).
+    Walk(usize),
     /// Every case with a word the driving word begins, then sorted: for a driving word of one
     /// or two letters, or the order of opening.
-    AllMatches,
+    AllMatches(usize),
 }
 
-/// Letters of a word that key the walk's index.
+/// Letters of a word that key the walk's index: its `left(word, 3)`, which the walk's
+/// statement names in the same words.
 const WALK_KEY: usize = 3;
 
 impl Store {
@@ -110,9 +112,9 @@ impl Store {
             Some(d)
                 if filter.sort == CaseSort::UpdatedAt && words[d].chars().count() >= WALK_KEY =>
             {
-                Pass::Walk
+                Pass::Walk(d)
             }
-            Some(_) => Pass::AllMatches,
+            Some(d) => Pass::AllMatches(d),
         };
         self.list_page(scope, filter, &words, pass).await
     }
@@ -141,8 +143,8 @@ impl Store {
             " as overdue, c.created_at, c.updated_at \
              from (",
         );
-        match (pass, driving_word(words)) {
-            (Pass::Walk, Some(d)) => {
+        match pass {
+            Pass::Walk(d) => {
                 // Distinct: a case with two words the driving word begins is walked twice,
                 // one after the other.
                 qb.push(
@@ -165,7 +167,7 @@ impl Store {
                 push_other_words(&mut qb, words, d, filter.search_ids);
                 qb.push(" order by w.updated_at desc, w.case_id desc limit ").push_bind(fetch);
             }
-            (Pass::AllMatches, Some(d)) => {
+            Pass::AllMatches(d) => {
                 qb.push("select m.id from (select distinct c.id, c.").push(sort).push(
                     " as at from case_search_words w join cases c on c.id = w.case_id \
                          where ",
@@ -176,7 +178,7 @@ impl Store {
                 push_other_words(&mut qb, words, d, filter.search_ids);
                 qb.push(") m order by m.at desc, m.id desc limit ").push_bind(fetch);
             }
-            _ => {
+            Pass::Plain => {
                 qb.push("select c.id from cases c where ");
                 push_conditions(&mut qb, scope, filter);
                 qb.push(" order by c.").push(sort).push(" desc, c.id desc limit ").push_bind(fetch);

@@ -504,10 +504,7 @@ const INSERT_STATISTICS: &str = "insert into case_statistics (case_id, counselli
      from case_statistics_source s where s.case_id in (select id from synthetic_cases)";
 
 /// The words of the batch's cases, as `refresh_case_search()` stores them.
-const INSERT_WORDS: &str = "insert into case_search_words (case_id, word, is_id, updated_at) \
-     select c.id, w.word, w.is_id, c.updated_at \
-     from cases c, retour_search_words(c.search_text, c.search_ids) w \
-     where c.id in (select id from synthetic_cases)";
+const INSERT_WORDS: &str = "select store_case_words(array(select id from synthetic_cases))";
 
 const INSERT_PERSONS: &str = "insert into case_persons select * from synthetic_persons \
      order by case_id, position";
