@@ -154,7 +154,17 @@ impl Store {
                 )
                 .push_bind(words[d].clone())
                 .push("), 3) and ");
-                push_begins(&mut qb, "w", &words[d], filter.search_ids);
+                // Checked on each entry walked, in a form no other index serves: with the
+                // range of `push_begins`, a generic plan intersects both indexes and sorts
+                // every match (20 ms for a common name at 100,000 cases, against 2 ms).
+                qb.push("left(w.word, char_length(retour_fold(")
+                    .push_bind(words[d].clone())
+                    .push("))) = retour_fold(")
+                    .push_bind(words[d].clone())
+                    .push(")");
+                if !filter.search_ids {
+                    qb.push(" and not w.is_id");
+                }
                 if let Some((at, id)) = filter.after {
                     qb.push(" and (w.updated_at, w.case_id) < (")
                         .push_bind(at)
